@@ -1,0 +1,175 @@
+//! Identifiers, parsed once at the edge so the rest of the code can trust them.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest product org id we keep (SPEC §2).
+pub const MAX_PRODUCT_ORG_ID_LEN: usize = 255;
+
+/// Internal id of a tenant (a trailspark customer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TenantId(pub i64);
+
+/// Id of a target org, unique within its tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TargetOrgId(pub i64);
+
+/// Public id of an API key (not the key itself), e.g. `key_3f9c…`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ApiKeyId(pub String);
+
+/// The tenant's own id of one workspace of its product: a non-empty string of at most
+/// [`MAX_PRODUCT_ORG_ID_LEN`] characters, kept exactly as sent (no trimming, case-sensitive).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ProductOrgId(String);
+
+/// Why a string is not a product org id.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProductOrgIdError {
+    #[error("productOrgId must not be empty")]
+    Empty,
+    #[error("productOrgId is {0} characters long; at most 255 are allowed")]
+    TooLong(usize),
+}
+
+impl ProductOrgId {
+    /// Parses a product org id, keeping the text exactly.
+    pub fn parse(s: impl Into<String>) -> Result<Self, ProductOrgIdError> {
+        let s = s.into();
+        let len = s.chars().count();
+        if len == 0 {
+            return Err(ProductOrgIdError::Empty);
+        }
+        if len > MAX_PRODUCT_ORG_ID_LEN {
+            return Err(ProductOrgIdError::TooLong(len));
+        }
+        Ok(Self(s))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ProductOrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for ApiKeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for TargetOrgId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A tenant's subdomain: a DNS label of lower-case letters, digits and inner hyphens.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Subdomain(String);
+
+/// Why a string is not a subdomain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid subdomain {0:?}: use 1 to 63 lower-case letters, digits or inner hyphens (like \"acme\" or \"acme-eu\")")]
+pub struct SubdomainError(pub String);
+
+impl Subdomain {
+    /// Parses a subdomain (case is not folded: `Acme` is refused, so the user sees the rule).
+    pub fn parse(s: &str) -> Result<Self, SubdomainError> {
+        let ok = (1..=63).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !s.starts_with('-')
+            && !s.ends_with('-');
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(SubdomainError(s.to_owned()))
+        }
+    }
+
+    /// The subdomain as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Subdomain {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Which endpoint an API key may call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointType {
+    /// `POST /api/product-orgs/webhook/{apiKey}`.
+    ProductOrgUpdates,
+    /// `POST /api/signals/webhook/{apiKey}`.
+    SignalStaging,
+}
+
+impl EndpointType {
+    /// The name used on the command line, in the store and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProductOrgUpdates => "product-org-updates",
+            Self::SignalStaging => "signal-staging",
+        }
+    }
+
+    /// The human name used in the documents ("Product Org Updates").
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::ProductOrgUpdates => "Product Org Updates",
+            Self::SignalStaging => "Signal Staging",
+        }
+    }
+
+    /// Parses the kebab-case name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "product-org-updates" => Some(Self::ProductOrgUpdates),
+            "signal-staging" => Some(Self::SignalStaging),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn product_org_id_is_kept_exactly() {
+        assert_eq!(ProductOrgId::parse(" Ws_1 ").unwrap().as_str(), " Ws_1 ");
+        assert_eq!(ProductOrgId::parse(""), Err(ProductOrgIdError::Empty));
+        assert!(ProductOrgId::parse("x".repeat(255)).is_ok());
+        assert_eq!(
+            ProductOrgId::parse("é".repeat(256)),
+            Err(ProductOrgIdError::TooLong(256))
+        );
+    }
+
+    #[test]
+    fn subdomains_are_dns_labels() {
+        for ok in ["default", "acme", "acme-eu", "a1", "9"] {
+            assert!(Subdomain::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "Acme", "-a", "a-", "a.b", "a_b", &"a".repeat(64)] {
+            assert!(Subdomain::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,75 @@
+//! The one storage interface of trailspark. Every tenant-owned operation takes the
+//! [`TenantId`] first, so reading across tenants is not expressible. Backends (SQLite,
+//! PostgreSQL) implement [`Store`]; nothing above this trait knows which one runs.
+
+mod error;
+mod rows;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use trailspark_core::{ApiKeyId, ProductOrgId, Subdomain, TenantId};
+
+pub use error::{StoreError, StoreResult};
+pub use rows::{
+    ApiKeyRecord, Applied, HistoryEntry, IngestRequest, IngestResult, NewApiKey, Page, PageRequest,
+    ProductOrg, ProductOrgQuery, Tenant,
+};
+
+/// Storage of tenants, keys, product orgs and their history.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the store answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+
+    /// Creates a tenant; [`StoreError::Conflict`] when the subdomain is taken.
+    async fn create_tenant(&self, subdomain: &Subdomain, name: &str) -> StoreResult<Tenant>;
+    /// Creates tenant `default` when the store has no tenant at all; returns it if it did.
+    async fn create_default_tenant_if_empty(&self) -> StoreResult<Option<Tenant>>;
+    /// Finds a tenant by subdomain; [`StoreError::NotFound`] when there is none.
+    async fn tenant_by_subdomain(&self, subdomain: &Subdomain) -> StoreResult<Tenant>;
+
+    /// Stores a new API key (already hashed and sealed by the caller).
+    async fn create_api_key(&self, tenant: TenantId, key: NewApiKey) -> StoreResult<ApiKeyRecord>;
+    /// The tenant's keys, newest first, revoked ones included.
+    async fn list_api_keys(&self, tenant: TenantId) -> StoreResult<Vec<ApiKeyRecord>>;
+    /// Revokes a key; [`StoreError::NotFound`] when the tenant has no such key.
+    async fn revoke_api_key(&self, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord>;
+    /// Finds a key by the SHA-256 of its text, whatever its tenant: this is how a webhook
+    /// request finds its tenant. Revoked keys are returned too (with `revoked_at`).
+    async fn api_key_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<ApiKeyRecord>>;
+    /// A number that grows whenever any key is created or revoked, so that servers holding
+    /// keys in memory know when to drop them.
+    async fn key_revision(&self) -> StoreResult<i64>;
+    /// Records when keys were last used (written in batches, not per request).
+    async fn touch_api_keys(&self, used: &[(TenantId, ApiKeyId, DateTime<Utc>)])
+        -> StoreResult<()>;
+
+    /// Stores an admin token's SHA-256 for a tenant.
+    async fn create_admin_token(&self, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()>;
+    /// The tenant an admin token (by SHA-256) belongs to, if any.
+    async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>>;
+
+    /// Applies a request's updates in order, in one transaction with whatever other requests
+    /// are being committed at the same time. Returns when the transaction is durable. Each
+    /// update has its own result: one failing never fails the others.
+    async fn ingest(&self, tenant: TenantId, request: IngestRequest) -> StoreResult<IngestResult>;
+
+    /// One product org; [`StoreError::NotFound`] when the tenant has none of that id.
+    async fn product_org(&self, tenant: TenantId, id: &ProductOrgId) -> StoreResult<ProductOrg>;
+    /// Product orgs ordered by id, optionally filtered, one page at a time.
+    async fn list_product_orgs(
+        &self,
+        tenant: TenantId,
+        query: &ProductOrgQuery,
+    ) -> StoreResult<Page<ProductOrg>>;
+    /// A product org's change history, newest first; [`StoreError::NotFound`] for an unknown org.
+    async fn product_org_history(
+        &self,
+        tenant: TenantId,
+        id: &ProductOrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<HistoryEntry>>;
+
+    /// Waits until everything acknowledged is committed and stops accepting writes.
+    async fn close(&self);
+}

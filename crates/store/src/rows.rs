@@ -1,0 +1,132 @@
+//! Values that go in and out of a [`crate::Store`].
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use trailspark_core::{
+    ApiKeyId, EndpointType, FieldChange, ProductOrgFields, ProductOrgId, Subdomain, TargetOrgId,
+    TenantId, Update,
+};
+
+/// A trailspark customer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub subdomain: Subdomain,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A key to be stored. The key text itself is never stored: only its SHA-256.
+#[derive(Debug, Clone)]
+pub struct NewApiKey {
+    pub id: ApiKeyId,
+    pub name: String,
+    pub endpoint_type: EndpointType,
+    /// The first characters of the key, to recognise it in lists.
+    pub prefix: String,
+    pub key_hash: [u8; 32],
+    /// The payload template as JSON text (validated by the caller).
+    pub template: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// SHA-256 of the `X-Api-Secret` value, when the key has one.
+    pub secret_hash: Option<[u8; 32]>,
+    /// The HMAC secret sealed with a key derived from the API key, when the key has one.
+    pub hmac_secret_sealed: Option<Vec<u8>>,
+}
+
+/// A stored key.
+#[derive(Debug, Clone)]
+pub struct ApiKeyRecord {
+    pub tenant_id: TenantId,
+    pub id: ApiKeyId,
+    pub name: String,
+    pub endpoint_type: EndpointType,
+    pub prefix: String,
+    pub template: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub secret_hash: Option<[u8; 32]>,
+    pub hmac_secret_sealed: Option<Vec<u8>>,
+}
+
+/// The updates of one webhook request, all sent with one key.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    pub key_id: ApiKeyId,
+    /// When trailspark received the request; the event time of updates without one.
+    pub received_at: DateTime<Utc>,
+    /// The Standard Webhooks `webhook-id` of a signed request: a second request with the same
+    /// id for the same key within the signature window is refused as a replay.
+    pub webhook_id: Option<String>,
+    pub updates: Vec<Update>,
+}
+
+/// What happened to a request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IngestResult {
+    /// The request's `webhook-id` was seen before: nothing was applied.
+    Replayed,
+    /// One result per update, in order.
+    Applied(Vec<Result<Applied, String>>),
+}
+
+/// The outcome of one applied update: what the webhook answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Applied {
+    pub product_org_id: ProductOrgId,
+    pub target_org_id: TargetOrgId,
+    /// True exactly once per (tenant, productOrgId).
+    pub is_new_org: bool,
+    /// False when no field's value changed.
+    pub changed: bool,
+    /// True when this repeats the first outcome of an already applied `messageId`.
+    #[serde(skip)]
+    pub duplicate: bool,
+}
+
+/// A product org as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductOrg {
+    pub product_org_id: ProductOrgId,
+    pub target_org_id: TargetOrgId,
+    pub fields: ProductOrgFields,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One applied change of a product org.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// 1 for the creating update, then counting up.
+    pub version: i64,
+    pub changes: Vec<FieldChange>,
+    pub key_id: ApiKeyId,
+    /// The event time the update carried, if any.
+    pub event_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A page request: at most `limit` items after the opaque `cursor`.
+#[derive(Debug, Clone, Default)]
+pub struct PageRequest {
+    pub cursor: Option<String>,
+    pub limit: u32,
+}
+
+/// Filters of the product org list.
+#[derive(Debug, Clone, Default)]
+pub struct ProductOrgQuery {
+    /// Case-insensitive substring of the product org id or name.
+    pub search: Option<String>,
+    pub page: PageRequest,
+}
+
+/// One page of results; `next_cursor` is `None` on the last page.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
