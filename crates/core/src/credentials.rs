@@ -141,7 +141,10 @@ mod tests {
     #[test]
     fn sealed_secret_opens_only_with_its_key() {
         let sealed = seal_hmac_secret("tsk_po_one", "whsec_abc");
-        assert_eq!(open_hmac_secret("tsk_po_one", &sealed).as_deref(), Some("whsec_abc"));
+        assert_eq!(
+            open_hmac_secret("tsk_po_one", &sealed).as_deref(),
+            Some("whsec_abc")
+        );
         assert_eq!(open_hmac_secret("tsk_po_two", &sealed), None);
         assert!(!sealed.windows(9).any(|w| w == b"whsec_abc"));
     }

@@ -1,1 +1,267 @@
-//! (being written)
+//! Extraction: a payload and its key's template become one validated `Update`, or every reason
+//! it cannot (SPEC §2: the request is atomic, each bad field is listed).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::hint::closest_path;
+use crate::path::Path;
+use crate::template::ProductOrgTemplate;
+use crate::update::{FieldPatch, Update};
+use crate::value;
+
+/// One field that could not be taken from the payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    /// The trailspark field (`userCount`, `customFields.seats`).
+    pub field: String,
+    /// The template path it was read from.
+    pub path: String,
+    /// What was wrong and what is accepted.
+    pub message: String,
+}
+
+/// Why a payload yields no update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtractError {
+    /// Nothing (or `null`) at the productOrgId path; `did_you_mean` is a near existing path.
+    MissingProductOrgId {
+        path: String,
+        null: bool,
+        did_you_mean: Option<String>,
+    },
+    /// Some fields hold values of the wrong type.
+    Invalid(Vec<FieldError>),
+}
+
+/// Extracts a product org update from `payload` with `template`.
+pub fn extract_product_org(
+    template: &ProductOrgTemplate,
+    payload: &Value,
+) -> Result<Update, ExtractError> {
+    let id_path = &template.product_org_id;
+    let id_value = match id_path.resolve(payload) {
+        Some(Value::Null) | None => {
+            let null = id_path.resolve(payload).is_some();
+            return Err(ExtractError::MissingProductOrgId {
+                path: id_path.as_str().to_owned(),
+                null,
+                did_you_mean: closest_path(payload, id_path.as_str()),
+            });
+        }
+        Some(v) => v,
+    };
+    let mut fields = Fields {
+        payload,
+        errors: Vec::new(),
+        patches: Vec::new(),
+    };
+    let product_org_id = fields.check("productOrgId", id_path, value::product_org_id(id_value));
+    fields.patch("name", &template.name, value::text, FieldPatch::Name);
+    fields.patch("planId", &template.plan_id, value::text, FieldPatch::PlanId);
+    fields.patch(
+        "planName",
+        &template.plan_name,
+        value::text,
+        FieldPatch::PlanName,
+    );
+    fields.patch(
+        "userCount",
+        &template.user_count,
+        value::count,
+        FieldPatch::UserCount,
+    );
+    fields.patch("mrr", &template.mrr, value::count, FieldPatch::Mrr);
+    fields.patch(
+        "trialStatus",
+        &template.trial_status,
+        value::text,
+        FieldPatch::TrialStatus,
+    );
+    fields.patch(
+        "lastActiveAt",
+        &template.last_active_at,
+        value::timestamp,
+        FieldPatch::LastActiveAt,
+    );
+    fields.patch(
+        "featureFlags",
+        &template.feature_flags,
+        value::object,
+        FieldPatch::FeatureFlags,
+    );
+    let event_at: Option<DateTime<Utc>> = fields.scalar(
+        "eventTimestamp",
+        &template.event_timestamp,
+        value::timestamp,
+    );
+    let message_id = fields.scalar("messageId", &template.message_id, value::message_id);
+    for (name, path) in &template.custom_fields {
+        if let Some(found) = path.resolve(payload) {
+            let found = (!found.is_null()).then(|| found.clone());
+            fields.patches.push(FieldPatch::Custom(name.clone(), found));
+        }
+    }
+    match product_org_id {
+        Some(product_org_id) if fields.errors.is_empty() => Ok(Update {
+            product_org_id,
+            patches: fields.patches,
+            event_at,
+            message_id,
+        }),
+        _ => Err(ExtractError::Invalid(fields.errors)),
+    }
+}
+
+/// The fields read so far and the errors met on the way.
+struct Fields<'a> {
+    payload: &'a Value,
+    errors: Vec<FieldError>,
+    patches: Vec<FieldPatch>,
+}
+
+impl Fields<'_> {
+    fn check<T>(&mut self, field: &str, path: &Path, result: Result<T, String>) -> Option<T> {
+        result
+            .map_err(|message| {
+                self.errors.push(FieldError {
+                    field: field.to_owned(),
+                    path: path.as_str().to_owned(),
+                    message: format!("{field} {message}"),
+                })
+            })
+            .ok()
+    }
+
+    /// A field that can be set or cleared: missing leaves it alone, `null` clears it.
+    fn patch<T>(
+        &mut self,
+        field: &str,
+        path: &Option<Path>,
+        coerce: fn(&Value) -> Result<T, String>,
+        make: fn(Option<T>) -> FieldPatch,
+    ) {
+        let Some(path) = path else { return };
+        match path.resolve(self.payload) {
+            None => {}
+            Some(Value::Null) => self.patches.push(make(None)),
+            Some(found) => {
+                if let Some(v) = self.check(field, path, coerce(found)) {
+                    self.patches.push(make(Some(v)));
+                }
+            }
+        }
+    }
+
+    /// A value about the update itself (timestamp, message id); `null` is the same as missing.
+    fn scalar<T>(
+        &mut self,
+        field: &str,
+        path: &Option<Path>,
+        coerce: fn(&Value) -> Result<T, String>,
+    ) -> Option<T> {
+        let path = path.as_ref()?;
+        match path.resolve(self.payload) {
+            None | Some(Value::Null) => None,
+            Some(found) => self.check(field, path, coerce(found)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::ids::EndpointType;
+    use crate::template::{PayloadTemplate, Preset};
+
+    fn template(preset: Preset) -> ProductOrgTemplate {
+        PayloadTemplate::preset(EndpointType::ProductOrgUpdates, preset)
+            .as_product_org()
+            .cloned()
+            .unwrap()
+    }
+
+    #[test]
+    fn segment_group_call() {
+        let update = extract_product_org(
+            &template(Preset::Segment),
+            &json!({"type": "group", "groupId": "ws_abc123", "traits": {"name": "Acme", "plan": "pro",
+                "employees": 47, "mrr": 49900}, "timestamp": "2026-01-15T10:30:00.000Z",
+                "messageId": "seg-msg-abc123"}),
+        )
+        .unwrap();
+        assert_eq!(update.product_org_id.as_str(), "ws_abc123");
+        assert_eq!(update.message_id.as_deref(), Some("seg-msg-abc123"));
+        assert_eq!(update.event_at.unwrap().timestamp(), 1_768_473_000);
+        assert_eq!(
+            update.patches,
+            vec![
+                FieldPatch::Name(Some("Acme".into())),
+                FieldPatch::PlanId(Some("pro".into())),
+                FieldPatch::UserCount(Some(47)),
+                FieldPatch::Mrr(Some(49900)),
+            ]
+        );
+    }
+
+    #[test]
+    fn null_clears_and_missing_keeps() {
+        let update = extract_product_org(
+            &template(Preset::Flat),
+            &json!({"workspace_id": "w", "plan_name": null, "feature_flags": null}),
+        )
+        .unwrap();
+        assert_eq!(
+            update.patches,
+            vec![FieldPatch::PlanName(None), FieldPatch::FeatureFlags(None)]
+        );
+    }
+
+    #[test]
+    fn lists_every_bad_field_in_template_order() {
+        let err = extract_product_org(
+            &template(Preset::Flat),
+            &json!({"workspace_id": "w", "mrr": "lots", "plan_id": {"a": 1}, "user_count": -2}),
+        )
+        .unwrap_err();
+        let ExtractError::Invalid(errors) = err else {
+            panic!("{err:?}")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["planId", "userCount", "mrr"]);
+        assert_eq!(errors[2].path, "mrr");
+    }
+
+    #[test]
+    fn missing_id_suggests_a_near_path() {
+        let err = extract_product_org(&template(Preset::Segment), &json!({"groupid": "ws_1"}))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ExtractError::MissingProductOrgId {
+                path: "groupId".into(),
+                null: false,
+                did_you_mean: Some("groupid".into())
+            }
+        );
+        let err =
+            extract_product_org(&template(Preset::Segment), &json!({"groupId": null})).unwrap_err();
+        assert!(matches!(
+            err,
+            ExtractError::MissingProductOrgId { null: true, .. }
+        ));
+    }
+
+    #[test]
+    fn a_bad_id_type_is_a_field_error() {
+        let err = extract_product_org(&template(Preset::Segment), &json!({"groupId": {"id": 1}}))
+            .unwrap_err();
+        let ExtractError::Invalid(errors) = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(errors[0].field, "productOrgId");
+    }
+}

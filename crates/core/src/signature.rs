@@ -74,14 +74,18 @@ pub fn verify(
         mac.update(body);
         mac.verify_slice(&expected)
             .map(|()| Verified::HexSha256)
-            .map_err(|_| SignatureError::Mismatch { scheme: "X-Signature sha256" })
+            .map_err(|_| SignatureError::Mismatch {
+                scheme: "X-Signature sha256",
+            })
     } else {
         let expected = decode_hex(sig, "X-Signature")?;
         let mut mac = Hmac::<Sha1>::new_from_slice(secret.as_bytes()).expect("any key length");
         mac.update(body);
         mac.verify_slice(&expected)
             .map(|()| Verified::HexSha1)
-            .map_err(|_| SignatureError::Mismatch { scheme: "X-Signature (HMAC-SHA1)" })
+            .map_err(|_| SignatureError::Mismatch {
+                scheme: "X-Signature (HMAC-SHA1)",
+            })
     }
 }
 
@@ -97,7 +101,9 @@ fn verify_standard(
     secret: &str,
     now: DateTime<Utc>,
 ) -> Result<Verified, SignatureError> {
-    let id = headers.webhook_id.ok_or(SignatureError::Incomplete("webhook-id"))?;
+    let id = headers
+        .webhook_id
+        .ok_or(SignatureError::Incomplete("webhook-id"))?;
     let ts = headers
         .webhook_timestamp
         .ok_or(SignatureError::Incomplete("webhook-timestamp"))?;
@@ -114,7 +120,9 @@ fn verify_standard(
     // Standard Webhooks keys are the base64 part after `whsec_`, as the reference libraries do.
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
-        .map_err(|_| SignatureError::Malformed("the key's HMAC secret is not whsec_<base64>".into()))?;
+        .map_err(|_| {
+            SignatureError::Malformed("the key's HMAC secret is not whsec_<base64>".into())
+        })?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("any key length");
     mac.update(id.as_bytes());
     mac.update(b".");
@@ -130,9 +138,13 @@ fn verify_standard(
             .is_ok_and(|sig| mac.clone().verify_slice(&sig).is_ok())
     });
     if matches {
-        Ok(Verified::StandardWebhooks { webhook_id: id.to_owned() })
+        Ok(Verified::StandardWebhooks {
+            webhook_id: id.to_owned(),
+        })
     } else {
-        Err(SignatureError::Mismatch { scheme: "Standard Webhooks" })
+        Err(SignatureError::Mismatch {
+            scheme: "Standard Webhooks",
+        })
     }
 }
 
@@ -166,11 +178,15 @@ mod tests {
         };
         assert_eq!(
             verify(&h, body, SECRET, now()),
-            Ok(Verified::StandardWebhooks { webhook_id: "msg_1".into() })
+            Ok(Verified::StandardWebhooks {
+                webhook_id: "msg_1".into()
+            })
         );
         assert_eq!(
             verify(&h, br#"{"a":2}"#, SECRET, now()),
-            Err(SignatureError::Mismatch { scheme: "Standard Webhooks" })
+            Err(SignatureError::Mismatch {
+                scheme: "Standard Webhooks"
+            })
         );
     }
 
@@ -184,7 +200,10 @@ mod tests {
             webhook_signature: Some(&sig),
             x_signature: None,
         };
-        assert_eq!(verify(&h, body, SECRET, now()), Err(SignatureError::Stale { skew_secs: 1000 }));
+        assert_eq!(
+            verify(&h, body, SECRET, now()),
+            Err(SignatureError::Stale { skew_secs: 1000 })
+        );
     }
 
     #[test]
@@ -196,11 +215,27 @@ mod tests {
         let mut sha1 = Hmac::<Sha1>::new_from_slice(SECRET.as_bytes()).unwrap();
         sha1.update(body);
         let s1 = hex::encode(sha1.finalize().into_bytes());
-        let with = |s: &str| verify(&SignatureHeaders { x_signature: Some(s), ..Default::default() }, body, SECRET, now());
+        let with = |s: &str| {
+            verify(
+                &SignatureHeaders {
+                    x_signature: Some(s),
+                    ..Default::default()
+                },
+                body,
+                SECRET,
+                now(),
+            )
+        };
         assert_eq!(with(&s256), Ok(Verified::HexSha256));
         assert_eq!(with(&s1), Ok(Verified::HexSha1));
-        assert!(matches!(with("sha256=00"), Err(SignatureError::Mismatch { .. })));
+        assert!(matches!(
+            with("sha256=00"),
+            Err(SignatureError::Mismatch { .. })
+        ));
         assert!(matches!(with("zz"), Err(SignatureError::Malformed(_))));
-        assert_eq!(verify(&SignatureHeaders::default(), body, SECRET, now()), Err(SignatureError::Missing));
+        assert_eq!(
+            verify(&SignatureHeaders::default(), body, SECRET, now()),
+            Err(SignatureError::Missing)
+        );
     }
 }

@@ -1,1 +1,427 @@
-//! (being written)
+//! Payload templates (SPEC §2): which path of an incoming payload feeds which field.
+//!
+//! A template is validated and compiled once, when its key is created; its JSON form is what
+//! the store keeps and what users write.
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::ids::EndpointType;
+use crate::path::Path;
+
+/// Most custom fields one template may map.
+pub const MAX_CUSTOM_FIELDS: usize = 100;
+/// Longest custom field name.
+pub const MAX_CUSTOM_FIELD_NAME: usize = 100;
+
+/// The ready-made templates of the seed documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    Segment,
+    Rudderstack,
+    Hightouch,
+    Flat,
+}
+
+/// A compiled template for one endpoint type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PayloadTemplate {
+    ProductOrg(ProductOrgTemplate),
+    Signal(SignalTemplate),
+}
+
+/// Where each product org field is found in a payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductOrgTemplate {
+    pub product_org_id: Path,
+    pub name: Option<Path>,
+    pub plan_id: Option<Path>,
+    pub plan_name: Option<Path>,
+    pub user_count: Option<Path>,
+    pub mrr: Option<Path>,
+    pub trial_status: Option<Path>,
+    pub last_active_at: Option<Path>,
+    pub feature_flags: Option<Path>,
+    pub event_timestamp: Option<Path>,
+    pub message_id: Option<Path>,
+    /// Custom field name → path, in the order written.
+    pub custom_fields: Vec<(String, Path)>,
+}
+
+/// Where each signal field is found in a payload (`email` and/or `leadId` is mapped).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalTemplate {
+    pub email: Option<Path>,
+    pub lead_id: Option<Path>,
+    pub product_org_id: Option<Path>,
+    pub signal: Option<Path>,
+    pub event_timestamp: Option<Path>,
+    pub properties: Option<Path>,
+    pub message_id: Option<Path>,
+    pub custom_fields: Vec<(String, Path)>,
+}
+
+/// Every reason a template was refused, so the user fixes them all in one go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError(pub Vec<String>);
+
+impl fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("; "))
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+const PRODUCT_ORG_KEYS: [&str; 11] = [
+    "productOrgId",
+    "name",
+    "planId",
+    "planName",
+    "userCount",
+    "mrr",
+    "trialStatus",
+    "lastActiveAt",
+    "featureFlags",
+    "eventTimestamp",
+    "messageId",
+];
+
+const SIGNAL_KEYS: [&str; 7] = [
+    "email",
+    "leadId",
+    "productOrgId",
+    "signal",
+    "eventTimestamp",
+    "properties",
+    "messageId",
+];
+
+impl PayloadTemplate {
+    /// Validates and compiles a template's JSON form for keys of `kind`.
+    pub fn from_json(kind: EndpointType, json: &Value) -> Result<Self, TemplateError> {
+        let Value::Object(map) = json else {
+            return Err(TemplateError(vec![format!(
+                "the template must be a JSON object of field → path, got {}",
+                crate::value::describe(json)
+            )]));
+        };
+        let known: &[&str] = match kind {
+            EndpointType::ProductOrgUpdates => &PRODUCT_ORG_KEYS,
+            EndpointType::SignalStaging => &SIGNAL_KEYS,
+        };
+        let mut reader = Reader {
+            map,
+            errors: Vec::new(),
+        };
+        for key in map.keys() {
+            if key != "customFields" && !known.contains(&key.as_str()) {
+                reader.errors.push(format!(
+                    "unknown template key `{key}` (a {} template takes {} and customFields)",
+                    kind.title(),
+                    known.join(", ")
+                ));
+            }
+        }
+        let template = match kind {
+            EndpointType::ProductOrgUpdates => {
+                let product_org_id = reader.required("productOrgId");
+                let template = ProductOrgTemplate {
+                    name: reader.optional("name"),
+                    plan_id: reader.optional("planId"),
+                    plan_name: reader.optional("planName"),
+                    user_count: reader.optional("userCount"),
+                    mrr: reader.optional("mrr"),
+                    trial_status: reader.optional("trialStatus"),
+                    last_active_at: reader.optional("lastActiveAt"),
+                    feature_flags: reader.optional("featureFlags"),
+                    event_timestamp: reader.optional("eventTimestamp"),
+                    message_id: reader.optional("messageId"),
+                    custom_fields: reader.custom_fields(),
+                    product_org_id: match product_org_id {
+                        Some(path) => path,
+                        None => return Err(TemplateError(reader.errors)),
+                    },
+                };
+                PayloadTemplate::ProductOrg(template)
+            }
+            EndpointType::SignalStaging => {
+                let template = SignalTemplate {
+                    email: reader.optional("email"),
+                    lead_id: reader.optional("leadId"),
+                    product_org_id: reader.optional("productOrgId"),
+                    signal: reader.optional("signal"),
+                    event_timestamp: reader.optional("eventTimestamp"),
+                    properties: reader.optional("properties"),
+                    message_id: reader.optional("messageId"),
+                    custom_fields: reader.custom_fields(),
+                };
+                if template.email.is_none() && template.lead_id.is_none() {
+                    reader.errors.push(
+                        "a Signal Staging template must map `email` or `leadId` (or both)".into(),
+                    );
+                }
+                PayloadTemplate::Signal(template)
+            }
+        };
+        if reader.errors.is_empty() {
+            Ok(template)
+        } else {
+            Err(TemplateError(reader.errors))
+        }
+    }
+
+    /// One of the seed documents' ready-made templates.
+    pub fn preset(kind: EndpointType, preset: Preset) -> Self {
+        let json = match (kind, preset) {
+            (EndpointType::ProductOrgUpdates, Preset::Segment | Preset::Rudderstack) => {
+                serde_json::json!({
+                    "productOrgId": "groupId", "name": "traits.name", "planId": "traits.plan",
+                    "planName": "traits.plan_name", "userCount": "traits.employees",
+                    "mrr": "traits.mrr", "trialStatus": "traits.trial_status",
+                    "eventTimestamp": "timestamp", "messageId": "messageId"
+                })
+            }
+            (EndpointType::ProductOrgUpdates, Preset::Hightouch | Preset::Flat) => {
+                serde_json::json!({
+                    "productOrgId": "workspace_id", "name": "workspace_name",
+                    "planId": "plan_id", "planName": "plan_name", "userCount": "user_count",
+                    "mrr": "mrr", "trialStatus": "trial_status",
+                    "lastActiveAt": "last_active_at", "featureFlags": "feature_flags"
+                })
+            }
+            (EndpointType::SignalStaging, Preset::Segment | Preset::Rudderstack) => {
+                serde_json::json!({
+                    "leadId": "userId", "email": "context.traits.email",
+                    "productOrgId": "context.groupId", "signal": "event",
+                    "eventTimestamp": "timestamp", "properties": "properties",
+                    "messageId": "messageId"
+                })
+            }
+            (EndpointType::SignalStaging, Preset::Hightouch | Preset::Flat) => {
+                serde_json::json!({
+                    "email": "email", "leadId": "lead_id", "productOrgId": "product_org_id",
+                    "signal": "signal", "eventTimestamp": "timestamp", "properties": "properties"
+                })
+            }
+        };
+        Self::from_json(kind, &json).expect("presets are valid templates")
+    }
+
+    /// The JSON form, as stored and shown: keys in a fixed order, unmapped keys left out.
+    pub fn to_json(&self) -> Value {
+        let mut map = Map::new();
+        let mut put = |key: &str, path: &Option<Path>| {
+            if let Some(path) = path {
+                map.insert(key.into(), Value::String(path.as_str().into()));
+            }
+        };
+        let custom = match self {
+            PayloadTemplate::ProductOrg(t) => {
+                put("productOrgId", &Some(t.product_org_id.clone()));
+                put("name", &t.name);
+                put("planId", &t.plan_id);
+                put("planName", &t.plan_name);
+                put("userCount", &t.user_count);
+                put("mrr", &t.mrr);
+                put("trialStatus", &t.trial_status);
+                put("lastActiveAt", &t.last_active_at);
+                put("featureFlags", &t.feature_flags);
+                put("eventTimestamp", &t.event_timestamp);
+                put("messageId", &t.message_id);
+                &t.custom_fields
+            }
+            PayloadTemplate::Signal(t) => {
+                put("email", &t.email);
+                put("leadId", &t.lead_id);
+                put("productOrgId", &t.product_org_id);
+                put("signal", &t.signal);
+                put("eventTimestamp", &t.event_timestamp);
+                put("properties", &t.properties);
+                put("messageId", &t.message_id);
+                &t.custom_fields
+            }
+        };
+        if !custom.is_empty() {
+            let fields = custom
+                .iter()
+                .map(|(name, path)| (name.clone(), Value::String(path.as_str().into())))
+                .collect();
+            map.insert("customFields".into(), Value::Object(fields));
+        }
+        Value::Object(map)
+    }
+
+    /// The endpoint type this template is for.
+    pub fn endpoint_type(&self) -> EndpointType {
+        match self {
+            PayloadTemplate::ProductOrg(_) => EndpointType::ProductOrgUpdates,
+            PayloadTemplate::Signal(_) => EndpointType::SignalStaging,
+        }
+    }
+
+    /// The product org template, if this is one.
+    pub fn as_product_org(&self) -> Option<&ProductOrgTemplate> {
+        match self {
+            PayloadTemplate::ProductOrg(t) => Some(t),
+            PayloadTemplate::Signal(_) => None,
+        }
+    }
+}
+
+/// Reads a template's keys, collecting every problem instead of stopping at the first.
+struct Reader<'a> {
+    map: &'a Map<String, Value>,
+    errors: Vec<String>,
+}
+
+impl Reader<'_> {
+    fn required(&mut self, key: &str) -> Option<Path> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => {
+                self.errors.push(format!("`{key}` is required: the path of the {key} in your payload, e.g. \"groupId\" or \"workspace_id\""));
+                None
+            }
+            Some(value) => self.path(key, value),
+        }
+    }
+
+    /// An optional key; JSON `null` is the same as leaving it out.
+    fn optional(&mut self, key: &str) -> Option<Path> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(value) => self.path(key, value),
+        }
+    }
+
+    fn path(&mut self, field: &str, value: &Value) -> Option<Path> {
+        let Value::String(source) = value else {
+            self.errors.push(format!(
+                "`{field}` must be a path string, got {}",
+                crate::value::describe(value)
+            ));
+            return None;
+        };
+        match Path::parse(source) {
+            Ok(path) => Some(path),
+            Err(e) => {
+                self.errors.push(format!("`{field}`: {e}"));
+                None
+            }
+        }
+    }
+
+    fn custom_fields(&mut self) -> Vec<(String, Path)> {
+        let fields = match self.map.get("customFields") {
+            None | Some(Value::Null) => return Vec::new(),
+            Some(Value::Object(fields)) => fields,
+            Some(other) => {
+                self.errors.push(format!(
+                    "`customFields` must be an object of name → path, got {}",
+                    crate::value::describe(other)
+                ));
+                return Vec::new();
+            }
+        };
+        if fields.len() > MAX_CUSTOM_FIELDS {
+            self.errors.push(format!(
+                "`customFields` maps {} fields; at most {MAX_CUSTOM_FIELDS} are allowed",
+                fields.len()
+            ));
+        }
+        let mut out = Vec::new();
+        for (name, value) in fields {
+            let label = format!("customFields.{name}");
+            if name.trim().is_empty() {
+                self.errors
+                    .push("a custom field name must not be empty".into());
+                continue;
+            }
+            if name.chars().count() > MAX_CUSTOM_FIELD_NAME {
+                self.errors.push(format!(
+                    "the custom field name `{name}` is longer than {MAX_CUSTOM_FIELD_NAME} characters"
+                ));
+                continue;
+            }
+            if let Some(path) = self.path(&label, value) {
+                out.push((name.clone(), path));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const PO: EndpointType = EndpointType::ProductOrgUpdates;
+
+    #[test]
+    fn spec_example_round_trips() {
+        let json = json!({"productOrgId": "groupId", "name": "traits.name", "planId": "traits.plan",
+            "planName": "traits.plan_name", "userCount": "traits.employees", "mrr": "traits.mrr",
+            "trialStatus": "traits.trial_status", "lastActiveAt": "activity.last_seen",
+            "featureFlags": "data.features", "eventTimestamp": "timestamp", "messageId": "messageId",
+            "customFields": {"projects_count": "metrics.total_projects"}});
+        let template = PayloadTemplate::from_json(PO, &json).unwrap();
+        assert_eq!(template.to_json(), json);
+        assert_eq!(template.endpoint_type(), PO);
+    }
+
+    #[test]
+    fn refuses_with_every_reason() {
+        let err = PayloadTemplate::from_json(
+            PO,
+            &json!({"name": "a..b", "plan": "traits.plan", "mrr": 5, "customFields": {"x": ""}}),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        for needle in [
+            "productOrgId",
+            "unknown template key `plan`",
+            "empty segment",
+            "`mrr` must be a path string",
+            "customFields.x",
+            "empty",
+        ] {
+            assert!(text.contains(needle), "{needle:?} not in {text}");
+        }
+        let err =
+            PayloadTemplate::from_json(PO, &json!({"productOrgId": "id", "customFields": ["a"]}))
+                .unwrap_err();
+        assert!(err.to_string().contains("customFields"), "{err}");
+        assert!(PayloadTemplate::from_json(PO, &json!("groupId")).is_err());
+    }
+
+    #[test]
+    fn presets_match_the_seed_tables() {
+        let segment = PayloadTemplate::preset(PO, Preset::Segment).to_json();
+        assert_eq!(segment["productOrgId"], "groupId");
+        assert_eq!(segment["userCount"], "traits.employees");
+        assert_eq!(segment["eventTimestamp"], "timestamp");
+        assert_eq!(
+            PayloadTemplate::preset(PO, Preset::Rudderstack).to_json(),
+            segment
+        );
+        let flat = PayloadTemplate::preset(PO, Preset::Hightouch).to_json();
+        assert_eq!(flat["productOrgId"], "workspace_id");
+        assert_eq!(flat["featureFlags"], "feature_flags");
+        let signals = PayloadTemplate::preset(EndpointType::SignalStaging, Preset::Segment);
+        assert_eq!(signals.to_json()["productOrgId"], "context.groupId");
+    }
+
+    #[test]
+    fn signal_templates_need_email_or_lead_id() {
+        let err =
+            PayloadTemplate::from_json(EndpointType::SignalStaging, &json!({"signal": "event"}))
+                .unwrap_err();
+        assert!(err.to_string().contains("email"), "{err}");
+        assert!(
+            PayloadTemplate::from_json(PO, &json!({"productOrgId": "a", "email": "e"})).is_err()
+        );
+    }
+}

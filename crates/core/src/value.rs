@@ -1,1 +1,245 @@
-//! (being written)
+//! The value rules of SPEC §2: what each field accepts and what it is stored as.
+//!
+//! Each function takes a non-null JSON value (null means "clear" and is handled by the caller)
+//! and returns the stored form or a message that tells the sender what to send instead.
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{Map, Value};
+
+use crate::ids::ProductOrgId;
+
+/// An epoch integer at least this large (in magnitude) is taken as milliseconds: 1e11 seconds
+/// is the year 5138, 1e11 milliseconds is 1973, so real timestamps never fall in between.
+const EPOCH_MILLIS_THRESHOLD: i64 = 100_000_000_000;
+
+/// A product org id: a non-empty string kept exactly, or an integer as its decimal text.
+pub fn product_org_id(value: &Value) -> Result<ProductOrgId, String> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+        other => {
+            return Err(format!(
+                "expected a string or an integer, got {}",
+                describe(other)
+            ))
+        }
+    };
+    ProductOrgId::parse(&text).map_err(|e| e.to_string())
+}
+
+/// A text field: a string as is, a number or boolean as its JSON text.
+pub fn text(value: &Value) -> Result<String, String> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        Value::Bool(b) => Ok(b.to_string()),
+        other => Err(format!(
+            "expected a string, number or boolean, got {}",
+            describe(other)
+        )),
+    }
+}
+
+/// A count (userCount, mrr in cents): an integer ≥ 0, an integral float, or a digit string.
+pub fn count(value: &Value) -> Result<i64, String> {
+    let negative = || "must not be negative".to_owned();
+    let too_large = || "is too large".to_owned();
+    match value {
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                return if i < 0 { Err(negative()) } else { Ok(i) };
+            }
+            if n.is_u64() {
+                return Err(too_large());
+            }
+            let f = n.as_f64().unwrap_or(f64::NAN);
+            if f.fract() != 0.0 || !f.is_finite() {
+                return Err(format!("expected a whole number, got {n}"));
+            }
+            if f < 0.0 {
+                return Err(negative());
+            }
+            // 2^63 itself does not fit in i64; every smaller integral f64 does.
+            if f >= 9_223_372_036_854_775_808.0 {
+                return Err(too_large());
+            }
+            Ok(f as i64)
+        }
+        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().map_err(|_| too_large())
+        }
+        Value::String(s) => Err(format!(
+            "expected a whole number or a string of digits, got the string {}",
+            quote(s)
+        )),
+        other => Err(format!("expected a whole number, got {}", describe(other))),
+    }
+}
+
+/// A timestamp: an RFC 3339 string, or epoch seconds or milliseconds as an integer.
+pub fn timestamp(value: &Value) -> Result<DateTime<Utc>, String> {
+    match value {
+        Value::String(s) => DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                format!(
+                    "expected an RFC 3339 timestamp such as \"2024-01-15T10:30:00Z\", got {}",
+                    quote(s)
+                )
+            }),
+        Value::Number(n) => {
+            let epoch = n
+                .as_i64()
+                .or_else(|| {
+                    n.as_f64()
+                        .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                        .map(|f| f as i64)
+                })
+                .ok_or_else(|| format!("expected whole epoch seconds or milliseconds, got {n}"))?;
+            let at = if epoch.abs() >= EPOCH_MILLIS_THRESHOLD {
+                Utc.timestamp_millis_opt(epoch).single()
+            } else {
+                Utc.timestamp_opt(epoch, 0).single()
+            };
+            at.ok_or_else(|| format!("the epoch value {n} is out of range"))
+        }
+        other => Err(format!(
+            "expected an RFC 3339 string or epoch seconds/milliseconds, got {}",
+            describe(other)
+        )),
+    }
+}
+
+/// A JSON object, kept as sent.
+pub fn object(value: &Value) -> Result<Map<String, Value>, String> {
+    match value {
+        Value::Object(map) => Ok(map.clone()),
+        other => Err(format!("expected a JSON object, got {}", describe(other))),
+    }
+}
+
+/// A message id: a non-empty string or a number, as text.
+pub fn message_id(value: &Value) -> Result<String, String> {
+    const MAX: usize = 255;
+    let text = match value {
+        Value::String(s) if s.is_empty() => return Err("must not be empty".into()),
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.to_string(),
+        other => return Err(format!("expected a string, got {}", describe(other))),
+    };
+    if text.len() > MAX {
+        return Err(format!("is longer than {MAX} characters"));
+    }
+    Ok(text)
+}
+
+/// Names a JSON value's kind for an error message, with the value when it is short.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the string {}", quote(s)),
+        Value::Array(_) => "an array".into(),
+        Value::Object(_) => "an object".into(),
+    }
+}
+
+fn quote(s: &str) -> String {
+    const SHOWN: usize = 40;
+    if s.chars().count() <= SHOWN {
+        format!("{s:?}")
+    } else {
+        let head: String = s.chars().take(SHOWN).collect();
+        format!("{head:?}…")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn counts_accept_integers_integral_floats_and_digit_strings() {
+        assert_eq!(count(&json!(47)), Ok(47));
+        assert_eq!(count(&json!(47.0)), Ok(47));
+        assert_eq!(count(&json!("47")), Ok(47));
+        assert_eq!(count(&json!(0)), Ok(0));
+        for bad in [
+            json!(-1),
+            json!(47.5),
+            json!("47.0"),
+            json!(" 47"),
+            json!(""),
+            json!("-3"),
+            json!(true),
+            json!({}),
+            json!([1]),
+        ] {
+            assert!(count(&bad).is_err(), "{bad} must be refused");
+        }
+        assert!(count(&json!(u64::MAX)).is_err());
+        assert!(count(&json!("99999999999999999999")).is_err());
+    }
+
+    #[test]
+    fn text_fields_take_scalars() {
+        assert_eq!(text(&json!("pro")), Ok("pro".into()));
+        assert_eq!(text(&json!(3)), Ok("3".into()));
+        assert_eq!(text(&json!(1.5)), Ok("1.5".into()));
+        assert_eq!(text(&json!(true)), Ok("true".into()));
+        assert!(text(&json!({"a": 1})).is_err());
+        assert!(text(&json!([])).is_err());
+    }
+
+    #[test]
+    fn product_org_ids_are_kept_exactly() {
+        assert_eq!(product_org_id(&json!(" Ws_1 ")).unwrap().as_str(), " Ws_1 ");
+        assert_eq!(product_org_id(&json!(12345)).unwrap().as_str(), "12345");
+        assert!(product_org_id(&json!("")).is_err());
+        assert!(product_org_id(&json!(1.5)).is_err());
+        assert!(product_org_id(&json!("x".repeat(256))).is_err());
+        assert!(product_org_id(&json!({"id": 1})).is_err());
+    }
+
+    #[test]
+    fn timestamps_take_rfc3339_and_epochs() {
+        let t = timestamp(&json!("2024-01-15T10:30:00Z")).unwrap();
+        assert_eq!(t.timestamp(), 1_705_314_600);
+        assert_eq!(timestamp(&json!("2024-01-15T11:30:00+01:00")).unwrap(), t);
+        assert_eq!(timestamp(&json!(1_705_314_600)).unwrap(), t);
+        assert_eq!(timestamp(&json!(1_705_314_600_000_i64)).unwrap(), t);
+        assert!(timestamp(&json!("yesterday")).is_err());
+        assert!(timestamp(&json!("2024-01-15")).is_err());
+        assert!(timestamp(&json!(true)).is_err());
+        assert!(timestamp(&json!(i64::MAX)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn digit_strings_and_integers_agree(n in 0_i64..i64::MAX) {
+            prop_assert_eq!(count(&json!(n.to_string())), Ok(n));
+            prop_assert_eq!(count(&json!(n)), Ok(n));
+        }
+
+        #[test]
+        fn epoch_seconds_and_millis_agree(secs in 0_i64..50_000_000_000) {
+            let from_secs = timestamp(&json!(secs)).unwrap();
+            prop_assert_eq!(from_secs.timestamp(), secs);
+            if secs >= EPOCH_MILLIS_THRESHOLD / 1000 {
+                prop_assert_eq!(timestamp(&json!(secs * 1000)).unwrap(), from_secs);
+            }
+        }
+
+        #[test]
+        fn coercions_never_panic(s in "\\PC{0,32}", f in proptest::num::f64::ANY) {
+            let _ = count(&json!(s));
+            let _ = timestamp(&json!(s));
+            let _ = count(&json!(f));
+            let _ = timestamp(&json!(f));
+        }
+    }
+}
