@@ -1,1 +1,237 @@
-//! (being written)
+//! The embedded store: one SQLite file in WAL mode. All writes go through one writer thread
+//! that commits waiting requests together (group commit); reads run on a small pool of read
+//! connections beside it.
+
+mod accounts;
+mod db;
+mod ingest;
+mod reads;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use trailspark_core::{ApiKeyId, ProductOrgId, Subdomain, TenantId};
+use trailspark_store::{
+    ApiKeyRecord, HistoryEntry, IngestRequest, IngestResult, NewApiKey, Page, PageRequest,
+    ProductOrg, ProductOrgQuery, Store, StoreError, StoreResult, Tenant,
+};
+
+use crate::writer::Writer;
+
+/// Tuning of a SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// How long a write waits for a lock held by another process before giving up (503).
+    pub busy_timeout: Duration,
+    /// Most write requests committed in one transaction.
+    pub max_batch: usize,
+    /// Most write requests waiting for the writer; beyond it writes are refused (503).
+    pub queue_capacity: usize,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: Duration::from_secs(5),
+            max_batch: 512,
+            queue_capacity: 16_384,
+        }
+    }
+}
+
+/// Idle read connections kept open.
+const READ_POOL_SIZE: usize = 8;
+
+/// A trailspark store in one SQLite file.
+pub struct SqliteStore {
+    writer: Writer,
+    readers: Arc<ReadPool>,
+}
+
+struct ReadPool {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating the file and its directory if needed) and migrates the store at `path`.
+    pub async fn open(path: &Path, options: SqliteOptions) -> StoreResult<Self> {
+        let path = path.to_path_buf();
+        let setup_path = path.clone();
+        let busy_timeout = options.busy_timeout;
+        tokio::task::spawn_blocking(move || -> StoreResult<()> {
+            if let Some(dir) = setup_path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    StoreError::Unavailable(format!(
+                        "cannot create the directory {}: {e}",
+                        dir.display()
+                    ))
+                })?;
+            }
+            let mut conn = db::connect(&setup_path, busy_timeout)?;
+            db::migrate(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("store setup panicked: {e}")))??;
+        let writer = Writer::start(
+            &path,
+            busy_timeout,
+            options.max_batch,
+            options.queue_capacity,
+        )?;
+        let readers = Arc::new(ReadPool {
+            path,
+            busy_timeout,
+            idle: Mutex::new(Vec::new()),
+        });
+        Ok(Self { writer, readers })
+    }
+
+    /// Runs `f` on a read connection, off the async threads.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let pool = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let idle = pool.idle.lock().expect("read pool lock").pop();
+            let conn = match idle {
+                Some(conn) => conn,
+                None => db::connect(&pool.path, pool.busy_timeout)?,
+            };
+            let result = f(&conn);
+            let mut idle = pool.idle.lock().expect("read pool lock");
+            if idle.len() < READ_POOL_SIZE {
+                idle.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("store read panicked: {e}")))?
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))
+                .map_err(db::sqlite_error)
+        })
+        .await
+    }
+
+    async fn create_tenant(&self, subdomain: &Subdomain, name: &str) -> StoreResult<Tenant> {
+        let (subdomain, name) = (subdomain.clone(), name.to_owned());
+        self.writer
+            .write(move |conn| accounts::create_tenant(conn, &subdomain, &name))
+            .await
+    }
+
+    async fn create_default_tenant_if_empty(&self) -> StoreResult<Option<Tenant>> {
+        self.writer
+            .write(accounts::create_default_tenant_if_empty)
+            .await
+    }
+
+    async fn tenant_by_subdomain(&self, subdomain: &Subdomain) -> StoreResult<Tenant> {
+        let subdomain = subdomain.clone();
+        self.read(move |conn| accounts::tenant_by_subdomain(conn, &subdomain))
+            .await
+    }
+
+    async fn create_api_key(&self, tenant: TenantId, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
+        self.writer
+            .write(move |conn| accounts::create_api_key(conn, tenant, &key))
+            .await
+    }
+
+    async fn list_api_keys(&self, tenant: TenantId) -> StoreResult<Vec<ApiKeyRecord>> {
+        self.read(move |conn| accounts::list_api_keys(conn, tenant))
+            .await
+    }
+
+    async fn revoke_api_key(&self, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {
+        let id = id.clone();
+        self.writer
+            .write(move |conn| accounts::revoke_api_key(conn, tenant, &id))
+            .await
+    }
+
+    async fn api_key_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<ApiKeyRecord>> {
+        let hash = *hash;
+        self.read(move |conn| accounts::api_key_by_hash(conn, &hash))
+            .await
+    }
+
+    async fn key_revision(&self) -> StoreResult<i64> {
+        self.read(accounts::key_revision).await
+    }
+
+    async fn touch_api_keys(
+        &self,
+        used: &[(TenantId, ApiKeyId, DateTime<Utc>)],
+    ) -> StoreResult<()> {
+        let used = used.to_vec();
+        self.writer
+            .write(move |conn| accounts::touch_api_keys(conn, &used))
+            .await
+    }
+
+    async fn create_admin_token(&self, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()> {
+        let hash = *hash;
+        self.writer
+            .write(move |conn| accounts::create_admin_token(conn, tenant, &hash))
+            .await
+    }
+
+    async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
+        let hash = *hash;
+        self.read(move |conn| accounts::tenant_by_admin_token(conn, &hash))
+            .await
+    }
+
+    async fn ingest(&self, tenant: TenantId, request: IngestRequest) -> StoreResult<IngestResult> {
+        self.writer
+            .write(move |conn| ingest::ingest(conn, tenant, &request))
+            .await
+    }
+
+    async fn product_org(&self, tenant: TenantId, id: &ProductOrgId) -> StoreResult<ProductOrg> {
+        let id = id.clone();
+        self.read(move |conn| reads::product_org(conn, tenant, &id))
+            .await
+    }
+
+    async fn list_product_orgs(
+        &self,
+        tenant: TenantId,
+        query: &ProductOrgQuery,
+    ) -> StoreResult<Page<ProductOrg>> {
+        let query = query.clone();
+        self.read(move |conn| reads::list_product_orgs(conn, tenant, &query))
+            .await
+    }
+
+    async fn product_org_history(
+        &self,
+        tenant: TenantId,
+        id: &ProductOrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<HistoryEntry>> {
+        let (id, page) = (id.clone(), page.clone());
+        self.read(move |conn| reads::product_org_history(conn, tenant, &id, &page))
+            .await
+    }
+
+    async fn close(&self) {
+        self.writer.close().await;
+    }
+}

@@ -5,11 +5,14 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// What can go wrong in a store, independent of the backend. Backends map their driver
 /// errors to these in one place.
-#[derive(Debug, Error)]
+#[derive(Debug, Clone, Error)]
 pub enum StoreError {
     /// The thing asked for does not exist (for this tenant).
     #[error("not found")]
     NotFound,
+    /// A page cursor that this store did not hand out.
+    #[error("invalid cursor")]
+    InvalidCursor,
     /// A unique value is already taken.
     #[error("conflict: {0}")]
     Conflict(String),

@@ -2,6 +2,7 @@
 //! [`TenantId`] first, so reading across tenants is not expressible. Backends (SQLite,
 //! PostgreSQL) implement [`Store`]; nothing above this trait knows which one runs.
 
+pub mod cursor;
 mod error;
 mod rows;
 

@@ -1,0 +1,161 @@
+//! Reads of product orgs and their history, on a read connection (WAL: never blocked by the
+//! writer).
+
+use rusqlite::{Connection, OptionalExtension, Row};
+use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_store::{
+    cursor, HistoryEntry, Page, PageRequest, ProductOrg, ProductOrgQuery, StoreError, StoreResult,
+};
+
+use crate::db::{from_json, from_micros, sqlite_error};
+
+const ORG_COLUMNS: &str = "product_org_id, target_org_id, fields, created_at, updated_at";
+
+type RawOrg = (String, i64, String, i64, i64);
+
+fn org_row(row: &Row<'_>) -> rusqlite::Result<RawOrg> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn org(raw: RawOrg) -> StoreResult<ProductOrg> {
+    let (id, target, fields, created_at, updated_at) = raw;
+    Ok(ProductOrg {
+        product_org_id: ProductOrgId::parse(id)
+            .map_err(|e| StoreError::Other(format!("corrupt product org id in store: {e}")))?,
+        target_org_id: TargetOrgId(target),
+        fields: from_json(&fields)?,
+        created_at: from_micros(created_at),
+        updated_at: from_micros(updated_at),
+    })
+}
+
+pub fn product_org(
+    conn: &Connection,
+    tenant: TenantId,
+    id: &ProductOrgId,
+) -> StoreResult<ProductOrg> {
+    let raw = conn
+        .prepare_cached(&format!(
+            "SELECT {ORG_COLUMNS} FROM product_orgs WHERE tenant_id = ?1 AND product_org_id = ?2"
+        ))
+        .and_then(|mut s| s.query_row((tenant.0, id.as_str()), org_row))
+        .map_err(sqlite_error)?;
+    org(raw)
+}
+
+/// Escapes `%`, `_` and `\` so a search term matches literally inside LIKE.
+fn like_pattern(term: &str) -> String {
+    let escaped = term
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+pub fn list_product_orgs(
+    conn: &Connection,
+    tenant: TenantId,
+    query: &ProductOrgQuery,
+) -> StoreResult<Page<ProductOrg>> {
+    let after = query
+        .page
+        .cursor
+        .as_deref()
+        .map(cursor::decode)
+        .transpose()?;
+    let limit = query.page.limit.max(1);
+    // SQLite's LIKE is case-insensitive for ASCII, which is what a search box wants.
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {ORG_COLUMNS} FROM product_orgs
+             WHERE tenant_id = ?1
+               AND (?2 IS NULL OR product_org_id > ?2)
+               AND (?3 IS NULL OR product_org_id LIKE ?3 ESCAPE '\\' OR name LIKE ?3 ESCAPE '\\')
+             ORDER BY product_org_id
+             LIMIT ?4"
+        ))
+        .map_err(sqlite_error)?;
+    let pattern = query.search.as_deref().map(like_pattern);
+    let rows = stmt
+        .query_map((tenant.0, after, pattern, i64::from(limit) + 1), org_row)
+        .map_err(sqlite_error)?;
+    let mut items = rows
+        .map(|r| org(r.map_err(sqlite_error)?))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items
+            .last()
+            .map(|o| cursor::encode(o.product_org_id.as_str()))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+pub fn product_org_history(
+    conn: &Connection,
+    tenant: TenantId,
+    id: &ProductOrgId,
+    page: &PageRequest,
+) -> StoreResult<Page<HistoryEntry>> {
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM product_orgs WHERE tenant_id = ?1 AND product_org_id = ?2")
+        .and_then(|mut s| s.query_row((tenant.0, id.as_str()), |_| Ok(())).optional())
+        .map_err(sqlite_error)?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    let before: Option<i64> = match page.cursor.as_deref() {
+        Some(c) => Some(
+            cursor::decode(c)?
+                .parse()
+                .map_err(|_| StoreError::InvalidCursor)?,
+        ),
+        None => None,
+    };
+    let limit = page.limit.max(1);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT version, changes, key_id, event_at, received_at FROM product_org_history
+             WHERE tenant_id = ?1 AND product_org_id = ?2 AND (?3 IS NULL OR version < ?3)
+             ORDER BY version DESC
+             LIMIT ?4",
+        )
+        .map_err(sqlite_error)?;
+    let rows = stmt
+        .query_map((tenant.0, id.as_str(), before, i64::from(limit) + 1), |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<i64>>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })
+        .map_err(sqlite_error)?;
+    let mut items = Vec::new();
+    for row in rows {
+        let (version, changes, key_id, event_at, received_at) = row.map_err(sqlite_error)?;
+        items.push(HistoryEntry {
+            version,
+            changes: from_json(&changes)?,
+            key_id: ApiKeyId(key_id),
+            event_at: event_at.map(from_micros),
+            received_at: from_micros(received_at),
+        });
+    }
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|e| cursor::encode(&e.version.to_string()))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
