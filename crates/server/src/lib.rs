@@ -1,1 +1,12 @@
-//! (being written)
+//! The HTTP service of trailspark: the product org webhook, the admin API, health checks and
+//! the OpenAPI document, over any [`trailspark_store::Store`].
+
+mod app;
+mod auth;
+mod error;
+pub mod http;
+mod keyring;
+pub mod keys;
+
+pub use app::{shutdown_signal, App, Server, ServerConfig};
+pub use error::ApiError;

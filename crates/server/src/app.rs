@@ -1,0 +1,188 @@
+//! The application state and its life: bind, serve, drain, flush.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use trailspark_store::Store;
+
+use crate::error::ApiError;
+use crate::keyring::{IngestKey, KeyRing};
+
+/// Settings of the HTTP service.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on; port 0 picks a free one.
+    pub listen: String,
+    /// Requests per second allowed per API key (bursts of twice that); `None` = no limit.
+    pub rate_limit_per_key: Option<NonZeroU32>,
+    /// How often to look for keys created or revoked by other processes.
+    pub key_refresh: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            rate_limit_per_key: NonZeroU32::new(10_000),
+            key_refresh: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Shared state of every handler: cheap to clone.
+#[derive(Clone)]
+pub struct App(Arc<AppInner>);
+
+/// What [`App`] holds.
+pub struct AppInner {
+    pub store: Arc<dyn Store>,
+    pub keys: KeyRing,
+    limiter: Option<DefaultKeyedRateLimiter<[u8; 32]>>,
+}
+
+impl Deref for App {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl App {
+    /// State over `store` with `config`'s limits.
+    pub fn new(store: Arc<dyn Store>, config: &ServerConfig) -> Self {
+        let limiter = config.rate_limit_per_key.map(|per_second| {
+            let burst = per_second.saturating_mul(NonZeroU32::new(2).expect("2 is not zero"));
+            RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst))
+        });
+        Self(Arc::new(AppInner {
+            keys: KeyRing::new(store.clone()),
+            store,
+            limiter,
+        }))
+    }
+
+    /// Counts a request against its key's rate limit.
+    pub fn check_rate(&self, key: &IngestKey) -> Result<(), ApiError> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        limiter.check_key(&key.hash).map_err(|not_until| {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            ApiError::RateLimited {
+                retry_after_secs: wait.as_secs().max(1),
+            }
+        })
+    }
+}
+
+/// A bound, not yet serving, HTTP server.
+pub struct Server {
+    listener: TcpListener,
+    app: App,
+    config: ServerConfig,
+}
+
+impl Server {
+    /// Binds the listener (so the address is known before serving) over `store`.
+    pub async fn bind(config: ServerConfig, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let app = App::new(store, &config);
+        Ok(Self {
+            listener,
+            app,
+            config,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, finishes in-flight requests
+    /// (and so their commits), writes pending last-used times and closes the store.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            app,
+            config,
+        } = self;
+        let background = CancellationToken::new();
+        let refresher = tokio::spawn(refresh_keys(
+            app.clone(),
+            config.key_refresh,
+            background.clone(),
+        ));
+        axum::serve(listener, crate::http::router(app.clone()))
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("HTTP server failed")?;
+        background.cancel();
+        let _ = refresher.await;
+        if let Err(e) = app.keys.flush_last_used().await {
+            tracing::warn!(error = %e, "could not record key last-used times at shutdown");
+        }
+        app.store.close().await;
+        Ok(())
+    }
+}
+
+async fn refresh_keys(app: App, every: Duration, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut flushed = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = app.keys.refresh().await {
+            tracing::warn!(error = %e, "could not check for key changes");
+        }
+        if flushed.elapsed() >= Duration::from_secs(5) {
+            flushed = tokio::time::Instant::now();
+            if let Err(e) = app.keys.flush_last_used().await {
+                tracing::warn!(error = %e, "could not record key last-used times");
+            }
+        }
+    }
+}
+
+/// Completes on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,214 @@
+//! One error type for two audiences: the sender gets a status and the JSON error body of
+//! SPEC §3 (`success`, `code`, `error`, `message`, …); the operator gets the cause in the log.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use trailspark_core::extract::FieldError;
+use trailspark_core::signature::SignatureError;
+use trailspark_core::update::format_timestamp;
+use trailspark_core::EndpointType;
+use trailspark_store::StoreError;
+
+/// Everything an HTTP handler can answer other than success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid API key")]
+    InvalidApiKey,
+    #[error("API key expired")]
+    ApiKeyExpired { at: DateTime<Utc> },
+    #[error("wrong API key type")]
+    WrongKeyType {
+        expected: EndpointType,
+        got: EndpointType,
+    },
+    #[error("missing X-Api-Secret")]
+    MissingApiSecret,
+    #[error("invalid X-Api-Secret")]
+    InvalidApiSecret,
+    #[error("invalid signature")]
+    Signature(#[from] SignatureError),
+    #[error("webhook-id already used")]
+    Replayed,
+    #[error("unsupported content type")]
+    UnsupportedMediaType { got: Option<String> },
+    #[error("payload too large")]
+    PayloadTooLarge { limit: usize },
+    #[error("invalid JSON")]
+    InvalidJson(String),
+    #[error("invalid body")]
+    InvalidBody { code: &'static str, message: String },
+    #[error("missing productOrgId")]
+    MissingProductOrgId {
+        path: String,
+        null: bool,
+        did_you_mean: Option<String>,
+    },
+    #[error("invalid field values")]
+    InvalidFields(Vec<FieldError>),
+    #[error("too many requests")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("store unavailable")]
+    Unavailable(String),
+    #[error("unauthorized")]
+    Unauthorized,
+    #[error("not found")]
+    NotFound(String),
+    #[error("bad request")]
+    BadRequest { code: &'static str, message: String },
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound("no such resource for this tenant".into()),
+            StoreError::Unavailable(why) => Self::Unavailable(why),
+            StoreError::InvalidCursor => Self::BadRequest {
+                code: "invalid_cursor",
+                message: "The cursor is not one this API returned; pass nextCursor from the previous page as it is.".into(),
+            },
+            other => Self::Internal(anyhow::Error::new(other)),
+        }
+    }
+}
+
+impl ApiError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::InvalidApiKey
+            | Self::ApiKeyExpired { .. }
+            | Self::MissingApiSecret
+            | Self::InvalidApiSecret
+            | Self::Signature(_)
+            | Self::Replayed
+            | Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::WrongKeyType { .. } => StatusCode::FORBIDDEN,
+            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InvalidJson(_)
+            | Self::InvalidBody { .. }
+            | Self::MissingProductOrgId { .. }
+            | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable, machine-readable code of the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidApiKey => "invalid_api_key",
+            Self::ApiKeyExpired { .. } => "api_key_expired",
+            Self::WrongKeyType { .. } => "wrong_key_type",
+            Self::MissingApiSecret => "missing_api_secret",
+            Self::InvalidApiSecret => "invalid_api_secret",
+            Self::Signature(e) => match e {
+                SignatureError::Missing => "missing_signature",
+                SignatureError::Incomplete(_) | SignatureError::Malformed(_) => {
+                    "malformed_signature"
+                }
+                SignatureError::Stale { .. } => "stale_signature",
+                SignatureError::Mismatch { .. } => "invalid_signature",
+            },
+            Self::Replayed => "webhook_replayed",
+            Self::UnsupportedMediaType { .. } => "unsupported_media_type",
+            Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::InvalidJson(_) => "invalid_json",
+            Self::InvalidBody { code, .. } | Self::BadRequest { code, .. } => code,
+            Self::MissingProductOrgId { .. } => "missing_product_org_id",
+            Self::InvalidFields(_) => "invalid_fields",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unavailable(_) => "store_unavailable",
+            Self::Unauthorized => "unauthorized",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    /// What is wrong and how to fix it, in the sender's terms.
+    fn message(&self) -> String {
+        match self {
+            Self::InvalidApiKey => "No active API key matches the key in the request. Check that the whole key was copied (it is shown only once) and that it was not revoked; create a new key at Settings > API Keys or with `trailspark key create`.".into(),
+            Self::ApiKeyExpired { at } => format!("This API key expired at {}. Create a new key at Settings > API Keys and update the URL in your CDP.", format_timestamp(at)),
+            Self::WrongKeyType { expected, got } => format!("This is a {} key; this endpoint needs a key created with the {} endpoint type. Create one at Settings > API Keys.", got.title(), expected.title()),
+            Self::MissingApiSecret => "This API key has a secret: send it in the X-Api-Secret header.".into(),
+            Self::InvalidApiSecret => "The X-Api-Secret header does not match this key's secret. Use the secret shown when the key was created.".into(),
+            Self::Signature(e) => e.to_string(),
+            Self::Replayed => "A request with this webhook-id was already accepted for this key; each Standard Webhooks message id is accepted once.".into(),
+            Self::UnsupportedMediaType { got } => format!("Send the body as JSON with the header Content-Type: application/json (got {}).", got.as_deref().unwrap_or("no Content-Type")),
+            Self::PayloadTooLarge { limit } => format!("The body is larger than {limit} bytes; send one update of at most 1 MiB per request."),
+            Self::InvalidJson(why) => format!("The body is not valid JSON: {why}."),
+            Self::InvalidBody { message, .. } | Self::BadRequest { message, .. } => message.clone(),
+            Self::MissingProductOrgId { path, null: true, .. } => format!("The value at the payload template's productOrgId path `{path}` is null. Every update needs a product org id."),
+            Self::MissingProductOrgId { path, did_you_mean: Some(near), .. } => format!("The payload has no value at the payload template's productOrgId path `{path}`; did you mean `{near}`? Paths are case-sensitive: fix the template or the payload."),
+            Self::MissingProductOrgId { path, .. } => format!("The payload has no value at the payload template's productOrgId path `{path}`. Check the dot-notation path (e.g. `groupId` for Segment, `workspace_id` for flat payloads); paths are case-sensitive."),
+            Self::InvalidFields(errors) => {
+                let list: Vec<String> = errors.iter().map(|e| format!("{} (path `{}`): {}", e.field, e.path, e.message)).collect();
+                format!("Nothing was stored because {} field(s) have values of the wrong type: {}.", errors.len(), list.join("; "))
+            }
+            Self::RateLimited { retry_after_secs } => format!("Too many requests for this API key; retry after {retry_after_secs} s."),
+            Self::Unavailable(_) => "The store is unavailable right now; nothing was stored. Retry the request.".into(),
+            Self::Unauthorized => "Send a valid admin token as `Authorization: Bearer <token>` (create one with `trailspark admin-token create --tenant T`).".into(),
+            Self::NotFound(what) => what.clone(),
+            Self::MethodNotAllowed => "This endpoint does not take this HTTP method; the Allow header lists the ones it takes.".into(),
+            Self::Internal(_) => "Something went wrong on the server; the request was not applied. It has been logged.".into(),
+        }
+    }
+
+    /// The JSON error body of this error.
+    pub fn body(&self) -> Value {
+        let mut body = json!({
+            "success": false,
+            "code": self.code(),
+            "error": self.to_string(),
+            "message": self.message(),
+        });
+        match self {
+            Self::MissingProductOrgId {
+                path, did_you_mean, ..
+            } => {
+                body["path"] = json!(path);
+                if let Some(near) = did_you_mean {
+                    body["didYouMean"] = json!(near);
+                }
+            }
+            Self::InvalidFields(errors) => body["fieldErrors"] = json!(errors),
+            _ => {}
+        }
+        body
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match &self {
+            Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
+            Self::Unavailable(why) => tracing::warn!(%why, "store unavailable"),
+            _ => {}
+        }
+        let mut response = (status, Json(self.body())).into_response();
+        let retry_after = match &self {
+            Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            Self::Unavailable(_) => Some(1),
+            _ => None,
+        };
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}

@@ -1,0 +1,150 @@
+//! Admin API reads of product orgs: list/search, one, its history. Tenant-scoped by the
+//! bearer token: another tenant's product org is simply not found.
+
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use trailspark_core::update::format_timestamp;
+use trailspark_core::ProductOrgId;
+use trailspark_store::{HistoryEntry, PageRequest, ProductOrg, ProductOrgQuery};
+
+use crate::app::App;
+use crate::auth::TenantAdmin;
+use crate::error::ApiError;
+
+/// Routes of the admin product org reads.
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/admin/product-orgs", get(list))
+        .route("/api/admin/product-orgs/{product_org_id}", get(one))
+        .route(
+            "/api/admin/product-orgs/{product_org_id}/history",
+            get(history),
+        )
+}
+
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    q: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+fn page(cursor: Option<String>, limit: Option<String>) -> Result<PageRequest, ApiError> {
+    let limit = match limit.as_deref() {
+        None | Some("") => 50,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=200).contains(n))
+            .ok_or_else(|| ApiError::BadRequest {
+                code: "invalid_limit",
+                message: format!("limit must be a whole number from 1 to 200, got {text:?}"),
+            })?,
+    };
+    Ok(PageRequest {
+        cursor: cursor.filter(|c| !c.is_empty()),
+        limit,
+    })
+}
+
+fn product_org_id(raw: String) -> Result<ProductOrgId, ApiError> {
+    ProductOrgId::parse(raw).map_err(|e| ApiError::NotFound(format!("no such product org: {e}")))
+}
+
+async fn list(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let query = ProductOrgQuery {
+        search: params.q.filter(|q| !q.is_empty()),
+        page: page(params.cursor, params.limit)?,
+    };
+    let found = app.store.list_product_orgs(admin.tenant, &query).await?;
+    let items: Vec<Value> = found.items.iter().map(product_org_json).collect();
+    Ok(Json(
+        json!({"items": items, "nextCursor": found.next_cursor}),
+    ))
+}
+
+async fn one(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = product_org_id(raw)?;
+    let org = app
+        .store
+        .product_org(admin.tenant, &id)
+        .await
+        .map_err(|e| not_found(e, &id))?;
+    Ok(Json(product_org_json(&org)))
+}
+
+#[derive(Debug, Deserialize)]
+struct PageParams {
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+async fn history(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Path(raw): Path<String>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<Value>, ApiError> {
+    let id = product_org_id(raw)?;
+    let page = page(params.cursor, params.limit)?;
+    let found = app
+        .store
+        .product_org_history(admin.tenant, &id, &page)
+        .await
+        .map_err(|e| not_found(e, &id))?;
+    let items: Vec<Value> = found.items.iter().map(history_json).collect();
+    Ok(Json(
+        json!({"productOrgId": id, "items": items, "nextCursor": found.next_cursor}),
+    ))
+}
+
+fn not_found(e: trailspark_store::StoreError, id: &ProductOrgId) -> ApiError {
+    match e {
+        trailspark_store::StoreError::NotFound => ApiError::NotFound(format!(
+            "This tenant has no product org with id {:?}.",
+            id.as_str()
+        )),
+        other => other.into(),
+    }
+}
+
+/// A product org as the admin API shows it (SPEC §5): every field, unset ones null.
+pub fn product_org_json(org: &ProductOrg) -> Value {
+    let f = &org.fields;
+    json!({
+        "productOrgId": org.product_org_id,
+        "targetOrgId": org.target_org_id,
+        "name": f.name,
+        "planId": f.plan_id,
+        "planName": f.plan_name,
+        "userCount": f.user_count,
+        "mrr": f.mrr,
+        "trialStatus": f.trial_status,
+        "lastActiveAt": f.last_active_at.as_ref().map(format_timestamp),
+        "featureFlags": f.feature_flags,
+        "customFields": (!f.custom_fields.is_empty()).then_some(&f.custom_fields),
+        "createdAt": format_timestamp(&org.created_at),
+        "updatedAt": format_timestamp(&org.updated_at),
+    })
+}
+
+fn history_json(entry: &HistoryEntry) -> Value {
+    json!({
+        "version": entry.version,
+        "changes": entry.changes,
+        "keyId": entry.key_id,
+        "eventAt": entry.event_at.as_ref().map(format_timestamp),
+        "receivedAt": format_timestamp(&entry.received_at),
+    })
+}

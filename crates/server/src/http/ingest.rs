@@ -1,0 +1,178 @@
+//! `POST /api/product-orgs/webhook/{apiKey}`: the hot path, top to bottom in one place:
+//! find key → verify → parse → extract → apply → respond.
+
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap};
+use axum::routing::post;
+use axum::{Json, Router};
+use chrono::Utc;
+use serde_json::{json, Value};
+use trailspark_core::extract::{extract_product_org, ExtractError};
+use trailspark_core::signature::{self, SignatureHeaders, Verified};
+use trailspark_core::EndpointType;
+use trailspark_store::{IngestRequest, IngestResult};
+
+use crate::app::App;
+use crate::error::ApiError;
+use crate::keyring::IngestKey;
+
+/// Largest accepted body (SPEC §3).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Routes of the product org webhook.
+pub fn router() -> Router<App> {
+    Router::new().route(
+        "/api/product-orgs/webhook/{api_key}",
+        post(product_org_webhook),
+    )
+}
+
+async fn product_org_webhook(
+    State(app): State<App>,
+    Path(api_key): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let received_at = Utc::now();
+    let key = app
+        .keys
+        .authenticate(&api_key, EndpointType::ProductOrgUpdates, received_at)
+        .await?;
+    check_api_secret(&key, &headers)?;
+    app.check_rate(&key)?;
+    require_json(&headers)?;
+    let body = read_body(&headers, body).await?;
+    let webhook_id = match key.hmac_secret() {
+        Some(secret) => {
+            match signature::verify(&signature_headers(&headers), &body, secret, received_at)? {
+                Verified::StandardWebhooks { webhook_id } => Some(webhook_id),
+                Verified::HexSha256 | Verified::HexSha1 => None,
+            }
+        }
+        None => None,
+    };
+    let payload: Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    let template = key
+        .template
+        .as_product_org()
+        .ok_or_else(|| anyhow::anyhow!("product org key {} holds a signal template", key.id))?;
+    let update = match &payload {
+        Value::Object(_) => extract_product_org(template, &payload).map_err(extract_error)?,
+        Value::Array(_) => {
+            return Err(ApiError::InvalidBody {
+                code: "batch_not_supported",
+                message: "Send one JSON object per request; array bodies (batches) are not accepted by this endpoint yet.".into(),
+            })
+        }
+        other => {
+            return Err(ApiError::InvalidBody {
+                code: "body_not_object",
+                message: format!("The body must be a JSON object, got {}.", json_kind(other)),
+            })
+        }
+    };
+    let request = IngestRequest {
+        key_id: key.id.clone(),
+        received_at,
+        webhook_id,
+        updates: vec![update],
+    };
+    let outcome = match app.store.ingest(key.tenant, request).await? {
+        IngestResult::Replayed => return Err(ApiError::Replayed),
+        IngestResult::Applied(mut results) => results
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("store returned no result for one update"))?
+            .map_err(|why| anyhow::anyhow!("update not applied: {why}"))?,
+    };
+    app.keys.mark_used(&key, received_at);
+    Ok(Json(json!({
+        "success": true,
+        "productOrgId": outcome.product_org_id,
+        "targetOrgId": outcome.target_org_id,
+        "isNewOrg": outcome.is_new_org,
+        "changed": outcome.changed,
+    })))
+}
+
+fn check_api_secret(key: &IngestKey, headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(stored) = &key.secret_hash else {
+        return Ok(());
+    };
+    let presented = headers
+        .get("x-api-secret")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::MissingApiSecret)?;
+    if trailspark_core::credentials::secret_matches(presented, stored) {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidApiSecret)
+    }
+}
+
+fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let essence = content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(|ct| ct.trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/json") => Ok(()),
+        Some(ct) if ct.starts_with("application/") && ct.ends_with("+json") => Ok(()),
+        _ => Err(ApiError::UnsupportedMediaType {
+            got: content_type.map(str::to_owned),
+        }),
+    }
+}
+
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let too_large = ApiError::PayloadTooLarge {
+        limit: MAX_BODY_BYTES,
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large);
+    }
+    to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large)
+}
+
+fn signature_headers(headers: &HeaderMap) -> SignatureHeaders<'_> {
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    SignatureHeaders {
+        webhook_id: get("webhook-id"),
+        webhook_timestamp: get("webhook-timestamp"),
+        webhook_signature: get("webhook-signature"),
+        x_signature: get("x-signature"),
+    }
+}
+
+fn extract_error(e: ExtractError) -> ApiError {
+    match e {
+        ExtractError::MissingProductOrgId {
+            path,
+            null,
+            did_you_mean,
+        } => ApiError::MissingProductOrgId {
+            path,
+            null,
+            did_you_mean,
+        },
+        ExtractError::Invalid(errors) => ApiError::InvalidFields(errors),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

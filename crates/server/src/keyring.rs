@@ -1,0 +1,166 @@
+//! API keys held in memory, compiled (template parsed, HMAC secret opened) the first time
+//! they are used, so the webhook's hot path does not read the store to find its key.
+//!
+//! Keys are created and revoked by other processes too (the CLI, other instances), so the
+//! ring polls the store's key revision and drops everything it holds when it moves. Unknown
+//! keys are remembered as unknown until then, so guessing keys costs the store nothing.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use trailspark_core::credentials::{hash_credential, open_hmac_secret};
+use trailspark_core::template::PayloadTemplate;
+use trailspark_core::{ApiKeyId, EndpointType, TenantId};
+use trailspark_store::{ApiKeyRecord, Store};
+
+use crate::error::ApiError;
+
+/// Past this many remembered keys (known or unknown) the ring starts over, so a flood of
+/// random keys cannot grow memory without bound.
+const MAX_REMEMBERED: usize = 100_000;
+
+/// An API key ready for the hot path.
+#[derive(Debug)]
+pub struct IngestKey {
+    pub tenant: TenantId,
+    pub id: ApiKeyId,
+    pub endpoint_type: EndpointType,
+    pub template: PayloadTemplate,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+    pub secret_hash: Option<[u8; 32]>,
+    pub hmac_secret: Option<SecretString>,
+    /// SHA-256 of the key text: the ring's and the rate limiter's handle on it.
+    pub hash: [u8; 32],
+}
+
+/// The in-memory key cache of one server.
+pub struct KeyRing {
+    store: Arc<dyn Store>,
+    slots: RwLock<HashMap<[u8; 32], Option<Arc<IngestKey>>>>,
+    revision: AtomicI64,
+    last_used: Mutex<HashMap<(TenantId, ApiKeyId), DateTime<Utc>>>,
+}
+
+impl KeyRing {
+    /// An empty ring over `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self {
+            store,
+            slots: RwLock::default(),
+            revision: AtomicI64::new(i64::MIN),
+            last_used: Mutex::default(),
+        }
+    }
+
+    /// Finds the key for `presented` and checks that it may call an endpoint of `wanted`
+    /// type at `now`: unknown or revoked → 401, expired → 401, other type → 403.
+    pub async fn authenticate(
+        &self,
+        presented: &str,
+        wanted: EndpointType,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<IngestKey>, ApiError> {
+        let key = self.find(presented).await?.ok_or(ApiError::InvalidApiKey)?;
+        if key.revoked {
+            return Err(ApiError::InvalidApiKey);
+        }
+        if let Some(at) = key.expires_at.filter(|at| *at <= now) {
+            return Err(ApiError::ApiKeyExpired { at });
+        }
+        if key.endpoint_type != wanted {
+            return Err(ApiError::WrongKeyType {
+                expected: wanted,
+                got: key.endpoint_type,
+            });
+        }
+        Ok(key)
+    }
+
+    async fn find(&self, presented: &str) -> Result<Option<Arc<IngestKey>>, ApiError> {
+        let hash = hash_credential(presented);
+        if let Some(slot) = self.slots.read().expect("key ring lock").get(&hash) {
+            return Ok(slot.clone());
+        }
+        let compiled = match self.store.api_key_by_hash(&hash).await? {
+            Some(record) => Some(Arc::new(compile(record, presented, hash)?)),
+            None => None,
+        };
+        let mut slots = self.slots.write().expect("key ring lock");
+        if slots.len() >= MAX_REMEMBERED {
+            slots.clear();
+        }
+        slots.insert(hash, compiled.clone());
+        Ok(compiled)
+    }
+
+    /// Drops every remembered key (after a revoke in this process).
+    pub fn forget_all(&self) {
+        self.slots.write().expect("key ring lock").clear();
+    }
+
+    /// Checks the store's key revision and forgets everything when it moved.
+    pub async fn refresh(&self) -> Result<(), trailspark_store::StoreError> {
+        let now = self.store.key_revision().await?;
+        if self.revision.swap(now, Ordering::AcqRel) != now {
+            self.forget_all();
+        }
+        Ok(())
+    }
+
+    /// Notes that a key was used; written to the store by [`KeyRing::flush_last_used`].
+    pub fn mark_used(&self, key: &IngestKey, at: DateTime<Utc>) {
+        self.last_used
+            .lock()
+            .expect("last-used lock")
+            .insert((key.tenant, key.id.clone()), at);
+    }
+
+    /// Writes the pending last-used times in one store call.
+    pub async fn flush_last_used(&self) -> Result<(), trailspark_store::StoreError> {
+        let pending: Vec<_> = {
+            let mut map = self.last_used.lock().expect("last-used lock");
+            map.drain().map(|((t, id), at)| (t, id, at)).collect()
+        };
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.store.touch_api_keys(&pending).await
+    }
+}
+
+fn compile(record: ApiKeyRecord, presented: &str, hash: [u8; 32]) -> Result<IngestKey, ApiError> {
+    let template_json: serde_json::Value = serde_json::from_str(&record.template)
+        .with_context(|| format!("stored template of key {} is not JSON", record.id))?;
+    let template = PayloadTemplate::from_json(record.endpoint_type, &template_json)
+        .with_context(|| format!("stored template of key {} is invalid", record.id))?;
+    let hmac_secret = match &record.hmac_secret_sealed {
+        Some(sealed) => Some(SecretString::from(
+            open_hmac_secret(presented, sealed)
+                .with_context(|| format!("HMAC secret of key {} does not open", record.id))?,
+        )),
+        None => None,
+    };
+    Ok(IngestKey {
+        tenant: record.tenant_id,
+        id: record.id,
+        endpoint_type: record.endpoint_type,
+        template,
+        expires_at: record.expires_at,
+        revoked: record.revoked_at.is_some(),
+        secret_hash: record.secret_hash,
+        hmac_secret,
+        hash,
+    })
+}
+
+impl IngestKey {
+    /// The HMAC secret, when the key has one.
+    pub fn hmac_secret(&self) -> Option<&str> {
+        self.hmac_secret.as_ref().map(|s| s.expose_secret())
+    }
+}
