@@ -1,0 +1,262 @@
+//! `trailspark key create|list|revoke`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
+use clap::{Args, Subcommand, ValueEnum};
+use secrecy::ExposeSecret;
+use serde_json::{json, Value};
+use trailspark_core::template::{PayloadTemplate, Preset};
+use trailspark_core::update::format_timestamp;
+use trailspark_core::{ApiKeyId, EndpointType};
+use trailspark_server::keys::{create_api_key, KeyRequest};
+use trailspark_store::{ApiKeyRecord, StoreError};
+
+use super::database::{find_tenant, DatabaseArgs};
+use super::print_json;
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create an API key. The key and its secrets are printed once and never again.
+    Create(CreateArgs),
+    /// List a tenant's keys (never the keys themselves).
+    List(super::TenantArg),
+    /// Revoke a key by its id (`key_…`); requests with it are refused from then on.
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum KeyType {
+    /// For POST /api/product-orgs/webhook/{apiKey}.
+    ProductOrgUpdates,
+    /// For POST /api/signals/webhook/{apiKey}.
+    SignalStaging,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PresetArg {
+    /// Segment group calls: groupId, traits.*, timestamp, messageId.
+    Segment,
+    /// RudderStack group calls (same shape as Segment).
+    Rudderstack,
+    /// Hightouch HTTP Request rows: workspace_id, workspace_name, plan_id, …
+    Hightouch,
+    /// Flat payloads: workspace_id, workspace_name, plan_id, …
+    Flat,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("mapping").required(true).args(["preset", "template"])))]
+pub struct CreateArgs {
+    /// Tenant subdomain.
+    #[arg(long)]
+    pub tenant: String,
+    /// Which endpoint the key is for.
+    #[arg(long = "type", value_enum)]
+    pub key_type: KeyType,
+    /// A name to recognise the key by, e.g. "Segment production".
+    #[arg(long)]
+    pub name: String,
+    /// Use a ready-made payload template.
+    #[arg(long, value_enum)]
+    pub preset: Option<PresetArg>,
+    /// Read the payload template (JSON, see the README) from FILE.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// Refuse requests after this time (RFC 3339, e.g. 2027-01-01T00:00:00Z).
+    #[arg(long, value_parser = parse_time)]
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Also issue a secret that requests must send as X-Api-Secret.
+    #[arg(long)]
+    pub secret: bool,
+    /// Also issue an HMAC secret that requests must be signed with (Standard Webhooks,
+    /// X-Signature sha256= or Segment's X-Signature).
+    #[arg(long)]
+    pub hmac_secret: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// Tenant subdomain.
+    #[arg(long)]
+    pub tenant: String,
+    /// The key's id as shown by `key list` (`key_…`).
+    pub id: String,
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("expected an RFC 3339 time such as 2027-01-01T00:00:00Z ({e})"))
+}
+
+pub async fn run(db: &DatabaseArgs, json: bool, cmd: KeyCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeyCommand::Create(args) => create(db, json, args).await,
+        KeyCommand::List(t) => list(db, json, &t.tenant).await,
+        KeyCommand::Revoke(args) => revoke(db, json, args).await,
+    }
+}
+
+fn template(args: &CreateArgs, kind: EndpointType) -> anyhow::Result<PayloadTemplate> {
+    if let Some(preset) = args.preset {
+        let preset = match preset {
+            PresetArg::Segment => Preset::Segment,
+            PresetArg::Rudderstack => Preset::Rudderstack,
+            PresetArg::Hightouch => Preset::Hightouch,
+            PresetArg::Flat => Preset::Flat,
+        };
+        return Ok(PayloadTemplate::preset(kind, preset));
+    }
+    let path = args
+        .template
+        .as_ref()
+        .expect("clap requires --preset or --template");
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the template file {}", path.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .with_context(|| format!("the template file {} is not JSON", path.display()))?;
+    PayloadTemplate::from_json(kind, &value)
+        .with_context(|| format!("the template in {} is invalid", path.display()))
+}
+
+async fn create(db: &DatabaseArgs, json: bool, args: CreateArgs) -> anyhow::Result<()> {
+    let kind = match args.key_type {
+        KeyType::ProductOrgUpdates => EndpointType::ProductOrgUpdates,
+        KeyType::SignalStaging => EndpointType::SignalStaging,
+    };
+    let template = template(&args, kind)?;
+    let store = db.open().await?;
+    let tenant = find_tenant(store.as_ref(), &args.tenant).await?;
+    let request = KeyRequest {
+        name: args.name,
+        template,
+        expires_at: args.expires_at,
+        with_secret: args.secret,
+        with_hmac_secret: args.hmac_secret,
+    };
+    let created = create_api_key(store.as_ref(), tenant.id, request, Utc::now())
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "{}",
+                e.body()["message"]
+                    .as_str()
+                    .unwrap_or("cannot create the key")
+            )
+        })?;
+    store.close().await;
+    let key = created.api_key.expose_secret();
+    let secret = created.secret.as_ref().map(|s| s.expose_secret());
+    let hmac = created.hmac_secret.as_ref().map(|s| s.expose_secret());
+    if json {
+        print_json(
+            &json!({"id": created.record.id, "apiKey": key, "secret": secret, "hmacSecret": hmac}),
+        );
+        return Ok(());
+    }
+    let r = &created.record;
+    println!(
+        "Created {} key {:?} ({}) for tenant {}.",
+        kind.title(),
+        r.name,
+        r.id,
+        tenant.subdomain
+    );
+    println!("Copy these now: they are shown once and never again.\n");
+    println!("  API key:      {key}");
+    if let Some(s) = secret {
+        println!("  Secret:       {s}   (send as header X-Api-Secret)");
+    }
+    if let Some(h) = hmac {
+        println!("  HMAC secret:  {h}   (sign requests with it)");
+    }
+    let endpoint = match kind {
+        EndpointType::ProductOrgUpdates => "/api/product-orgs/webhook/",
+        EndpointType::SignalStaging => "/api/signals/webhook/",
+    };
+    println!("\nWebhook: POST https://<your trailspark host>{endpoint}{key}");
+    Ok(())
+}
+
+fn key_json(r: &ApiKeyRecord) -> Value {
+    json!({
+        "id": r.id,
+        "name": r.name,
+        "type": r.endpoint_type.as_str(),
+        "prefix": r.prefix,
+        "createdAt": format_timestamp(&r.created_at),
+        "expiresAt": r.expires_at.as_ref().map(format_timestamp),
+        "lastUsedAt": r.last_used_at.as_ref().map(format_timestamp),
+        "revokedAt": r.revoked_at.as_ref().map(format_timestamp),
+    })
+}
+
+async fn list(db: &DatabaseArgs, json: bool, tenant: &str) -> anyhow::Result<()> {
+    let store = db.open().await?;
+    let tenant = find_tenant(store.as_ref(), tenant).await?;
+    let keys = store.list_api_keys(tenant.id).await?;
+    store.close().await;
+    if json {
+        print_json(&Value::Array(keys.iter().map(key_json).collect()));
+        return Ok(());
+    }
+    if keys.is_empty() {
+        println!("Tenant {} has no API keys yet.", tenant.subdomain);
+        return Ok(());
+    }
+    let when = |t: &Option<DateTime<Utc>>| t.as_ref().map_or("-".to_owned(), format_timestamp);
+    println!(
+        "{:<21} {:<24} {:<20} {:<13} {:<20} {:<20} {:<20} STATUS",
+        "ID", "NAME", "TYPE", "PREFIX", "CREATED", "EXPIRES", "LAST USED"
+    );
+    for r in &keys {
+        let status = if r.revoked_at.is_some() {
+            "revoked"
+        } else if r.expires_at.is_some_and(|at| at <= Utc::now()) {
+            "expired"
+        } else {
+            "active"
+        };
+        println!(
+            "{:<21} {:<24} {:<20} {:<13} {:<20} {:<20} {:<20} {status}",
+            r.id.0,
+            r.name,
+            r.endpoint_type.as_str(),
+            r.prefix,
+            format_timestamp(&r.created_at),
+            when(&r.expires_at),
+            when(&r.last_used_at),
+        );
+    }
+    Ok(())
+}
+
+async fn revoke(db: &DatabaseArgs, json: bool, args: RevokeArgs) -> anyhow::Result<()> {
+    let store = db.open().await?;
+    let tenant = find_tenant(store.as_ref(), &args.tenant).await?;
+    let id = ApiKeyId(args.id);
+    let record = match store.revoke_api_key(tenant.id, &id).await {
+        Ok(r) => r,
+        Err(StoreError::NotFound) => {
+            bail!(
+                "tenant {} has no key {}; `trailspark key list --tenant {}` shows its keys",
+                tenant.subdomain,
+                id,
+                tenant.subdomain
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    store.close().await;
+    if json {
+        print_json(&key_json(&record));
+    } else {
+        println!(
+            "Revoked key {} ({:?}). Running servers refuse it within a few seconds.",
+            record.id, record.name
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Command-line interface: parse with clap, then call into the crates.
+
+mod database;
+mod key;
+mod serve;
+mod tenant;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use database::DatabaseArgs;
+
+/// trailspark: product org data from Segment, RudderStack and Hightouch, kept current and
+/// served to lead scoring as productOrgInfo.
+#[derive(Debug, Parser)]
+#[command(name = "trailspark", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service: product org webhook, admin API, /healthz, /readyz, /api/openapi.json.
+    Serve(serve::ServeArgs),
+    /// Manage tenants (the companies using this trailspark).
+    #[command(subcommand)]
+    Tenant(tenant::TenantCommand),
+    /// Manage API keys: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Key(key::KeyCommand),
+    /// Manage admin API tokens.
+    #[command(subcommand, name = "admin-token")]
+    AdminToken(AdminTokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminTokenCommand {
+    /// Create a bearer token for the admin API of one tenant (shown once).
+    Create(TenantArg),
+}
+
+/// The tenant a command acts on.
+#[derive(Debug, Args)]
+pub struct TenantArg {
+    /// Tenant subdomain, e.g. `default` or `acme`.
+    #[arg(long)]
+    pub tenant: String,
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(&cli.database, args).await,
+        Command::Tenant(cmd) => tenant::run(&cli.database, cli.json, cmd).await,
+        Command::Key(cmd) => key::run(&cli.database, cli.json, cmd).await,
+        Command::AdminToken(AdminTokenCommand::Create(t)) => {
+            tenant::create_admin_token(&cli.database, cli.json, &t.tenant).await
+        }
+    }
+}
+
+/// Prints `value` as one line of JSON.
+fn print_json(value: &serde_json::Value) {
+    println!("{value}");
+}

@@ -1,0 +1,54 @@
+//! `trailspark serve`.
+
+use std::num::NonZeroU32;
+
+use clap::Args;
+use trailspark_server::{shutdown_signal, Server, ServerConfig};
+
+use super::database::DatabaseArgs;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long, env = "TRAILSPARK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Requests per second allowed per API key, with bursts of twice that; 0 turns the
+    /// limit off. Over the limit a request is answered 429 with Retry-After.
+    #[arg(long, env = "TRAILSPARK_RATE_LIMIT_PER_KEY", default_value_t = 10_000)]
+    pub rate_limit_per_key: u32,
+    /// How often (milliseconds) to pick up keys created or revoked by other processes.
+    #[arg(long, env = "TRAILSPARK_KEY_REFRESH_MS", default_value_t = 1000)]
+    pub key_refresh_ms: u64,
+}
+
+pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
+    init_logging();
+    let store = db.open().await?;
+    if let Some(tenant) = store.create_default_tenant_if_empty().await? {
+        println!(
+            "Created tenant {:?}: the store was empty.",
+            tenant.subdomain.as_str()
+        );
+        println!(
+            "Next: trailspark key create --tenant default --type product-org-updates --name \"Segment\" --preset segment"
+        );
+    }
+    let config = ServerConfig {
+        listen: args.listen,
+        rate_limit_per_key: NonZeroU32::new(args.rate_limit_per_key),
+        key_refresh: std::time::Duration::from_millis(args.key_refresh_ms.max(10)),
+    };
+    let server = Server::bind(config, store).await?;
+    // Tests and scripts read this line to find the port; keep its shape.
+    println!("trailspark listening on http://{}", server.local_addr());
+    server.run_until(shutdown_signal()).await
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILSPARK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,224 @@
+//! The command line of SPEC §1: every command has --help and --json, keys are shown once,
+//! invalid input is refused with the reason.
+
+mod common;
+
+use common::TestApp;
+use serde_json::{json, Value};
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn every_command_has_help() {
+    let app = TestApp::spawn().await;
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["tenant", "create", "--help"],
+        vec!["key", "create", "--help"],
+        vec!["key", "list", "--help"],
+        vec!["key", "revoke", "--help"],
+        vec!["admin-token", "create", "--help"],
+    ] {
+        let out = app.cli(&args);
+        assert!(out.status.success(), "{args:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("--database"),
+            "{args:?} documents --database:\n{text}"
+        );
+        assert!(
+            text.contains("--json"),
+            "{args:?} documents --json:\n{text}"
+        );
+    }
+    let key_help =
+        String::from_utf8_lossy(&app.cli(&["key", "create", "--help"]).stdout).into_owned();
+    for flag in [
+        "--tenant",
+        "--type",
+        "--name",
+        "--preset",
+        "--template",
+        "--expires-at",
+        "--secret",
+        "--hmac-secret",
+    ] {
+        assert!(key_help.contains(flag), "key create --help mentions {flag}");
+    }
+}
+
+#[tokio::test]
+async fn serve_created_tenant_default_and_tenant_create_json() {
+    let app = TestApp::spawn().await;
+    let v = app.cli_json(&["tenant", "create", "acme", "--name", "Acme Inc"]);
+    assert!(v["id"].as_i64().is_some(), "{v}");
+    assert_eq!(v["subdomain"], json!("acme"));
+    let out = app.cli(&["tenant", "create", "acme"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    let out = app.cli(&["tenant", "create", "Not_Valid"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("lower-case"), "{}", stderr(&out));
+    let out = app.cli(&["key", "list", "--tenant", "nosuch"]);
+    assert!(
+        stderr(&out).contains("trailspark tenant create nosuch"),
+        "{}",
+        stderr(&out)
+    );
+    // tenant `default` was made by serve's first start.
+    let token = app.cli_json(&["admin-token", "create", "--tenant", "default"]);
+    assert!(token["token"].as_str().is_some_and(|t| t.len() >= 32));
+}
+
+#[tokio::test]
+async fn keys_are_shown_once_listed_without_the_key_and_revoked() {
+    let app = TestApp::spawn().await;
+    let created = app.cli_json(&[
+        "key",
+        "create",
+        "--tenant",
+        "default",
+        "--type",
+        "product-org-updates",
+        "--name",
+        "Segment prod",
+        "--preset",
+        "segment",
+        "--secret",
+        "--hmac-secret",
+        "--expires-at",
+        "2099-01-01T00:00:00Z",
+    ]);
+    let api_key = created["apiKey"].as_str().unwrap();
+    assert!(
+        api_key.starts_with("tsk_po_") && api_key.len() >= 7 + 22,
+        "≥128 random bits, typed prefix: {api_key}"
+    );
+    assert!(created["secret"].as_str().is_some());
+    assert!(created["hmacSecret"]
+        .as_str()
+        .unwrap()
+        .starts_with("whsec_"));
+    let plain = app.cli_json(&[
+        "key",
+        "create",
+        "--tenant",
+        "default",
+        "--type",
+        "signal-staging",
+        "--name",
+        "s",
+        "--preset",
+        "segment",
+    ]);
+    assert!(plain["apiKey"].as_str().unwrap().starts_with("tsk_sig_"));
+    assert_eq!(plain["secret"], Value::Null);
+
+    let list = app.cli_json(&["key", "list", "--tenant", "default"]);
+    let text = list.to_string();
+    assert!(!text.contains(api_key), "the list never shows a key");
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["id"] == created["id"])
+        .unwrap();
+    assert_eq!(entry["name"], json!("Segment prod"));
+    assert_eq!(entry["type"], json!("product-org-updates"));
+    assert!(api_key.starts_with(entry["prefix"].as_str().unwrap()));
+    assert_eq!(entry["expiresAt"], json!("2099-01-01T00:00:00Z"));
+    assert_eq!(entry["revokedAt"], Value::Null);
+    for field in ["createdAt", "lastUsedAt"] {
+        assert!(entry.get(field).is_some(), "{field} listed");
+    }
+
+    let human = String::from_utf8_lossy(&app.cli(&["key", "list", "--tenant", "default"]).stdout)
+        .into_owned();
+    assert!(
+        human.contains("Segment prod") && !human.contains(api_key),
+        "{human}"
+    );
+
+    let revoked = app.cli_json(&[
+        "key",
+        "revoke",
+        "--tenant",
+        "default",
+        created["id"].as_str().unwrap(),
+    ]);
+    assert!(revoked["revokedAt"].is_string(), "{revoked}");
+    let out = app.cli(&["key", "revoke", "--tenant", "default", "key_nosuch"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("no key"), "{}", stderr(&out));
+}
+
+#[tokio::test]
+async fn invalid_templates_are_refused_with_the_reason() {
+    let app = TestApp::spawn().await;
+    for (template, reason) in [
+        (json!({"name": "traits.name"}), "productOrgId"),
+        (
+            json!({"productOrgId": "groupId", "plan": "traits.plan"}),
+            "plan",
+        ),
+        (json!({"productOrgId": "traits..id"}), "empty segment"),
+        (json!({"productOrgId": ""}), "empty"),
+        (
+            json!({"productOrgId": "groupId", "customFields": {"x": 3}}),
+            "customFields",
+        ),
+    ] {
+        let path = app.write_file("bad.json", &template.to_string());
+        let out = app.cli(&[
+            "key",
+            "create",
+            "--tenant",
+            "default",
+            "--type",
+            "product-org-updates",
+            "--name",
+            "n",
+            "--template",
+            path.to_str().unwrap(),
+        ]);
+        assert!(!out.status.success(), "{template} accepted");
+        assert!(
+            stderr(&out).contains(reason),
+            "{template}: {}",
+            stderr(&out)
+        );
+    }
+    let out = app.cli(&[
+        "key",
+        "create",
+        "--tenant",
+        "default",
+        "--type",
+        "product-org-updates",
+        "--name",
+        "n",
+    ]);
+    assert!(!out.status.success(), "a key needs --preset or --template");
+    let out = app.cli(&[
+        "key",
+        "create",
+        "--tenant",
+        "default",
+        "--type",
+        "product-org-updates",
+        "--name",
+        "n",
+        "--preset",
+        "segment",
+        "--expires-at",
+        "2001-01-01T00:00:00Z",
+    ]);
+    assert!(
+        stderr(&out).contains("not in the future"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,283 @@
+//! Drives the real `trailspark` binary: a fresh SQLite store in a temp directory per test,
+//! `serve` on a free port (read from its "listening on" line, so no sleeps), the CLI for
+//! set-up, and real HTTP for everything else.
+#![allow(dead_code)] // each test file uses a different part of the harness
+
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_trailspark");
+
+/// A key as printed once by `trailspark key create --json`.
+#[derive(Debug, Clone)]
+pub struct Key {
+    pub id: String,
+    pub api_key: String,
+    pub secret: Option<String>,
+    pub hmac_secret: Option<String>,
+}
+
+/// One running `trailspark serve` over its own store.
+pub struct TestApp {
+    pub dir: TempDir,
+    pub db: PathBuf,
+    pub base: String,
+    pub client: reqwest::Client,
+    /// Admin token of tenant `default`.
+    pub admin_token: String,
+    extra_args: Vec<String>,
+    child: Option<Child>,
+}
+
+impl TestApp {
+    /// A server on a fresh store, with tenant `default` and an admin token for it.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Like [`TestApp::spawn`] with extra `serve` arguments (e.g. a low rate limit).
+    pub async fn spawn_with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("trailspark.db");
+        let mut app = Self {
+            dir,
+            db,
+            base: String::new(),
+            client: reqwest::Client::new(),
+            admin_token: String::new(),
+            extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+        };
+        app.start();
+        app.admin_token = app.cli_json(&["admin-token", "create", "--tenant", "default"])["token"]
+            .as_str()
+            .expect("token")
+            .to_owned();
+        app
+    }
+
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("serve.log"))
+            .expect("log file");
+        let mut child = Command::new(BIN)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--key-refresh-ms",
+                "100",
+            ])
+            .args(&self.extra_args)
+            .env("TRAILSPARK_DATABASE_URL", &self.db)
+            .env("TRAILSPARK_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start trailspark serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = loop {
+            let line = lines
+                .next()
+                .unwrap_or_else(|| panic!("serve exited before listening; log:\n{}", self.log()))
+                .expect("read stdout");
+            if let Some(url) = line.strip_prefix("trailspark listening on ") {
+                break url.to_owned();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        self.base = addr;
+        self.child = Some(child);
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
+    }
+
+    /// Stops the server with SIGTERM (graceful) and waits for it to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server running");
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+        child.wait().expect("wait for serve")
+    }
+
+    /// Stops the server gracefully and starts it again on the same store.
+    pub fn restart(&mut self) {
+        let status = self.stop();
+        assert!(
+            status.success(),
+            "serve exited with {status} on SIGTERM; log:\n{}",
+            self.log()
+        );
+        self.start();
+    }
+
+    /// Runs a CLI command against this store.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env("TRAILSPARK_DATABASE_URL", &self.db)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run trailspark")
+    }
+
+    /// Runs a CLI command with `--json`, asserting success, and parses its output.
+    pub fn cli_json(&self, args: &[&str]) -> Value {
+        let mut all: Vec<&str> = args.to_vec();
+        all.push("--json");
+        let out = self.cli(&all);
+        assert!(
+            out.status.success(),
+            "trailspark {all:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "trailspark {all:?} printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    /// Creates a key for tenant `default`: `args` are the options after `key create`
+    /// besides `--tenant`.
+    pub fn key(&self, args: &[&str]) -> Key {
+        self.key_for("default", args)
+    }
+
+    /// Creates a key for `tenant`.
+    pub fn key_for(&self, tenant: &str, args: &[&str]) -> Key {
+        let mut all = vec!["key", "create", "--tenant", tenant];
+        all.extend_from_slice(args);
+        if !args.contains(&"--name") {
+            all.extend_from_slice(&["--name", "test key"]);
+        }
+        let v = self.cli_json(&all);
+        let text = |k: &str| v[k].as_str().map(str::to_owned);
+        Key {
+            id: text("id").expect("id"),
+            api_key: text("apiKey").expect("apiKey"),
+            secret: text("secret"),
+            hmac_secret: text("hmacSecret"),
+        }
+    }
+
+    /// A product-org-updates key with the template in `template` (JSON).
+    pub fn key_with_template(&self, template: &Value) -> Key {
+        let path = self.write_file(
+            &format!("template-{}.json", rand_suffix()),
+            &template.to_string(),
+        );
+        self.key(&[
+            "--type",
+            "product-org-updates",
+            "--template",
+            path.to_str().unwrap(),
+        ])
+    }
+
+    /// Writes a file in the test's directory.
+    pub fn write_file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("write file");
+        path
+    }
+
+    /// The webhook URL of a key.
+    pub fn webhook_url(&self, api_key: &str) -> String {
+        format!("{}/api/product-orgs/webhook/{api_key}", self.base)
+    }
+
+    /// POSTs `body` as JSON to the product org webhook.
+    /// The request is built at once, so the future borrows nothing (handy for `join_all`).
+    pub fn post(
+        &self,
+        api_key: &str,
+        body: &Value,
+    ) -> impl Future<Output = (StatusCode, Value)> + 'static {
+        self.send(self.client.post(self.webhook_url(api_key)).json(body))
+    }
+
+    /// Sends a request and parses the JSON answer (Null when the body is not JSON).
+    pub fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> impl Future<Output = (StatusCode, Value)> + 'static {
+        async move {
+            let response = request.send().await.expect("request");
+            let status = response.status();
+            let bytes = response.bytes().await.expect("body");
+            (
+                status,
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+            )
+        }
+    }
+
+    /// GETs an admin API path with tenant `default`'s token.
+    pub async fn admin_get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(&self.admin_token),
+        )
+        .await
+    }
+
+    /// The admin view of one product org (the id is URL-encoded here).
+    pub async fn product_org(&self, id: &str) -> (StatusCode, Value) {
+        self.admin_get(&format!("/api/admin/product-orgs/{}", encode(id)))
+            .await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Percent-encodes a path segment.
+pub fn encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed).to_string()
+}
+
+/// Reads a file's bytes (for greps of the store).
+pub fn read_all(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_default()
+}
