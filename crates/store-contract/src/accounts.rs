@@ -1,0 +1,159 @@
+//! Tenants, API keys and admin tokens.
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use trailspark_core::credentials::hash_credential;
+use trailspark_core::{ApiKeyId, EndpointType, Subdomain};
+use trailspark_store::{Store, StoreError};
+
+use crate::{new_key, tenant};
+
+/// Subdomains are unique; `default` is created only on an empty store.
+pub async fn tenants(store: Arc<dyn Store>) {
+    let created = store
+        .create_default_tenant_if_empty()
+        .await
+        .expect("default tenant");
+    let default = created.expect("an empty store gets tenant `default`");
+    assert_eq!(default.subdomain.as_str(), "default");
+    assert!(
+        store
+            .create_default_tenant_if_empty()
+            .await
+            .expect("second call")
+            .is_none(),
+        "`default` is created once"
+    );
+    let acme = tenant(store.as_ref(), "acme").await;
+    assert_ne!(acme.id, default.id);
+    let again = store
+        .create_tenant(&Subdomain::parse("acme").unwrap(), "Acme again")
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::Conflict(_))),
+        "a taken subdomain is a conflict: {again:?}"
+    );
+    let found = store
+        .tenant_by_subdomain(&Subdomain::parse("acme").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(found.id, acme.id);
+    let missing = store
+        .tenant_by_subdomain(&Subdomain::parse("nobody").unwrap())
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
+/// Keys are found by hash, listed per tenant, revoked per tenant, and every change moves the
+/// key revision.
+pub async fn api_keys(store: Arc<dyn Store>) {
+    let a = tenant(store.as_ref(), "keys-a").await;
+    let b = tenant(store.as_ref(), "keys-b").await;
+    let start = store.key_revision().await.unwrap();
+    let (first, first_text) = new_key(EndpointType::ProductOrgUpdates);
+    let (mut second, _) = new_key(EndpointType::SignalStaging);
+    second.expires_at = Some(Utc::now() + Duration::days(1));
+    second.secret_hash = Some(hash_credential("tss_secret"));
+    second.hmac_secret_sealed = Some(vec![1, 2, 3]);
+    let first = store.create_api_key(a.id, first).await.unwrap();
+    let second = store.create_api_key(a.id, second).await.unwrap();
+    let after_create = store.key_revision().await.unwrap();
+    assert!(after_create > start, "creating a key moves the revision");
+
+    let found = store
+        .api_key_by_hash(&hash_credential(&first_text))
+        .await
+        .unwrap()
+        .expect("by hash");
+    assert_eq!((found.tenant_id, &found.id), (a.id, &first.id));
+    assert_eq!(found.endpoint_type, EndpointType::ProductOrgUpdates);
+    assert!(store
+        .api_key_by_hash(&hash_credential("tsk_po_nope"))
+        .await
+        .unwrap()
+        .is_none());
+
+    let listed = store.list_api_keys(a.id).await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|k| &k.id).collect();
+    assert_eq!(ids.len(), 2, "tenant a has two keys");
+    assert!(ids.contains(&&second.id));
+    let stored = listed.iter().find(|k| k.id == second.id).unwrap();
+    assert_eq!(stored.secret_hash, Some(hash_credential("tss_secret")));
+    assert_eq!(stored.hmac_secret_sealed.as_deref(), Some(&[1u8, 2, 3][..]));
+    assert!(stored.expires_at.is_some());
+    assert!(
+        store.list_api_keys(b.id).await.unwrap().is_empty(),
+        "tenant b sees none of a's keys"
+    );
+
+    let other = store.revoke_api_key(b.id, &first.id).await;
+    assert!(
+        matches!(other, Err(StoreError::NotFound)),
+        "another tenant cannot revoke: {other:?}"
+    );
+    let unknown = store
+        .revoke_api_key(a.id, &ApiKeyId("key_nope".into()))
+        .await;
+    assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
+    let revoked = store.revoke_api_key(a.id, &first.id).await.unwrap();
+    assert!(revoked.revoked_at.is_some());
+    assert!(
+        store.key_revision().await.unwrap() > after_create,
+        "revoking moves the revision"
+    );
+    let found = store
+        .api_key_by_hash(&hash_credential(&first_text))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        found.revoked_at.is_some(),
+        "a revoked key is still found, marked revoked"
+    );
+
+    let used = Utc::now();
+    store
+        .touch_api_keys(&[(a.id, second.id.clone(), used)])
+        .await
+        .unwrap();
+    store
+        .touch_api_keys(&[(a.id, second.id.clone(), used - Duration::hours(1))])
+        .await
+        .unwrap();
+    let listed = store.list_api_keys(a.id).await.unwrap();
+    let last_used = listed
+        .iter()
+        .find(|k| k.id == second.id)
+        .unwrap()
+        .last_used_at
+        .unwrap();
+    assert_eq!(
+        last_used.timestamp_micros(),
+        used.timestamp_micros(),
+        "last-used never goes back"
+    );
+}
+
+/// Admin tokens resolve to their tenant only.
+pub async fn admin_tokens(store: Arc<dyn Store>) {
+    let a = tenant(store.as_ref(), "tokens-a").await;
+    store
+        .create_admin_token(a.id, &hash_credential("tsa_one"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .tenant_by_admin_token(&hash_credential("tsa_one"))
+            .await
+            .unwrap(),
+        Some(a.id)
+    );
+    assert_eq!(
+        store
+            .tenant_by_admin_token(&hash_credential("tsa_two"))
+            .await
+            .unwrap(),
+        None
+    );
+}

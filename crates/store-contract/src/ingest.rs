@@ -1,0 +1,353 @@
+//! Applying updates: upsert, `isNewOrg` once, per-field last-writer-wins, dedupe, replay,
+//! tenant isolation.
+
+use std::sync::Arc;
+
+use trailspark_core::{ApiKeyId, FieldPatch, ProductOrgId, TenantId, Update};
+use trailspark_store::{Applied, IngestRequest, IngestResult, Store, StoreError};
+
+use crate::{at, tenant_with_key};
+
+fn id(text: &str) -> ProductOrgId {
+    ProductOrgId::parse(text).unwrap()
+}
+
+/// An update of `org` with `patches`, at event time `event` (seconds after a fixed instant).
+pub fn update(org: &str, patches: Vec<FieldPatch>, event: Option<i64>) -> Update {
+    Update {
+        product_org_id: id(org),
+        patches,
+        event_at: event.map(at),
+        message_id: None,
+    }
+}
+
+/// Sends one request and returns its results, panicking on a store error or a replay.
+pub async fn ingest(
+    store: &dyn Store,
+    tenant: TenantId,
+    key: &ApiKeyId,
+    updates: Vec<Update>,
+) -> Vec<Applied> {
+    let request = IngestRequest {
+        key_id: key.clone(),
+        received_at: at(1_000),
+        webhook_id: None,
+        updates,
+    };
+    match store.ingest(tenant, request).await.expect("ingest") {
+        IngestResult::Applied(results) => results
+            .into_iter()
+            .map(|r| r.expect("update applied"))
+            .collect(),
+        IngestResult::Replayed => panic!("not a replay"),
+    }
+}
+
+async fn one(store: &dyn Store, tenant: TenantId, key: &ApiKeyId, u: Update) -> Applied {
+    ingest(store, tenant, key, vec![u]).await.pop().unwrap()
+}
+
+/// The first update creates the org and its target org; the same values again change nothing
+/// and write no history; a new value changes and writes history.
+pub async fn creates_then_updates(store: Arc<dyn Store>) {
+    let (t, key) = tenant_with_key(&store, "upsert").await;
+    let s = store.as_ref();
+    let first = one(
+        s,
+        t.id,
+        &key,
+        update(
+            "ws_1",
+            vec![
+                FieldPatch::Name(Some("Acme".into())),
+                FieldPatch::UserCount(Some(5)),
+            ],
+            None,
+        ),
+    )
+    .await;
+    assert!(first.is_new_org && first.changed, "first update: {first:?}");
+    let same = one(
+        s,
+        t.id,
+        &key,
+        update("ws_1", vec![FieldPatch::UserCount(Some(5))], None),
+    )
+    .await;
+    assert!(
+        !same.is_new_org && !same.changed,
+        "same value again: {same:?}"
+    );
+    assert_eq!(same.target_org_id, first.target_org_id);
+    let org = s.product_org(t.id, &id("ws_1")).await.unwrap();
+    assert_eq!(org.fields.user_count, Some(5));
+    assert_eq!(org.fields.name.as_deref(), Some("Acme"));
+    assert_eq!(org.target_org_id, first.target_org_id);
+    let history = s
+        .product_org_history(t.id, &id("ws_1"), &page(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        history.items.len(),
+        1,
+        "an unchanged update writes no history"
+    );
+
+    let changed = one(
+        s,
+        t.id,
+        &key,
+        update(
+            "ws_1",
+            vec![FieldPatch::UserCount(Some(6)), FieldPatch::Mrr(None)],
+            None,
+        ),
+    )
+    .await;
+    assert!(changed.changed && !changed.is_new_org);
+    let history = s
+        .product_org_history(t.id, &id("ws_1"), &page(10))
+        .await
+        .unwrap();
+    assert_eq!(history.items.len(), 2);
+    let newest = &history.items[0];
+    assert_eq!(newest.version, 2, "newest first");
+    assert_eq!(newest.key_id, key);
+    assert_eq!(
+        newest.changes.len(),
+        1,
+        "clearing an unset mrr is no change: {:?}",
+        newest.changes
+    );
+    assert_eq!(newest.changes[0].field, "userCount");
+    assert_eq!(
+        (newest.changes[0].old.clone(), newest.changes[0].new.clone()),
+        (5.into(), 6.into())
+    );
+    let missing = s.product_org(t.id, &id("ws_2")).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+}
+
+/// Several updates of one new id in one request: applied in order, `isNewOrg` on the first.
+pub async fn is_new_org_once_in_one_request(store: Arc<dyn Store>) {
+    let (t, key) = tenant_with_key(&store, "batch").await;
+    let results = ingest(
+        store.as_ref(),
+        t.id,
+        &key,
+        (1..=3)
+            .map(|n| update("ws_b", vec![FieldPatch::UserCount(Some(n))], None))
+            .collect(),
+    )
+    .await;
+    let new: Vec<bool> = results.iter().map(|r| r.is_new_org).collect();
+    assert_eq!(new, [true, false, false]);
+    assert!(results
+        .iter()
+        .all(|r| r.target_org_id == results[0].target_org_id));
+    let org = store.product_org(t.id, &id("ws_b")).await.unwrap();
+    assert_eq!(org.fields.user_count, Some(3), "applied in order");
+}
+
+/// An older event loses field by field; a field it alone writes still takes its value.
+pub async fn per_field_last_writer_wins(store: Arc<dyn Store>) {
+    let (t, key) = tenant_with_key(&store, "lww").await;
+    let s = store.as_ref();
+    one(
+        s,
+        t.id,
+        &key,
+        update(
+            "ws_l",
+            vec![FieldPatch::PlanId(Some("pro".into()))],
+            Some(20),
+        ),
+    )
+    .await;
+    let late = one(
+        s,
+        t.id,
+        &key,
+        update(
+            "ws_l",
+            vec![
+                FieldPatch::PlanId(Some("basic".into())),
+                FieldPatch::Mrr(Some(100)),
+            ],
+            Some(10),
+        ),
+    )
+    .await;
+    assert!(late.changed, "mrr was taken");
+    let org = s.product_org(t.id, &id("ws_l")).await.unwrap();
+    assert_eq!(
+        org.fields.plan_id.as_deref(),
+        Some("pro"),
+        "the older plan lost"
+    );
+    assert_eq!(org.fields.mrr, Some(100));
+    one(
+        s,
+        t.id,
+        &key,
+        update("ws_l", vec![FieldPatch::PlanId(None)], Some(30)),
+    )
+    .await;
+    one(
+        s,
+        t.id,
+        &key,
+        update(
+            "ws_l",
+            vec![FieldPatch::PlanId(Some("old".into()))],
+            Some(25),
+        ),
+    )
+    .await;
+    let org = s.product_org(t.id, &id("ws_l")).await.unwrap();
+    assert_eq!(
+        org.fields.plan_id, None,
+        "a newer clear is not undone by an older value"
+    );
+}
+
+/// A repeated messageId of one key repeats the first outcome and applies nothing; another
+/// key's same messageId is its own message.
+pub async fn message_id_dedupe(store: Arc<dyn Store>) {
+    let (t, key) = tenant_with_key(&store, "dedupe").await;
+    let s = store.as_ref();
+    let mut first = update("ws_m", vec![FieldPatch::UserCount(Some(1))], None);
+    first.message_id = Some("msg-1".into());
+    let applied = one(s, t.id, &key, first.clone()).await;
+    assert!(applied.is_new_org && !applied.duplicate);
+    let mut retry = first.clone();
+    retry.patches = vec![FieldPatch::UserCount(Some(2))];
+    let repeated = one(s, t.id, &key, retry.clone()).await;
+    assert!(repeated.duplicate, "the retry is a duplicate");
+    assert!(
+        repeated.is_new_org && repeated.changed,
+        "it repeats the first outcome"
+    );
+    let org = s.product_org(t.id, &id("ws_m")).await.unwrap();
+    assert_eq!(
+        org.fields.user_count,
+        Some(1),
+        "the duplicate applied nothing"
+    );
+
+    let (other_key, _) = crate::new_key(trailspark_core::EndpointType::ProductOrgUpdates);
+    let other_key = s.create_api_key(t.id, other_key).await.unwrap().id;
+    let other = one(s, t.id, &other_key, retry).await;
+    assert!(
+        !other.duplicate && other.changed,
+        "another key's message is its own"
+    );
+}
+
+/// A Standard Webhooks id is accepted once per key.
+pub async fn webhook_id_replay(store: Arc<dyn Store>) {
+    let (t, key) = tenant_with_key(&store, "replay").await;
+    let request = |webhook_id: &str| IngestRequest {
+        key_id: key.clone(),
+        received_at: chrono::Utc::now(),
+        webhook_id: Some(webhook_id.into()),
+        updates: vec![update("ws_r", vec![], None)],
+    };
+    let first = store.ingest(t.id, request("msg_1")).await.unwrap();
+    assert!(matches!(first, IngestResult::Applied(_)), "{first:?}");
+    let again = store.ingest(t.id, request("msg_1")).await.unwrap();
+    assert_eq!(again, IngestResult::Replayed);
+    let other = store.ingest(t.id, request("msg_2")).await.unwrap();
+    assert!(matches!(other, IngestResult::Applied(_)), "{other:?}");
+}
+
+/// The same product org id in two tenants is two product orgs; neither sees the other's.
+pub async fn tenants_stay_apart(store: Arc<dyn Store>) {
+    let (a, key_a) = tenant_with_key(&store, "apart-a").await;
+    let (b, key_b) = tenant_with_key(&store, "apart-b").await;
+    let s = store.as_ref();
+    let in_a = one(
+        s,
+        a.id,
+        &key_a,
+        update("ws_same", vec![FieldPatch::Mrr(Some(1))], None),
+    )
+    .await;
+    let in_b = one(
+        s,
+        b.id,
+        &key_b,
+        update("ws_same", vec![FieldPatch::Mrr(Some(2))], None),
+    )
+    .await;
+    assert!(in_a.is_new_org && in_b.is_new_org, "new in each tenant");
+    assert_eq!(
+        s.product_org(a.id, &id("ws_same"))
+            .await
+            .unwrap()
+            .fields
+            .mrr,
+        Some(1)
+    );
+    assert_eq!(
+        s.product_org(b.id, &id("ws_same"))
+            .await
+            .unwrap()
+            .fields
+            .mrr,
+        Some(2)
+    );
+    let (c, _) = tenant_with_key(&store, "apart-c").await;
+    assert!(matches!(
+        s.product_org(c.id, &id("ws_same")).await,
+        Err(StoreError::NotFound)
+    ));
+    let history = s.product_org_history(c.id, &id("ws_same"), &page(10)).await;
+    assert!(
+        matches!(history, Err(StoreError::NotFound)),
+        "{:?}",
+        history.map(|p| p.items)
+    );
+}
+
+/// Many concurrent first updates of one id: one target org, exactly one `isNewOrg`.
+pub async fn concurrent_first_updates(store: Arc<dyn Store>) {
+    let (t, key) = tenant_with_key(&store, "race").await;
+    let tasks: Vec<_> = (0..40)
+        .map(|n| {
+            let (store, key) = (Arc::clone(&store), key.clone());
+            tokio::spawn(async move {
+                one(
+                    store.as_ref(),
+                    t.id,
+                    &key,
+                    update("ws_race", vec![FieldPatch::UserCount(Some(n))], None),
+                )
+                .await
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("task"));
+    }
+    assert_eq!(
+        results.iter().filter(|r| r.is_new_org).count(),
+        1,
+        "exactly one isNewOrg"
+    );
+    assert!(
+        results
+            .iter()
+            .all(|r| r.target_org_id == results[0].target_org_id),
+        "one target org"
+    );
+}
+
+fn page(limit: u32) -> trailspark_store::PageRequest {
+    trailspark_store::PageRequest {
+        cursor: None,
+        limit,
+    }
+}

@@ -1,0 +1,90 @@
+//! The `Store` contract: one suite of behaviours, generic over the backend. A backend runs it
+//! with [`store_contract_tests!`], giving an expression that opens a fresh, empty store.
+//!
+//! Each case panics with a message saying which behaviour broke.
+
+mod accounts;
+mod ingest;
+mod reads;
+
+pub use accounts::{admin_tokens, api_keys, tenants};
+pub use ingest::{
+    concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
+    message_id_dedupe, per_field_last_writer_wins, tenants_stay_apart, webhook_id_replay,
+};
+pub use reads::{history_pages, list_pages_and_search};
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use trailspark_core::credentials::{
+    generate_api_key, generate_key_id, hash_credential, shown_prefix,
+};
+use trailspark_core::template::{PayloadTemplate, Preset};
+use trailspark_core::{ApiKeyId, EndpointType, Subdomain};
+use trailspark_store::{NewApiKey, Store, Tenant};
+
+/// Generates one `#[tokio::test]` per contract case. `$open` is an async expression that
+/// yields `(Arc<dyn Store>, guard)`; the guard (a temp dir, a schema to drop) lives as long as
+/// the test.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($open:expr) => {
+        $crate::store_contract_tests!(@cases $open;
+            tenants, api_keys, admin_tokens, creates_then_updates, is_new_org_once_in_one_request,
+            per_field_last_writer_wins, message_id_dedupe, webhook_id_replay, tenants_stay_apart,
+            concurrent_first_updates, list_pages_and_search, history_pages);
+    };
+    (@cases $open:expr; $($case:ident),*) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() {
+                let (store, _guard) = $open.await;
+                $crate::$case(store).await;
+            }
+        )*
+    };
+}
+
+/// A fresh tenant with a unique subdomain.
+pub async fn tenant(store: &dyn Store, subdomain: &str) -> Tenant {
+    let subdomain = Subdomain::parse(subdomain).expect("test subdomain");
+    store
+        .create_tenant(&subdomain, "Test")
+        .await
+        .expect("create tenant")
+}
+
+/// A key as the server would store it, and the key text.
+pub fn new_key(kind: EndpointType) -> (NewApiKey, String) {
+    let text = generate_api_key(kind);
+    let template = PayloadTemplate::preset(kind, Preset::Segment).to_json();
+    let key = NewApiKey {
+        id: generate_key_id(),
+        name: "contract".into(),
+        endpoint_type: kind,
+        prefix: shown_prefix(&text),
+        key_hash: hash_credential(&text),
+        template: template.to_string(),
+        expires_at: None,
+        secret_hash: None,
+        hmac_secret_sealed: None,
+    };
+    (key, text)
+}
+
+/// A tenant with one product org key, ready for ingest.
+pub async fn tenant_with_key(store: &Arc<dyn Store>, subdomain: &str) -> (Tenant, ApiKeyId) {
+    let tenant = tenant(store.as_ref(), subdomain).await;
+    let (key, _) = new_key(EndpointType::ProductOrgUpdates);
+    let record = store
+        .create_api_key(tenant.id, key)
+        .await
+        .expect("create key");
+    (tenant, record.id)
+}
+
+/// A fixed instant plus `secs`, for event times.
+pub fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_767_225_600 + secs, 0).expect("valid time")
+}
