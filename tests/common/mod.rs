@@ -63,7 +63,8 @@ impl TestApp {
         app
     }
 
-    fn start(&mut self) {
+    /// Starts `serve` on this store (again, after `stop`).
+    pub fn start(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
