@@ -6,7 +6,7 @@
 //! keys are remembered as unknown until then, so guessing keys costs the store nothing.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Context;
@@ -43,6 +43,9 @@ pub struct KeyRing {
     store: Arc<dyn Store>,
     slots: RwLock<HashMap<[u8; 32], Option<Arc<IngestKey>>>>,
     revision: AtomicI64,
+    /// Moves on every `forget_all`, so a lookup that read the store before a revoke does not
+    /// put the stale key back after it.
+    generation: AtomicU64,
     last_used: Mutex<HashMap<(TenantId, ApiKeyId), DateTime<Utc>>>,
 }
 
@@ -53,6 +56,7 @@ impl KeyRing {
             store,
             slots: RwLock::default(),
             revision: AtomicI64::new(i64::MIN),
+            generation: AtomicU64::new(0),
             last_used: Mutex::default(),
         }
     }
@@ -86,21 +90,26 @@ impl KeyRing {
         if let Some(slot) = self.slots.read().expect("key ring lock").get(&hash) {
             return Ok(slot.clone());
         }
+        let generation = self.generation.load(Ordering::Acquire);
         let compiled = match self.store.api_key_by_hash(&hash).await? {
             Some(record) => Some(Arc::new(compile(record, presented, hash)?)),
             None => None,
         };
         let mut slots = self.slots.write().expect("key ring lock");
-        if slots.len() >= MAX_REMEMBERED {
-            slots.clear();
+        if self.generation.load(Ordering::Acquire) == generation {
+            if slots.len() >= MAX_REMEMBERED {
+                slots.clear();
+            }
+            slots.insert(hash, compiled.clone());
         }
-        slots.insert(hash, compiled.clone());
         Ok(compiled)
     }
 
     /// Drops every remembered key (after a revoke in this process).
     pub fn forget_all(&self) {
-        self.slots.write().expect("key ring lock").clear();
+        let mut slots = self.slots.write().expect("key ring lock");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        slots.clear();
     }
 
     /// Checks the store's key revision and forgets everything when it moved.
