@@ -206,7 +206,9 @@ async fn list(db: &DatabaseArgs, json: bool, tenant: &str) -> anyhow::Result<()>
         println!("Tenant {} has no API keys yet.", tenant.subdomain);
         return Ok(());
     }
-    let when = |t: &Option<DateTime<Utc>>| t.as_ref().map_or("-".to_owned(), format_timestamp);
+    // Whole seconds keep the table's columns aligned; --json has the exact times.
+    let secs = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let when = |t: &Option<DateTime<Utc>>| t.as_ref().map_or("-".to_owned(), secs);
     println!(
         "{:<21} {:<24} {:<20} {:<13} {:<20} {:<20} {:<20} STATUS",
         "ID", "NAME", "TYPE", "PREFIX", "CREATED", "EXPIRES", "LAST USED"
@@ -225,7 +227,7 @@ async fn list(db: &DatabaseArgs, json: bool, tenant: &str) -> anyhow::Result<()>
             r.name,
             r.endpoint_type.as_str(),
             r.prefix,
-            format_timestamp(&r.created_at),
+            secs(&r.created_at),
             when(&r.expires_at),
             when(&r.last_used_at),
         );
