@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Writes crates/server/src/http/openapi.json, the OpenAPI 3 document trailspark serves.
+
+Kept as a script so the document stays consistent (one Error schema, one set of responses);
+run it after changing an endpoint: python3 crates/server/openapi/generate.py
+"""
+import json
+import pathlib
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "src" / "http" / "openapi.json"
+
+
+def ref(name):
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def error(description, codes, retry_after=False):
+    response = {
+        "description": f"{description} `code`: " + ", ".join(f"`{c}`" for c in codes) + ".",
+        "content": {"application/json": {"schema": ref("Error")}},
+    }
+    if retry_after:
+        response["headers"] = {"Retry-After": {"description": "Seconds to wait before retrying.",
+                                               "schema": {"type": "integer", "minimum": 0}}}
+    return response
+
+
+def ok(description, schema):
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+NULLABLE_STRING = {"type": "string", "nullable": True}
+TIMESTAMP = {"type": "string", "format": "date-time"}
+ADMIN_ERRORS = {
+    "401": error("Missing or invalid admin token.", ["unauthorized"]),
+    "405": error("Method not allowed; see `Allow`.", ["method_not_allowed"]),
+    "500": error("Unexpected server error.", ["internal_error"]),
+    "503": error("The store is unavailable; retry.", ["store_unavailable"], retry_after=True),
+}
+PAGE_PARAMS = [
+    {"name": "cursor", "in": "query", "required": False,
+     "description": "`nextCursor` of the previous page, as returned.", "schema": {"type": "string"}},
+    {"name": "limit", "in": "query", "required": False, "description": "Page size, 1 to 200 (default 50).",
+     "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+]
+PRODUCT_ORG_ID_PARAM = {
+    "name": "productOrgId", "in": "path", "required": True,
+    "description": "The product org id, URL-encoded.", "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+doc = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "trailspark",
+        "version": "0.1.0",
+        "description": (
+            "trailspark takes account-level product data (product orgs: plan, seats, MRR, trial "
+            "status, feature flags, custom metrics of each workspace) from CDPs and reverse-ETL "
+            "tools by webhook, keeps it current per field, and serves it to lead scoring. Every "
+            "error body is `{success:false, code, error, message}`."
+        ),
+    },
+    "tags": [
+        {"name": "webhook", "description": "Intake from Segment, RudderStack, Hightouch or curl."},
+        {"name": "admin", "description": "Tenant-scoped reads; `Authorization: Bearer <admin token>`."},
+        {"name": "health", "description": "Liveness, readiness and this document."},
+    ],
+    "paths": {
+        "/api/product-orgs/webhook/{apiKey}": {
+            "post": {
+                "operationId": "productOrgWebhook",
+                "tags": ["webhook"],
+                "summary": "Send one product org update",
+                "description": (
+                    "Applies one JSON object through the key's payload template. A 200 means the "
+                    "update is committed to disk. Per-field last-writer-wins by `eventTimestamp`; "
+                    "a repeated `messageId` (same key, 24 h) repeats the first outcome."
+                ),
+                "parameters": [
+                    {"name": "apiKey", "in": "path", "required": True,
+                     "description": "A Product Org Updates API key (`tsk_po_…`).", "schema": {"type": "string"}},
+                    {"name": "X-Api-Secret", "in": "header", "required": False,
+                     "description": "Required when the key was created with a secret.", "schema": {"type": "string"}},
+                    {"name": "webhook-id", "in": "header", "required": False,
+                     "description": "Standard Webhooks message id (signed keys).", "schema": {"type": "string"}},
+                    {"name": "webhook-timestamp", "in": "header", "required": False,
+                     "description": "Standard Webhooks Unix timestamp, within 5 minutes.", "schema": {"type": "string"}},
+                    {"name": "webhook-signature", "in": "header", "required": False,
+                     "description": "Standard Webhooks `v1,<base64>` signatures, space-separated.",
+                     "schema": {"type": "string"}},
+                    {"name": "X-Signature", "in": "header", "required": False,
+                     "description": "`sha256=<hex HMAC-SHA256>` or `<hex HMAC-SHA1>` of the body, keyed with the whole HMAC secret.",
+                     "schema": {"type": "string"}},
+                ],
+                "requestBody": {
+                    "required": True,
+                    "description": "Any JSON object; the key's template says where each field is.",
+                    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+                },
+                "responses": {
+                    "200": ok("Applied (or a repeated messageId's first outcome).", ref("WebhookApplied")),
+                    "400": error("The body is not usable.", ["invalid_json", "body_not_object",
+                                                             "batch_not_supported", "missing_product_org_id"]),
+                    "401": error("The key or the request's credentials were refused.",
+                                 ["invalid_api_key", "api_key_expired", "missing_api_secret", "invalid_api_secret",
+                                  "missing_signature", "malformed_signature", "stale_signature",
+                                  "invalid_signature", "webhook_replayed"]),
+                    "403": error("The key is not a Product Org Updates key.", ["wrong_key_type"]),
+                    "405": error("Method not allowed; see `Allow`.", ["method_not_allowed"]),
+                    "413": error("The body is larger than 1 MiB.", ["payload_too_large"]),
+                    "415": error("The body is not `application/json`.", ["unsupported_media_type"]),
+                    "422": error("Fields of the wrong type; nothing was stored. See `fieldErrors`.",
+                                 ["invalid_fields"]),
+                    "429": error("Too many requests for this key.", ["rate_limited"], retry_after=True),
+                    "500": error("Unexpected server error.", ["internal_error"]),
+                    "503": error("The store is unavailable; nothing was stored, retry.", ["store_unavailable"],
+                                 retry_after=True),
+                },
+            }
+        },
+        "/api/admin/product-orgs": {
+            "get": {
+                "operationId": "listProductOrgs",
+                "tags": ["admin"],
+                "summary": "List or search product orgs",
+                "description": "Product orgs of the token's tenant, ordered by id, one page at a time.",
+                "security": [{"adminToken": []}],
+                "parameters": [
+                    {"name": "q", "in": "query", "required": False,
+                     "description": "Case-insensitive substring of the id or the name.", "schema": {"type": "string"}},
+                    *PAGE_PARAMS,
+                ],
+                "responses": {
+                    "200": ok("One page.", {
+                        "type": "object", "required": ["items", "nextCursor"],
+                        "properties": {"items": {"type": "array", "items": ref("ProductOrg")},
+                                       "nextCursor": NULLABLE_STRING}}),
+                    "400": error("A bad query parameter.", ["invalid_limit", "invalid_cursor"]),
+                    **ADMIN_ERRORS,
+                },
+            }
+        },
+        "/api/admin/product-orgs/{productOrgId}": {
+            "get": {
+                "operationId": "getProductOrg",
+                "tags": ["admin"],
+                "summary": "One product org with every field",
+                "security": [{"adminToken": []}],
+                "parameters": [PRODUCT_ORG_ID_PARAM],
+                "responses": {
+                    "200": ok("The product org; unset fields are null.", ref("ProductOrg")),
+                    "404": error("The tenant has no product org with this id.", ["not_found"]),
+                    **ADMIN_ERRORS,
+                },
+            }
+        },
+        "/api/admin/product-orgs/{productOrgId}/history": {
+            "get": {
+                "operationId": "getProductOrgHistory",
+                "tags": ["admin"],
+                "summary": "A product org's change history, newest first",
+                "security": [{"adminToken": []}],
+                "parameters": [PRODUCT_ORG_ID_PARAM, *PAGE_PARAMS],
+                "responses": {
+                    "200": ok("One page of history.", {
+                        "type": "object", "required": ["productOrgId", "items", "nextCursor"],
+                        "properties": {"productOrgId": {"type": "string"},
+                                       "items": {"type": "array", "items": ref("HistoryEntry")},
+                                       "nextCursor": NULLABLE_STRING}}),
+                    "400": error("A bad query parameter.", ["invalid_limit", "invalid_cursor"]),
+                    "404": error("The tenant has no product org with this id.", ["not_found"]),
+                    **ADMIN_ERRORS,
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "operationId": "healthz", "tags": ["health"], "summary": "The process answers",
+                "responses": {"200": ok("Alive.", {"type": "object", "required": ["status"],
+                                                  "properties": {"status": {"type": "string", "enum": ["ok"]}}})},
+            }
+        },
+        "/readyz": {
+            "get": {
+                "operationId": "readyz", "tags": ["health"], "summary": "The process and its store answer",
+                "responses": {
+                    "200": ok("Ready.", {"type": "object", "required": ["status"],
+                                         "properties": {"status": {"type": "string", "enum": ["ready"]}}}),
+                    "503": error("The store does not answer.", ["store_unavailable"], retry_after=True),
+                },
+            }
+        },
+        "/api/openapi.json": {
+            "get": {
+                "operationId": "openapi", "tags": ["health"], "summary": "This document",
+                "responses": {"200": ok("The OpenAPI 3 document.", {"type": "object"})},
+            }
+        },
+    },
+    "components": {
+        "securitySchemes": {
+            "adminToken": {"type": "http", "scheme": "bearer",
+                           "description": "`trailspark admin-token create --tenant T`"},
+        },
+        "schemas": {
+            "Error": {
+                "type": "object",
+                "required": ["success", "code", "error", "message"],
+                "properties": {
+                    "success": {"type": "boolean", "enum": [False]},
+                    "code": {"type": "string", "description": "Stable snake_case code."},
+                    "error": {"type": "string", "description": "Short text."},
+                    "message": {"type": "string", "description": "What is wrong and how to fix it."},
+                    "path": {"type": "string", "description": "The template path that found nothing."},
+                    "didYouMean": {"type": "string", "description": "The nearest existing path of the payload."},
+                    "fieldErrors": {"type": "array", "items": ref("FieldError")},
+                },
+            },
+            "FieldError": {
+                "type": "object",
+                "required": ["field", "path", "message"],
+                "properties": {"field": {"type": "string"}, "path": {"type": "string"},
+                               "message": {"type": "string"}},
+            },
+            "WebhookApplied": {
+                "type": "object",
+                "required": ["success", "productOrgId", "targetOrgId", "isNewOrg", "changed"],
+                "properties": {
+                    "success": {"type": "boolean", "enum": [True]},
+                    "productOrgId": {"type": "string"},
+                    "targetOrgId": {"type": "integer", "format": "int64"},
+                    "isNewOrg": {"type": "boolean"},
+                    "changed": {"type": "boolean"},
+                },
+            },
+            "ProductOrg": {
+                "type": "object",
+                "required": ["productOrgId", "targetOrgId", "name", "planId", "planName", "userCount", "mrr",
+                             "trialStatus", "lastActiveAt", "featureFlags", "customFields", "createdAt",
+                             "updatedAt"],
+                "properties": {
+                    "productOrgId": {"type": "string"},
+                    "targetOrgId": {"type": "integer", "format": "int64"},
+                    "name": NULLABLE_STRING,
+                    "planId": NULLABLE_STRING,
+                    "planName": NULLABLE_STRING,
+                    "userCount": {"type": "integer", "format": "int64", "nullable": True},
+                    "mrr": {"type": "integer", "format": "int64", "nullable": True,
+                            "description": "Monthly recurring revenue in cents."},
+                    "trialStatus": NULLABLE_STRING,
+                    "lastActiveAt": {**TIMESTAMP, "nullable": True},
+                    "featureFlags": {"type": "object", "additionalProperties": True, "nullable": True},
+                    "customFields": {"type": "object", "additionalProperties": True, "nullable": True},
+                    "createdAt": TIMESTAMP,
+                    "updatedAt": TIMESTAMP,
+                },
+            },
+            "HistoryEntry": {
+                "type": "object",
+                "required": ["version", "changes", "keyId", "eventAt", "receivedAt"],
+                "properties": {
+                    "version": {"type": "integer", "format": "int64", "minimum": 1},
+                    "changes": {"type": "array", "items": {
+                        "type": "object", "required": ["field", "old", "new"],
+                        "properties": {"field": {"type": "string"}, "old": {}, "new": {}}}},
+                    "keyId": {"type": "string"},
+                    "eventAt": {**TIMESTAMP, "nullable": True},
+                    "receivedAt": TIMESTAMP,
+                },
+            },
+        },
+    },
+}
+
+OUT.write_text(json.dumps(doc, indent=2) + "\n")
+print(f"wrote {OUT}")
