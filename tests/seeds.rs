@@ -22,9 +22,9 @@ fn assert_applied(body: &Value, product_org_id: &str, is_new: bool) {
         .map(String::as_str)
         .collect();
     assert_eq!(
-        keys.len(),
-        5,
-        "exactly success, productOrgId, targetOrgId, isNewOrg, changed: {body}"
+        keys,
+        ["success", "productOrgId", "targetOrgId", "isNewOrg", "changed"],
+        "exactly the documented keys, in the documented order: {body}"
     );
 }
 
