@@ -222,3 +222,31 @@ async fn invalid_templates_are_refused_with_the_reason() {
         stderr(&out)
     );
 }
+
+#[tokio::test]
+async fn key_list_shows_when_a_key_was_last_used() {
+    let mut app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "flat"]);
+    let used = |app: &TestApp| {
+        app.cli_json(&["key", "list", "--tenant", "default"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["id"] == json!(key.id))
+            .unwrap()["lastUsedAt"]
+            .clone()
+    };
+    assert_eq!(used(&app), Value::Null, "a new key was never used");
+    let (status, _) = app
+        .post(&key.api_key, &json!({"workspace_id": "ws_used"}))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    // Last-used times are written in the background and on shutdown, not per request.
+    let status = app.stop();
+    assert!(status.success());
+    assert!(
+        used(&app).is_string(),
+        "lastUsedAt recorded: {}",
+        used(&app)
+    );
+}

@@ -23,7 +23,13 @@ fn assert_applied(body: &Value, product_org_id: &str, is_new: bool) {
         .collect();
     assert_eq!(
         keys,
-        ["success", "productOrgId", "targetOrgId", "isNewOrg", "changed"],
+        [
+            "success",
+            "productOrgId",
+            "targetOrgId",
+            "isNewOrg",
+            "changed"
+        ],
         "exactly the documented keys, in the documented order: {body}"
     );
 }
