@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::hint::closest_path;
-use crate::path::Path;
+use crate::path::FieldPath;
 use crate::template::ProductOrgTemplate;
 use crate::update::{FieldPatch, Update};
 use crate::value;
@@ -31,6 +31,11 @@ pub enum ExtractError {
         null: bool,
         did_you_mean: Option<String>,
     },
+    /// Neither a lead id nor an email at their paths (signals); `paths` are those tried.
+    MissingLead {
+        paths: Vec<String>,
+        did_you_mean: Option<String>,
+    },
     /// Some fields hold values of the wrong type.
     Invalid(Vec<FieldError>),
 }
@@ -47,7 +52,10 @@ pub fn extract_product_org(
             return Err(ExtractError::MissingProductOrgId {
                 path: id_path.as_str().to_owned(),
                 null,
-                did_you_mean: closest_path(payload, id_path.as_str()),
+                did_you_mean: id_path
+                    .paths()
+                    .iter()
+                    .find_map(|p| closest_path(payload, p.as_str())),
             });
         }
         Some(v) => v,
@@ -114,6 +122,24 @@ pub fn extract_product_org(
     }
 }
 
+/// The coerced value, or `None` with the reason added to `errors`.
+pub(crate) fn check<T>(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    path: &FieldPath,
+    result: Result<T, String>,
+) -> Option<T> {
+    result
+        .map_err(|message| {
+            errors.push(FieldError {
+                field: field.to_owned(),
+                path: path.as_str().to_owned(),
+                message: format!("{field} {message}"),
+            })
+        })
+        .ok()
+}
+
 /// The fields read so far and the errors met on the way.
 struct Fields<'a> {
     payload: &'a Value,
@@ -122,23 +148,15 @@ struct Fields<'a> {
 }
 
 impl Fields<'_> {
-    fn check<T>(&mut self, field: &str, path: &Path, result: Result<T, String>) -> Option<T> {
-        result
-            .map_err(|message| {
-                self.errors.push(FieldError {
-                    field: field.to_owned(),
-                    path: path.as_str().to_owned(),
-                    message: format!("{field} {message}"),
-                })
-            })
-            .ok()
+    fn check<T>(&mut self, field: &str, path: &FieldPath, result: Result<T, String>) -> Option<T> {
+        check(&mut self.errors, field, path, result)
     }
 
     /// A field that can be set or cleared: missing leaves it alone, `null` clears it.
     fn patch<T>(
         &mut self,
         field: &str,
-        path: &Option<Path>,
+        path: &Option<FieldPath>,
         coerce: fn(&Value) -> Result<T, String>,
         make: fn(Option<T>) -> FieldPatch,
     ) {
@@ -158,7 +176,7 @@ impl Fields<'_> {
     fn scalar<T>(
         &mut self,
         field: &str,
-        path: &Option<Path>,
+        path: &Option<FieldPath>,
         coerce: fn(&Value) -> Result<T, String>,
     ) -> Option<T> {
         let path = path.as_ref()?;

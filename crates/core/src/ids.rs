@@ -23,16 +23,16 @@ pub struct ApiKeyId(pub String);
 
 /// The tenant's own id of one workspace of its product: a non-empty string of at most
 /// [`MAX_PRODUCT_ORG_ID_LEN`] characters, kept exactly as sent (no trimming, case-sensitive).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(transparent)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct ProductOrgId(String);
 
 /// Why a string is not a product org id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProductOrgIdError {
-    #[error("productOrgId must not be empty")]
+    #[error("must not be empty")]
     Empty,
-    #[error("productOrgId is {0} characters long; at most 255 are allowed")]
+    #[error("is {0} characters long; at most 255 are allowed")]
     TooLong(usize),
 }
 
@@ -53,6 +53,69 @@ impl ProductOrgId {
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A lead's id within a tenant: the sender's `leadId` exactly, or, for a lead known only by
+/// email, its normalised email. Non-empty, at most [`MAX_LEAD_ID_LEN`] characters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct LeadId(String);
+
+/// Longest lead id: room for the longest email address.
+pub const MAX_LEAD_ID_LEN: usize = 320;
+
+impl LeadId {
+    /// Parses a lead id, keeping the text exactly.
+    pub fn parse(s: impl Into<String>) -> Result<Self, String> {
+        let s = s.into();
+        let len = s.chars().count();
+        if len == 0 {
+            return Err("must not be empty".into());
+        }
+        if len > MAX_LEAD_ID_LEN {
+            return Err(format!(
+                "is {len} characters long; at most {MAX_LEAD_ID_LEN} are allowed"
+            ));
+        }
+        Ok(Self(s))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for LeadId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(s)
+    }
+}
+
+impl From<LeadId> for String {
+    fn from(id: LeadId) -> String {
+        id.0
+    }
+}
+
+impl TryFrom<String> for ProductOrgId {
+    type Error = ProductOrgIdError;
+    fn try_from(s: String) -> Result<Self, ProductOrgIdError> {
+        Self::parse(s)
+    }
+}
+
+impl From<ProductOrgId> for String {
+    fn from(id: ProductOrgId) -> String {
+        id.0
+    }
+}
+
+impl fmt::Display for LeadId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 

@@ -6,13 +6,14 @@ pub mod extract;
 pub mod hint;
 pub mod ids;
 pub mod path;
+pub mod signal;
 pub mod signature;
 pub mod template;
 pub mod update;
 pub mod value;
 
 pub use ids::{
-    ApiKeyId, EndpointType, ProductOrgId, ProductOrgIdError, Subdomain, SubdomainError,
+    ApiKeyId, EndpointType, LeadId, ProductOrgId, ProductOrgIdError, Subdomain, SubdomainError,
     TargetOrgId, TenantId,
 };
 pub use update::{FieldChange, FieldClock, FieldPatch, MergeOutcome, ProductOrgFields, Update};

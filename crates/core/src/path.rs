@@ -115,6 +115,65 @@ impl fmt::Display for Path {
     }
 }
 
+/// Where a template reads one field: a path, or alternatives tried in order (written as a
+/// JSON array), for payloads whose shape varies by event type: `["event", "type"]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath {
+    paths: Vec<Path>,
+    shown: String,
+}
+
+/// Most alternatives one field may list.
+pub const MAX_ALTERNATIVES: usize = 8;
+
+impl FieldPath {
+    /// One or more paths (non-empty, at most [`MAX_ALTERNATIVES`]).
+    pub fn new(paths: Vec<Path>) -> Option<Self> {
+        if paths.is_empty() || paths.len() > MAX_ALTERNATIVES {
+            return None;
+        }
+        let shown = paths
+            .iter()
+            .map(Path::as_str)
+            .collect::<Vec<_>>()
+            .join(" | ");
+        Some(Self { paths, shown })
+    }
+
+    /// The first alternative holding a non-null value; else `null` if one held `null`; else
+    /// nothing.
+    pub fn resolve<'a>(&self, payload: &'a Value) -> Option<&'a Value> {
+        let mut null = None;
+        for path in &self.paths {
+            match path.resolve(payload) {
+                Some(Value::Null) => null = Some(&Value::Null),
+                Some(found) => return Some(found),
+                None => {}
+            }
+        }
+        null
+    }
+
+    /// The paths as written, for messages: `a` or `a | b`.
+    pub fn as_str(&self) -> &str {
+        &self.shown
+    }
+
+    /// The alternatives.
+    pub fn paths(&self) -> &[Path] {
+        &self.paths
+    }
+}
+
+impl From<Path> for FieldPath {
+    fn from(path: Path) -> Self {
+        Self {
+            shown: path.source.clone(),
+            paths: vec![path],
+        }
+    }
+}
+
 /// Writes one key as a path segment, escaping what `Path::parse` would split on.
 pub fn escape_segment(key: &str) -> String {
     key.replace('\\', "\\\\").replace('.', "\\.")
@@ -178,6 +237,28 @@ mod tests {
             Path::parse(&vec!["a"; MAX_SEGMENTS + 1].join(".")),
             Err(PathError::TooManySegments { .. })
         ));
+    }
+
+    #[test]
+    fn alternatives_take_the_first_non_null_value() {
+        let p = |s: &str| Path::parse(s).unwrap();
+        let field = FieldPath::new(vec![p("event"), p("type")]).unwrap();
+        assert_eq!(field.as_str(), "event | type");
+        assert_eq!(
+            field.resolve(&json!({"type": "identify"})),
+            Some(&json!("identify"))
+        );
+        assert_eq!(
+            field.resolve(&json!({"event": "Signed Up", "type": "track"})),
+            Some(&json!("Signed Up"))
+        );
+        assert_eq!(
+            field.resolve(&json!({"event": null, "type": "track"})),
+            Some(&json!("track"))
+        );
+        assert_eq!(field.resolve(&json!({"event": null})), Some(&Value::Null));
+        assert_eq!(field.resolve(&json!({})), None);
+        assert!(FieldPath::new(vec![]).is_none());
     }
 
     proptest! {

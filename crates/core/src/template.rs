@@ -8,7 +8,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::ids::EndpointType;
-use crate::path::Path;
+use crate::path::{FieldPath, Path, MAX_ALTERNATIVES};
 
 /// Most custom fields one template may map.
 pub const MAX_CUSTOM_FIELDS: usize = 100;
@@ -34,32 +34,32 @@ pub enum PayloadTemplate {
 /// Where each product org field is found in a payload.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductOrgTemplate {
-    pub product_org_id: Path,
-    pub name: Option<Path>,
-    pub plan_id: Option<Path>,
-    pub plan_name: Option<Path>,
-    pub user_count: Option<Path>,
-    pub mrr: Option<Path>,
-    pub trial_status: Option<Path>,
-    pub last_active_at: Option<Path>,
-    pub feature_flags: Option<Path>,
-    pub event_timestamp: Option<Path>,
-    pub message_id: Option<Path>,
+    pub product_org_id: FieldPath,
+    pub name: Option<FieldPath>,
+    pub plan_id: Option<FieldPath>,
+    pub plan_name: Option<FieldPath>,
+    pub user_count: Option<FieldPath>,
+    pub mrr: Option<FieldPath>,
+    pub trial_status: Option<FieldPath>,
+    pub last_active_at: Option<FieldPath>,
+    pub feature_flags: Option<FieldPath>,
+    pub event_timestamp: Option<FieldPath>,
+    pub message_id: Option<FieldPath>,
     /// Custom field name → path, in the order written.
-    pub custom_fields: Vec<(String, Path)>,
+    pub custom_fields: Vec<(String, FieldPath)>,
 }
 
 /// Where each signal field is found in a payload (`email` and/or `leadId` is mapped).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalTemplate {
-    pub email: Option<Path>,
-    pub lead_id: Option<Path>,
-    pub product_org_id: Option<Path>,
-    pub signal: Option<Path>,
-    pub event_timestamp: Option<Path>,
-    pub properties: Option<Path>,
-    pub message_id: Option<Path>,
-    pub custom_fields: Vec<(String, Path)>,
+    pub email: Option<FieldPath>,
+    pub lead_id: Option<FieldPath>,
+    pub product_org_id: Option<FieldPath>,
+    pub signal: Option<FieldPath>,
+    pub event_timestamp: Option<FieldPath>,
+    pub properties: Option<FieldPath>,
+    pub message_id: Option<FieldPath>,
+    pub custom_fields: Vec<(String, FieldPath)>,
 }
 
 /// Every reason a template was refused, so the user fixes them all in one go.
@@ -192,10 +192,14 @@ impl PayloadTemplate {
                 })
             }
             (EndpointType::SignalStaging, Preset::Segment | Preset::Rudderstack) => {
+                // One preset for `track` and `identify` events: where a field sits differs by
+                // event type, so the alternatives are tried in order.
                 serde_json::json!({
-                    "leadId": "userId", "email": "context.traits.email",
-                    "productOrgId": "context.groupId", "signal": "event",
-                    "eventTimestamp": "timestamp", "properties": "properties",
+                    "leadId": "userId",
+                    "email": ["context.traits.email", "traits.email", "properties.email"],
+                    "productOrgId": ["context.groupId", "properties.productOrgId", "traits.productOrgId"],
+                    "signal": ["event", "type"],
+                    "eventTimestamp": "timestamp", "properties": ["properties", "traits"],
                     "messageId": "messageId"
                 })
             }
@@ -212,9 +216,9 @@ impl PayloadTemplate {
     /// The JSON form, as stored and shown: keys in a fixed order, unmapped keys left out.
     pub fn to_json(&self) -> Value {
         let mut map = Map::new();
-        let mut put = |key: &str, path: &Option<Path>| {
+        let mut put = |key: &str, path: &Option<FieldPath>| {
             if let Some(path) = path {
-                map.insert(key.into(), Value::String(path.as_str().into()));
+                map.insert(key.into(), path_json(path));
             }
         };
         let custom = match self {
@@ -246,7 +250,7 @@ impl PayloadTemplate {
         if !custom.is_empty() {
             let fields = custom
                 .iter()
-                .map(|(name, path)| (name.clone(), Value::String(path.as_str().into())))
+                .map(|(name, path)| (name.clone(), path_json(path)))
                 .collect();
             map.insert("customFields".into(), Value::Object(fields));
         }
@@ -270,6 +274,18 @@ impl PayloadTemplate {
     }
 }
 
+/// A field path as written: a string, or an array of alternatives.
+fn path_json(path: &FieldPath) -> Value {
+    match path.paths() {
+        [one] => Value::String(one.as_str().into()),
+        many => Value::Array(
+            many.iter()
+                .map(|p| Value::String(p.as_str().into()))
+                .collect(),
+        ),
+    }
+}
+
 /// Reads a template's keys, collecting every problem instead of stopping at the first.
 struct Reader<'a> {
     map: &'a Map<String, Value>,
@@ -277,7 +293,7 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn required(&mut self, key: &str) -> Option<Path> {
+    fn required(&mut self, key: &str) -> Option<FieldPath> {
         match self.map.get(key) {
             None | Some(Value::Null) => {
                 self.errors.push(format!("`{key}` is required: the path of the {key} in your payload, e.g. \"groupId\" or \"workspace_id\""));
@@ -288,31 +304,55 @@ impl Reader<'_> {
     }
 
     /// An optional key; JSON `null` is the same as leaving it out.
-    fn optional(&mut self, key: &str) -> Option<Path> {
+    fn optional(&mut self, key: &str) -> Option<FieldPath> {
         match self.map.get(key) {
             None | Some(Value::Null) => None,
             Some(value) => self.path(key, value),
         }
     }
 
-    fn path(&mut self, field: &str, value: &Value) -> Option<Path> {
-        let Value::String(source) = value else {
-            self.errors.push(format!(
-                "`{field}` must be a path string, got {}",
-                crate::value::describe(value)
-            ));
-            return None;
+    fn path(&mut self, field: &str, value: &Value) -> Option<FieldPath> {
+        let sources: Vec<&Value> = match value {
+            Value::String(_) => vec![value],
+            Value::Array(items) if !items.is_empty() && items.len() <= MAX_ALTERNATIVES => {
+                items.iter().collect()
+            }
+            Value::Array(_) => {
+                self.errors.push(format!(
+                    "`{field}` lists {} alternative paths; give 1 to {MAX_ALTERNATIVES}",
+                    value.as_array().map_or(0, Vec::len)
+                ));
+                return None;
+            }
+            other => {
+                self.errors.push(format!(
+                    "`{field}` must be a path string (or an array of alternative paths), got {}",
+                    crate::value::describe(other)
+                ));
+                return None;
+            }
         };
-        match Path::parse(source) {
-            Ok(path) => Some(path),
-            Err(e) => {
-                self.errors.push(format!("`{field}`: {e}"));
-                None
+        let mut paths = Vec::with_capacity(sources.len());
+        for source in sources {
+            let Value::String(source) = source else {
+                self.errors.push(format!(
+                    "`{field}`: every alternative must be a path string, got {}",
+                    crate::value::describe(source)
+                ));
+                return None;
+            };
+            match Path::parse(source) {
+                Ok(path) => paths.push(path),
+                Err(e) => {
+                    self.errors.push(format!("`{field}`: {e}"));
+                    return None;
+                }
             }
         }
+        FieldPath::new(paths)
     }
 
-    fn custom_fields(&mut self) -> Vec<(String, Path)> {
+    fn custom_fields(&mut self) -> Vec<(String, FieldPath)> {
         let fields = match self.map.get("customFields") {
             None | Some(Value::Null) => return Vec::new(),
             Some(Value::Object(fields)) => fields,
@@ -411,7 +451,7 @@ mod tests {
         assert_eq!(flat["productOrgId"], "workspace_id");
         assert_eq!(flat["featureFlags"], "feature_flags");
         let signals = PayloadTemplate::preset(EndpointType::SignalStaging, Preset::Segment);
-        assert_eq!(signals.to_json()["productOrgId"], "context.groupId");
+        assert_eq!(signals.to_json()["productOrgId"][0], "context.groupId");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
-use crate::ids::ProductOrgId;
+use crate::ids::{LeadId, ProductOrgId};
 
 /// An epoch integer at least this large (in magnitude) is taken as milliseconds: 1e11 seconds
 /// is the year 5138, 1e11 milliseconds is 1973, so real timestamps never fall in between.
@@ -25,6 +25,48 @@ pub fn product_org_id(value: &Value) -> Result<ProductOrgId, String> {
         }
     };
     ProductOrgId::parse(&text).map_err(|e| e.to_string())
+}
+
+/// A lead id: a non-empty string kept exactly, or an integer as its decimal text.
+pub fn lead_id(value: &Value) -> Result<LeadId, String> {
+    let text = match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+        other => {
+            return Err(format!(
+                "expected a string or an integer, got {}",
+                describe(other)
+            ))
+        }
+    };
+    LeadId::parse(text)
+}
+
+/// An email address, trimmed and lower-cased so that one person is one lead.
+pub fn email(value: &Value) -> Result<String, String> {
+    let Value::String(raw) = value else {
+        return Err(format!(
+            "expected an email address string, got {}",
+            describe(value)
+        ));
+    };
+    let email = raw.trim().to_lowercase();
+    let valid = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+    }) && !email.chars().any(char::is_whitespace);
+    if !valid {
+        return Err(format!(
+            "expected an email address like \"ada@example.com\", got {}",
+            quote(raw)
+        ));
+    }
+    if email.chars().count() > crate::ids::MAX_LEAD_ID_LEN {
+        return Err(format!(
+            "is longer than {} characters",
+            crate::ids::MAX_LEAD_ID_LEN
+        ));
+    }
+    Ok(email)
 }
 
 /// A text field: a string as is, a number or boolean as its JSON text.
@@ -216,6 +258,27 @@ mod tests {
         assert!(timestamp(&json!("2024-01-15")).is_err());
         assert!(timestamp(&json!(true)).is_err());
         assert!(timestamp(&json!(i64::MAX)).is_err());
+    }
+
+    #[test]
+    fn emails_are_trimmed_and_lower_cased() {
+        assert_eq!(
+            email(&json!("  Ada@Example.COM ")),
+            Ok("ada@example.com".into())
+        );
+        for bad in [
+            json!("ada"),
+            json!("@x.com"),
+            json!("ada@"),
+            json!("a b@x.com"),
+            json!("a@b@c"),
+            json!(5),
+        ] {
+            assert!(email(&bad).is_err(), "{bad} must be refused");
+        }
+        assert_eq!(lead_id(&json!(" U1 ")).unwrap().as_str(), " U1 ");
+        assert_eq!(lead_id(&json!(42)).unwrap().as_str(), "42");
+        assert!(lead_id(&json!("")).is_err());
     }
 
     proptest! {

@@ -46,6 +46,11 @@ pub enum ApiError {
         null: bool,
         did_you_mean: Option<String>,
     },
+    #[error("missing email or leadId")]
+    MissingLead {
+        paths: Vec<String>,
+        did_you_mean: Option<String>,
+    },
     #[error("invalid field values")]
     InvalidFields(Vec<FieldError>),
     #[error("too many requests")]
@@ -94,6 +99,7 @@ impl ApiError {
             Self::InvalidJson(_)
             | Self::InvalidBody { .. }
             | Self::MissingProductOrgId { .. }
+            | Self::MissingLead { .. }
             | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -126,6 +132,7 @@ impl ApiError {
             Self::InvalidJson(_) => "invalid_json",
             Self::InvalidBody { code, .. } | Self::BadRequest { code, .. } => code,
             Self::MissingProductOrgId { .. } => "missing_product_org_id",
+            Self::MissingLead { .. } => "missing_lead",
             Self::InvalidFields(_) => "invalid_fields",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "store_unavailable",
@@ -153,6 +160,11 @@ impl ApiError {
             Self::MissingProductOrgId { path, null: true, .. } => format!("The value at the payload template's productOrgId path `{path}` is null. Every update needs a product org id."),
             Self::MissingProductOrgId { path, did_you_mean: Some(near), .. } => format!("The payload has no value at the payload template's productOrgId path `{path}`; did you mean `{near}`? Paths are case-sensitive: fix the template or the payload."),
             Self::MissingProductOrgId { path, .. } => format!("The payload has no value at the payload template's productOrgId path `{path}`. Check the dot-notation path (e.g. `groupId` for Segment, `workspace_id` for flat payloads); paths are case-sensitive."),
+            Self::MissingLead { paths, did_you_mean } => {
+                let tried = paths.iter().map(|p| format!("`{p}`")).collect::<Vec<_>>().join(" and ");
+                let hint = did_you_mean.as_ref().map(|near| format!(" Did you mean `{near}`?")).unwrap_or_default();
+                format!("A signal needs its lead: the payload has no value at the template's leadId/email paths {tried}.{hint} Paths are case-sensitive.")
+            }
             Self::InvalidFields(errors) => {
                 let list: Vec<String> = errors.iter().map(|e| format!("{} (path `{}`): {}", e.field, e.path, e.message)).collect();
                 format!("Nothing was stored because {} field(s) have values of the wrong type: {}.", errors.len(), list.join("; "))
@@ -179,6 +191,15 @@ impl ApiError {
                 path, did_you_mean, ..
             } => {
                 body["path"] = json!(path);
+                if let Some(near) = did_you_mean {
+                    body["didYouMean"] = json!(near);
+                }
+            }
+            Self::MissingLead {
+                paths,
+                did_you_mean,
+            } => {
+                body["paths"] = json!(paths);
                 if let Some(near) = did_you_mean {
                     body["didYouMean"] = json!(near);
                 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use trailspark_core::{FieldPatch, ProductOrgId};
-use trailspark_store::{PageRequest, ProductOrgQuery, Store, StoreError};
+use trailspark_store::{PageRequest, SearchQuery, Store, StoreError};
 
 use crate::ingest::{ingest, update};
 use crate::tenant_with_key;
@@ -28,7 +28,7 @@ pub async fn list_pages_and_search(store: Arc<dyn Store>) {
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let query = ProductOrgQuery {
+        let query = SearchQuery {
             search: None,
             page: PageRequest { cursor, limit: 2 },
         };
@@ -50,7 +50,7 @@ pub async fn list_pages_and_search(store: Arc<dyn Store>) {
         "every org once, in id order"
     );
 
-    let query = ProductOrgQuery {
+    let query = SearchQuery {
         search: Some("ALPHA".into()),
         page: PageRequest {
             cursor: None,
@@ -68,7 +68,7 @@ pub async fn list_pages_and_search(store: Arc<dyn Store>) {
         ["ws_a", "ws_d"],
         "search is case-insensitive on the name"
     );
-    let query = ProductOrgQuery {
+    let query = SearchQuery {
         search: Some("_c".into()),
         page: PageRequest {
             cursor: None,
@@ -78,7 +78,7 @@ pub async fn list_pages_and_search(store: Arc<dyn Store>) {
     let found = store.list_product_orgs(t.id, &query).await.unwrap();
     assert_eq!(found.items.len(), 1, "`_` is matched literally");
 
-    let bad = ProductOrgQuery {
+    let bad = SearchQuery {
         search: None,
         page: PageRequest {
             cursor: Some("%%%".into()),

@@ -45,7 +45,10 @@ CREATE TABLE target_orgs (
     tenant_id INTEGER NOT NULL REFERENCES tenants (id),
     id INTEGER NOT NULL,
     name TEXT NOT NULL,
+    -- CRM fields as a JSON object; NULL until set.
+    firmographics TEXT,
     created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, id)
 );
 
@@ -63,6 +66,7 @@ CREATE TABLE product_orgs (
     PRIMARY KEY (tenant_id, product_org_id),
     FOREIGN KEY (tenant_id, target_org_id) REFERENCES target_orgs (tenant_id, id)
 ) WITHOUT ROWID;
+CREATE INDEX product_orgs_target ON product_orgs (tenant_id, target_org_id);
 
 CREATE TABLE product_org_history (
     tenant_id INTEGER NOT NULL,
@@ -75,15 +79,12 @@ CREATE TABLE product_org_history (
     PRIMARY KEY (tenant_id, product_org_id, version)
 ) WITHOUT ROWID;
 
--- The first outcome of each messageId, per key, for 24 hours.
+-- The first outcome (as the webhook's JSON) of each messageId, per key, for 24 hours.
 CREATE TABLE processed_messages (
     tenant_id INTEGER NOT NULL,
     key_id TEXT NOT NULL,
     message_id TEXT NOT NULL,
-    product_org_id TEXT NOT NULL,
-    target_org_id INTEGER NOT NULL,
-    is_new_org INTEGER NOT NULL,
-    changed INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
     processed_at INTEGER NOT NULL
 );
 CREATE UNIQUE INDEX processed_messages_key ON processed_messages (tenant_id, key_id, message_id);

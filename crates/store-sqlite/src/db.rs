@@ -9,8 +9,14 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use trailspark_store::StoreError;
 
 /// The embedded migrations, applied in order; the number is the schema version.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "0001_init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "0002_leads",
+        include_str!("../migrations/0002_leads.sql"),
+    ),
+];
 
 /// Opens a connection with the settings every connection of the store shares.
 pub fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {

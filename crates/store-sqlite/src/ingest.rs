@@ -8,7 +8,10 @@ use trailspark_core::{
 };
 use trailspark_store::{Applied, IngestRequest, IngestResult, StoreError, StoreResult};
 
-use crate::db::{micros, sqlite_error, to_json};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::db::{from_json, micros, sqlite_error, to_json};
 
 /// How long a messageId is remembered.
 const DEDUPE_WINDOW: Duration = Duration::hours(24);
@@ -22,42 +25,49 @@ pub fn ingest(
     tenant: TenantId,
     request: &IngestRequest,
 ) -> StoreResult<IngestResult> {
-    if let Some(webhook_id) = &request.webhook_id {
-        if seen_webhook_id(
-            conn,
-            tenant,
-            &request.key_id,
-            webhook_id,
-            request.received_at,
-        )? {
-            return Ok(IngestResult::Replayed);
-        }
+    let replayed = match &request.webhook_id {
+        Some(id) => seen_webhook_id(conn, tenant, &request.key_id, id, request.received_at)?,
+        None => false,
+    };
+    if replayed {
+        return Ok(IngestResult::Replayed);
     }
-    let mut results = Vec::with_capacity(request.updates.len());
-    for update in &request.updates {
-        conn.execute_batch("SAVEPOINT update_row")
-            .map_err(sqlite_error)?;
-        match apply(conn, tenant, &request.key_id, request.received_at, update) {
-            Ok(applied) => {
-                conn.execute_batch("RELEASE update_row")
-                    .map_err(sqlite_error)?;
-                results.push(Ok(applied));
+    each_in_savepoint(conn, &request.updates, |update| {
+        apply(conn, tenant, &request.key_id, request.received_at, update)
+    })
+    .map(IngestResult::Applied)
+}
+
+/// Runs `apply` for each item in its own savepoint: a failed item is rolled back alone and
+/// reported, except contention or I/O trouble, which fails the whole request so the sender
+/// retries it.
+pub fn each_in_savepoint<U, T>(
+    conn: &Connection,
+    items: &[U],
+    mut apply: impl FnMut(&U) -> StoreResult<T>,
+) -> StoreResult<Vec<Result<T, String>>> {
+    let mut results = Vec::with_capacity(items.len());
+    for item in items {
+        conn.execute_batch("SAVEPOINT item").map_err(sqlite_error)?;
+        match apply(item) {
+            Ok(done) => {
+                conn.execute_batch("RELEASE item").map_err(sqlite_error)?;
+                results.push(Ok(done));
             }
-            // Contention or I/O trouble fails the whole request, so the sender retries it.
             Err(e @ StoreError::Unavailable(_)) => return Err(e),
             Err(e) => {
-                conn.execute_batch("ROLLBACK TO update_row; RELEASE update_row")
+                conn.execute_batch("ROLLBACK TO item; RELEASE item")
                     .map_err(sqlite_error)?;
-                tracing::error!(error = %e, "update not applied");
+                tracing::error!(error = %e, "item not applied");
                 results.push(Err(e.to_string()));
             }
         }
     }
-    Ok(IngestResult::Applied(results))
+    Ok(results)
 }
 
 /// Records `webhook_id` for the key; true if it was already seen within the replay window.
-fn seen_webhook_id(
+pub fn seen_webhook_id(
     conn: &Connection,
     tenant: TenantId,
     key: &ApiKeyId,
@@ -98,8 +108,11 @@ fn apply(
     update: &Update,
 ) -> StoreResult<Applied> {
     if let Some(message_id) = &update.message_id {
-        if let Some(first) = processed(conn, tenant, key, message_id, received_at)? {
-            return Ok(first);
+        if let Some(first) = processed::<Applied>(conn, tenant, key, message_id, received_at)? {
+            return Ok(Applied {
+                duplicate: true,
+                ..first
+            });
         }
     }
     let id = &update.product_org_id;
@@ -238,83 +251,54 @@ fn create_target_org(
         .and_then(|mut s| s.query_row([tenant.0], |r| r.get(0)))
         .map_err(sqlite_error)?;
     conn.prepare_cached(
-        "INSERT INTO target_orgs (tenant_id, id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?4)",
     )
     .and_then(|mut s| s.execute((tenant.0, id, name, micros(&now))))
     .map_err(sqlite_error)?;
     Ok(TargetOrgId(id))
 }
 
-/// The first outcome of `message_id` for this key, if it was applied in the last 24 hours.
-fn processed(
+/// The first outcome of `message_id` for this key, if it was stored in the last 24 hours.
+pub fn processed<T: DeserializeOwned>(
     conn: &Connection,
     tenant: TenantId,
     key: &ApiKeyId,
     message_id: &str,
     now: DateTime<Utc>,
-) -> StoreResult<Option<Applied>> {
-    let row = conn
+) -> StoreResult<Option<T>> {
+    let outcome: Option<String> = conn
         .prepare_cached(
-            "SELECT product_org_id, target_org_id, is_new_org, changed FROM processed_messages
+            "SELECT outcome FROM processed_messages
              WHERE tenant_id = ?1 AND key_id = ?2 AND message_id = ?3 AND processed_at >= ?4",
         )
         .and_then(|mut s| {
             s.query_row(
                 (tenant.0, &key.0, message_id, micros(&(now - DEDUPE_WINDOW))),
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, i64>(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                    ))
-                },
+                |r| r.get(0),
             )
             .optional()
         })
         .map_err(sqlite_error)?;
-    row.map(|(id, target, is_new_org, changed)| {
-        Ok(Applied {
-            product_org_id: ProductOrgId::parse(id)
-                .map_err(|e| StoreError::Other(format!("corrupt product org id in store: {e}")))?,
-            target_org_id: TargetOrgId(target),
-            is_new_org,
-            changed,
-            duplicate: true,
-        })
-    })
-    .transpose()
+    outcome.map(|json| from_json(&json)).transpose()
 }
 
-fn remember(
+/// Remembers the outcome of `message_id` for this key.
+pub fn remember<T: Serialize>(
     conn: &Connection,
     tenant: TenantId,
     key: &ApiKeyId,
     message_id: &str,
-    applied: &Applied,
+    outcome: &T,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     conn.prepare_cached(
-        "INSERT INTO processed_messages (tenant_id, key_id, message_id, product_org_id,
-             target_org_id, is_new_org, changed, processed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+        "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (tenant_id, key_id, message_id) DO UPDATE SET
-             product_org_id = excluded.product_org_id, target_org_id = excluded.target_org_id,
-             is_new_org = excluded.is_new_org, changed = excluded.changed,
-             processed_at = excluded.processed_at",
+             outcome = excluded.outcome, processed_at = excluded.processed_at",
     )
-    .and_then(|mut s| {
-        s.execute((
-            tenant.0,
-            &key.0,
-            message_id,
-            applied.product_org_id.as_str(),
-            applied.target_org_id.0,
-            applied.is_new_org,
-            applied.changed,
-            micros(&now),
-        ))
-    })
+    .and_then(|mut s| s.execute((tenant.0, &key.0, message_id, to_json(outcome), micros(&now))))
     .map_err(sqlite_error)?;
     Ok(())
 }

@@ -5,7 +5,10 @@
 mod accounts;
 mod db;
 mod ingest;
+mod leads;
 mod reads;
+mod signals;
+mod target_orgs;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -15,10 +18,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
-use trailspark_core::{ApiKeyId, ProductOrgId, Subdomain, TenantId};
+use serde_json::{Map, Value};
+use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
 use trailspark_store::{
-    ApiKeyRecord, HistoryEntry, IngestRequest, IngestResult, NewApiKey, Page, PageRequest,
-    ProductOrg, ProductOrgQuery, Store, StoreError, StoreResult, Tenant,
+    ApiKeyRecord, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest, IngestResult,
+    Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, SignalApplied, SignalRequest,
+    Store, StoreError, StoreResult, TargetOrg, TargetOrgDetail, Tenant,
 };
 
 use crate::writer::Writer;
@@ -213,7 +218,7 @@ impl Store for SqliteStore {
     async fn list_product_orgs(
         &self,
         tenant: TenantId,
-        query: &ProductOrgQuery,
+        query: &SearchQuery,
     ) -> StoreResult<Page<ProductOrg>> {
         let query = query.clone();
         self.read(move |conn| reads::list_product_orgs(conn, tenant, &query))
@@ -228,6 +233,87 @@ impl Store for SqliteStore {
     ) -> StoreResult<Page<HistoryEntry>> {
         let (id, page) = (id.clone(), page.clone());
         self.read(move |conn| reads::product_org_history(conn, tenant, &id, &page))
+            .await
+    }
+
+    async fn ingest_signals(
+        &self,
+        tenant: TenantId,
+        request: SignalRequest,
+    ) -> StoreResult<IngestResult<SignalApplied>> {
+        self.writer
+            .write(move |conn| signals::ingest_signals(conn, tenant, &request))
+            .await
+    }
+
+    async fn lead(&self, tenant: TenantId, id: &LeadId) -> StoreResult<Lead> {
+        let id = id.clone();
+        self.read(move |conn| leads::find_lead(conn, tenant, &id))
+            .await
+    }
+
+    async fn list_leads(&self, tenant: TenantId, query: &SearchQuery) -> StoreResult<Page<Lead>> {
+        let query = query.clone();
+        self.read(move |conn| leads::list_leads(conn, tenant, &query))
+            .await
+    }
+
+    async fn evaluation_context(
+        &self,
+        tenant: TenantId,
+        id: &LeadId,
+        signals: u32,
+    ) -> StoreResult<EvaluationContext> {
+        let id = id.clone();
+        self.read(move |conn| leads::evaluation_context(conn, tenant, &id, signals))
+            .await
+    }
+
+    async fn list_target_orgs(
+        &self,
+        tenant: TenantId,
+        query: &SearchQuery,
+    ) -> StoreResult<Page<TargetOrg>> {
+        let query = query.clone();
+        self.read(move |conn| target_orgs::list_target_orgs(conn, tenant, &query))
+            .await
+    }
+
+    async fn target_org(&self, tenant: TenantId, id: TargetOrgId) -> StoreResult<TargetOrgDetail> {
+        self.read(move |conn| target_orgs::target_org(conn, tenant, id))
+            .await
+    }
+
+    async fn set_firmographics(
+        &self,
+        tenant: TenantId,
+        id: TargetOrgId,
+        firmographics: Map<String, Value>,
+    ) -> StoreResult<TargetOrg> {
+        self.writer
+            .write(move |conn| target_orgs::set_firmographics(conn, tenant, id, &firmographics))
+            .await
+    }
+
+    async fn move_product_org(
+        &self,
+        tenant: TenantId,
+        id: &ProductOrgId,
+        to: TargetOrgId,
+    ) -> StoreResult<ProductOrg> {
+        let id = id.clone();
+        self.writer
+            .write(move |conn| target_orgs::move_product_org(conn, tenant, &id, to))
+            .await
+    }
+
+    async fn import_firmographics(
+        &self,
+        tenant: TenantId,
+        rows: Vec<FirmographicsRow>,
+    ) -> StoreResult<Vec<Result<TargetOrgId, String>>> {
+        self.writer
+            .write(move |conn| target_orgs::import_firmographics(conn, tenant, &rows))
             .await
     }
 

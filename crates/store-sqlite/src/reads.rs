@@ -4,16 +4,16 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::{
-    cursor, HistoryEntry, Page, PageRequest, ProductOrg, ProductOrgQuery, StoreError, StoreResult,
+    cursor, HistoryEntry, Page, PageRequest, ProductOrg, SearchQuery, StoreError, StoreResult,
 };
 
 use crate::db::{from_json, from_micros, sqlite_error};
 
-const ORG_COLUMNS: &str = "product_org_id, target_org_id, fields, created_at, updated_at";
+pub const ORG_COLUMNS: &str = "product_org_id, target_org_id, fields, created_at, updated_at";
 
-type RawOrg = (String, i64, String, i64, i64);
+pub type RawOrg = (String, i64, String, i64, i64);
 
-fn org_row(row: &Row<'_>) -> rusqlite::Result<RawOrg> {
+pub fn org_row(row: &Row<'_>) -> rusqlite::Result<RawOrg> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -23,7 +23,7 @@ fn org_row(row: &Row<'_>) -> rusqlite::Result<RawOrg> {
     ))
 }
 
-fn org(raw: RawOrg) -> StoreResult<ProductOrg> {
+pub fn org(raw: RawOrg) -> StoreResult<ProductOrg> {
     let (id, target, fields, created_at, updated_at) = raw;
     Ok(ProductOrg {
         product_org_id: ProductOrgId::parse(id)
@@ -50,7 +50,7 @@ pub fn product_org(
 }
 
 /// Escapes `%`, `_` and `\` so a search term matches literally inside LIKE.
-fn like_pattern(term: &str) -> String {
+pub fn like_pattern(term: &str) -> String {
     let escaped = term
         .replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -61,7 +61,7 @@ fn like_pattern(term: &str) -> String {
 pub fn list_product_orgs(
     conn: &Connection,
     tenant: TenantId,
-    query: &ProductOrgQuery,
+    query: &SearchQuery,
 ) -> StoreResult<Page<ProductOrg>> {
     let after = query
         .page

@@ -4,16 +4,22 @@
 
 pub mod cursor;
 mod error;
+mod leads;
 mod rows;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use trailspark_core::{ApiKeyId, ProductOrgId, Subdomain, TenantId};
+use serde_json::{Map, Value};
+use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
 
 pub use error::{StoreError, StoreResult};
+pub use leads::{
+    EvaluationContext, FirmographicsKey, FirmographicsRow, Lead, SignalApplied, SignalRecord,
+    SignalRequest, TargetOrg, TargetOrgDetail,
+};
 pub use rows::{
     ApiKeyRecord, Applied, HistoryEntry, IngestRequest, IngestResult, NewApiKey, Page, PageRequest,
-    ProductOrg, ProductOrgQuery, Tenant,
+    ProductOrg, SearchQuery, Tenant,
 };
 
 /// Storage of tenants, keys, product orgs and their history.
@@ -61,7 +67,7 @@ pub trait Store: Send + Sync + 'static {
     async fn list_product_orgs(
         &self,
         tenant: TenantId,
-        query: &ProductOrgQuery,
+        query: &SearchQuery,
     ) -> StoreResult<Page<ProductOrg>>;
     /// A product org's change history, newest first; [`StoreError::NotFound`] for an unknown org.
     async fn product_org_history(
@@ -70,6 +76,56 @@ pub trait Store: Send + Sync + 'static {
         id: &ProductOrgId,
         page: &PageRequest,
     ) -> StoreResult<Page<HistoryEntry>>;
+
+    /// Stores signals in order, in one transaction with whatever else is being committed, and
+    /// links each signal's lead to the target org of the signal's product org.
+    async fn ingest_signals(
+        &self,
+        tenant: TenantId,
+        request: SignalRequest,
+    ) -> StoreResult<IngestResult<SignalApplied>>;
+    /// One lead; [`StoreError::NotFound`] when the tenant has none of that id.
+    async fn lead(&self, tenant: TenantId, id: &LeadId) -> StoreResult<Lead>;
+    /// Leads ordered by id, optionally filtered by id or email, one page at a time.
+    async fn list_leads(&self, tenant: TenantId, query: &SearchQuery) -> StoreResult<Page<Lead>>;
+    /// The lead, its newest `signals` signals, and its target org's firmographics and product
+    /// orgs, read at one point in time.
+    async fn evaluation_context(
+        &self,
+        tenant: TenantId,
+        id: &LeadId,
+        signals: u32,
+    ) -> StoreResult<EvaluationContext>;
+
+    /// Target orgs ordered by id, optionally filtered by name, one page at a time.
+    async fn list_target_orgs(
+        &self,
+        tenant: TenantId,
+        query: &SearchQuery,
+    ) -> StoreResult<Page<TargetOrg>>;
+    /// One target org with its product orgs and leads.
+    async fn target_org(&self, tenant: TenantId, id: TargetOrgId) -> StoreResult<TargetOrgDetail>;
+    /// Replaces a target org's firmographics.
+    async fn set_firmographics(
+        &self,
+        tenant: TenantId,
+        id: TargetOrgId,
+        firmographics: Map<String, Value>,
+    ) -> StoreResult<TargetOrg>;
+    /// Puts a product org (and so the leads linked through it) under another target org.
+    async fn move_product_org(
+        &self,
+        tenant: TenantId,
+        id: &ProductOrgId,
+        to: TargetOrgId,
+    ) -> StoreResult<ProductOrg>;
+    /// Applies firmographics rows in one transaction, each row whole or not at all; one
+    /// result per row (the target org it set, or why it was refused).
+    async fn import_firmographics(
+        &self,
+        tenant: TenantId,
+        rows: Vec<FirmographicsRow>,
+    ) -> StoreResult<Vec<Result<TargetOrgId, String>>>;
 
     /// Waits until everything acknowledged is committed and stops accepting writes.
     async fn close(&self);

@@ -1,7 +1,7 @@
 //! Values that go in and out of a [`crate::Store`].
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use trailspark_core::{
     ApiKeyId, EndpointType, FieldChange, ProductOrgFields, ProductOrgId, Subdomain, TargetOrgId,
     TenantId, Update,
@@ -63,17 +63,18 @@ pub struct IngestRequest {
     pub updates: Vec<Update>,
 }
 
-/// What happened to a request.
+/// What happened to a request: `T` is the outcome of one update (a product org update's
+/// [`Applied`], a signal's [`crate::SignalApplied`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum IngestResult {
+pub enum IngestResult<T = Applied> {
     /// The request's `webhook-id` was seen before: nothing was applied.
     Replayed,
     /// One result per update, in order.
-    Applied(Vec<Result<Applied, String>>),
+    Applied(Vec<Result<T, String>>),
 }
 
 /// The outcome of one applied update: what the webhook answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Applied {
     pub product_org_id: ProductOrgId,
@@ -116,10 +117,10 @@ pub struct PageRequest {
     pub limit: u32,
 }
 
-/// Filters of the product org list.
+/// Filters of a list (product orgs, leads, target orgs).
 #[derive(Debug, Clone, Default)]
-pub struct ProductOrgQuery {
-    /// Case-insensitive substring of the product org id or name.
+pub struct SearchQuery {
+    /// Case-insensitive substring of the id or the name (email for leads).
     pub search: Option<String>,
     pub page: PageRequest,
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use trailspark_core::update::format_timestamp;
 use trailspark_core::ProductOrgId;
-use trailspark_store::{HistoryEntry, PageRequest, ProductOrg, ProductOrgQuery};
+use trailspark_store::{HistoryEntry, PageRequest, ProductOrg, SearchQuery};
 
 use crate::app::App;
 use crate::auth::TenantAdmin;
@@ -51,7 +51,8 @@ fn page(cursor: Option<String>, limit: Option<String>) -> Result<PageRequest, Ap
 }
 
 fn product_org_id(raw: String) -> Result<ProductOrgId, ApiError> {
-    ProductOrgId::parse(raw).map_err(|e| ApiError::NotFound(format!("no such product org: {e}")))
+    ProductOrgId::parse(raw)
+        .map_err(|e| ApiError::NotFound(format!("No such product org: productOrgId {e}.")))
 }
 
 async fn list(
@@ -59,7 +60,7 @@ async fn list(
     admin: TenantAdmin,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let query = ProductOrgQuery {
+    let query = SearchQuery {
         search: params.q.filter(|q| !q.is_empty()),
         page: page(params.cursor, params.limit)?,
     };

@@ -162,6 +162,13 @@ fn extract_error(e: ExtractError) -> ApiError {
             null,
             did_you_mean,
         },
+        ExtractError::MissingLead {
+            paths,
+            did_you_mean,
+        } => ApiError::MissingLead {
+            paths,
+            did_you_mean,
+        },
         ExtractError::Invalid(errors) => ApiError::InvalidFields(errors),
     }
 }

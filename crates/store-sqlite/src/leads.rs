@@ -1,0 +1,197 @@
+//! Reads of leads, their signals and their evaluation context.
+
+use rusqlite::{Connection, Row};
+use trailspark_core::{LeadId, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_store::{
+    cursor, EvaluationContext, Lead, Page, ProductOrg, SearchQuery, SignalRecord, StoreError,
+    StoreResult,
+};
+
+use crate::db::{from_json, from_micros, sqlite_error};
+use crate::reads::{like_pattern, org, org_row, ORG_COLUMNS};
+
+/// A lead's columns; its target org comes through the product org it is linked to.
+pub const LEAD_SELECT: &str = "SELECT l.lead_id, l.email, l.product_org_id, p.target_org_id,
+        l.created_at, l.updated_at
+    FROM leads l
+    LEFT JOIN product_orgs p ON p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id";
+
+type RawLead = (
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    i64,
+    i64,
+);
+
+pub fn lead_row(row: &Row<'_>) -> rusqlite::Result<RawLead> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+pub fn lead(raw: RawLead) -> StoreResult<Lead> {
+    let (lead_id, email, product_org_id, target, created_at, updated_at) = raw;
+    let corrupt = |e: String| StoreError::Other(format!("corrupt lead in store: {e}"));
+    Ok(Lead {
+        lead_id: LeadId::parse(lead_id).map_err(corrupt)?,
+        email,
+        product_org_id: product_org_id
+            .map(ProductOrgId::parse)
+            .transpose()
+            .map_err(|e| corrupt(e.to_string()))?,
+        target_org_id: target.map(TargetOrgId),
+        created_at: from_micros(created_at),
+        updated_at: from_micros(updated_at),
+    })
+}
+
+pub fn find_lead(conn: &Connection, tenant: TenantId, id: &LeadId) -> StoreResult<Lead> {
+    let raw = conn
+        .prepare_cached(&format!(
+            "{LEAD_SELECT} WHERE l.tenant_id = ?1 AND l.lead_id = ?2"
+        ))
+        .and_then(|mut s| s.query_row((tenant.0, id.as_str()), lead_row))
+        .map_err(sqlite_error)?;
+    lead(raw)
+}
+
+pub fn list_leads(
+    conn: &Connection,
+    tenant: TenantId,
+    query: &SearchQuery,
+) -> StoreResult<Page<Lead>> {
+    let after = query
+        .page
+        .cursor
+        .as_deref()
+        .map(cursor::decode)
+        .transpose()?;
+    let limit = query.page.limit.max(1);
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "{LEAD_SELECT}
+             WHERE l.tenant_id = ?1
+               AND (?2 IS NULL OR l.lead_id > ?2)
+               AND (?3 IS NULL OR l.lead_id LIKE ?3 ESCAPE '\\' OR l.email LIKE ?3 ESCAPE '\\')
+             ORDER BY l.lead_id
+             LIMIT ?4"
+        ))
+        .map_err(sqlite_error)?;
+    let pattern = query.search.as_deref().map(like_pattern);
+    let rows = stmt
+        .query_map((tenant.0, after, pattern, i64::from(limit) + 1), lead_row)
+        .map_err(sqlite_error)?;
+    let mut items = rows
+        .map(|r| lead(r.map_err(sqlite_error)?))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|l| cursor::encode(l.lead_id.as_str()))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+fn signals(
+    conn: &Connection,
+    tenant: TenantId,
+    id: &LeadId,
+    limit: u32,
+) -> StoreResult<Vec<SignalRecord>> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT name, properties, custom_fields, product_org_id, event_at, received_at
+             FROM signals WHERE tenant_id = ?1 AND lead_id = ?2
+             ORDER BY occurred_at DESC, seq DESC LIMIT ?3",
+        )
+        .map_err(sqlite_error)?;
+    let rows = stmt
+        .query_map((tenant.0, id.as_str(), i64::from(limit)), |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, i64>(5)?,
+            ))
+        })
+        .map_err(sqlite_error)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (name, properties, custom_fields, product_org_id, event_at, received_at) =
+            row.map_err(sqlite_error)?;
+        out.push(SignalRecord {
+            name,
+            properties: properties.as_deref().map(from_json).transpose()?,
+            custom_fields: from_json(&custom_fields)?,
+            product_org_id: product_org_id
+                .map(ProductOrgId::parse)
+                .transpose()
+                .map_err(|e| StoreError::Other(format!("corrupt signal in store: {e}")))?,
+            event_at: event_at.map(from_micros),
+            received_at: from_micros(received_at),
+        });
+    }
+    Ok(out)
+}
+
+/// The product orgs of a target org, ordered by id.
+pub fn product_orgs_of(
+    conn: &Connection,
+    tenant: TenantId,
+    target: TargetOrgId,
+) -> StoreResult<Vec<ProductOrg>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {ORG_COLUMNS} FROM product_orgs WHERE tenant_id = ?1 AND target_org_id = ?2
+             ORDER BY product_org_id"
+        ))
+        .map_err(sqlite_error)?;
+    let rows = stmt
+        .query_map((tenant.0, target.0), org_row)
+        .map_err(sqlite_error)?;
+    rows.map(|r| org(r.map_err(sqlite_error)?)).collect()
+}
+
+pub fn evaluation_context(
+    conn: &Connection,
+    tenant: TenantId,
+    id: &LeadId,
+    signal_limit: u32,
+) -> StoreResult<EvaluationContext> {
+    // One read transaction: the lead, its signals and its org are one consistent snapshot.
+    let tx = conn.unchecked_transaction().map_err(sqlite_error)?;
+    let lead = find_lead(&tx, tenant, id)?;
+    let signals = signals(&tx, tenant, id, signal_limit)?;
+    let (firmographics, product_orgs) = match lead.target_org_id {
+        Some(target) => {
+            let firmographics: Option<String> = tx
+                .prepare_cached(
+                    "SELECT firmographics FROM target_orgs WHERE tenant_id = ?1 AND id = ?2",
+                )
+                .and_then(|mut s| s.query_row((tenant.0, target.0), |r| r.get(0)))
+                .map_err(sqlite_error)?;
+            (
+                firmographics.as_deref().map(from_json).transpose()?,
+                product_orgs_of(&tx, tenant, target)?,
+            )
+        }
+        None => (None, Vec::new()),
+    };
+    tx.commit().map_err(sqlite_error)?;
+    Ok(EvaluationContext {
+        lead,
+        signals,
+        firmographics,
+        product_orgs,
+    })
+}

@@ -1,0 +1,212 @@
+//! Target orgs: reads, firmographics, moving product orgs between them.
+
+use chrono::Utc;
+use rusqlite::{Connection, OptionalExtension, Row};
+use serde_json::{Map, Value};
+use trailspark_core::{ProductOrgId, TargetOrgId, TenantId};
+use trailspark_store::{
+    cursor, FirmographicsKey, FirmographicsRow, Page, ProductOrg, SearchQuery, StoreError,
+    StoreResult, TargetOrg, TargetOrgDetail,
+};
+
+use crate::db::{from_json, from_micros, micros, sqlite_error, to_json};
+use crate::ingest::each_in_savepoint;
+use crate::leads::{lead, lead_row, product_orgs_of, LEAD_SELECT};
+use crate::reads::like_pattern;
+
+const TARGET_SELECT: &str = "SELECT t.id, t.name, t.firmographics, t.created_at, t.updated_at,
+        (SELECT COUNT(*) FROM product_orgs p WHERE p.tenant_id = t.tenant_id AND p.target_org_id = t.id)
+    FROM target_orgs t";
+
+type RawTarget = (i64, String, Option<String>, i64, i64, i64);
+
+fn target_row(row: &Row<'_>) -> rusqlite::Result<RawTarget> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+fn target(raw: RawTarget) -> StoreResult<TargetOrg> {
+    let (id, name, firmographics, created_at, updated_at, product_org_count) = raw;
+    Ok(TargetOrg {
+        id: TargetOrgId(id),
+        name,
+        firmographics: firmographics.as_deref().map(from_json).transpose()?,
+        product_org_count,
+        created_at: from_micros(created_at),
+        updated_at: from_micros(updated_at),
+    })
+}
+
+fn find(conn: &Connection, tenant: TenantId, id: TargetOrgId) -> StoreResult<TargetOrg> {
+    let raw = conn
+        .prepare_cached(&format!(
+            "{TARGET_SELECT} WHERE t.tenant_id = ?1 AND t.id = ?2"
+        ))
+        .and_then(|mut s| s.query_row((tenant.0, id.0), target_row))
+        .map_err(sqlite_error)?;
+    target(raw)
+}
+
+pub fn list_target_orgs(
+    conn: &Connection,
+    tenant: TenantId,
+    query: &SearchQuery,
+) -> StoreResult<Page<TargetOrg>> {
+    let after: Option<i64> = match query.page.cursor.as_deref() {
+        Some(c) => Some(
+            cursor::decode(c)?
+                .parse()
+                .map_err(|_| StoreError::InvalidCursor)?,
+        ),
+        None => None,
+    };
+    let limit = query.page.limit.max(1);
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "{TARGET_SELECT}
+             WHERE t.tenant_id = ?1 AND (?2 IS NULL OR t.id > ?2)
+               AND (?3 IS NULL OR t.name LIKE ?3 ESCAPE '\\')
+             ORDER BY t.id LIMIT ?4"
+        ))
+        .map_err(sqlite_error)?;
+    let pattern = query.search.as_deref().map(like_pattern);
+    let rows = stmt
+        .query_map((tenant.0, after, pattern, i64::from(limit) + 1), target_row)
+        .map_err(sqlite_error)?;
+    let mut items = rows
+        .map(|r| target(r.map_err(sqlite_error)?))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|t| cursor::encode(&t.id.0.to_string()))
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
+}
+
+pub fn target_org(
+    conn: &Connection,
+    tenant: TenantId,
+    id: TargetOrgId,
+) -> StoreResult<TargetOrgDetail> {
+    let tx = conn.unchecked_transaction().map_err(sqlite_error)?;
+    let org = find(&tx, tenant, id)?;
+    let product_orgs = product_orgs_of(&tx, tenant, id)?;
+    let linked = "WHERE l.tenant_id = ?1 AND p.target_org_id = ?2";
+    let mut stmt = tx
+        .prepare_cached(&format!(
+            "{LEAD_SELECT} {linked} ORDER BY l.lead_id LIMIT ?3"
+        ))
+        .map_err(sqlite_error)?;
+    let rows = stmt
+        .query_map(
+            (tenant.0, id.0, i64::from(TargetOrgDetail::MAX_LEADS)),
+            lead_row,
+        )
+        .map_err(sqlite_error)?;
+    let leads = rows
+        .map(|r| lead(r.map_err(sqlite_error)?))
+        .collect::<StoreResult<Vec<_>>>()?;
+    drop(stmt);
+    let lead_count: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM leads l
+             JOIN product_orgs p ON p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id
+             WHERE l.tenant_id = ?1 AND p.target_org_id = ?2",
+            (tenant.0, id.0),
+            |r| r.get(0),
+        )
+        .map_err(sqlite_error)?;
+    tx.commit().map_err(sqlite_error)?;
+    Ok(TargetOrgDetail {
+        org,
+        product_orgs,
+        leads,
+        lead_count,
+    })
+}
+
+fn write_firmographics(
+    conn: &Connection,
+    tenant: TenantId,
+    id: TargetOrgId,
+    firmographics: &Map<String, Value>,
+) -> StoreResult<bool> {
+    let updated = conn
+        .prepare_cached(
+            "UPDATE target_orgs SET firmographics = ?3, updated_at = ?4 WHERE tenant_id = ?1 AND id = ?2",
+        )
+        .and_then(|mut s| s.execute((tenant.0, id.0, to_json(firmographics), micros(&Utc::now()))))
+        .map_err(sqlite_error)?;
+    Ok(updated > 0)
+}
+
+pub fn set_firmographics(
+    conn: &Connection,
+    tenant: TenantId,
+    id: TargetOrgId,
+    firmographics: &Map<String, Value>,
+) -> StoreResult<TargetOrg> {
+    if !write_firmographics(conn, tenant, id, firmographics)? {
+        return Err(StoreError::NotFound);
+    }
+    find(conn, tenant, id)
+}
+
+pub fn move_product_org(
+    conn: &Connection,
+    tenant: TenantId,
+    id: &ProductOrgId,
+    to: TargetOrgId,
+) -> StoreResult<ProductOrg> {
+    find(conn, tenant, to)?;
+    let moved = conn
+        .execute(
+            "UPDATE product_orgs SET target_org_id = ?3 WHERE tenant_id = ?1 AND product_org_id = ?2",
+            (tenant.0, id.as_str(), to.0),
+        )
+        .map_err(sqlite_error)?;
+    if moved == 0 {
+        return Err(StoreError::NotFound);
+    }
+    crate::reads::product_org(conn, tenant, id)
+}
+
+pub fn import_firmographics(
+    conn: &Connection,
+    tenant: TenantId,
+    rows: &[FirmographicsRow],
+) -> StoreResult<Vec<Result<TargetOrgId, String>>> {
+    let results = each_in_savepoint(conn, rows, |row| {
+        let target = match &row.key {
+            FirmographicsKey::TargetOrg(id) => Some(*id),
+            FirmographicsKey::ProductOrg(id) => conn
+                .prepare_cached(
+                    "SELECT target_org_id FROM product_orgs WHERE tenant_id = ?1 AND product_org_id = ?2",
+                )
+                .and_then(|mut s| s.query_row((tenant.0, id.as_str()), |r| r.get(0).map(TargetOrgId)).optional())
+                .map_err(sqlite_error)?,
+        };
+        let refused = match (&row.key, target) {
+            (_, Some(target)) if write_firmographics(conn, tenant, target, &row.fields)? => {
+                return Ok(Ok(target));
+            }
+            (FirmographicsKey::ProductOrg(id), _) => {
+                format!("no product org with productOrgId {:?}", id.as_str())
+            }
+            (FirmographicsKey::TargetOrg(id), _) => format!("no target org with targetOrgId {id}"),
+        };
+        Ok(Err(refused))
+    })?;
+    Ok(results
+        .into_iter()
+        .map(|r| r.and_then(|inner| inner))
+        .collect())
+}

@@ -1,0 +1,110 @@
+//! Values of the lead side of the store: signals, leads, target orgs and their firmographics,
+//! and the evaluation context that brings them together.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use trailspark_core::signal::Signal;
+use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, TargetOrgId};
+
+use crate::ProductOrg;
+
+/// The signals of one webhook request, all sent with one key.
+#[derive(Debug, Clone)]
+pub struct SignalRequest {
+    pub key_id: ApiKeyId,
+    pub received_at: DateTime<Utc>,
+    /// As in [`crate::IngestRequest`]: refused when seen before for this key.
+    pub webhook_id: Option<String>,
+    pub signals: Vec<Signal>,
+}
+
+/// The outcome of one stored signal: what the signal webhook answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignalApplied {
+    pub lead_id: LeadId,
+    /// The lead's target org, through the product org it is linked to, if that org exists.
+    pub target_org_id: Option<TargetOrgId>,
+    pub linked: bool,
+    /// True when this repeats the first outcome of an already stored `messageId`.
+    #[serde(skip)]
+    pub duplicate: bool,
+}
+
+/// A person known by signals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lead {
+    pub lead_id: LeadId,
+    pub email: Option<String>,
+    /// The product org of the lead's latest signal that named one.
+    pub product_org_id: Option<ProductOrgId>,
+    /// That product org's target org; `None` while the product org does not exist (pending).
+    pub target_org_id: Option<TargetOrgId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One stored signal of a lead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalRecord {
+    pub name: Option<String>,
+    pub properties: Option<Map<String, Value>>,
+    pub custom_fields: Map<String, Value>,
+    pub product_org_id: Option<ProductOrgId>,
+    pub event_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// A company a tenant sells to.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetOrg {
+    pub id: TargetOrgId,
+    pub name: String,
+    /// CRM fields (domain, industry, employee count, …), as last set.
+    pub firmographics: Option<Map<String, Value>>,
+    pub product_org_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A target org with its product orgs and (up to [`TargetOrgDetail::MAX_LEADS`]) leads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetOrgDetail {
+    pub org: TargetOrg,
+    pub product_orgs: Vec<ProductOrg>,
+    pub leads: Vec<Lead>,
+    pub lead_count: i64,
+}
+
+impl TargetOrgDetail {
+    /// Most leads listed with a target org; the leads list pages through the rest.
+    pub const MAX_LEADS: u32 = 200;
+}
+
+/// What a lead-scoring model reads about a lead.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationContext {
+    pub lead: Lead,
+    /// Newest first.
+    pub signals: Vec<SignalRecord>,
+    /// The target org's firmographics; `None` without a target org or when never set.
+    pub firmographics: Option<Map<String, Value>>,
+    /// Every product org of the lead's target org, ordered by id.
+    pub product_orgs: Vec<ProductOrg>,
+}
+
+/// Which target org a firmographics row is for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FirmographicsKey {
+    /// The target org of this product org.
+    ProductOrg(ProductOrgId),
+    TargetOrg(TargetOrgId),
+}
+
+/// One row of a firmographics import: replaces that target org's firmographics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FirmographicsRow {
+    pub key: FirmographicsKey,
+    pub fields: Map<String, Value>,
+}
