@@ -1,6 +1,7 @@
 //! Command-line interface: parse with clap, then call into the crates.
 
 mod database;
+mod firmographics;
 mod key;
 mod serve;
 mod tenant;
@@ -25,7 +26,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the service: product org webhook, admin API, /healthz, /readyz, /api/openapi.json.
+    /// Run the service: product org and signal webhooks, admin API, /healthz, /readyz, /api/openapi.json.
     Serve(serve::ServeArgs),
     /// Manage tenants (the companies using this trailspark).
     #[command(subcommand)]
@@ -33,6 +34,9 @@ pub enum Command {
     /// Manage API keys: create (shown once), list, revoke.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Import CRM firmographics of target orgs.
+    #[command(subcommand)]
+    Firmographics(firmographics::FirmographicsCommand),
     /// Manage admin API tokens.
     #[command(subcommand, name = "admin-token")]
     AdminToken(AdminTokenCommand),
@@ -58,6 +62,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&cli.database, args).await,
         Command::Tenant(cmd) => tenant::run(&cli.database, cli.json, cmd).await,
         Command::Key(cmd) => key::run(&cli.database, cli.json, cmd).await,
+        Command::Firmographics(cmd) => firmographics::run(&cli.database, cli.json, cmd).await,
         Command::AdminToken(AdminTokenCommand::Create(t)) => {
             tenant::create_admin_token(&cli.database, cli.json, &t.tenant).await
         }

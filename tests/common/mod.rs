@@ -217,6 +217,16 @@ impl TestApp {
         self.send(self.client.post(self.webhook_url(api_key)).json(body))
     }
 
+    /// POSTs `body` as JSON to the signal webhook.
+    pub fn post_signal(
+        &self,
+        api_key: &str,
+        body: &Value,
+    ) -> impl Future<Output = (StatusCode, Value)> + 'static {
+        let url = format!("{}/api/signals/webhook/{api_key}", self.base);
+        self.send(self.client.post(url).json(body))
+    }
+
     /// Sends a request and parses the JSON answer (Null when the body is not JSON).
     pub fn send(
         &self,

@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod extract;
+pub mod firmographics;
 pub mod hint;
 pub mod ids;
 pub mod path;

@@ -25,14 +25,25 @@ pub fn router() -> Router<App> {
         )
 }
 
+/// `?q=&cursor=&limit=` of every admin list.
 #[derive(Debug, Deserialize)]
-struct ListParams {
+pub(crate) struct ListParams {
     q: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
 }
 
-fn page(cursor: Option<String>, limit: Option<String>) -> Result<PageRequest, ApiError> {
+impl ListParams {
+    /// The store query these parameters ask for.
+    pub(crate) fn query(self) -> Result<SearchQuery, ApiError> {
+        Ok(SearchQuery {
+            search: self.q.filter(|q| !q.is_empty()),
+            page: page(self.cursor, self.limit)?,
+        })
+    }
+}
+
+pub(crate) fn page(cursor: Option<String>, limit: Option<String>) -> Result<PageRequest, ApiError> {
     let limit = match limit.as_deref() {
         None | Some("") => 50,
         Some(text) => text
@@ -50,7 +61,7 @@ fn page(cursor: Option<String>, limit: Option<String>) -> Result<PageRequest, Ap
     })
 }
 
-fn product_org_id(raw: String) -> Result<ProductOrgId, ApiError> {
+pub(crate) fn product_org_id(raw: String) -> Result<ProductOrgId, ApiError> {
     ProductOrgId::parse(raw)
         .map_err(|e| ApiError::NotFound(format!("No such product org: productOrgId {e}.")))
 }
@@ -60,10 +71,7 @@ async fn list(
     admin: TenantAdmin,
     Query(params): Query<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
-    let query = SearchQuery {
-        search: params.q.filter(|q| !q.is_empty()),
-        page: page(params.cursor, params.limit)?,
-    };
+    let query = params.query()?;
     let found = app.store.list_product_orgs(admin.tenant, &query).await?;
     let items: Vec<Value> = found.items.iter().map(product_org_json).collect();
     Ok(Json(

@@ -6,7 +6,9 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
 use axum::routing::post;
 use axum::{Json, Router};
-use chrono::Utc;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use trailspark_core::extract::{extract_product_org, ExtractError};
 use trailspark_core::signature::{self, SignatureHeaders, Verified};
@@ -28,24 +30,33 @@ pub fn router() -> Router<App> {
     )
 }
 
-async fn product_org_webhook(
-    State(app): State<App>,
-    Path(api_key): Path<String>,
-    headers: HeaderMap,
+/// A webhook request that passed every check before extraction: its key, its JSON object
+/// body, and what the store needs to refuse a replay.
+pub(crate) struct Accepted {
+    pub key: Arc<IngestKey>,
+    pub payload: Value,
+    pub webhook_id: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
+/// The front half every webhook shares: find key → secret → rate → content type → body →
+/// signature → JSON object. Cheap refusals come before reading the body.
+pub(crate) async fn accept(
+    app: &App,
+    api_key: &str,
+    kind: EndpointType,
+    headers: &HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Accepted, ApiError> {
     let received_at = Utc::now();
-    let key = app
-        .keys
-        .authenticate(&api_key, EndpointType::ProductOrgUpdates, received_at)
-        .await?;
-    check_api_secret(&key, &headers)?;
+    let key = app.keys.authenticate(api_key, kind, received_at).await?;
+    check_api_secret(&key, headers)?;
     app.check_rate(&key)?;
-    require_json(&headers)?;
-    let body = read_body(&headers, body).await?;
+    require_json(headers)?;
+    let body = read_body(headers, body).await?;
     let webhook_id = match key.hmac_secret() {
         Some(secret) => {
-            match signature::verify(&signature_headers(&headers), &body, secret, received_at)? {
+            match signature::verify(&signature_headers(headers), &body, secret, received_at)? {
                 Verified::StandardWebhooks { webhook_id } => Some(webhook_id),
                 Verified::HexSha256 | Verified::HexSha1 => None,
             }
@@ -54,39 +65,58 @@ async fn product_org_webhook(
     };
     let payload: Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+    match &payload {
+        Value::Object(_) => Ok(Accepted { key, payload, webhook_id, received_at }),
+        Value::Array(_) => Err(ApiError::InvalidBody {
+            code: "batch_not_supported",
+            message: "Send one JSON object per request; array bodies (batches) are not accepted by this endpoint yet.".into(),
+        }),
+        other => Err(ApiError::InvalidBody {
+            code: "body_not_object",
+            message: format!("The body must be a JSON object, got {}.", json_kind(other)),
+        }),
+    }
+}
+
+/// The one result of a one-update request, or the error that stands for it.
+pub(crate) fn single<T>(result: IngestResult<T>) -> Result<T, ApiError> {
+    match result {
+        IngestResult::Replayed => Err(ApiError::Replayed),
+        IngestResult::Applied(mut results) => Ok(results
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("store returned no result for one update"))?
+            .map_err(|why| anyhow::anyhow!("update not applied: {why}"))?),
+    }
+}
+
+async fn product_org_webhook(
+    State(app): State<App>,
+    Path(api_key): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let accepted = accept(
+        &app,
+        &api_key,
+        EndpointType::ProductOrgUpdates,
+        &headers,
+        body,
+    )
+    .await?;
+    let key = accepted.key;
     let template = key
         .template
         .as_product_org()
         .ok_or_else(|| anyhow::anyhow!("product org key {} holds a signal template", key.id))?;
-    let update = match &payload {
-        Value::Object(_) => extract_product_org(template, &payload).map_err(extract_error)?,
-        Value::Array(_) => {
-            return Err(ApiError::InvalidBody {
-                code: "batch_not_supported",
-                message: "Send one JSON object per request; array bodies (batches) are not accepted by this endpoint yet.".into(),
-            })
-        }
-        other => {
-            return Err(ApiError::InvalidBody {
-                code: "body_not_object",
-                message: format!("The body must be a JSON object, got {}.", json_kind(other)),
-            })
-        }
-    };
+    let update = extract_product_org(template, &accepted.payload).map_err(extract_error)?;
     let request = IngestRequest {
         key_id: key.id.clone(),
-        received_at,
-        webhook_id,
+        received_at: accepted.received_at,
+        webhook_id: accepted.webhook_id,
         updates: vec![update],
     };
-    let outcome = match app.store.ingest(key.tenant, request).await? {
-        IngestResult::Replayed => return Err(ApiError::Replayed),
-        IngestResult::Applied(mut results) => results
-            .pop()
-            .ok_or_else(|| anyhow::anyhow!("store returned no result for one update"))?
-            .map_err(|why| anyhow::anyhow!("update not applied: {why}"))?,
-    };
-    app.keys.mark_used(&key, received_at);
+    let outcome = single(app.store.ingest(key.tenant, request).await?)?;
+    app.keys.mark_used(&key, accepted.received_at);
     Ok(Json(json!({
         "success": true,
         "productOrgId": outcome.product_org_id,
@@ -111,7 +141,7 @@ fn check_api_secret(key: &IngestKey, headers: &HeaderMap) -> Result<(), ApiError
     }
 }
 
-fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
@@ -127,7 +157,7 @@ fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+pub(crate) async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
     let too_large = ApiError::PayloadTooLarge {
         limit: MAX_BODY_BYTES,
     };
@@ -151,7 +181,7 @@ fn signature_headers(headers: &HeaderMap) -> SignatureHeaders<'_> {
     }
 }
 
-fn extract_error(e: ExtractError) -> ApiError {
+pub(crate) fn extract_error(e: ExtractError) -> ApiError {
     match e {
         ExtractError::MissingProductOrgId {
             path,

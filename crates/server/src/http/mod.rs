@@ -3,7 +3,10 @@
 mod admin;
 mod health;
 mod ingest;
+mod leads;
 mod openapi;
+mod signals;
+mod target_orgs;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
@@ -24,7 +27,10 @@ pub use ingest::MAX_BODY_BYTES;
 pub fn router(app: App) -> Router {
     Router::new()
         .merge(ingest::router())
+        .merge(signals::router())
         .merge(admin::router())
+        .merge(leads::router())
+        .merge(target_orgs::router())
         .merge(health::router())
         .merge(openapi::router())
         .fallback(|| async {

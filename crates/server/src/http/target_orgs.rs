@@ -1,0 +1,159 @@
+//! Admin API: target orgs, their firmographics, and moving product orgs between them.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use trailspark_core::update::format_timestamp;
+use trailspark_core::{firmographics, TargetOrgId};
+use trailspark_store::{StoreError, TargetOrg};
+
+use super::admin::{product_org_id, product_org_json, ListParams};
+use super::ingest::{read_body, require_json};
+use super::leads::lead_json;
+use crate::app::App;
+use crate::auth::TenantAdmin;
+use crate::error::ApiError;
+
+/// Routes of the target org admin API.
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/admin/target-orgs", get(list))
+        .route("/api/admin/target-orgs/{target_org_id}", get(one))
+        .route(
+            "/api/admin/target-orgs/{target_org_id}/firmographics",
+            put(set_firmographics),
+        )
+        .route(
+            "/api/admin/product-orgs/{product_org_id}/move",
+            post(move_product_org),
+        )
+}
+
+fn target_org_id(raw: &str) -> Result<TargetOrgId, ApiError> {
+    raw.parse().map(TargetOrgId).map_err(|_| {
+        ApiError::NotFound(format!(
+            "No such target org: {raw:?} is not a target org id."
+        ))
+    })
+}
+
+fn not_found(e: StoreError, id: TargetOrgId) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::NotFound(format!("This tenant has no target org {id}.")),
+        other => other.into(),
+    }
+}
+
+/// A JSON request body, read with the webhook's limits and errors.
+async fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
+    require_json(headers)?;
+    let bytes = read_body(headers, body).await?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))
+}
+
+async fn list(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Value>, ApiError> {
+    let found = app
+        .store
+        .list_target_orgs(admin.tenant, &params.query()?)
+        .await?;
+    let items: Vec<Value> = found.items.iter().map(target_org_json).collect();
+    Ok(Json(
+        json!({"items": items, "nextCursor": found.next_cursor}),
+    ))
+}
+
+async fn one(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = target_org_id(&raw)?;
+    let detail = app
+        .store
+        .target_org(admin.tenant, id)
+        .await
+        .map_err(|e| not_found(e, id))?;
+    let mut body = target_org_json(&detail.org);
+    body["productOrgs"] = detail.product_orgs.iter().map(product_org_json).collect();
+    body["leads"] = detail.leads.iter().map(lead_json).collect();
+    body["leadCount"] = json!(detail.lead_count);
+    Ok(Json(body))
+}
+
+async fn set_firmographics(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let id = target_org_id(&raw)?;
+    let fields = firmographics::parse(json_body(&headers, body).await?).map_err(|why| {
+        ApiError::BadRequest {
+            code: "invalid_firmographics",
+            message: format!("Firmographics refused: {why}."),
+        }
+    })?;
+    let org = app
+        .store
+        .set_firmographics(admin.tenant, id, fields)
+        .await
+        .map_err(|e| not_found(e, id))?;
+    Ok(Json(target_org_json(&org)))
+}
+
+async fn move_product_org(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    let id = product_org_id(raw)?;
+    let to = json_body(&headers, body)
+        .await?
+        .get("targetOrgId")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::BadRequest {
+            code: "invalid_body",
+            message: "Send {\"targetOrgId\": <id>}: the target org to put this product org under."
+                .into(),
+        })?;
+    let to = TargetOrgId(to);
+    // Check the target first so that a 404 says which of the two is missing.
+    app.store
+        .target_org(admin.tenant, to)
+        .await
+        .map_err(|e| not_found(e, to))?;
+    let moved = app
+        .store
+        .move_product_org(admin.tenant, &id, to)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::NotFound(format!(
+                "This tenant has no product org with id {:?}.",
+                id.as_str()
+            )),
+            other => other.into(),
+        })?;
+    Ok(Json(product_org_json(&moved)))
+}
+
+/// A target org as the admin API lists it.
+fn target_org_json(org: &TargetOrg) -> Value {
+    json!({
+        "targetOrgId": org.id,
+        "name": org.name,
+        "firmographics": org.firmographics,
+        "productOrgCount": org.product_org_count,
+        "createdAt": format_timestamp(&org.created_at),
+        "updatedAt": format_timestamp(&org.updated_at),
+    })
+}
