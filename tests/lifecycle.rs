@@ -39,6 +39,14 @@ async fn openapi_describes_every_endpoint() {
         ("/healthz", "get"),
         ("/readyz", "get"),
         ("/api/openapi.json", "get"),
+        ("/api/signals/webhook/{apiKey}", "post"),
+        ("/api/admin/leads", "get"),
+        ("/api/admin/leads/{leadId}", "get"),
+        ("/api/admin/leads/{leadId}/evaluation-context", "get"),
+        ("/api/admin/target-orgs", "get"),
+        ("/api/admin/target-orgs/{targetOrgId}", "get"),
+        ("/api/admin/target-orgs/{targetOrgId}/firmographics", "put"),
+        ("/api/admin/product-orgs/{productOrgId}/move", "post"),
     ] {
         let operation = &paths.get(path).unwrap_or_else(|| panic!("{path} missing"))[method];
         assert!(operation.is_object(), "{method} {path} missing");

@@ -48,6 +48,31 @@ PRODUCT_ORG_ID_PARAM = {
     "description": "The product org id, URL-encoded.", "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 
+# Headers every webhook takes: the key's secret and the three signature schemes.
+SIGNED_HEADERS = [
+    {"name": "X-Api-Secret", "in": "header", "required": False,
+     "description": "Required when the key was created with a secret.", "schema": {"type": "string"}},
+    {"name": "webhook-id", "in": "header", "required": False,
+     "description": "Standard Webhooks message id (signed keys).", "schema": {"type": "string"}},
+    {"name": "webhook-timestamp", "in": "header", "required": False,
+     "description": "Standard Webhooks Unix timestamp, within 5 minutes.", "schema": {"type": "string"}},
+    {"name": "webhook-signature", "in": "header", "required": False,
+     "description": "Standard Webhooks `v1,<base64>` signatures, space-separated.",
+     "schema": {"type": "string"}},
+    {"name": "X-Signature", "in": "header", "required": False,
+     "description": "`sha256=<hex HMAC-SHA256>` or `<hex HMAC-SHA1>` of the body, keyed with the whole HMAC secret.",
+     "schema": {"type": "string"}},
+]
+LEAD_ID_PARAM = {
+    "name": "leadId", "in": "path", "required": True,
+    "description": "The lead id (its leadId, or its email for leads known by email), URL-encoded.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 320},
+}
+TARGET_ORG_ID_PARAM = {
+    "name": "targetOrgId", "in": "path", "required": True,
+    "description": "The target org id.", "schema": {"type": "integer", "format": "int64"},
+}
+
 doc = {
     "openapi": "3.0.3",
     "info": {
@@ -79,18 +104,7 @@ doc = {
                 "parameters": [
                     {"name": "apiKey", "in": "path", "required": True,
                      "description": "A Product Org Updates API key (`tsk_po_…`).", "schema": {"type": "string"}},
-                    {"name": "X-Api-Secret", "in": "header", "required": False,
-                     "description": "Required when the key was created with a secret.", "schema": {"type": "string"}},
-                    {"name": "webhook-id", "in": "header", "required": False,
-                     "description": "Standard Webhooks message id (signed keys).", "schema": {"type": "string"}},
-                    {"name": "webhook-timestamp", "in": "header", "required": False,
-                     "description": "Standard Webhooks Unix timestamp, within 5 minutes.", "schema": {"type": "string"}},
-                    {"name": "webhook-signature", "in": "header", "required": False,
-                     "description": "Standard Webhooks `v1,<base64>` signatures, space-separated.",
-                     "schema": {"type": "string"}},
-                    {"name": "X-Signature", "in": "header", "required": False,
-                     "description": "`sha256=<hex HMAC-SHA256>` or `<hex HMAC-SHA1>` of the body, keyed with the whole HMAC secret.",
-                     "schema": {"type": "string"}},
+                    *SIGNED_HEADERS,
                 ],
                 "requestBody": {
                     "required": True,
@@ -115,6 +129,189 @@ doc = {
                     "500": error("Unexpected server error.", ["internal_error"]),
                     "503": error("The store is unavailable; nothing was stored, retry.", ["store_unavailable"],
                                  retry_after=True),
+                },
+            }
+        },
+        "/api/signals/webhook/{apiKey}": {
+            "post": {
+                "operationId": "signalWebhook",
+                "tags": ["webhook"],
+                "summary": "Send one lead signal",
+                "description": (
+                    "Stores one signal of a lead (identified by its leadId, else its email, trimmed and "
+                    "lower-cased) through the key's Signal Staging template. A signal naming a "
+                    "productOrgId links its lead to that product org's target org, at once if the "
+                    "product org exists, else when its first update arrives."
+                ),
+                "parameters": [
+                    {"name": "apiKey", "in": "path", "required": True,
+                     "description": "A Signal Staging API key (`tsk_sig_…`).", "schema": {"type": "string"}},
+                    *SIGNED_HEADERS,
+                ],
+                "requestBody": {
+                    "required": True,
+                    "description": "Any JSON object; the key's template says where each field is.",
+                    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+                },
+                "responses": {
+                    "200": ok("Stored (or a repeated messageId's first outcome).", ref("SignalApplied")),
+                    "400": error("The body is not usable.", ["invalid_json", "body_not_object",
+                                                             "batch_not_supported", "missing_lead"]),
+                    "401": error("The key or the request's credentials were refused.",
+                                 ["invalid_api_key", "api_key_expired", "missing_api_secret", "invalid_api_secret",
+                                  "missing_signature", "malformed_signature", "stale_signature",
+                                  "invalid_signature", "webhook_replayed"]),
+                    "403": error("The key is not a Signal Staging key.", ["wrong_key_type"]),
+                    "405": error("Method not allowed; see `Allow`.", ["method_not_allowed"]),
+                    "413": error("The body is larger than 1 MiB.", ["payload_too_large"]),
+                    "415": error("The body is not `application/json`.", ["unsupported_media_type"]),
+                    "422": error("Fields of the wrong type; nothing was stored. See `fieldErrors`.",
+                                 ["invalid_fields"]),
+                    "429": error("Too many requests for this key.", ["rate_limited"], retry_after=True),
+                    "500": error("Unexpected server error.", ["internal_error"]),
+                    "503": error("The store is unavailable; nothing was stored, retry.", ["store_unavailable"],
+                                 retry_after=True),
+                },
+            }
+        },
+        "/api/admin/leads": {
+            "get": {
+                "operationId": "listLeads",
+                "tags": ["admin"],
+                "summary": "List or search leads",
+                "description": "Leads of the token's tenant, ordered by leadId.",
+                "security": [{"adminToken": []}],
+                "parameters": [
+                    {"name": "q", "in": "query", "required": False,
+                     "description": "Case-insensitive substring of the leadId or the email.", "schema": {"type": "string"}},
+                    *PAGE_PARAMS,
+                ],
+                "responses": {
+                    "200": ok("One page.", {
+                        "type": "object", "required": ["items", "nextCursor"],
+                        "properties": {"items": {"type": "array", "items": ref("Lead")},
+                                       "nextCursor": NULLABLE_STRING}}),
+                    "400": error("A bad query parameter.", ["invalid_limit", "invalid_cursor"]),
+                    **ADMIN_ERRORS,
+                },
+            }
+        },
+        "/api/admin/leads/{leadId}": {
+            "get": {
+                "operationId": "getLead",
+                "tags": ["admin"],
+                "summary": "One lead",
+                "security": [{"adminToken": []}],
+                "parameters": [LEAD_ID_PARAM],
+                "responses": {
+                    "200": ok("The lead.", ref("Lead")),
+                    "404": error("The tenant has no lead with this id.", ["not_found"]),
+                    **ADMIN_ERRORS,
+                },
+            }
+        },
+        "/api/admin/leads/{leadId}/evaluation-context": {
+            "get": {
+                "operationId": "getEvaluationContext",
+                "tags": ["admin"],
+                "summary": "What a lead-scoring model reads about a lead",
+                "description": (
+                    "The lead, its signals newest first, its target org's firmographics, and one "
+                    "productOrgInfo entry per product org of that target org, ordered by productOrgId. "
+                    "A lead without a target org gets `productOrgInfo: []` and `firmographics: null`."
+                ),
+                "security": [{"adminToken": []}],
+                "parameters": [
+                    LEAD_ID_PARAM,
+                    {"name": "signals", "in": "query", "required": False,
+                     "description": "How many signals, 0 to 500 (default 50).",
+                     "schema": {"type": "integer", "minimum": 0, "maximum": 500, "default": 50}},
+                ],
+                "responses": {
+                    "200": ok("The evaluation context.", ref("EvaluationContext")),
+                    "400": error("A bad query parameter.", ["invalid_signals"]),
+                    "404": error("The tenant has no lead with this id.", ["not_found"]),
+                    **ADMIN_ERRORS,
+                },
+            }
+        },
+        "/api/admin/target-orgs": {
+            "get": {
+                "operationId": "listTargetOrgs",
+                "tags": ["admin"],
+                "summary": "List or search target orgs",
+                "security": [{"adminToken": []}],
+                "parameters": [
+                    {"name": "q", "in": "query", "required": False,
+                     "description": "Case-insensitive substring of the name.", "schema": {"type": "string"}},
+                    *PAGE_PARAMS,
+                ],
+                "responses": {
+                    "200": ok("One page.", {
+                        "type": "object", "required": ["items", "nextCursor"],
+                        "properties": {"items": {"type": "array", "items": ref("TargetOrg")},
+                                       "nextCursor": NULLABLE_STRING}}),
+                    "400": error("A bad query parameter.", ["invalid_limit", "invalid_cursor"]),
+                    **ADMIN_ERRORS,
+                },
+            }
+        },
+        "/api/admin/target-orgs/{targetOrgId}": {
+            "get": {
+                "operationId": "getTargetOrg",
+                "tags": ["admin"],
+                "summary": "One target org with its product orgs and leads",
+                "security": [{"adminToken": []}],
+                "parameters": [TARGET_ORG_ID_PARAM],
+                "responses": {
+                    "200": ok("The target org; `leads` holds at most 200, `leadCount` all.", ref("TargetOrgDetail")),
+                    "404": error("The tenant has no such target org.", ["not_found"]),
+                    **ADMIN_ERRORS,
+                },
+            }
+        },
+        "/api/admin/target-orgs/{targetOrgId}/firmographics": {
+            "put": {
+                "operationId": "setFirmographics",
+                "tags": ["admin"],
+                "summary": "Replace a target org's CRM firmographics",
+                "security": [{"adminToken": []}],
+                "parameters": [TARGET_ORG_ID_PARAM],
+                "requestBody": {
+                    "required": True,
+                    "description": "A JSON object of CRM fields (at most 100 fields, 64 KiB).",
+                    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+                },
+                "responses": {
+                    "200": ok("The target org as now stored.", ref("TargetOrg")),
+                    "400": error("Not usable firmographics.", ["invalid_json", "invalid_firmographics"]),
+                    "404": error("The tenant has no such target org.", ["not_found"]),
+                    "413": error("The body is larger than 1 MiB.", ["payload_too_large"]),
+                    "415": error("The body is not `application/json`.", ["unsupported_media_type"]),
+                    **ADMIN_ERRORS,
+                },
+            }
+        },
+        "/api/admin/product-orgs/{productOrgId}/move": {
+            "post": {
+                "operationId": "moveProductOrg",
+                "tags": ["admin"],
+                "summary": "Put a product org (and its leads) under another target org",
+                "security": [{"adminToken": []}],
+                "parameters": [PRODUCT_ORG_ID_PARAM],
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {
+                        "type": "object", "required": ["targetOrgId"],
+                        "properties": {"targetOrgId": {"type": "integer", "format": "int64"}}}}},
+                },
+                "responses": {
+                    "200": ok("The moved product org.", ref("ProductOrg")),
+                    "400": error("Not a usable body.", ["invalid_json", "invalid_body"]),
+                    "404": error("No such product org or target org in this tenant.", ["not_found"]),
+                    "413": error("The body is larger than 1 MiB.", ["payload_too_large"]),
+                    "415": error("The body is not `application/json`.", ["unsupported_media_type"]),
+                    **ADMIN_ERRORS,
                 },
             }
         },
@@ -232,6 +429,88 @@ doc = {
                     "isNewOrg": {"type": "boolean"},
                     "changed": {"type": "boolean"},
                 },
+            },
+            "SignalApplied": {
+                "type": "object",
+                "required": ["success", "leadId", "targetOrgId", "linked"],
+                "properties": {
+                    "success": {"type": "boolean", "enum": [True]},
+                    "leadId": {"type": "string"},
+                    "targetOrgId": {"type": "integer", "format": "int64", "nullable": True},
+                    "linked": {"type": "boolean"},
+                },
+            },
+            "Lead": {
+                "type": "object",
+                "required": ["leadId", "email", "productOrgId", "targetOrgId", "createdAt", "updatedAt"],
+                "properties": {
+                    "leadId": {"type": "string"},
+                    "email": NULLABLE_STRING,
+                    "productOrgId": {**NULLABLE_STRING, "description": "Of the latest signal naming one."},
+                    "targetOrgId": {"type": "integer", "format": "int64", "nullable": True,
+                                    "description": "Null while the product org does not exist."},
+                    "createdAt": TIMESTAMP,
+                    "updatedAt": TIMESTAMP,
+                },
+            },
+            "Signal": {
+                "type": "object",
+                "required": ["signal", "productOrgId", "properties", "customFields", "eventAt", "receivedAt"],
+                "properties": {
+                    "signal": NULLABLE_STRING,
+                    "productOrgId": NULLABLE_STRING,
+                    "properties": {"type": "object", "additionalProperties": True, "nullable": True},
+                    "customFields": {"type": "object", "additionalProperties": True},
+                    "eventAt": {**TIMESTAMP, "nullable": True},
+                    "receivedAt": TIMESTAMP,
+                },
+            },
+            "ProductOrgInfo": {
+                "type": "object",
+                "required": ["productOrgId"],
+                "description": "Exactly these keys; absent values are left out.",
+                "additionalProperties": False,
+                "properties": {
+                    "productOrgId": {"type": "string"},
+                    "name": {"type": "string"},
+                    "planName": {"type": "string"},
+                    "userCount": {"type": "integer", "format": "int64"},
+                    "mrr": {"type": "integer", "format": "int64"},
+                    "trialStatus": {"type": "string"},
+                    "featureFlags": {"type": "object", "additionalProperties": True},
+                    "customFields": {"type": "object", "additionalProperties": True},
+                },
+            },
+            "EvaluationContext": {
+                "type": "object",
+                "required": ["lead", "signals", "firmographics", "productOrgInfo"],
+                "properties": {
+                    "lead": ref("Lead"),
+                    "signals": {"type": "array", "items": ref("Signal")},
+                    "firmographics": {"type": "object", "additionalProperties": True, "nullable": True},
+                    "productOrgInfo": {"type": "array", "items": ref("ProductOrgInfo")},
+                },
+            },
+            "TargetOrg": {
+                "type": "object",
+                "required": ["targetOrgId", "name", "firmographics", "productOrgCount", "createdAt", "updatedAt"],
+                "properties": {
+                    "targetOrgId": {"type": "integer", "format": "int64"},
+                    "name": {"type": "string"},
+                    "firmographics": {"type": "object", "additionalProperties": True, "nullable": True},
+                    "productOrgCount": {"type": "integer", "format": "int64"},
+                    "createdAt": TIMESTAMP,
+                    "updatedAt": TIMESTAMP,
+                },
+            },
+            "TargetOrgDetail": {
+                "allOf": [
+                    ref("TargetOrg"),
+                    {"type": "object", "required": ["productOrgs", "leads", "leadCount"],
+                     "properties": {"productOrgs": {"type": "array", "items": ref("ProductOrg")},
+                                    "leads": {"type": "array", "items": ref("Lead")},
+                                    "leadCount": {"type": "integer", "format": "int64"}}},
+                ],
             },
             "ProductOrg": {
                 "type": "object",
