@@ -1,0 +1,140 @@
+//! Pool, migrations and the one place where PostgreSQL errors become the store's own.
+
+use chrono::Utc;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Timeouts};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Config, NoTls};
+use trailspark_store::StoreError;
+
+use crate::PostgresOptions;
+
+/// The embedded migrations, applied in order; names match the SQLite store's.
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "0001_init", include_str!("../migrations/0001_init.sql")),
+    (
+        2,
+        "0002_leads",
+        include_str!("../migrations/0002_leads.sql"),
+    ),
+];
+
+/// Any fixed number: the advisory lock under which instances migrate one at a time.
+const MIGRATION_LOCK: i64 = 0x7472_6169_6c73;
+
+/// Builds the pool for `url` (connections are made lazily, so this does not connect).
+pub fn pool(url: &str, options: &PostgresOptions) -> Result<Pool, StoreError> {
+    let mut config: Config = url
+        .parse()
+        .map_err(|e| StoreError::Other(format!("the PostgreSQL URL is not valid: {e}")))?;
+    config.connect_timeout(options.connect_timeout);
+    if config.get_application_name().is_none() {
+        config.application_name("trailspark");
+    }
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(options.max_connections)
+        .timeouts(Timeouts {
+            wait: Some(options.acquire_timeout),
+            create: Some(options.connect_timeout),
+            recycle: Some(options.connect_timeout),
+        })
+        .runtime(deadpool_postgres::Runtime::Tokio1)
+        .build()
+        .map_err(|e| StoreError::Other(format!("cannot build the PostgreSQL pool: {e}")))
+}
+
+/// Brings the schema up to date, one instance at a time (advisory lock), refusing a
+/// database written by a newer trailspark.
+pub async fn migrate(pool: &Pool) -> Result<Vec<&'static str>, StoreError> {
+    let mut client = pool.get().await.map_err(pool_error)?;
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(pg_error)?;
+    let result = apply_migrations(&mut client).await;
+    let unlock = client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await;
+    let applied = result?;
+    unlock.map_err(pg_error)?;
+    Ok(applied)
+}
+
+async fn apply_migrations(
+    client: &mut deadpool_postgres::Object,
+) -> Result<Vec<&'static str>, StoreError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (
+                 version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+        )
+        .await
+        .map_err(pg_error)?;
+    let current: i64 = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await
+        .map_err(pg_error)?
+        .get(0);
+    let newest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > newest {
+        return Err(StoreError::Other(format!(
+            "the database has schema version {current}, newer than this trailspark knows ({newest}); run a newer trailspark"
+        )));
+    }
+    let mut applied = Vec::new();
+    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let tx = client.transaction().await.map_err(pg_error)?;
+        tx.batch_execute(sql).await.map_err(pg_error)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+            &[version, name, &Utc::now()],
+        )
+        .await
+        .map_err(pg_error)?;
+        tx.commit().await.map_err(pg_error)?;
+        tracing::info!(version, name, "applied migration");
+        applied.push(*name);
+    }
+    Ok(applied)
+}
+
+/// Maps a driver error: lost connections, shutdowns, contention and exhausted resources are
+/// `Unavailable` (the sender retries), a uniqueness violation is `Conflict`, the rest `Other`.
+pub fn pg_error(e: tokio_postgres::Error) -> StoreError {
+    let Some(code) = e.code() else {
+        // No SQLSTATE: the connection itself failed (refused, reset, closed).
+        return StoreError::Unavailable(e.to_string());
+    };
+    let text = match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.code().code(), db.message()),
+        None => e.to_string(),
+    };
+    if *code == SqlState::UNIQUE_VIOLATION {
+        return StoreError::Conflict(text);
+    }
+    let class = &code.code()[..2];
+    // 08 connection, 40 rollback (serialisation, deadlock), 53 resources, 57 operator
+    // intervention (shutdown), 58 system error.
+    if matches!(class, "08" | "40" | "53" | "57" | "58") {
+        StoreError::Unavailable(text)
+    } else {
+        StoreError::Other(text)
+    }
+}
+
+/// A pool that cannot hand out a connection means the database cannot be reached in time.
+pub fn pool_error(e: PoolError) -> StoreError {
+    match e {
+        PoolError::Backend(e) => pg_error(e),
+        other => StoreError::Unavailable(format!("no PostgreSQL connection: {other}")),
+    }
+}

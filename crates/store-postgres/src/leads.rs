@@ -1,0 +1,201 @@
+//! Writes of the lead side: signals (linking their leads), firmographics, moves.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Transaction};
+use serde_json::{Map, Value};
+use tokio_postgres::types::Json;
+use trailspark_core::signal::Signal;
+use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_store::{
+    FirmographicsKey, FirmographicsRow, IngestResult, ProductOrg, SignalApplied, SignalRequest,
+    StoreError, StoreResult, TargetOrg,
+};
+
+use crate::db::pg_error;
+use crate::ingest::{each_in_savepoint, lock, processed, remember, seen_webhook_id};
+use crate::reads;
+
+pub async fn ingest_signals(
+    tx: &mut Transaction<'_>,
+    tenant: TenantId,
+    request: &SignalRequest,
+) -> StoreResult<IngestResult<SignalApplied>> {
+    if let Some(id) = &request.webhook_id {
+        if seen_webhook_id(tx, tenant, &request.key_id, id, request.received_at).await? {
+            return Ok(IngestResult::Replayed);
+        }
+    }
+    each_in_savepoint(tx, request, &request.signals, move |tx, request, signal| {
+        Box::pin(store_signal(
+            tx,
+            tenant,
+            &request.key_id,
+            request.received_at,
+            signal,
+        ))
+    })
+    .await
+    .map(IngestResult::Applied)
+}
+
+async fn store_signal(
+    tx: &impl GenericClient,
+    tenant: TenantId,
+    key: &ApiKeyId,
+    received_at: DateTime<Utc>,
+    signal: &Signal,
+) -> StoreResult<SignalApplied> {
+    let lead = signal.lead_id.as_str();
+    lock(tx, tenant, "lead", lead).await?;
+    if let Some(message_id) = &signal.message_id {
+        if let Some(first) =
+            processed::<SignalApplied>(tx, tenant, key, message_id, received_at).await?
+        {
+            return Ok(SignalApplied {
+                duplicate: true,
+                ..first
+            });
+        }
+    }
+    let product_org = signal.product_org_id.as_ref().map(ProductOrgId::as_str);
+    tx.execute(
+        "INSERT INTO leads (tenant_id, lead_id, email, product_org_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $5)
+         ON CONFLICT (tenant_id, lead_id) DO UPDATE SET
+             email = COALESCE(excluded.email, leads.email),
+             product_org_id = COALESCE(excluded.product_org_id, leads.product_org_id),
+             updated_at = excluded.updated_at",
+        &[&tenant.0, &lead, &signal.email, &product_org, &received_at],
+    )
+    .await
+    .map_err(pg_error)?;
+    tx.execute(
+        "INSERT INTO signals (tenant_id, lead_id, seq, name, properties, custom_fields,
+             product_org_id, key_id, event_at, received_at, occurred_at)
+         VALUES ($1, $2,
+             (SELECT COALESCE(MAX(seq), 0) + 1 FROM signals WHERE tenant_id = $1 AND lead_id = $2),
+             $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &tenant.0,
+            &lead,
+            &signal.name,
+            &signal.properties.as_ref().map(Json),
+            &Json(&signal.custom_fields),
+            &product_org,
+            &key.0,
+            &signal.event_at,
+            &received_at,
+            &signal.event_at.unwrap_or(received_at),
+        ],
+    )
+    .await
+    .map_err(pg_error)?;
+    let target_org_id = reads::find_lead(tx, tenant, &signal.lead_id)
+        .await?
+        .target_org_id;
+    let applied = SignalApplied {
+        lead_id: signal.lead_id.clone(),
+        target_org_id,
+        linked: target_org_id.is_some(),
+        duplicate: false,
+    };
+    if let Some(message_id) = &signal.message_id {
+        remember(tx, tenant, key, message_id, &applied, received_at).await?;
+    }
+    Ok(applied)
+}
+
+async fn write_firmographics(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    id: TargetOrgId,
+    firmographics: &Map<String, Value>,
+) -> StoreResult<bool> {
+    let updated = c
+        .execute(
+            "UPDATE target_orgs SET firmographics = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+            &[&tenant.0, &id.0, &Json(firmographics), &Utc::now()],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(updated > 0)
+}
+
+pub async fn set_firmographics(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    id: TargetOrgId,
+    firmographics: &Map<String, Value>,
+) -> StoreResult<TargetOrg> {
+    if !write_firmographics(c, tenant, id, firmographics).await? {
+        return Err(StoreError::NotFound);
+    }
+    reads::find_target_org(c, tenant, id).await
+}
+
+pub async fn move_product_org(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    id: &ProductOrgId,
+    to: TargetOrgId,
+) -> StoreResult<ProductOrg> {
+    reads::find_target_org(c, tenant, to).await?;
+    let moved = c
+        .execute(
+            "UPDATE product_orgs SET target_org_id = $3 WHERE tenant_id = $1 AND product_org_id = $2",
+            &[&tenant.0, &id.as_str(), &to.0],
+        )
+        .await
+        .map_err(pg_error)?;
+    if moved == 0 {
+        return Err(StoreError::NotFound);
+    }
+    reads::product_org(c, tenant, id).await
+}
+
+pub async fn import_firmographics(
+    tx: &mut Transaction<'_>,
+    tenant: TenantId,
+    rows: &[FirmographicsRow],
+) -> StoreResult<Vec<Result<TargetOrgId, String>>> {
+    let results = each_in_savepoint(tx, &tenant, rows, |tx, tenant, row| {
+        Box::pin(firmographics_row(tx, *tenant, row))
+    })
+    .await?;
+    Ok(results
+        .into_iter()
+        .map(|r| r.and_then(|inner| inner))
+        .collect())
+}
+
+/// Sets one import row's firmographics, or says why the row is refused.
+async fn firmographics_row(
+    tx: &impl GenericClient,
+    tenant: TenantId,
+    row: &FirmographicsRow,
+) -> StoreResult<Result<TargetOrgId, String>> {
+    {
+        let target = match &row.key {
+            FirmographicsKey::TargetOrg(id) => Some(*id),
+            FirmographicsKey::ProductOrg(id) => tx
+                .query_opt(
+                    "SELECT target_org_id FROM product_orgs WHERE tenant_id = $1 AND product_org_id = $2",
+                    &[&tenant.0, &id.as_str()],
+                )
+                .await
+                .map_err(pg_error)?
+                .map(|r| TargetOrgId(r.get(0))),
+        };
+        if let Some(target) = target {
+            if write_firmographics(tx, tenant, target, &row.fields).await? {
+                return Ok(Ok(target));
+            }
+        }
+        Ok(Err(match &row.key {
+            FirmographicsKey::ProductOrg(id) => {
+                format!("no product org with productOrgId {:?}", id.as_str())
+            }
+            FirmographicsKey::TargetOrg(id) => format!("no target org with targetOrgId {id}"),
+        }))
+    }
+}

@@ -1,0 +1,277 @@
+//! The PostgreSQL store: several `trailspark serve` instances share one database. Writes of
+//! one product org or lead are serialised across instances with transaction-scoped advisory
+//! locks; everything else is plain transactions.
+
+mod accounts;
+mod db;
+mod ingest;
+mod leads;
+mod reads;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{Pool, Transaction};
+use serde_json::{Map, Value};
+use tokio_postgres::IsolationLevel;
+use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
+use trailspark_store::{
+    ApiKeyRecord, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest, IngestResult,
+    Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, SignalApplied, SignalRequest,
+    Store, StoreResult, TargetOrg, TargetOrgDetail, Tenant,
+};
+
+use crate::db::{pg_error, pool_error};
+
+/// Tuning of a PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// Most connections this process holds.
+    pub max_connections: usize,
+    /// How long connecting may take before the database counts as unreachable (503).
+    pub connect_timeout: Duration,
+    /// How long a request waits for a free connection before it is answered 503.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            connect_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A trailspark store in a PostgreSQL database.
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` and checks that the database answers; does not migrate.
+    pub async fn connect(url: &str, options: PostgresOptions) -> StoreResult<Self> {
+        let pool = db::pool(url, &options)?;
+        let store = Self { pool };
+        store.ping().await?;
+        Ok(store)
+    }
+
+    /// Applies the embedded migrations not yet applied (safe when instances start together);
+    /// returns the names of those it applied.
+    pub async fn migrate(&self) -> StoreResult<Vec<&'static str>> {
+        db::migrate(&self.pool).await
+    }
+
+    /// Runs `f` in a transaction committed when it succeeds (rolled back when it fails).
+    async fn write<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let mut tx = client.transaction().await.map_err(pg_error)?;
+        let out = f(&mut tx).await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(out)
+    }
+
+    /// Runs `f` in a read-only REPEATABLE READ transaction: all its reads see one snapshot.
+    async fn snapshot<T>(
+        &self,
+        f: impl AsyncFnOnce(&Transaction<'_>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let tx = client
+            .build_transaction()
+            .isolation_level(IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await
+            .map_err(pg_error)?;
+        let out = f(&tx).await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(out)
+    }
+
+    async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
+        self.pool.get().await.map_err(pool_error)
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute("SELECT 1", &[])
+            .await
+            .map_err(pg_error)?;
+        Ok(())
+    }
+
+    async fn create_tenant(&self, subdomain: &Subdomain, name: &str) -> StoreResult<Tenant> {
+        accounts::create_tenant(&self.client().await?, subdomain, name).await
+    }
+
+    async fn create_default_tenant_if_empty(&self) -> StoreResult<Option<Tenant>> {
+        self.write(async |tx| accounts::create_default_tenant_if_empty(tx).await)
+            .await
+    }
+
+    async fn tenant_by_subdomain(&self, subdomain: &Subdomain) -> StoreResult<Tenant> {
+        accounts::tenant_by_subdomain(&self.client().await?, subdomain).await
+    }
+
+    async fn create_api_key(&self, tenant: TenantId, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
+        self.write(async |tx| accounts::create_api_key(tx, tenant, &key).await)
+            .await
+    }
+
+    async fn list_api_keys(&self, tenant: TenantId) -> StoreResult<Vec<ApiKeyRecord>> {
+        accounts::list_api_keys(&self.client().await?, tenant).await
+    }
+
+    async fn revoke_api_key(&self, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {
+        self.write(async |tx| accounts::revoke_api_key(tx, tenant, id).await)
+            .await
+    }
+
+    async fn api_key_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<ApiKeyRecord>> {
+        accounts::api_key_by_hash(&self.client().await?, hash).await
+    }
+
+    async fn key_revision(&self) -> StoreResult<i64> {
+        accounts::key_revision(&self.client().await?).await
+    }
+
+    async fn touch_api_keys(
+        &self,
+        used: &[(TenantId, ApiKeyId, DateTime<Utc>)],
+    ) -> StoreResult<()> {
+        self.write(async |tx| accounts::touch_api_keys(tx, used).await)
+            .await
+    }
+
+    async fn create_admin_token(&self, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()> {
+        accounts::create_admin_token(&self.client().await?, tenant, hash).await
+    }
+
+    async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
+        accounts::tenant_by_admin_token(&self.client().await?, hash).await
+    }
+
+    async fn ingest(&self, tenant: TenantId, request: IngestRequest) -> StoreResult<IngestResult> {
+        self.write(async |tx| ingest::ingest(tx, tenant, &request).await)
+            .await
+    }
+
+    async fn product_org(&self, tenant: TenantId, id: &ProductOrgId) -> StoreResult<ProductOrg> {
+        reads::product_org(&self.client().await?, tenant, id).await
+    }
+
+    async fn list_product_orgs(
+        &self,
+        tenant: TenantId,
+        query: &SearchQuery,
+    ) -> StoreResult<Page<ProductOrg>> {
+        reads::list_product_orgs(&self.client().await?, tenant, query).await
+    }
+
+    async fn product_org_history(
+        &self,
+        tenant: TenantId,
+        id: &ProductOrgId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<HistoryEntry>> {
+        self.snapshot(async |tx| reads::product_org_history(tx, tenant, id, page).await)
+            .await
+    }
+
+    async fn ingest_signals(
+        &self,
+        tenant: TenantId,
+        request: SignalRequest,
+    ) -> StoreResult<IngestResult<SignalApplied>> {
+        self.write(async |tx| leads::ingest_signals(tx, tenant, &request).await)
+            .await
+    }
+
+    async fn lead(&self, tenant: TenantId, id: &LeadId) -> StoreResult<Lead> {
+        reads::find_lead(&self.client().await?, tenant, id).await
+    }
+
+    async fn list_leads(&self, tenant: TenantId, query: &SearchQuery) -> StoreResult<Page<Lead>> {
+        reads::list_leads(&self.client().await?, tenant, query).await
+    }
+
+    async fn evaluation_context(
+        &self,
+        tenant: TenantId,
+        id: &LeadId,
+        signals: u32,
+    ) -> StoreResult<EvaluationContext> {
+        self.snapshot(async |tx| reads::evaluation_context(tx, tenant, id, signals).await)
+            .await
+    }
+
+    async fn list_target_orgs(
+        &self,
+        tenant: TenantId,
+        query: &SearchQuery,
+    ) -> StoreResult<Page<TargetOrg>> {
+        reads::list_target_orgs(&self.client().await?, tenant, query).await
+    }
+
+    async fn target_org(&self, tenant: TenantId, id: TargetOrgId) -> StoreResult<TargetOrgDetail> {
+        self.snapshot(async |tx| reads::target_org(tx, tenant, id).await)
+            .await
+    }
+
+    async fn set_firmographics(
+        &self,
+        tenant: TenantId,
+        id: TargetOrgId,
+        firmographics: Map<String, Value>,
+    ) -> StoreResult<TargetOrg> {
+        self.write(async |tx| leads::set_firmographics(tx, tenant, id, &firmographics).await)
+            .await
+    }
+
+    async fn move_product_org(
+        &self,
+        tenant: TenantId,
+        id: &ProductOrgId,
+        to: TargetOrgId,
+    ) -> StoreResult<ProductOrg> {
+        self.write(async |tx| {
+            ingest::lock(tx, tenant, "product_org", id.as_str()).await?;
+            leads::move_product_org(tx, tenant, id, to).await
+        })
+        .await
+    }
+
+    async fn import_firmographics(
+        &self,
+        tenant: TenantId,
+        rows: Vec<FirmographicsRow>,
+    ) -> StoreResult<Vec<Result<TargetOrgId, String>>> {
+        self.write(async |tx| leads::import_firmographics(tx, tenant, &rows).await)
+            .await
+    }
+
+    async fn close(&self) {
+        // Every write answered has committed (writes are not queued here); drop the idle
+        // connections so the database sees a clean goodbye.
+        if let Err(e) = ingest::sweep_expired(&match self.client().await {
+            Ok(c) => c,
+            Err(_) => return self.pool.close(),
+        })
+        .await
+        {
+            tracing::debug!(error = %e, "could not sweep expired rows at shutdown");
+        }
+        self.pool.close();
+    }
+}

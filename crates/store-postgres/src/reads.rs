@@ -1,0 +1,377 @@
+//! Reads: product orgs and history, leads and their evaluation context, target orgs.
+
+use deadpool_postgres::GenericClient;
+use serde_json::{Map, Value};
+use tokio_postgres::types::Json;
+use tokio_postgres::Row;
+use trailspark_core::{ApiKeyId, LeadId, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_store::{
+    cursor, EvaluationContext, HistoryEntry, Lead, Page, PageRequest, ProductOrg, SearchQuery,
+    SignalRecord, StoreError, StoreResult, TargetOrg, TargetOrgDetail,
+};
+
+use crate::db::pg_error;
+
+const ORG_COLUMNS: &str = "product_org_id, target_org_id, fields, created_at, updated_at";
+/// A lead's columns; its target org comes through the product org it is linked to.
+const LEAD_SELECT: &str = "SELECT l.lead_id, l.email, l.product_org_id, p.target_org_id,
+        l.created_at, l.updated_at
+    FROM leads l
+    LEFT JOIN product_orgs p ON p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id";
+const TARGET_SELECT: &str = "SELECT t.id, t.name, t.firmographics, t.created_at, t.updated_at,
+        (SELECT COUNT(*) FROM product_orgs p WHERE p.tenant_id = t.tenant_id AND p.target_org_id = t.id)
+    FROM target_orgs t";
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Other(format!("corrupt {what} in store: {e}"))
+}
+
+fn org(row: &Row) -> StoreResult<ProductOrg> {
+    let Json(fields): Json<ProductOrgFields> = row.get(2);
+    Ok(ProductOrg {
+        product_org_id: ProductOrgId::parse(row.get::<_, String>(0))
+            .map_err(|e| corrupt("product org id", e))?,
+        target_org_id: TargetOrgId(row.get(1)),
+        fields,
+        created_at: row.get(3),
+        updated_at: row.get(4),
+    })
+}
+
+fn lead(row: &Row) -> StoreResult<Lead> {
+    Ok(Lead {
+        lead_id: LeadId::parse(row.get::<_, String>(0)).map_err(|e| corrupt("lead id", e))?,
+        email: row.get(1),
+        product_org_id: row
+            .get::<_, Option<String>>(2)
+            .map(ProductOrgId::parse)
+            .transpose()
+            .map_err(|e| corrupt("lead", e))?,
+        target_org_id: row.get::<_, Option<i64>>(3).map(TargetOrgId),
+        created_at: row.get(4),
+        updated_at: row.get(5),
+    })
+}
+
+fn target(row: &Row) -> TargetOrg {
+    TargetOrg {
+        id: TargetOrgId(row.get(0)),
+        name: row.get(1),
+        firmographics: row
+            .get::<_, Option<Json<Map<String, Value>>>>(2)
+            .map(|j| j.0),
+        created_at: row.get(3),
+        updated_at: row.get(4),
+        product_org_count: row.get(5),
+    }
+}
+
+/// `%term%` for ILIKE, with `%`, `_` and `\` matched literally.
+fn like_pattern(term: &str) -> String {
+    let escaped = term
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Cuts the one extra row a page query asks for and makes the cursor from the last item.
+fn page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|item| cursor::encode(&key(item)))
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}
+
+fn numeric_cursor(page: &PageRequest) -> StoreResult<Option<i64>> {
+    match page.cursor.as_deref() {
+        Some(c) => Ok(Some(
+            cursor::decode(c)?
+                .parse()
+                .map_err(|_| StoreError::InvalidCursor)?,
+        )),
+        None => Ok(None),
+    }
+}
+
+pub async fn product_org(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    id: &ProductOrgId,
+) -> StoreResult<ProductOrg> {
+    let row = c
+        .query_opt(
+            &format!("SELECT {ORG_COLUMNS} FROM product_orgs WHERE tenant_id = $1 AND product_org_id = $2"),
+            &[&tenant.0, &id.as_str()],
+        )
+        .await
+        .map_err(pg_error)?
+        .ok_or(StoreError::NotFound)?;
+    org(&row)
+}
+
+pub async fn list_product_orgs(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    query: &SearchQuery,
+) -> StoreResult<Page<ProductOrg>> {
+    let after = query
+        .page
+        .cursor
+        .as_deref()
+        .map(cursor::decode)
+        .transpose()?;
+    let limit = query.page.limit.max(1);
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {ORG_COLUMNS} FROM product_orgs
+                 WHERE tenant_id = $1 AND ($2::text IS NULL OR product_org_id > $2)
+                   AND ($3::text IS NULL OR product_org_id ILIKE $3 OR name ILIKE $3)
+                 ORDER BY product_org_id LIMIT $4"
+            ),
+            &[
+                &tenant.0,
+                &after,
+                &query.search.as_deref().map(like_pattern),
+                &(i64::from(limit) + 1),
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+    let items = rows.iter().map(org).collect::<StoreResult<Vec<_>>>()?;
+    Ok(page(items, limit, |o| o.product_org_id.as_str().to_owned()))
+}
+
+pub async fn product_org_history(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    id: &ProductOrgId,
+    request: &PageRequest,
+) -> StoreResult<Page<HistoryEntry>> {
+    product_org(c, tenant, id).await?;
+    let before = numeric_cursor(request)?;
+    let limit = request.limit.max(1);
+    let rows = c
+        .query(
+            "SELECT version, changes, key_id, event_at, received_at FROM product_org_history
+             WHERE tenant_id = $1 AND product_org_id = $2 AND ($3::bigint IS NULL OR version < $3)
+             ORDER BY version DESC LIMIT $4",
+            &[&tenant.0, &id.as_str(), &before, &(i64::from(limit) + 1)],
+        )
+        .await
+        .map_err(pg_error)?;
+    let items = rows
+        .iter()
+        .map(|r| HistoryEntry {
+            version: r.get(0),
+            changes: r.get::<_, Json<_>>(1).0,
+            key_id: ApiKeyId(r.get(2)),
+            event_at: r.get(3),
+            received_at: r.get(4),
+        })
+        .collect();
+    Ok(page(items, limit, |e: &HistoryEntry| e.version.to_string()))
+}
+
+pub async fn find_lead(c: &impl GenericClient, tenant: TenantId, id: &LeadId) -> StoreResult<Lead> {
+    let row = c
+        .query_opt(
+            &format!("{LEAD_SELECT} WHERE l.tenant_id = $1 AND l.lead_id = $2"),
+            &[&tenant.0, &id.as_str()],
+        )
+        .await
+        .map_err(pg_error)?
+        .ok_or(StoreError::NotFound)?;
+    lead(&row)
+}
+
+pub async fn list_leads(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    query: &SearchQuery,
+) -> StoreResult<Page<Lead>> {
+    let after = query
+        .page
+        .cursor
+        .as_deref()
+        .map(cursor::decode)
+        .transpose()?;
+    let limit = query.page.limit.max(1);
+    let rows = c
+        .query(
+            &format!(
+                "{LEAD_SELECT}
+                 WHERE l.tenant_id = $1 AND ($2::text IS NULL OR l.lead_id > $2)
+                   AND ($3::text IS NULL OR l.lead_id ILIKE $3 OR l.email ILIKE $3)
+                 ORDER BY l.lead_id LIMIT $4"
+            ),
+            &[
+                &tenant.0,
+                &after,
+                &query.search.as_deref().map(like_pattern),
+                &(i64::from(limit) + 1),
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+    let items = rows.iter().map(lead).collect::<StoreResult<Vec<_>>>()?;
+    Ok(page(items, limit, |l| l.lead_id.as_str().to_owned()))
+}
+
+async fn product_orgs_of(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    target: TargetOrgId,
+) -> StoreResult<Vec<ProductOrg>> {
+    let rows = c
+        .query(
+            &format!(
+                "SELECT {ORG_COLUMNS} FROM product_orgs WHERE tenant_id = $1 AND target_org_id = $2
+                 ORDER BY product_org_id"
+            ),
+            &[&tenant.0, &target.0],
+        )
+        .await
+        .map_err(pg_error)?;
+    rows.iter().map(org).collect()
+}
+
+/// Runs inside a REPEATABLE READ transaction, so its reads are one snapshot.
+pub async fn evaluation_context(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    id: &LeadId,
+    signal_limit: u32,
+) -> StoreResult<EvaluationContext> {
+    let lead = find_lead(c, tenant, id).await?;
+    let rows = c
+        .query(
+            "SELECT name, properties, custom_fields, product_org_id, event_at, received_at
+             FROM signals WHERE tenant_id = $1 AND lead_id = $2
+             ORDER BY occurred_at DESC, seq DESC LIMIT $3",
+            &[&tenant.0, &id.as_str(), &i64::from(signal_limit)],
+        )
+        .await
+        .map_err(pg_error)?;
+    let signals = rows
+        .iter()
+        .map(|r| {
+            Ok(SignalRecord {
+                name: r.get(0),
+                properties: r.get::<_, Option<Json<Map<String, Value>>>>(1).map(|j| j.0),
+                custom_fields: r.get::<_, Json<Map<String, Value>>>(2).0,
+                product_org_id: r
+                    .get::<_, Option<String>>(3)
+                    .map(ProductOrgId::parse)
+                    .transpose()
+                    .map_err(|e| corrupt("signal", e))?,
+                event_at: r.get(4),
+                received_at: r.get(5),
+            })
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    let (firmographics, product_orgs) = match lead.target_org_id {
+        Some(target) => {
+            let row = c
+                .query_one(
+                    "SELECT firmographics FROM target_orgs WHERE tenant_id = $1 AND id = $2",
+                    &[&tenant.0, &target.0],
+                )
+                .await
+                .map_err(pg_error)?;
+            let firmographics = row
+                .get::<_, Option<Json<Map<String, Value>>>>(0)
+                .map(|j| j.0);
+            (firmographics, product_orgs_of(c, tenant, target).await?)
+        }
+        None => (None, Vec::new()),
+    };
+    Ok(EvaluationContext {
+        lead,
+        signals,
+        firmographics,
+        product_orgs,
+    })
+}
+
+pub async fn find_target_org(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    id: TargetOrgId,
+) -> StoreResult<TargetOrg> {
+    let row = c
+        .query_opt(
+            &format!("{TARGET_SELECT} WHERE t.tenant_id = $1 AND t.id = $2"),
+            &[&tenant.0, &id.0],
+        )
+        .await
+        .map_err(pg_error)?
+        .ok_or(StoreError::NotFound)?;
+    Ok(target(&row))
+}
+
+pub async fn list_target_orgs(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    query: &SearchQuery,
+) -> StoreResult<Page<TargetOrg>> {
+    let after = numeric_cursor(&query.page)?;
+    let limit = query.page.limit.max(1);
+    let rows = c
+        .query(
+            &format!(
+                "{TARGET_SELECT}
+                 WHERE t.tenant_id = $1 AND ($2::bigint IS NULL OR t.id > $2)
+                   AND ($3::text IS NULL OR t.name ILIKE $3)
+                 ORDER BY t.id LIMIT $4"
+            ),
+            &[
+                &tenant.0,
+                &after,
+                &query.search.as_deref().map(like_pattern),
+                &(i64::from(limit) + 1),
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+    let items = rows.iter().map(target).collect();
+    Ok(page(items, limit, |t: &TargetOrg| t.id.0.to_string()))
+}
+
+/// Runs inside a REPEATABLE READ transaction, so its reads are one snapshot.
+pub async fn target_org(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    id: TargetOrgId,
+) -> StoreResult<TargetOrgDetail> {
+    let org = find_target_org(c, tenant, id).await?;
+    let product_orgs = product_orgs_of(c, tenant, id).await?;
+    let rows = c
+        .query(
+            &format!("{LEAD_SELECT} WHERE l.tenant_id = $1 AND p.target_org_id = $2 ORDER BY l.lead_id LIMIT $3"),
+            &[&tenant.0, &id.0, &i64::from(TargetOrgDetail::MAX_LEADS)],
+        )
+        .await
+        .map_err(pg_error)?;
+    let leads = rows.iter().map(lead).collect::<StoreResult<Vec<_>>>()?;
+    let lead_count: i64 = c
+        .query_one(
+            "SELECT COUNT(*) FROM leads l
+             JOIN product_orgs p ON p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id
+             WHERE l.tenant_id = $1 AND p.target_org_id = $2",
+            &[&tenant.0, &id.0],
+        )
+        .await
+        .map_err(pg_error)?
+        .get(0);
+    Ok(TargetOrgDetail {
+        org,
+        product_orgs,
+        leads,
+        lead_count,
+    })
+}
