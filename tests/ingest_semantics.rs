@@ -385,3 +385,27 @@ async fn data_survives_a_restart_and_keys_never_touch_the_disk() {
         "the API key appears in the server log"
     );
 }
+
+#[tokio::test]
+async fn nul_characters_are_refused_on_every_backend() {
+    let app = TestApp::spawn().await;
+    let key = app.key_with_template(
+        &json!({"productOrgId": "id", "name": "name", "customFields": {"note": "note"}}),
+    );
+    let (status, body) = app
+        .post(
+            &key.api_key,
+            &json!({"id": "ws_nul", "name": "a\u{0}b", "note": {"x": "\u{0}"}}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let fields: Vec<&str> = body["fieldErrors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["name", "customFields.note"]);
+    let (status, _) = app.post(&key.api_key, &json!({"id": "ws\u{0}"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

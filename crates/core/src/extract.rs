@@ -106,9 +106,17 @@ pub fn extract_product_org(
     );
     let message_id = fields.scalar("messageId", &template.message_id, value::message_id);
     for (name, path) in &template.custom_fields {
-        if let Some(found) = path.resolve(payload) {
-            let found = (!found.is_null()).then(|| found.clone());
-            fields.patches.push(FieldPatch::Custom(name.clone(), found));
+        match path.resolve(payload) {
+            None => {}
+            Some(Value::Null) => fields.patches.push(FieldPatch::Custom(name.clone(), None)),
+            Some(found) => {
+                let field = format!("customFields.{name}");
+                if let Some(v) = fields.check(&field, path, value::json(found)) {
+                    fields
+                        .patches
+                        .push(FieldPatch::Custom(name.clone(), Some(v)));
+                }
+            }
         }
     }
     match product_org_id {

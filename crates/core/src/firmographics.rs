@@ -26,6 +26,7 @@ pub fn parse(value: Value) -> Result<Map<String, Value>, String> {
     if fields.keys().any(|k| k.trim().is_empty()) {
         return Err("a field name is empty".into());
     }
+    crate::value::json(&Value::Object(fields.clone())).map_err(|why| format!("a value {why}"))?;
     let size = serde_json::to_vec(&fields).map_or(usize::MAX, |bytes| bytes.len());
     if size > MAX_BYTES {
         return Err(format!("{size} bytes; at most {MAX_BYTES} are allowed"));

@@ -34,6 +34,8 @@ pub enum ProductOrgIdError {
     Empty,
     #[error("is {0} characters long; at most 255 are allowed")]
     TooLong(usize),
+    #[error("must not contain NUL (\\u0000) characters")]
+    Nul,
 }
 
 impl ProductOrgId {
@@ -46,6 +48,9 @@ impl ProductOrgId {
         }
         if len > MAX_PRODUCT_ORG_ID_LEN {
             return Err(ProductOrgIdError::TooLong(len));
+        }
+        if s.contains('\0') {
+            return Err(ProductOrgIdError::Nul);
         }
         Ok(Self(s))
     }
@@ -77,6 +82,9 @@ impl LeadId {
             return Err(format!(
                 "is {len} characters long; at most {MAX_LEAD_ID_LEN} are allowed"
             ));
+        }
+        if s.contains('\0') {
+            return Err("must not contain NUL (\\u0000) characters".into());
         }
         Ok(Self(s))
     }

@@ -64,12 +64,15 @@ pub fn extract_signal(template: &SignalTemplate, payload: &Value) -> Result<Sign
         properties.and_then(|(p, v)| check(&mut errors, "properties", p, value::object(&v)));
     let message_id =
         message_id.and_then(|(p, v)| check(&mut errors, "messageId", p, value::message_id(&v)));
-    let custom_fields = template
-        .custom_fields
-        .iter()
-        .filter_map(|(field, path)| path.resolve(payload).map(|v| (field.clone(), v.clone())))
-        .filter(|(_, v)| !v.is_null())
-        .collect();
+    let mut custom_fields = Map::new();
+    for (name, path) in &template.custom_fields {
+        if let Some(found) = path.resolve(payload).filter(|v| !v.is_null()) {
+            let field = format!("customFields.{name}");
+            if let Some(v) = check(&mut errors, &field, path, value::json(found)) {
+                custom_fields.insert(name.clone(), v);
+            }
+        }
+    }
     if !errors.is_empty() {
         return Err(ExtractError::Invalid(errors));
     }

@@ -50,6 +50,9 @@ pub fn email(value: &Value) -> Result<String, String> {
             describe(value)
         ));
     };
+    if raw.contains('\0') {
+        return Err(NUL.into());
+    }
     let email = raw.trim().to_lowercase();
     let valid = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty() && !domain.is_empty() && !domain.contains('@')
@@ -72,6 +75,7 @@ pub fn email(value: &Value) -> Result<String, String> {
 /// A text field: a string as is, a number or boolean as its JSON text.
 pub fn text(value: &Value) -> Result<String, String> {
     match value {
+        Value::String(s) if s.contains('\0') => Err(NUL.into()),
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
         Value::Bool(b) => Ok(b.to_string()),
@@ -155,6 +159,7 @@ pub fn timestamp(value: &Value) -> Result<DateTime<Utc>, String> {
 /// A JSON object, kept as sent.
 pub fn object(value: &Value) -> Result<Map<String, Value>, String> {
     match value {
+        Value::Object(_) if has_nul(value) => Err(NUL.into()),
         Value::Object(map) => Ok(map.clone()),
         other => Err(format!("expected a JSON object, got {}", describe(other))),
     }
@@ -165,6 +170,7 @@ pub fn message_id(value: &Value) -> Result<String, String> {
     const MAX: usize = 255;
     let text = match value {
         Value::String(s) if s.is_empty() => return Err("must not be empty".into()),
+        Value::String(s) if s.contains('\0') => return Err(NUL.into()),
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),
         other => return Err(format!("expected a string, got {}", describe(other))),
@@ -173,6 +179,26 @@ pub fn message_id(value: &Value) -> Result<String, String> {
         return Err(format!("is longer than {MAX} characters"));
     }
     Ok(text)
+}
+
+/// Any JSON value (custom fields), as long as no string in it holds a NUL character, which
+/// text columns cannot store.
+pub fn json(value: &Value) -> Result<Value, String> {
+    if has_nul(value) {
+        return Err(NUL.into());
+    }
+    Ok(value.clone())
+}
+
+const NUL: &str = "must not contain NUL (\\u0000) characters";
+
+fn has_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(has_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
 }
 
 /// Names a JSON value's kind for an error message, with the value when it is short.
@@ -258,6 +284,17 @@ mod tests {
         assert!(timestamp(&json!("2024-01-15")).is_err());
         assert!(timestamp(&json!(true)).is_err());
         assert!(timestamp(&json!(i64::MAX)).is_err());
+    }
+
+    #[test]
+    fn nul_characters_are_refused_everywhere() {
+        assert!(text(&json!("a\u{0}b")).is_err());
+        assert!(object(&json!({"a": ["x\u{0}"]})).is_err());
+        assert!(json(&json!({"k\u{0}": 1})).is_err());
+        assert!(json(&json!({"k": [1, "ok"]})).is_ok());
+        assert!(product_org_id(&json!("ws\u{0}")).is_err());
+        assert!(lead_id(&json!("u\u{0}")).is_err());
+        assert!(message_id(&json!("m\u{0}")).is_err());
     }
 
     #[test]
