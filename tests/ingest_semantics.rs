@@ -360,12 +360,7 @@ async fn data_survives_a_restart_and_keys_never_touch_the_disk() {
     );
 
     app.stop();
-    let mut disk = Vec::new();
-    for suffix in ["", "-wal", "-shm"] {
-        disk.extend(common::read_all(
-            &app.db.with_file_name(format!("trailspark.db{suffix}")),
-        ));
-    }
+    let disk = app.store_contents().await;
     assert!(!disk.is_empty());
     for secret in [
         &key.api_key,

@@ -453,6 +453,10 @@ async fn rate_limit_429_with_retry_after() {
 
 #[tokio::test]
 async fn store_unavailable_503_then_recovers() {
+    if common::backend() != common::Backend::Sqlite {
+        eprintln!("SKIPPED on PostgreSQL: this case locks the SQLite file; the PostgreSQL outage test is not written yet");
+        return;
+    }
     let app = TestApp::spawn_with(&["--sqlite-busy-timeout-ms", "200"]).await;
     let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
     let (s, _) = app.post(&key.api_key, &json!({"groupId": "ws_warm"})).await;

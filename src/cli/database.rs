@@ -8,12 +8,14 @@ use anyhow::{bail, Context};
 use clap::Args;
 use trailspark_core::Subdomain;
 use trailspark_store::{Store, StoreError, Tenant};
+use trailspark_store_postgres::{PostgresOptions, PostgresStore};
 use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
 
 /// Store options shared by every command.
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
-    /// The store: a SQLite file (`sqlite://PATH` or a plain path) or `postgres://…`.
+    /// The store: a SQLite file (`sqlite://PATH` or a plain path), or `postgres://…` for a
+    /// PostgreSQL database shared by several instances.
     #[arg(
         long,
         global = true,
@@ -30,27 +32,136 @@ pub struct DatabaseArgs {
         default_value_t = 5000
     )]
     pub sqlite_busy_timeout_ms: u64,
+    /// Most PostgreSQL connections this process opens.
+    #[arg(
+        long,
+        global = true,
+        env = "TRAILSPARK_PG_MAX_CONNECTIONS",
+        default_value_t = 16
+    )]
+    pub pg_max_connections: usize,
+    /// How long connecting to PostgreSQL may take before the store counts as unreachable
+    /// (milliseconds; requests meanwhile are answered 503).
+    #[arg(
+        long,
+        global = true,
+        env = "TRAILSPARK_PG_CONNECT_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
+    pub pg_connect_timeout_ms: u64,
+    /// How long a request waits for a free PostgreSQL connection before it is answered 503
+    /// (milliseconds).
+    #[arg(
+        long,
+        global = true,
+        env = "TRAILSPARK_PG_ACQUIRE_TIMEOUT_MS",
+        default_value_t = 5000
+    )]
+    pub pg_acquire_timeout_ms: u64,
 }
 
 impl DatabaseArgs {
-    /// Opens the store, creating and migrating it if needed.
+    /// Opens the store, creating (SQLite) and migrating it if needed.
     pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        match self.backend()? {
+            Backend::Postgres(url) => {
+                let store = self.connect_postgres(&url).await?;
+                store.migrate().await.with_context(|| {
+                    format!("cannot migrate the PostgreSQL store at {}", redact(&url))
+                })?;
+                Ok(Arc::new(store))
+            }
+            Backend::Sqlite(path) => {
+                let options = SqliteOptions {
+                    busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
+                    ..SqliteOptions::default()
+                };
+                let store = SqliteStore::open(&path, options).await.with_context(|| {
+                    format!("cannot open the SQLite store at {}", path.display())
+                })?;
+                Ok(Arc::new(store))
+            }
+        }
+    }
+
+    /// Applies pending migrations and says which (`trailspark migrate`).
+    pub async fn migrate(&self) -> anyhow::Result<Vec<&'static str>> {
+        match self.backend()? {
+            Backend::Postgres(url) => {
+                let store = self.connect_postgres(&url).await?;
+                let applied = store.migrate().await.with_context(|| {
+                    format!("cannot migrate the PostgreSQL store at {}", redact(&url))
+                })?;
+                store.close().await;
+                Ok(applied)
+            }
+            // SQLite migrates whenever it is opened.
+            Backend::Sqlite(_) => {
+                self.open().await?.close().await;
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    fn backend(&self) -> anyhow::Result<Backend> {
         let url = self.database.trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            bail!("PostgreSQL stores are not supported by this build yet; use a SQLite file path");
+            return Ok(Backend::Postgres(url.to_owned()));
         }
         let path = PathBuf::from(url.strip_prefix("sqlite://").unwrap_or(url));
         if path.as_os_str().is_empty() {
-            bail!("--database is empty: give a SQLite file path such as ./data/trailspark.db");
+            bail!("--database is empty: give a SQLite file path such as ./data/trailspark.db or a postgres:// URL");
         }
-        let options = SqliteOptions {
-            busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
-            ..SqliteOptions::default()
+        Ok(Backend::Sqlite(path))
+    }
+
+    async fn connect_postgres(&self, url: &str) -> anyhow::Result<PostgresStore> {
+        let options = PostgresOptions {
+            max_connections: self.pg_max_connections.max(1),
+            connect_timeout: Duration::from_millis(self.pg_connect_timeout_ms),
+            acquire_timeout: Duration::from_millis(self.pg_acquire_timeout_ms),
         };
-        let store = SqliteStore::open(&path, options)
-            .await
-            .with_context(|| format!("cannot open the SQLite store at {}", path.display()))?;
-        Ok(Arc::new(store))
+        PostgresStore::connect(url, options).await.map_err(|e| {
+            let text = e.to_string();
+            let hint = if text.contains("28P01")
+                || text.contains("28000")
+                || text.contains("password")
+            {
+                "the user or password was refused; check the URL's credentials"
+            } else if text.contains("3D000") {
+                "the database does not exist; create it (e.g. `createdb trailspark`) or fix the URL"
+            } else {
+                "is PostgreSQL running and reachable at that host and port?"
+            };
+            anyhow::anyhow!(
+                "cannot connect to PostgreSQL at {}: {text} ({hint})",
+                redact(url)
+            )
+        })
+    }
+}
+
+enum Backend {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+/// The URL without its password, for messages and logs.
+fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    match (rest.find('@'), rest.find(':')) {
+        (Some(at), Some(colon)) if colon < at => {
+            format!(
+                "{}{}:***{}",
+                &url[..scheme_end],
+                &rest[..colon],
+                &rest[at..]
+            )
+        }
+        _ => url.to_owned(),
     }
 }
 
@@ -63,5 +174,20 @@ pub async fn find_tenant(store: &dyn Store, subdomain: &str) -> anyhow::Result<T
             "there is no tenant {subdomain:?}; create it with `trailspark tenant create {subdomain}`"
         ),
         Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/ts"),
+            "postgres://app:***@db:5432/ts"
+        );
+        assert_eq!(redact("postgres://app@db/ts"), "postgres://app@db/ts");
+        assert_eq!(redact("postgres://db/ts"), "postgres://db/ts");
     }
 }

@@ -34,6 +34,8 @@ pub enum Command {
     /// Manage API keys: create (shown once), list, revoke.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Apply the store's pending schema migrations and exit (serve also does this at start).
+    Migrate,
     /// Import CRM firmographics of target orgs.
     #[command(subcommand)]
     Firmographics(firmographics::FirmographicsCommand),
@@ -62,6 +64,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&cli.database, args).await,
         Command::Tenant(cmd) => tenant::run(&cli.database, cli.json, cmd).await,
         Command::Key(cmd) => key::run(&cli.database, cli.json, cmd).await,
+        Command::Migrate => {
+            let applied = cli.database.migrate().await?;
+            if cli.json {
+                print_json(&serde_json::json!({"applied": applied}));
+            } else if applied.is_empty() {
+                println!("The store's schema is up to date.");
+            } else {
+                println!("Applied migrations: {}.", applied.join(", "));
+            }
+            Ok(())
+        }
         Command::Firmographics(cmd) => firmographics::run(&cli.database, cli.json, cmd).await,
         Command::AdminToken(AdminTokenCommand::Create(t)) => {
             tenant::create_admin_token(&cli.database, cli.json, &t.tenant).await

@@ -11,6 +11,7 @@ use std::process::{Child, Command, Output, Stdio};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tempfile::TempDir;
+use trailspark_store_contract::postgres::TestDatabase;
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_trailspark");
@@ -24,10 +25,32 @@ pub struct Key {
     pub hmac_secret: Option<String>,
 }
 
+/// The store the HTTP tests run on: SQLite unless `TRAILSPARK_TEST_BACKEND=postgres` (then a
+/// fresh database per test on `TRAILSPARK_TEST_POSTGRES_URL`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backend this test run uses.
+pub fn backend() -> Backend {
+    match std::env::var("TRAILSPARK_TEST_BACKEND").as_deref() {
+        Ok("postgres") => Backend::Postgres,
+        Ok("sqlite") | Err(_) => Backend::Sqlite,
+        Ok(other) => panic!("TRAILSPARK_TEST_BACKEND={other}: use sqlite or postgres"),
+    }
+}
+
 /// One running `trailspark serve` over its own store.
 pub struct TestApp {
     pub dir: TempDir,
+    /// The SQLite file (unused on PostgreSQL).
     pub db: PathBuf,
+    /// What `--database` is: the SQLite path or the PostgreSQL URL.
+    pub database: String,
+    pub backend: Backend,
+    _postgres: Option<TestDatabase>,
     pub base: String,
     pub client: reqwest::Client,
     /// Admin token of tenant `default`.
@@ -46,9 +69,23 @@ impl TestApp {
     pub async fn spawn_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("trailspark.db");
+        let backend = backend();
+        let postgres = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(TestDatabase::create().await.unwrap_or_else(|| {
+                panic!("TRAILSPARK_TEST_BACKEND=postgres needs TRAILSPARK_TEST_POSTGRES_URL")
+            })),
+        };
+        let database = match &postgres {
+            Some(pg) => pg.url.clone(),
+            None => db.display().to_string(),
+        };
         let mut app = Self {
             dir,
             db,
+            database,
+            backend,
+            _postgres: postgres,
             base: String::new(),
             client: reqwest::Client::new(),
             admin_token: String::new(),
@@ -79,7 +116,7 @@ impl TestApp {
                 "100",
             ])
             .args(&self.extra_args)
-            .env("TRAILSPARK_DATABASE_URL", &self.db)
+            .env("TRAILSPARK_DATABASE_URL", &self.database)
             .env("TRAILSPARK_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -130,11 +167,47 @@ impl TestApp {
         self.start();
     }
 
+    /// Everything the store holds, as bytes to grep: the SQLite files, or every row of every
+    /// table of the PostgreSQL database as text.
+    pub async fn store_contents(&self) -> Vec<u8> {
+        match self.backend {
+            Backend::Sqlite => ["", "-wal", "-shm"]
+                .iter()
+                .flat_map(|suffix| {
+                    read_all(&self.db.with_file_name(format!("trailspark.db{suffix}")))
+                })
+                .collect(),
+            Backend::Postgres => {
+                let (client, connection) =
+                    tokio_postgres::connect(&self.database, tokio_postgres::NoTls)
+                        .await
+                        .expect("connect to the test database");
+                tokio::spawn(connection);
+                let tables = client
+                    .query("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'", &[])
+                    .await
+                    .expect("list tables");
+                let mut out = Vec::new();
+                for table in tables {
+                    let name: String = table.get(0);
+                    for row in client
+                        .query(&format!("SELECT t::text FROM {name} t"), &[])
+                        .await
+                        .expect("dump")
+                    {
+                        out.extend(row.get::<_, String>(0).into_bytes());
+                    }
+                }
+                out
+            }
+        }
+    }
+
     /// Runs a CLI command against this store.
     pub fn cli(&self, args: &[&str]) -> Output {
         Command::new(BIN)
             .args(args)
-            .env("TRAILSPARK_DATABASE_URL", &self.db)
+            .env("TRAILSPARK_DATABASE_URL", &self.database)
             .stdin(Stdio::null())
             .output()
             .expect("run trailspark")

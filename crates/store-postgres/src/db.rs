@@ -111,8 +111,13 @@ async fn apply_migrations(
 /// `Unavailable` (the sender retries), a uniqueness violation is `Conflict`, the rest `Other`.
 pub fn pg_error(e: tokio_postgres::Error) -> StoreError {
     let Some(code) = e.code() else {
-        // No SQLSTATE: the connection itself failed (refused, reset, closed).
-        return StoreError::Unavailable(e.to_string());
+        // No SQLSTATE: the connection itself failed (refused, reset, closed); the cause
+        // ("Connection refused") is in the source.
+        let text = match std::error::Error::source(&e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        };
+        return StoreError::Unavailable(text);
     };
     let text = match e.as_db_error() {
         Some(db) => format!("{}: {}", db.code().code(), db.message()),
