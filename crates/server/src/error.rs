@@ -220,6 +220,13 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = (status, Json(self.body())).into_response();
+        if matches!(self, Self::PayloadTooLarge { .. }) {
+            // The rest of the body was never read, so the connection cannot carry another
+            // request; say so, or the client reuses it and its next request fails.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         let retry_after = match &self {
             Self::RateLimited { retry_after_secs } => Some(*retry_after_secs),
             Self::Unavailable(_) => Some(1),
