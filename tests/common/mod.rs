@@ -67,25 +67,43 @@ impl TestApp {
 
     /// Like [`TestApp::spawn`] with extra `serve` arguments (e.g. a low rate limit).
     pub async fn spawn_with(extra: &[&str]) -> Self {
+        match backend() {
+            Backend::Sqlite => Self::spawn_on(None, None, extra),
+            Backend::Postgres => Self::spawn_postgres(extra).await.unwrap_or_else(|| {
+                panic!("TRAILSPARK_TEST_BACKEND=postgres needs TRAILSPARK_TEST_POSTGRES_URL")
+            }),
+        }
+    }
+
+    /// A server on a fresh PostgreSQL database, whatever the run's backend; `None` (said
+    /// loudly) when no PostgreSQL is configured.
+    pub async fn spawn_postgres(extra: &[&str]) -> Option<Self> {
+        let database = TestDatabase::create().await?;
+        Some(Self::spawn_on(
+            Some(database.url.clone()),
+            Some(database),
+            extra,
+        ))
+    }
+
+    /// A server on `url` (a PostgreSQL database the test manages itself).
+    pub fn spawn_on_url(url: &str, extra: &[&str]) -> Self {
+        Self::spawn_on(Some(url.to_owned()), None, extra)
+    }
+
+    fn spawn_on(url: Option<String>, guard: Option<TestDatabase>, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = dir.path().join("trailspark.db");
-        let backend = backend();
-        let postgres = match backend {
-            Backend::Sqlite => None,
-            Backend::Postgres => Some(TestDatabase::create().await.unwrap_or_else(|| {
-                panic!("TRAILSPARK_TEST_BACKEND=postgres needs TRAILSPARK_TEST_POSTGRES_URL")
-            })),
-        };
-        let database = match &postgres {
-            Some(pg) => pg.url.clone(),
-            None => db.display().to_string(),
+        let (backend, database) = match url {
+            Some(url) => (Backend::Postgres, url),
+            None => (Backend::Sqlite, db.display().to_string()),
         };
         let mut app = Self {
             dir,
             db,
             database,
             backend,
-            _postgres: postgres,
+            _postgres: guard,
             base: String::new(),
             client: reqwest::Client::new(),
             admin_token: String::new(),
@@ -102,10 +120,24 @@ impl TestApp {
 
     /// Starts `serve` on this store (again, after `stop`).
     pub fn start(&mut self) {
+        let (child, base) = self.launch("serve.log");
+        self.base = base;
+        self.child = Some(child);
+    }
+
+    /// Starts one more `serve` process on the same store (PostgreSQL), as a second instance
+    /// behind a load balancer would be; it is killed when dropped.
+    pub fn another_instance(&self, name: &str) -> Instance {
+        let (child, base) = self.launch(&format!("{name}.log"));
+        Instance { base, child }
+    }
+
+    fn launch(&self, log_name: &str) -> (Child, String) {
+        let log_path = self.dir.path().join(log_name);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.path().join("serve.log"))
+            .open(&log_path)
             .expect("log file");
         let mut child = Command::new(BIN)
             .args([
@@ -125,19 +157,21 @@ impl TestApp {
             .expect("start trailspark serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let addr = loop {
-            let line = lines
-                .next()
-                .unwrap_or_else(|| panic!("serve exited before listening; log:\n{}", self.log()))
-                .expect("read stdout");
-            if let Some(url) = line.strip_prefix("trailspark listening on ") {
+        let base = loop {
+            let line = lines.next().unwrap_or_else(|| {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("serve exited before listening; log:\n{log}")
+            });
+            if let Some(url) = line
+                .expect("read stdout")
+                .strip_prefix("trailspark listening on ")
+            {
                 break url.to_owned();
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
-        self.base = addr;
-        self.child = Some(child);
+        (child, base)
     }
 
     /// What the server wrote to stderr so far.
@@ -330,6 +364,26 @@ impl TestApp {
     pub async fn product_org(&self, id: &str) -> (StatusCode, Value) {
         self.admin_get(&format!("/api/admin/product-orgs/{}", encode(id)))
             .await
+    }
+}
+
+/// A further `serve` process on a [`TestApp`]'s store.
+pub struct Instance {
+    pub base: String,
+    child: Child,
+}
+
+impl Instance {
+    /// The webhook URL of a key on this instance.
+    pub fn webhook_url(&self, api_key: &str) -> String {
+        format!("{}/api/product-orgs/webhook/{api_key}", self.base)
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -1,0 +1,170 @@
+//! Two `serve` processes on one PostgreSQL database, as behind a load balancer: every
+//! guarantee of SPEC.md holds whichever instance a request reaches. Runs whenever
+//! TRAILSPARK_TEST_POSTGRES_URL is set (SQLite serves one process only).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn post(client: &reqwest::Client, url: String, body: Value) -> (StatusCode, Value) {
+    let response = client.post(url).json(&body).send().await.expect("request");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_updates_across_instances_create_one_org() {
+    let Some(app) = TestApp::spawn_postgres(&[]).await else {
+        return;
+    };
+    let b = app.another_instance("b");
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let requests = (0..40).map(|i| {
+        let url = if i % 2 == 0 {
+            app.webhook_url(&key.api_key)
+        } else {
+            b.webhook_url(&key.api_key)
+        };
+        post(
+            &app.client,
+            url,
+            json!({"groupId": "ws_race", "traits": {"employees": i}}),
+        )
+    });
+    let results = futures::future::join_all(requests).await;
+    for (status, body) in &results {
+        assert_eq!(*status, StatusCode::OK, "{body}");
+    }
+    let new: usize = results
+        .iter()
+        .filter(|(_, b)| b["isNewOrg"] == json!(true))
+        .count();
+    assert_eq!(new, 1, "exactly one isNewOrg across both instances");
+    let target = &results[0].1["targetOrgId"];
+    assert!(
+        results.iter().all(|(_, b)| &b["targetOrgId"] == target),
+        "one target org"
+    );
+    let (_, list) = app.admin_get("/api/admin/target-orgs").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+}
+
+#[tokio::test]
+async fn last_writer_wins_and_dedupe_hold_across_instances() {
+    let Some(app) = TestApp::spawn_postgres(&[]).await else {
+        return;
+    };
+    let b = app.another_instance("b");
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let newer =
+        json!({"groupId": "ws_l", "traits": {"plan": "pro"}, "timestamp": "2026-01-02T00:00:00Z"});
+    let older = json!({"groupId": "ws_l", "traits": {"plan": "basic", "mrr": 100}, "timestamp": "2026-01-01T00:00:00Z"});
+    assert_eq!(
+        post(&app.client, app.webhook_url(&key.api_key), newer)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(&app.client, b.webhook_url(&key.api_key), older)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let (_, org) = app.product_org("ws_l").await;
+    assert_eq!(
+        (org["planId"].clone(), org["mrr"].clone()),
+        (json!("pro"), json!(100)),
+        "{org}"
+    );
+
+    let first = json!({"groupId": "ws_m", "traits": {"employees": 1}, "messageId": "m-1"});
+    let retry = json!({"groupId": "ws_m", "traits": {"employees": 2}, "messageId": "m-1"});
+    let (_, a_answer) = post(&app.client, app.webhook_url(&key.api_key), first).await;
+    let (_, b_answer) = post(&app.client, b.webhook_url(&key.api_key), retry).await;
+    assert_eq!(
+        b_answer, a_answer,
+        "the other instance repeats the first outcome"
+    );
+    let (_, org) = app.product_org("ws_m").await;
+    assert_eq!(org["userCount"], json!(1), "the retry applied nothing");
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused_by_every_instance_within_five_seconds() {
+    let Some(app) = TestApp::spawn_postgres(&[]).await else {
+        return;
+    };
+    let b = app.another_instance("b");
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let body = json!({"groupId": "ws_r"});
+    // Both instances now hold the key in memory.
+    assert_eq!(
+        post(&app.client, app.webhook_url(&key.api_key), body.clone())
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        post(&app.client, b.webhook_url(&key.api_key), body.clone())
+            .await
+            .0,
+        StatusCode::OK
+    );
+    app.cli_json(&["key", "revoke", "--tenant", "default", &key.id]);
+    let revoked_at = Instant::now();
+    for url in [app.webhook_url(&key.api_key), b.webhook_url(&key.api_key)] {
+        loop {
+            let (status, answer) = post(&app.client, url.clone(), body.clone()).await;
+            if status == StatusCode::UNAUTHORIZED {
+                assert_eq!(answer["code"], json!("invalid_api_key"));
+                break;
+            }
+            assert!(
+                revoked_at.elapsed() < Duration::from_secs(5),
+                "{url} still accepts the revoked key"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test]
+async fn leads_link_whichever_instance_gets_the_signal_and_the_org() {
+    let Some(app) = TestApp::spawn_postgres(&[]).await else {
+        return;
+    };
+    let b = app.another_instance("b");
+    let org_key = app.key(&["--type", "product-org-updates", "--preset", "flat"]);
+    let signal_key = app.key(&["--type", "signal-staging", "--preset", "flat"]);
+    let signal_url = format!("{}/api/signals/webhook/{}", b.base, signal_key.api_key);
+    let (status, pending) = post(
+        &app.client,
+        signal_url,
+        json!({"lead_id": "u_1", "product_org_id": "ws_x", "signal": "s"}),
+    )
+    .await;
+    assert_eq!(
+        (status, pending["linked"].clone()),
+        (StatusCode::OK, json!(false)),
+        "{pending}"
+    );
+    let (_, org) = post(
+        &app.client,
+        app.webhook_url(&org_key.api_key),
+        json!({"workspace_id": "ws_x"}),
+    )
+    .await;
+    let (_, context) = app
+        .admin_get("/api/admin/leads/u_1/evaluation-context")
+        .await;
+    assert_eq!(
+        context["lead"]["targetOrgId"], org["targetOrgId"],
+        "{context}"
+    );
+    assert_eq!(context["productOrgInfo"][0]["productOrgId"], json!("ws_x"));
+}
