@@ -21,7 +21,7 @@ CREATE TABLE api_keys (
     name TEXT NOT NULL,
     endpoint_type TEXT NOT NULL,
     prefix TEXT NOT NULL,
-    key_hash BYTEA NOT NULL UNIQUE,
+    key_hash BYTEA NOT NULL,
     template TEXT NOT NULL,
     created_at TIMESTAMPTZ NOT NULL,
     expires_at TIMESTAMPTZ,
@@ -29,14 +29,19 @@ CREATE TABLE api_keys (
     last_used_at TIMESTAMPTZ,
     secret_hash BYTEA,
     hmac_secret_sealed BYTEA,
-    PRIMARY KEY (tenant_id, id)
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, key_hash)
 );
+-- A request names its key, not its tenant: keys are found by hash alone.
+CREATE INDEX api_keys_hash ON api_keys (key_hash);
 
 CREATE TABLE admin_tokens (
-    token_hash BYTEA PRIMARY KEY,
     tenant_id BIGINT NOT NULL REFERENCES tenants (id),
-    created_at TIMESTAMPTZ NOT NULL
+    token_hash BYTEA NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (tenant_id, token_hash)
 );
+CREATE INDEX admin_tokens_hash ON admin_tokens (token_hash);
 
 CREATE TABLE revisions (
     name TEXT PRIMARY KEY,

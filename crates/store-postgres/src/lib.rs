@@ -24,6 +24,9 @@ use trailspark_store::{
 
 use crate::db::{pg_error, pool_error};
 
+/// How often expired dedupe and replay rows are deleted.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
 /// Tuning of a PostgreSQL store.
 #[derive(Debug, Clone)]
 pub struct PostgresOptions {
@@ -56,7 +59,28 @@ impl PostgresStore {
         let pool = db::pool(url, &options)?;
         let store = Self { pool };
         store.ping().await?;
+        store.sweep_every(SWEEP_EVERY);
         Ok(store)
+    }
+
+    /// Deletes expired dedupe and replay rows now and then, until the pool is closed. Every
+    /// instance sweeps; the deletes are idempotent.
+    fn sweep_every(&self, every: Duration) {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            while !pool.is_closed() {
+                tick.tick().await;
+                let swept = match pool.get().await {
+                    Ok(client) => ingest::sweep_expired(&client).await,
+                    Err(e) => Err(pool_error(e)),
+                };
+                if let Err(e) = swept {
+                    tracing::debug!(error = %e, "could not sweep expired dedupe rows");
+                }
+            }
+        });
     }
 
     /// Applies the embedded migrations not yet applied (safe when instances start together);
@@ -262,16 +286,8 @@ impl Store for PostgresStore {
     }
 
     async fn close(&self) {
-        // Every write answered has committed (writes are not queued here); drop the idle
-        // connections so the database sees a clean goodbye.
-        if let Err(e) = ingest::sweep_expired(&match self.client().await {
-            Ok(c) => c,
-            Err(_) => return self.pool.close(),
-        })
-        .await
-        {
-            tracing::debug!(error = %e, "could not sweep expired rows at shutdown");
-        }
+        // Every answered write has committed (writes are not queued here): closing the pool
+        // ends the sweeper and says goodbye to the database.
         self.pool.close();
     }
 }

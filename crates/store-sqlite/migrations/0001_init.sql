@@ -17,7 +17,7 @@ CREATE TABLE api_keys (
     name TEXT NOT NULL,
     endpoint_type TEXT NOT NULL,
     prefix TEXT NOT NULL,
-    key_hash BLOB NOT NULL UNIQUE,
+    key_hash BLOB NOT NULL,
     template TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER,
@@ -25,14 +25,19 @@ CREATE TABLE api_keys (
     last_used_at INTEGER,
     secret_hash BLOB,
     hmac_secret_sealed BLOB,
-    PRIMARY KEY (tenant_id, id)
+    PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, key_hash)
 );
+-- A request names its key, not its tenant: keys are found by hash alone.
+CREATE INDEX api_keys_hash ON api_keys (key_hash);
 
 CREATE TABLE admin_tokens (
-    token_hash BLOB PRIMARY KEY,
     tenant_id INTEGER NOT NULL REFERENCES tenants (id),
-    created_at INTEGER NOT NULL
+    token_hash BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant_id, token_hash)
 );
+CREATE INDEX admin_tokens_hash ON admin_tokens (token_hash);
 
 -- Counters that servers poll to learn that cached data (API keys) changed.
 CREATE TABLE revisions (
