@@ -14,32 +14,24 @@ const EPOCH_MILLIS_THRESHOLD: i64 = 100_000_000_000;
 
 /// A product org id: a non-empty string kept exactly, or an integer as its decimal text.
 pub fn product_org_id(value: &Value) -> Result<ProductOrgId, String> {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
-        other => {
-            return Err(format!(
-                "expected a string or an integer, got {}",
-                describe(other)
-            ))
-        }
-    };
-    ProductOrgId::parse(&text).map_err(|e| e.to_string())
+    ProductOrgId::parse(id_text(value)?).map_err(|e| e.to_string())
 }
 
 /// A lead id: a non-empty string kept exactly, or an integer as its decimal text.
 pub fn lead_id(value: &Value) -> Result<LeadId, String> {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
-        other => {
-            return Err(format!(
-                "expected a string or an integer, got {}",
-                describe(other)
-            ))
-        }
-    };
-    LeadId::parse(text)
+    LeadId::parse(id_text(value)?)
+}
+
+/// The text of an id: a string as is, an integer in decimal.
+fn id_text(value: &Value) -> Result<String, String> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+        other => Err(format!(
+            "expected a string or an integer, got {}",
+            describe(other)
+        )),
+    }
 }
 
 /// An email address, trimmed and lower-cased so that one person is one lead.

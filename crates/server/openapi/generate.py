@@ -63,6 +63,42 @@ SIGNED_HEADERS = [
      "description": "`sha256=<hex HMAC-SHA256>` or `<hex HMAC-SHA1>` of the body, keyed with the whole HMAC secret.",
      "schema": {"type": "string"}},
 ]
+
+
+def webhook(key_type, key_prefix, applied_schema, applied_text, missing_code):
+    """Parameters, body and responses of a webhook: both share their whole front half."""
+    return {
+        "parameters": [
+            {"name": "apiKey", "in": "path", "required": True,
+             "description": f"A {key_type} API key (`{key_prefix}…`).", "schema": {"type": "string"}},
+            *SIGNED_HEADERS,
+        ],
+        "requestBody": {
+            "required": True,
+            "description": "Any JSON object; the key's template says where each field is.",
+            "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
+        },
+        "responses": {
+            "200": ok(applied_text, applied_schema),
+            "400": error("The body is not usable.", ["invalid_json", "body_not_object",
+                                                     "batch_not_supported", missing_code]),
+            "401": error("The key or the request's credentials were refused.",
+                         ["invalid_api_key", "api_key_expired", "missing_api_secret", "invalid_api_secret",
+                          "missing_signature", "malformed_signature", "stale_signature",
+                          "invalid_signature", "webhook_replayed"]),
+            "403": error(f"The key is not a {key_type} key.", ["wrong_key_type"]),
+            "405": error("Method not allowed; see `Allow`.", ["method_not_allowed"]),
+            "413": error("The body is larger than 1 MiB.", ["payload_too_large"]),
+            "415": error("The body is not `application/json`.", ["unsupported_media_type"]),
+            "422": error("Fields of the wrong type; nothing was stored. See `fieldErrors`.", ["invalid_fields"]),
+            "429": error("Too many requests for this key.", ["rate_limited"], retry_after=True),
+            "500": error("Unexpected server error.", ["internal_error"]),
+            "503": error("The store is unavailable; nothing was stored, retry.", ["store_unavailable"],
+                         retry_after=True),
+        },
+    }
+
+
 LEAD_ID_PARAM = {
     "name": "leadId", "in": "path", "required": True,
     "description": "The lead id (its leadId, or its email for leads known by email), URL-encoded.",
@@ -101,35 +137,7 @@ doc = {
                     "update is committed to disk. Per-field last-writer-wins by `eventTimestamp`; "
                     "a repeated `messageId` (same key, 24 h) repeats the first outcome."
                 ),
-                "parameters": [
-                    {"name": "apiKey", "in": "path", "required": True,
-                     "description": "A Product Org Updates API key (`tsk_po_…`).", "schema": {"type": "string"}},
-                    *SIGNED_HEADERS,
-                ],
-                "requestBody": {
-                    "required": True,
-                    "description": "Any JSON object; the key's template says where each field is.",
-                    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
-                },
-                "responses": {
-                    "200": ok("Applied (or a repeated messageId's first outcome).", ref("WebhookApplied")),
-                    "400": error("The body is not usable.", ["invalid_json", "body_not_object",
-                                                             "batch_not_supported", "missing_product_org_id"]),
-                    "401": error("The key or the request's credentials were refused.",
-                                 ["invalid_api_key", "api_key_expired", "missing_api_secret", "invalid_api_secret",
-                                  "missing_signature", "malformed_signature", "stale_signature",
-                                  "invalid_signature", "webhook_replayed"]),
-                    "403": error("The key is not a Product Org Updates key.", ["wrong_key_type"]),
-                    "405": error("Method not allowed; see `Allow`.", ["method_not_allowed"]),
-                    "413": error("The body is larger than 1 MiB.", ["payload_too_large"]),
-                    "415": error("The body is not `application/json`.", ["unsupported_media_type"]),
-                    "422": error("Fields of the wrong type; nothing was stored. See `fieldErrors`.",
-                                 ["invalid_fields"]),
-                    "429": error("Too many requests for this key.", ["rate_limited"], retry_after=True),
-                    "500": error("Unexpected server error.", ["internal_error"]),
-                    "503": error("The store is unavailable; nothing was stored, retry.", ["store_unavailable"],
-                                 retry_after=True),
-                },
+                **webhook("Product Org Updates", "tsk_po_", ref("WebhookApplied"), "Applied (or a repeated messageId's first outcome).", "missing_product_org_id"),
             }
         },
         "/api/signals/webhook/{apiKey}": {
@@ -143,35 +151,7 @@ doc = {
                     "productOrgId links its lead to that product org's target org, at once if the "
                     "product org exists, else when its first update arrives."
                 ),
-                "parameters": [
-                    {"name": "apiKey", "in": "path", "required": True,
-                     "description": "A Signal Staging API key (`tsk_sig_…`).", "schema": {"type": "string"}},
-                    *SIGNED_HEADERS,
-                ],
-                "requestBody": {
-                    "required": True,
-                    "description": "Any JSON object; the key's template says where each field is.",
-                    "content": {"application/json": {"schema": {"type": "object", "additionalProperties": True}}},
-                },
-                "responses": {
-                    "200": ok("Stored (or a repeated messageId's first outcome).", ref("SignalApplied")),
-                    "400": error("The body is not usable.", ["invalid_json", "body_not_object",
-                                                             "batch_not_supported", "missing_lead"]),
-                    "401": error("The key or the request's credentials were refused.",
-                                 ["invalid_api_key", "api_key_expired", "missing_api_secret", "invalid_api_secret",
-                                  "missing_signature", "malformed_signature", "stale_signature",
-                                  "invalid_signature", "webhook_replayed"]),
-                    "403": error("The key is not a Signal Staging key.", ["wrong_key_type"]),
-                    "405": error("Method not allowed; see `Allow`.", ["method_not_allowed"]),
-                    "413": error("The body is larger than 1 MiB.", ["payload_too_large"]),
-                    "415": error("The body is not `application/json`.", ["unsupported_media_type"]),
-                    "422": error("Fields of the wrong type; nothing was stored. See `fieldErrors`.",
-                                 ["invalid_fields"]),
-                    "429": error("Too many requests for this key.", ["rate_limited"], retry_after=True),
-                    "500": error("Unexpected server error.", ["internal_error"]),
-                    "503": error("The store is unavailable; nothing was stored, retry.", ["store_unavailable"],
-                                 retry_after=True),
-                },
+                **webhook("Signal Staging", "tsk_sig_", ref("SignalApplied"), "Stored (or a repeated messageId's first outcome).", "missing_lead"),
             }
         },
         "/api/admin/leads": {

@@ -75,17 +75,6 @@ fn like_pattern(term: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// Cuts the one extra row a page query asks for and makes the cursor from the last item.
-fn page<T>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|item| cursor::encode(&key(item)))
-    } else {
-        None
-    };
-    Page { items, next_cursor }
-}
-
 fn numeric_cursor(page: &PageRequest) -> StoreResult<Option<i64>> {
     match page.cursor.as_deref() {
         Some(c) => Ok(Some(
@@ -143,7 +132,9 @@ pub async fn list_product_orgs(
         .await
         .map_err(pg_error)?;
     let items = rows.iter().map(org).collect::<StoreResult<Vec<_>>>()?;
-    Ok(page(items, limit, |o| o.product_org_id.as_str().to_owned()))
+    Ok(Page::from_rows(items, limit, |o| {
+        o.product_org_id.as_str().to_owned()
+    }))
 }
 
 pub async fn product_org_history(
@@ -174,7 +165,9 @@ pub async fn product_org_history(
             received_at: r.get(4),
         })
         .collect();
-    Ok(page(items, limit, |e: &HistoryEntry| e.version.to_string()))
+    Ok(Page::from_rows(items, limit, |e: &HistoryEntry| {
+        e.version.to_string()
+    }))
 }
 
 pub async fn find_lead(c: &impl GenericClient, tenant: TenantId, id: &LeadId) -> StoreResult<Lead> {
@@ -219,7 +212,9 @@ pub async fn list_leads(
         .await
         .map_err(pg_error)?;
     let items = rows.iter().map(lead).collect::<StoreResult<Vec<_>>>()?;
-    Ok(page(items, limit, |l| l.lead_id.as_str().to_owned()))
+    Ok(Page::from_rows(items, limit, |l| {
+        l.lead_id.as_str().to_owned()
+    }))
 }
 
 async fn product_orgs_of(
@@ -339,7 +334,9 @@ pub async fn list_target_orgs(
         .await
         .map_err(pg_error)?;
     let items = rows.iter().map(target).collect();
-    Ok(page(items, limit, |t: &TargetOrg| t.id.0.to_string()))
+    Ok(Page::from_rows(items, limit, |t: &TargetOrg| {
+        t.id.0.to_string()
+    }))
 }
 
 /// Runs inside a REPEATABLE READ transaction, so its reads are one snapshot.

@@ -88,16 +88,12 @@ pub fn list_leads(
     let rows = stmt
         .query_map((tenant.0, after, pattern, i64::from(limit) + 1), lead_row)
         .map_err(sqlite_error)?;
-    let mut items = rows
+    let items = rows
         .map(|r| lead(r.map_err(sqlite_error)?))
         .collect::<StoreResult<Vec<_>>>()?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|l| cursor::encode(l.lead_id.as_str()))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(Page::from_rows(items, limit, |l| {
+        l.lead_id.as_str().to_owned()
+    }))
 }
 
 fn signals(

@@ -85,18 +85,12 @@ pub fn list_product_orgs(
     let rows = stmt
         .query_map((tenant.0, after, pattern, i64::from(limit) + 1), org_row)
         .map_err(sqlite_error)?;
-    let mut items = rows
+    let items = rows
         .map(|r| org(r.map_err(sqlite_error)?))
         .collect::<StoreResult<Vec<_>>>()?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items
-            .last()
-            .map(|o| cursor::encode(o.product_org_id.as_str()))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(Page::from_rows(items, limit, |o| {
+        o.product_org_id.as_str().to_owned()
+    }))
 }
 
 pub fn product_org_history(
@@ -151,11 +145,5 @@ pub fn product_org_history(
             received_at: from_micros(received_at),
         });
     }
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|e| cursor::encode(&e.version.to_string()))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(Page::from_rows(items, limit, |e| e.version.to_string()))
 }

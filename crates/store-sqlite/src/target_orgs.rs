@@ -79,16 +79,10 @@ pub fn list_target_orgs(
     let rows = stmt
         .query_map((tenant.0, after, pattern, i64::from(limit) + 1), target_row)
         .map_err(sqlite_error)?;
-    let mut items = rows
+    let items = rows
         .map(|r| target(r.map_err(sqlite_error)?))
         .collect::<StoreResult<Vec<_>>>()?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|t| cursor::encode(&t.id.0.to_string()))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(Page::from_rows(items, limit, |t| t.id.0.to_string()))
 }
 
 pub fn target_org(

@@ -131,3 +131,17 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
+
+impl<T> Page<T> {
+    /// A page from the up to `limit + 1` rows a query fetched: the extra row only says that
+    /// there is a next page, whose cursor is the sort `key` of this page's last item.
+    pub fn from_rows(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Self {
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|item| crate::cursor::encode(&key(item)))
+        } else {
+            None
+        };
+        Page { items, next_cursor }
+    }
+}
