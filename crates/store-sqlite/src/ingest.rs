@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::db::{from_json, micros, sqlite_error, to_json};
+use crate::writer::Mode;
 
 /// How long a messageId is remembered.
 const DEDUPE_WINDOW: Duration = Duration::hours(24);
@@ -22,6 +23,7 @@ const REPLAY_WINDOW: Duration = Duration::minutes(10);
 /// Applies a request's updates in order. Runs inside the writer's transaction.
 pub fn ingest(
     conn: &Connection,
+    mode: Mode,
     tenant: TenantId,
     request: &IngestRequest,
 ) -> StoreResult<IngestResult> {
@@ -32,20 +34,25 @@ pub fn ingest(
     if replayed {
         return Ok(IngestResult::Replayed);
     }
-    each_in_savepoint(conn, &request.updates, |update| {
+    each_in_savepoint(conn, mode, &request.updates, |update| {
         apply(conn, tenant, &request.key_id, request.received_at, update)
     })
     .map(IngestResult::Applied)
 }
 
-/// Runs `apply` for each item in its own savepoint: a failed item is rolled back alone and
-/// reported, except contention or I/O trouble, which fails the whole request so the sender
-/// retries it.
+/// Runs `apply` for each item. Isolated, each in its own savepoint: a failed item is rolled
+/// back alone and reported, except contention or I/O trouble, which fails the whole request
+/// so the sender retries it. Fast, any failure fails the job (the writer then runs the batch
+/// again isolated).
 pub fn each_in_savepoint<U, T>(
     conn: &Connection,
+    mode: Mode,
     items: &[U],
     mut apply: impl FnMut(&U) -> StoreResult<T>,
 ) -> StoreResult<Vec<Result<T, String>>> {
+    if mode == Mode::Fast {
+        return items.iter().map(|item| apply(item).map(Ok)).collect();
+    }
     let mut results = Vec::with_capacity(items.len());
     for item in items {
         conn.execute_batch("SAVEPOINT item").map_err(sqlite_error)?;

@@ -136,13 +136,13 @@ impl Store for SqliteStore {
     async fn create_tenant(&self, subdomain: &Subdomain, name: &str) -> StoreResult<Tenant> {
         let (subdomain, name) = (subdomain.clone(), name.to_owned());
         self.writer
-            .write(move |conn| accounts::create_tenant(conn, &subdomain, &name))
+            .write(move |conn, _| accounts::create_tenant(conn, &subdomain, &name))
             .await
     }
 
     async fn create_default_tenant_if_empty(&self) -> StoreResult<Option<Tenant>> {
         self.writer
-            .write(accounts::create_default_tenant_if_empty)
+            .write(|conn, _| accounts::create_default_tenant_if_empty(conn))
             .await
     }
 
@@ -154,7 +154,7 @@ impl Store for SqliteStore {
 
     async fn create_api_key(&self, tenant: TenantId, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
         self.writer
-            .write(move |conn| accounts::create_api_key(conn, tenant, &key))
+            .write(move |conn, _| accounts::create_api_key(conn, tenant, &key))
             .await
     }
 
@@ -166,7 +166,7 @@ impl Store for SqliteStore {
     async fn revoke_api_key(&self, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {
         let id = id.clone();
         self.writer
-            .write(move |conn| accounts::revoke_api_key(conn, tenant, &id))
+            .write(move |conn, _| accounts::revoke_api_key(conn, tenant, &id))
             .await
     }
 
@@ -186,14 +186,14 @@ impl Store for SqliteStore {
     ) -> StoreResult<()> {
         let used = used.to_vec();
         self.writer
-            .write(move |conn| accounts::touch_api_keys(conn, &used))
+            .write(move |conn, _| accounts::touch_api_keys(conn, &used))
             .await
     }
 
     async fn create_admin_token(&self, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()> {
         let hash = *hash;
         self.writer
-            .write(move |conn| accounts::create_admin_token(conn, tenant, &hash))
+            .write(move |conn, _| accounts::create_admin_token(conn, tenant, &hash))
             .await
     }
 
@@ -205,7 +205,7 @@ impl Store for SqliteStore {
 
     async fn ingest(&self, tenant: TenantId, request: IngestRequest) -> StoreResult<IngestResult> {
         self.writer
-            .write(move |conn| ingest::ingest(conn, tenant, &request))
+            .write(move |conn, mode| ingest::ingest(conn, mode, tenant, &request))
             .await
     }
 
@@ -242,7 +242,7 @@ impl Store for SqliteStore {
         request: SignalRequest,
     ) -> StoreResult<IngestResult<SignalApplied>> {
         self.writer
-            .write(move |conn| signals::ingest_signals(conn, tenant, &request))
+            .write(move |conn, mode| signals::ingest_signals(conn, mode, tenant, &request))
             .await
     }
 
@@ -291,7 +291,7 @@ impl Store for SqliteStore {
         firmographics: Map<String, Value>,
     ) -> StoreResult<TargetOrg> {
         self.writer
-            .write(move |conn| target_orgs::set_firmographics(conn, tenant, id, &firmographics))
+            .write(move |conn, _| target_orgs::set_firmographics(conn, tenant, id, &firmographics))
             .await
     }
 
@@ -303,7 +303,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<ProductOrg> {
         let id = id.clone();
         self.writer
-            .write(move |conn| target_orgs::move_product_org(conn, tenant, &id, to))
+            .write(move |conn, _| target_orgs::move_product_org(conn, tenant, &id, to))
             .await
     }
 
@@ -313,7 +313,7 @@ impl Store for SqliteStore {
         rows: Vec<FirmographicsRow>,
     ) -> StoreResult<Vec<Result<TargetOrgId, String>>> {
         self.writer
-            .write(move |conn| target_orgs::import_firmographics(conn, tenant, &rows))
+            .write(move |conn, mode| target_orgs::import_firmographics(conn, mode, tenant, &rows))
             .await
     }
 

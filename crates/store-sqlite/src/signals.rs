@@ -8,10 +8,12 @@ use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreResult};
 
 use crate::db::{micros, sqlite_error, to_json};
 use crate::ingest::{each_in_savepoint, processed, remember, seen_webhook_id};
+use crate::writer::Mode;
 
 /// Stores a request's signals in order.
 pub fn ingest_signals(
     conn: &Connection,
+    mode: Mode,
     tenant: TenantId,
     request: &SignalRequest,
 ) -> StoreResult<IngestResult<SignalApplied>> {
@@ -22,7 +24,7 @@ pub fn ingest_signals(
     if replayed {
         return Ok(IngestResult::Replayed);
     }
-    each_in_savepoint(conn, &request.signals, |signal| {
+    each_in_savepoint(conn, mode, &request.signals, |signal| {
         store_signal(conn, tenant, &request.key_id, request.received_at, signal)
     })
     .map(IngestResult::Applied)

@@ -13,6 +13,7 @@ use crate::db::{from_json, from_micros, micros, sqlite_error, to_json};
 use crate::ingest::each_in_savepoint;
 use crate::leads::{lead, lead_row, product_orgs_of, LEAD_SELECT};
 use crate::reads::like_pattern;
+use crate::writer::Mode;
 
 const TARGET_SELECT: &str = "SELECT t.id, t.name, t.firmographics, t.created_at, t.updated_at,
         (SELECT COUNT(*) FROM product_orgs p WHERE p.tenant_id = t.tenant_id AND p.target_org_id = t.id)
@@ -175,10 +176,11 @@ pub fn move_product_org(
 
 pub fn import_firmographics(
     conn: &Connection,
+    mode: Mode,
     tenant: TenantId,
     rows: &[FirmographicsRow],
 ) -> StoreResult<Vec<Result<TargetOrgId, String>>> {
-    let results = each_in_savepoint(conn, rows, |row| {
+    let results = each_in_savepoint(conn, mode, rows, |row| {
         let target = match &row.key {
             FirmographicsKey::TargetOrg(id) => Some(*id),
             FirmographicsKey::ProductOrg(id) => conn

@@ -3,7 +3,8 @@
 //! fsync acknowledges many requests. A job's caller is answered only after the commit.
 
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -13,17 +14,27 @@ use trailspark_store::{StoreError, StoreResult};
 
 use crate::db::{self, sqlite_error};
 
-/// A write waiting for the writer: run inside the batch transaction (in its own savepoint),
-/// then finished with the transaction's outcome once it is over.
+/// How the writer runs the jobs of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// All jobs in one go, without savepoints (which copy every page they touch): the common
+    /// case. A failure rolls the whole batch back, to be run again `Isolated`.
+    Fast,
+    /// Each job, and each item of a job, in its own savepoint, so a failure is its own.
+    Isolated,
+}
+
+/// A write waiting for the writer: run inside the batch transaction, perhaps twice (see
+/// [`Mode`]), then finished with the transaction's outcome once it is over.
 trait Job: Send {
-    /// Runs the write; false means it failed and its savepoint must be rolled back.
-    fn run(&mut self, conn: &Connection) -> bool;
+    /// Runs the write; false means it failed.
+    fn run(&mut self, conn: &Connection, mode: Mode) -> bool;
     /// Answers the caller: the write's own result if the batch committed, else `error`.
     fn finish(self: Box<Self>, batch: Result<(), StoreError>);
 }
 
 struct Pending<T, F> {
-    write: Option<F>,
+    write: F,
     result: Option<StoreResult<T>>,
     answer: oneshot::Sender<StoreResult<T>>,
 }
@@ -31,11 +42,10 @@ struct Pending<T, F> {
 impl<T, F> Job for Pending<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> StoreResult<T> + Send,
+    F: Fn(&Connection, Mode) -> StoreResult<T> + Send,
 {
-    fn run(&mut self, conn: &Connection) -> bool {
-        let write = self.write.take().expect("a job runs once");
-        let result = write(conn);
+    fn run(&mut self, conn: &Connection, mode: Mode) -> bool {
+        let result = (self.write)(conn, mode);
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -58,6 +68,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 pub struct Writer {
     queue: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    checkpointer: Mutex<Option<JoinHandle<()>>>,
+    stopping: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -69,6 +81,21 @@ impl Writer {
         queue_capacity: usize,
     ) -> StoreResult<Self> {
         let conn = db::connect(path, busy_timeout)?;
+        // Checkpoints copy the WAL back into the database file; done by the writer they would
+        // stall every commit behind them, so another thread does them (see `checkpoint`).
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+            .map_err(sqlite_error)?;
+        let checkpoints = db::connect(path, busy_timeout)?;
+        let stopping = Arc::new(AtomicBool::new(false));
+        let checkpointer = {
+            let stopping = Arc::clone(&stopping);
+            std::thread::Builder::new()
+                .name("trailspark-sqlite-checkpoint".into())
+                .spawn(move || checkpoint(checkpoints, &stopping))
+                .map_err(|e| {
+                    StoreError::Other(format!("cannot start the SQLite checkpointer: {e}"))
+                })?
+        };
         let (tx, rx) = mpsc::channel(queue_capacity.max(1));
         let thread = std::thread::Builder::new()
             .name("trailspark-sqlite-writer".into())
@@ -77,6 +104,8 @@ impl Writer {
         Ok(Self {
             queue: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
+            checkpointer: Mutex::new(Some(checkpointer)),
+            stopping,
         })
     }
 
@@ -84,11 +113,11 @@ impl Writer {
     pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+        F: Fn(&Connection, Mode) -> StoreResult<T> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(Pending {
-            write: Some(f),
+            write: f,
             result: None,
             answer,
         });
@@ -116,12 +145,18 @@ impl Writer {
         if let Some(thread) = thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
+        self.stopping.store(true, Ordering::Release);
+        let checkpointer = self.checkpointer.lock().expect("checkpointer lock").take();
+        if let Some(thread) = checkpointer {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
     }
 }
 
 fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usize) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_sweep = Instant::now();
+    let (mut commits, mut jobs) = (0_u64, 0_u64);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -130,6 +165,8 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usi
                 Err(_) => break,
             }
         }
+        commits += 1;
+        jobs += batch.len() as u64;
         commit_batch(&conn, &mut batch);
         if last_sweep.elapsed() >= SWEEP_EVERY {
             last_sweep = Instant::now();
@@ -138,40 +175,137 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usi
             }
         }
     }
+    let average = if commits == 0 {
+        0.0
+    } else {
+        jobs as f64 / commits as f64
+    };
+    tracing::info!(
+        commits,
+        jobs,
+        average_batch = average,
+        "SQLite writer stopped"
+    );
+}
+
+/// Copies committed WAL frames into the database file now and then, beside the writer
+/// (PASSIVE: never waits for, nor blocks, the writer or readers), and once more at the end.
+fn checkpoint(conn: Connection, stopping: &AtomicBool) {
+    const EVERY: Duration = Duration::from_millis(250);
+    loop {
+        let last = stopping.load(Ordering::Acquire);
+        let mode = if last { "TRUNCATE" } else { "PASSIVE" };
+        if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
+            tracing::debug!(error = %e, "checkpoint did not run");
+        }
+        if last {
+            return;
+        }
+        std::thread::sleep(EVERY);
+    }
 }
 
 fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) {
     let size = batch.len();
-    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error) {
-        tracing::warn!(error = %e, size, "could not start a write transaction");
-        for job in batch.drain(..) {
-            job.finish(Err(e.clone()));
+    let ran = begin(conn).and_then(|()| {
+        if batch.iter_mut().all(|job| job.run(conn, Mode::Fast)) {
+            return Ok(());
         }
-        return;
-    }
-    let mut ran = Vec::with_capacity(size);
-    for mut job in batch.drain(..) {
-        if let Err(e) = conn.execute_batch("SAVEPOINT job").map_err(sqlite_error) {
-            job.finish(Err(e));
-            continue;
+        // Something failed: start over with each job isolated, so only it fails.
+        conn.execute_batch("ROLLBACK").map_err(sqlite_error)?;
+        begin(conn)?;
+        for job in batch.iter_mut() {
+            conn.execute_batch("SAVEPOINT job").map_err(sqlite_error)?;
+            let end = if job.run(conn, Mode::Isolated) {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            conn.execute_batch(end).map_err(sqlite_error)?;
         }
-        let ok = job.run(conn);
-        let end = if ok {
-            "RELEASE job"
-        } else {
-            "ROLLBACK TO job; RELEASE job"
-        };
-        if let Err(e) = conn.execute_batch(end) {
-            tracing::error!(error = %e, "could not end a job's savepoint");
-        }
-        ran.push(job);
-    }
-    let committed = conn.execute_batch("COMMIT").map_err(sqlite_error);
+        Ok(())
+    });
+    let committed = ran.and_then(|()| conn.execute_batch("COMMIT").map_err(sqlite_error));
     if let Err(e) = &committed {
-        tracing::warn!(error = %e, size, "batch commit failed; nothing of it is acknowledged");
-        let _ = conn.execute_batch("ROLLBACK");
+        tracing::warn!(error = %e, size, "batch not committed; nothing of it is acknowledged");
+        if !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
     }
-    for job in ran {
+    for job in batch.drain(..) {
         job.finish(committed.clone());
+    }
+}
+
+fn begin(conn: &Connection) -> StoreResult<()> {
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+
+    /// A failed job in a batch is rolled back alone: its neighbours commit and are answered.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_job_fails_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        db::connect(&path, Duration::from_secs(1))
+            .unwrap()
+            .execute_batch("CREATE TABLE t (v TEXT)")
+            .unwrap();
+        let writer = Arc::new(Writer::start(&path, Duration::from_secs(1), 64, 64).unwrap());
+        // Hold the writer, so that the next jobs queue up and form one batch.
+        let slow = {
+            let w = Arc::clone(&writer);
+            tokio::spawn(async move {
+                w.write(|_, _| {
+                    std::thread::sleep(Duration::from_millis(200));
+                    Ok(())
+                })
+                .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let insert = |v: &'static str, fail: bool| {
+            let w = Arc::clone(&writer);
+            tokio::spawn(async move {
+                w.write(move |conn, _| {
+                    conn.execute("INSERT INTO t (v) VALUES (?1)", [v])
+                        .map_err(sqlite_error)?;
+                    if fail {
+                        return Err(StoreError::Other("refused".into()));
+                    }
+                    Ok(())
+                })
+                .await
+            })
+        };
+        let (good, bad, other) = (
+            insert("good", false),
+            insert("bad", true),
+            insert("other", false),
+        );
+        assert!(slow.await.unwrap().is_ok());
+        assert!(good.await.unwrap().is_ok());
+        assert!(matches!(bad.await.unwrap(), Err(StoreError::Other(_))));
+        assert!(other.await.unwrap().is_ok());
+        writer.close().await;
+        let conn = db::connect(&path, Duration::from_secs(1)).unwrap();
+        let mut values: Vec<String> = conn
+            .prepare("SELECT v FROM t")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        values.sort();
+        assert_eq!(
+            values,
+            ["good", "other"],
+            "the failed job's insert was rolled back, only it"
+        );
     }
 }
