@@ -7,11 +7,13 @@ CREATE TABLE tenants (
     id BIGSERIAL PRIMARY KEY,
     subdomain TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL,
-    -- Target org ids are numbered per tenant; taking one locks this row until commit, which
-    -- also serialises the creation of new orgs of one tenant across instances.
-    next_target_org_id BIGINT NOT NULL DEFAULT 1
+    created_at TIMESTAMPTZ NOT NULL
 );
+
+-- Target org ids come from one sequence: unique within every tenant, and taking one locks
+-- nothing, so new orgs of one tenant are created in parallel across connections and
+-- instances (a per-tenant counter row would serialise them behind each commit).
+CREATE SEQUENCE target_org_ids;
 
 -- Looked up by key hash alone (a request names no tenant): on a distributed database this
 -- small table is a reference table, replicated to every node.

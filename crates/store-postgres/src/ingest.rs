@@ -238,11 +238,7 @@ async fn create_target_org(
     now: DateTime<Utc>,
 ) -> StoreResult<TargetOrgId> {
     let row = tx
-        .query_one(
-            "UPDATE tenants SET next_target_org_id = next_target_org_id + 1 WHERE id = $1
-             RETURNING next_target_org_id - 1",
-            &[&tenant.0],
-        )
+        .query_one("SELECT nextval('target_org_ids')", &[])
         .await
         .map_err(pg_error)?;
     let id: i64 = row.get(0);
