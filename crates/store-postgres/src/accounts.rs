@@ -6,7 +6,7 @@ use tokio_postgres::Row;
 use trailspark_core::{ApiKeyId, EndpointType, Subdomain, TenantId};
 use trailspark_store::{ApiKeyRecord, NewApiKey, StoreError, StoreResult, Tenant};
 
-use crate::db::pg_error;
+use crate::db::{pg_error, prepared};
 
 const TENANT_COLUMNS: &str = "id, subdomain, name, created_at";
 const KEY_COLUMNS: &str = "tenant_id, id, name, endpoint_type, prefix, template, created_at, \
@@ -29,8 +29,7 @@ pub async fn create_tenant(
     name: &str,
 ) -> StoreResult<Tenant> {
     let row = c
-        .query_one(
-            &format!("INSERT INTO tenants (subdomain, name, created_at) VALUES ($1, $2, $3) RETURNING {TENANT_COLUMNS}"),
+        .query_one(&prepared(c, &format!("INSERT INTO tenants (subdomain, name, created_at) VALUES ($1, $2, $3) RETURNING {TENANT_COLUMNS}")).await?,
             &[&subdomain.as_str(), &name, &Utc::now()],
         )
         .await
@@ -43,11 +42,17 @@ pub async fn create_tenant(
 
 pub async fn create_default_tenant_if_empty(c: &impl GenericClient) -> StoreResult<Option<Tenant>> {
     // Two instances starting on an empty database: the lock makes only one create `default`.
-    c.execute("LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE", &[])
-        .await
-        .map_err(pg_error)?;
+    c.execute(
+        &prepared(c, "LOCK TABLE tenants IN SHARE ROW EXCLUSIVE MODE").await?,
+        &[],
+    )
+    .await
+    .map_err(pg_error)?;
     let any: bool = c
-        .query_one("SELECT EXISTS (SELECT 1 FROM tenants)", &[])
+        .query_one(
+            &prepared(c, "SELECT EXISTS (SELECT 1 FROM tenants)").await?,
+            &[],
+        )
         .await
         .map_err(pg_error)?
         .get(0);
@@ -64,7 +69,11 @@ pub async fn tenant_by_subdomain(
 ) -> StoreResult<Tenant> {
     let row = c
         .query_opt(
-            &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE subdomain = $1"),
+            &prepared(
+                c,
+                &format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE subdomain = $1"),
+            )
+            .await?,
             &[&subdomain.as_str()],
         )
         .await
@@ -75,7 +84,11 @@ pub async fn tenant_by_subdomain(
 
 async fn bump_key_revision(c: &impl GenericClient) -> StoreResult<()> {
     c.execute(
-        "UPDATE revisions SET value = value + 1 WHERE name = 'api_keys'",
+        &prepared(
+            c,
+            "UPDATE revisions SET value = value + 1 WHERE name = 'api_keys'",
+        )
+        .await?,
         &[],
     )
     .await
@@ -114,12 +127,11 @@ pub async fn create_api_key(
     k: &NewApiKey,
 ) -> StoreResult<ApiKeyRecord> {
     let row = c
-        .query_one(
-            &format!(
+        .query_one(&prepared(c, &format!(
                 "INSERT INTO api_keys (tenant_id, id, name, endpoint_type, prefix, key_hash, template,
                      created_at, expires_at, secret_hash, hmac_secret_sealed)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {KEY_COLUMNS}"
-            ),
+            )).await?,
             &[
                 &tenant.0,
                 &k.id.0,
@@ -145,7 +157,7 @@ pub async fn list_api_keys(
     tenant: TenantId,
 ) -> StoreResult<Vec<ApiKeyRecord>> {
     let rows = c
-        .query(&format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id"), &[&tenant.0])
+        .query(&prepared(c, &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 ORDER BY created_at DESC, id")).await?,  &[&tenant.0])
         .await
         .map_err(pg_error)?;
     rows.iter().map(key).collect()
@@ -157,11 +169,10 @@ pub async fn revoke_api_key(
     id: &ApiKeyId,
 ) -> StoreResult<ApiKeyRecord> {
     let row = c
-        .query_opt(
-            &format!(
+        .query_opt(&prepared(c, &format!(
                 "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1 AND id = $2
                  RETURNING {KEY_COLUMNS}"
-            ),
+            )).await?,
             &[&tenant.0, &id.0, &Utc::now()],
         )
         .await
@@ -177,7 +188,11 @@ pub async fn api_key_by_hash(
 ) -> StoreResult<Option<ApiKeyRecord>> {
     let row = c
         .query_opt(
-            &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1"),
+            &prepared(
+                c,
+                &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = $1"),
+            )
+            .await?,
             &[&&hash[..]],
         )
         .await
@@ -186,12 +201,13 @@ pub async fn api_key_by_hash(
 }
 
 pub async fn key_revision(c: &impl GenericClient) -> StoreResult<i64> {
-    Ok(
-        c.query_one("SELECT value FROM revisions WHERE name = 'api_keys'", &[])
-            .await
-            .map_err(pg_error)?
-            .get(0),
+    Ok(c.query_one(
+        &prepared(c, "SELECT value FROM revisions WHERE name = 'api_keys'").await?,
+        &[],
     )
+    .await
+    .map_err(pg_error)?
+    .get(0))
 }
 
 pub async fn touch_api_keys(
@@ -200,8 +216,12 @@ pub async fn touch_api_keys(
 ) -> StoreResult<()> {
     for (tenant, id, at) in used {
         c.execute(
-            "UPDATE api_keys SET last_used_at = GREATEST(COALESCE(last_used_at, $3), $3)
+            &prepared(
+                c,
+                "UPDATE api_keys SET last_used_at = GREATEST(COALESCE(last_used_at, $3), $3)
              WHERE tenant_id = $1 AND id = $2",
+            )
+            .await?,
             &[&tenant.0, &id.0, at],
         )
         .await
@@ -216,7 +236,11 @@ pub async fn create_admin_token(
     hash: &[u8; 32],
 ) -> StoreResult<()> {
     c.execute(
-        "INSERT INTO admin_tokens (token_hash, tenant_id, created_at) VALUES ($1, $2, $3)",
+        &prepared(
+            c,
+            "INSERT INTO admin_tokens (token_hash, tenant_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .await?,
         &[&&hash[..], &tenant.0, &Utc::now()],
     )
     .await
@@ -230,7 +254,11 @@ pub async fn tenant_by_admin_token(
 ) -> StoreResult<Option<TenantId>> {
     let row = c
         .query_opt(
-            "SELECT tenant_id FROM admin_tokens WHERE token_hash = $1",
+            &prepared(
+                c,
+                "SELECT tenant_id FROM admin_tokens WHERE token_hash = $1",
+            )
+            .await?,
             &[&&hash[..]],
         )
         .await

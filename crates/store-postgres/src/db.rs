@@ -107,6 +107,15 @@ async fn apply_migrations(
     Ok(applied)
 }
 
+/// The statement for `sql`, prepared once per connection and then reused: a statement sent
+/// as text would cost a second round trip (prepare, then execute) every time.
+pub async fn prepared(
+    c: &impl deadpool_postgres::GenericClient,
+    sql: &str,
+) -> Result<tokio_postgres::Statement, StoreError> {
+    c.prepare_cached(sql).await.map_err(pg_error)
+}
+
 /// Maps a driver error: lost connections, shutdowns, contention and exhausted resources are
 /// `Unavailable` (the sender retries), a uniqueness violation is `Conflict`, the rest `Other`.
 pub fn pg_error(e: tokio_postgres::Error) -> StoreError {

@@ -14,7 +14,7 @@ use trailspark_core::{
 };
 use trailspark_store::{Applied, IngestRequest, IngestResult, StoreError, StoreResult};
 
-use crate::db::pg_error;
+use crate::db::{pg_error, prepared};
 
 const DEDUPE_WINDOW: Duration = Duration::hours(24);
 const REPLAY_WINDOW: Duration = Duration::minutes(10);
@@ -84,11 +84,10 @@ pub async fn seen_webhook_id(
     now: DateTime<Utc>,
 ) -> StoreResult<bool> {
     let fresh = tx
-        .query_opt(
-            "INSERT INTO webhook_ids (tenant_id, key_id, webhook_id, seen_at) VALUES ($1, $2, $3, $4)
+        .query_opt(&prepared(tx, "INSERT INTO webhook_ids (tenant_id, key_id, webhook_id, seen_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, key_id, webhook_id) DO UPDATE SET seen_at = excluded.seen_at
              WHERE webhook_ids.seen_at < $5
-             RETURNING 1",
+             RETURNING 1").await?,
             &[&tenant.0, &key.0, &webhook_id, &now, &(now - REPLAY_WINDOW)],
         )
         .await
@@ -104,7 +103,7 @@ pub async fn lock(
     id: &str,
 ) -> StoreResult<()> {
     tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended($1, $2))",
+        &prepared(tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, $2))").await?,
         &[&format!("{kind}:{id}"), &tenant.0],
     )
     .await
@@ -131,8 +130,12 @@ async fn apply(
     }
     let existing = tx
         .query_opt(
-            "SELECT target_org_id, fields, field_clock, version FROM product_orgs
+            &prepared(
+                tx,
+                "SELECT target_org_id, fields, field_clock, version FROM product_orgs
              WHERE tenant_id = $1 AND product_org_id = $2",
+            )
+            .await?,
             &[&tenant.0, &id],
         )
         .await
@@ -164,12 +167,16 @@ async fn apply(
     if changed {
         version += 1;
         tx.execute(
-            "INSERT INTO product_orgs (tenant_id, product_org_id, target_org_id, name, fields,
+            &prepared(
+                tx,
+                "INSERT INTO product_orgs (tenant_id, product_org_id, target_org_id, name, fields,
                  field_clock, version, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
              ON CONFLICT (tenant_id, product_org_id) DO UPDATE SET
                  name = excluded.name, fields = excluded.fields, field_clock = excluded.field_clock,
                  version = excluded.version, updated_at = excluded.updated_at",
+            )
+            .await?,
             &[
                 &tenant.0,
                 &id,
@@ -183,10 +190,9 @@ async fn apply(
         )
         .await
         .map_err(pg_error)?;
-        tx.execute(
-            "INSERT INTO product_org_history (tenant_id, product_org_id, version, changes, key_id,
+        tx.execute(&prepared(tx, "INSERT INTO product_org_history (tenant_id, product_org_id, version, changes, key_id,
                  event_at, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)").await?,
             &[
                 &tenant.0,
                 &id,
@@ -200,8 +206,7 @@ async fn apply(
         .await
         .map_err(pg_error)?;
     } else if outcome.clock_moved {
-        tx.execute(
-            "UPDATE product_orgs SET field_clock = $3 WHERE tenant_id = $1 AND product_org_id = $2",
+        tx.execute(&prepared(tx, "UPDATE product_orgs SET field_clock = $3 WHERE tenant_id = $1 AND product_org_id = $2").await?,
             &[&tenant.0, &id, &Json(&clock)],
         )
         .await
@@ -238,12 +243,14 @@ async fn create_target_org(
     now: DateTime<Utc>,
 ) -> StoreResult<TargetOrgId> {
     let row = tx
-        .query_one("SELECT nextval('target_org_ids')", &[])
+        .query_one(
+            &prepared(tx, "SELECT nextval('target_org_ids')").await?,
+            &[],
+        )
         .await
         .map_err(pg_error)?;
     let id: i64 = row.get(0);
-    tx.execute(
-        "INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)",
+    tx.execute(&prepared(tx, "INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)").await?,
         &[&tenant.0, &id, &name, &now],
     )
     .await
@@ -261,8 +268,12 @@ pub async fn processed<T: DeserializeOwned>(
 ) -> StoreResult<Option<T>> {
     let row = tx
         .query_opt(
-            "SELECT outcome FROM processed_messages
+            &prepared(
+                tx,
+                "SELECT outcome FROM processed_messages
              WHERE tenant_id = $1 AND key_id = $2 AND message_id = $3 AND processed_at >= $4",
+            )
+            .await?,
             &[&tenant.0, &key.0, &message_id, &(now - DEDUPE_WINDOW)],
         )
         .await
@@ -280,10 +291,14 @@ pub async fn remember<T: Serialize + Sync + std::fmt::Debug>(
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
     tx.execute(
-        "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
+        &prepared(
+            tx,
+            "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
          VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (tenant_id, key_id, message_id) DO UPDATE SET
              outcome = excluded.outcome, processed_at = excluded.processed_at",
+        )
+        .await?,
         &[&tenant.0, &key.0, &message_id, &Json(outcome), &now],
     )
     .await
@@ -296,14 +311,18 @@ pub async fn sweep_expired(client: &impl GenericClient) -> StoreResult<()> {
     let now = Utc::now();
     client
         .execute(
-            "DELETE FROM processed_messages WHERE processed_at < $1",
+            &prepared(
+                client,
+                "DELETE FROM processed_messages WHERE processed_at < $1",
+            )
+            .await?,
             &[&(now - DEDUPE_WINDOW)],
         )
         .await
         .map_err(pg_error)?;
     client
         .execute(
-            "DELETE FROM webhook_ids WHERE seen_at < $1",
+            &prepared(client, "DELETE FROM webhook_ids WHERE seen_at < $1").await?,
             &[&(now - REPLAY_WINDOW)],
         )
         .await

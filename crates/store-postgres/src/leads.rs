@@ -11,7 +11,7 @@ use trailspark_store::{
     StoreError, StoreResult, TargetOrg,
 };
 
-use crate::db::pg_error;
+use crate::db::{pg_error, prepared};
 use crate::ingest::{each_in_savepoint, lock, processed, remember, seen_webhook_id};
 use crate::reads;
 
@@ -59,22 +59,30 @@ async fn store_signal(
     }
     let product_org = signal.product_org_id.as_ref().map(ProductOrgId::as_str);
     tx.execute(
-        "INSERT INTO leads (tenant_id, lead_id, email, product_org_id, created_at, updated_at)
+        &prepared(
+            tx,
+            "INSERT INTO leads (tenant_id, lead_id, email, product_org_id, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $5)
          ON CONFLICT (tenant_id, lead_id) DO UPDATE SET
              email = COALESCE(excluded.email, leads.email),
              product_org_id = COALESCE(excluded.product_org_id, leads.product_org_id),
              updated_at = excluded.updated_at",
+        )
+        .await?,
         &[&tenant.0, &lead, &signal.email, &product_org, &received_at],
     )
     .await
     .map_err(pg_error)?;
     tx.execute(
-        "INSERT INTO signals (tenant_id, lead_id, seq, name, properties, custom_fields,
+        &prepared(
+            tx,
+            "INSERT INTO signals (tenant_id, lead_id, seq, name, properties, custom_fields,
              product_org_id, key_id, event_at, received_at, occurred_at)
          VALUES ($1, $2,
              (SELECT COALESCE(MAX(seq), 0) + 1 FROM signals WHERE tenant_id = $1 AND lead_id = $2),
              $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .await?,
         &[
             &tenant.0,
             &lead,
@@ -112,8 +120,7 @@ async fn write_firmographics(
     firmographics: &Map<String, Value>,
 ) -> StoreResult<bool> {
     let updated = c
-        .execute(
-            "UPDATE target_orgs SET firmographics = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2",
+        .execute(&prepared(c, "UPDATE target_orgs SET firmographics = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2").await?,
             &[&tenant.0, &id.0, &Json(firmographics), &Utc::now()],
         )
         .await
@@ -141,8 +148,7 @@ pub async fn move_product_org(
 ) -> StoreResult<ProductOrg> {
     reads::find_target_org(c, tenant, to).await?;
     let moved = c
-        .execute(
-            "UPDATE product_orgs SET target_org_id = $3 WHERE tenant_id = $1 AND product_org_id = $2",
+        .execute(&prepared(c, "UPDATE product_orgs SET target_org_id = $3 WHERE tenant_id = $1 AND product_org_id = $2").await?,
             &[&tenant.0, &id.as_str(), &to.0],
         )
         .await
@@ -178,8 +184,7 @@ async fn firmographics_row(
         let target = match &row.key {
             FirmographicsKey::TargetOrg(id) => Some(*id),
             FirmographicsKey::ProductOrg(id) => tx
-                .query_opt(
-                    "SELECT target_org_id FROM product_orgs WHERE tenant_id = $1 AND product_org_id = $2",
+                .query_opt(&prepared(tx, "SELECT target_org_id FROM product_orgs WHERE tenant_id = $1 AND product_org_id = $2").await?,
                     &[&tenant.0, &id.as_str()],
                 )
                 .await

@@ -10,7 +10,7 @@ use trailspark_store::{
     SignalRecord, StoreError, StoreResult, TargetOrg, TargetOrgDetail,
 };
 
-use crate::db::pg_error;
+use crate::db::{pg_error, prepared};
 
 const ORG_COLUMNS: &str = "product_org_id, target_org_id, fields, created_at, updated_at";
 /// A lead's columns; its target org comes through the product org it is linked to.
@@ -92,8 +92,7 @@ pub async fn product_org(
     id: &ProductOrgId,
 ) -> StoreResult<ProductOrg> {
     let row = c
-        .query_opt(
-            &format!("SELECT {ORG_COLUMNS} FROM product_orgs WHERE tenant_id = $1 AND product_org_id = $2"),
+        .query_opt(&prepared(c, &format!("SELECT {ORG_COLUMNS} FROM product_orgs WHERE tenant_id = $1 AND product_org_id = $2")).await?,
             &[&tenant.0, &id.as_str()],
         )
         .await
@@ -116,12 +115,16 @@ pub async fn list_product_orgs(
     let limit = query.page.limit.max(1);
     let rows = c
         .query(
-            &format!(
-                "SELECT {ORG_COLUMNS} FROM product_orgs
+            &prepared(
+                c,
+                &format!(
+                    "SELECT {ORG_COLUMNS} FROM product_orgs
                  WHERE tenant_id = $1 AND ($2::text IS NULL OR product_org_id > $2)
                    AND ($3::text IS NULL OR product_org_id ILIKE $3 OR name ILIKE $3)
                  ORDER BY product_org_id LIMIT $4"
-            ),
+                ),
+            )
+            .await?,
             &[
                 &tenant.0,
                 &after,
@@ -148,9 +151,13 @@ pub async fn product_org_history(
     let limit = request.limit.max(1);
     let rows = c
         .query(
-            "SELECT version, changes, key_id, event_at, received_at FROM product_org_history
+            &prepared(
+                c,
+                "SELECT version, changes, key_id, event_at, received_at FROM product_org_history
              WHERE tenant_id = $1 AND product_org_id = $2 AND ($3::bigint IS NULL OR version < $3)
              ORDER BY version DESC LIMIT $4",
+            )
+            .await?,
             &[&tenant.0, &id.as_str(), &before, &(i64::from(limit) + 1)],
         )
         .await
@@ -173,7 +180,11 @@ pub async fn product_org_history(
 pub async fn find_lead(c: &impl GenericClient, tenant: TenantId, id: &LeadId) -> StoreResult<Lead> {
     let row = c
         .query_opt(
-            &format!("{LEAD_SELECT} WHERE l.tenant_id = $1 AND l.lead_id = $2"),
+            &prepared(
+                c,
+                &format!("{LEAD_SELECT} WHERE l.tenant_id = $1 AND l.lead_id = $2"),
+            )
+            .await?,
             &[&tenant.0, &id.as_str()],
         )
         .await
@@ -196,12 +207,16 @@ pub async fn list_leads(
     let limit = query.page.limit.max(1);
     let rows = c
         .query(
-            &format!(
-                "{LEAD_SELECT}
+            &prepared(
+                c,
+                &format!(
+                    "{LEAD_SELECT}
                  WHERE l.tenant_id = $1 AND ($2::text IS NULL OR l.lead_id > $2)
                    AND ($3::text IS NULL OR l.lead_id ILIKE $3 OR l.email ILIKE $3)
                  ORDER BY l.lead_id LIMIT $4"
-            ),
+                ),
+            )
+            .await?,
             &[
                 &tenant.0,
                 &after,
@@ -224,10 +239,14 @@ async fn product_orgs_of(
 ) -> StoreResult<Vec<ProductOrg>> {
     let rows = c
         .query(
-            &format!(
+            &prepared(
+                c,
+                &format!(
                 "SELECT {ORG_COLUMNS} FROM product_orgs WHERE tenant_id = $1 AND target_org_id = $2
                  ORDER BY product_org_id"
             ),
+            )
+            .await?,
             &[&tenant.0, &target.0],
         )
         .await
@@ -245,9 +264,13 @@ pub async fn evaluation_context(
     let lead = find_lead(c, tenant, id).await?;
     let rows = c
         .query(
-            "SELECT name, properties, custom_fields, product_org_id, event_at, received_at
+            &prepared(
+                c,
+                "SELECT name, properties, custom_fields, product_org_id, event_at, received_at
              FROM signals WHERE tenant_id = $1 AND lead_id = $2
              ORDER BY occurred_at DESC, seq DESC LIMIT $3",
+            )
+            .await?,
             &[&tenant.0, &id.as_str(), &i64::from(signal_limit)],
         )
         .await
@@ -273,7 +296,11 @@ pub async fn evaluation_context(
         Some(target) => {
             let row = c
                 .query_one(
-                    "SELECT firmographics FROM target_orgs WHERE tenant_id = $1 AND id = $2",
+                    &prepared(
+                        c,
+                        "SELECT firmographics FROM target_orgs WHERE tenant_id = $1 AND id = $2",
+                    )
+                    .await?,
                     &[&tenant.0, &target.0],
                 )
                 .await
@@ -300,7 +327,11 @@ pub async fn find_target_org(
 ) -> StoreResult<TargetOrg> {
     let row = c
         .query_opt(
-            &format!("{TARGET_SELECT} WHERE t.tenant_id = $1 AND t.id = $2"),
+            &prepared(
+                c,
+                &format!("{TARGET_SELECT} WHERE t.tenant_id = $1 AND t.id = $2"),
+            )
+            .await?,
             &[&tenant.0, &id.0],
         )
         .await
@@ -318,12 +349,16 @@ pub async fn list_target_orgs(
     let limit = query.page.limit.max(1);
     let rows = c
         .query(
-            &format!(
-                "{TARGET_SELECT}
+            &prepared(
+                c,
+                &format!(
+                    "{TARGET_SELECT}
                  WHERE t.tenant_id = $1 AND ($2::bigint IS NULL OR t.id > $2)
                    AND ($3::text IS NULL OR t.name ILIKE $3)
                  ORDER BY t.id LIMIT $4"
-            ),
+                ),
+            )
+            .await?,
             &[
                 &tenant.0,
                 &after,
@@ -348,18 +383,16 @@ pub async fn target_org(
     let org = find_target_org(c, tenant, id).await?;
     let product_orgs = product_orgs_of(c, tenant, id).await?;
     let rows = c
-        .query(
-            &format!("{LEAD_SELECT} WHERE l.tenant_id = $1 AND p.target_org_id = $2 ORDER BY l.lead_id LIMIT $3"),
+        .query(&prepared(c, &format!("{LEAD_SELECT} WHERE l.tenant_id = $1 AND p.target_org_id = $2 ORDER BY l.lead_id LIMIT $3")).await?,
             &[&tenant.0, &id.0, &i64::from(TargetOrgDetail::MAX_LEADS)],
         )
         .await
         .map_err(pg_error)?;
     let leads = rows.iter().map(lead).collect::<StoreResult<Vec<_>>>()?;
     let lead_count: i64 = c
-        .query_one(
-            "SELECT COUNT(*) FROM leads l
+        .query_one(&prepared(c, "SELECT COUNT(*) FROM leads l
              JOIN product_orgs p ON p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id
-             WHERE l.tenant_id = $1 AND p.target_org_id = $2",
+             WHERE l.tenant_id = $1 AND p.target_org_id = $2").await?,
             &[&tenant.0, &id.0],
         )
         .await
