@@ -11,7 +11,7 @@ use trailspark_store::{
 
 use crate::db::{from_json, from_micros, micros, sqlite_error, to_json};
 use crate::ingest::each_in_savepoint;
-use crate::leads::{lead, lead_row, product_orgs_of, LEAD_SELECT};
+use crate::leads::{lead, lead_row, product_orgs_of};
 use crate::reads::like_pattern;
 use crate::writer::Mode;
 
@@ -94,10 +94,16 @@ pub fn target_org(
     let tx = conn.unchecked_transaction().map_err(sqlite_error)?;
     let org = find(&tx, tenant, id)?;
     let product_orgs = product_orgs_of(&tx, tenant, id)?;
-    let linked = "WHERE l.tenant_id = ?1 AND p.target_org_id = ?2";
+    // From the target org's product orgs to their leads, never the other way: SQLite, without
+    // statistics, would otherwise walk every lead of the tenant. The hints pin that order.
+    const LINKED: &str = "FROM product_orgs p INDEXED BY product_orgs_target
+         CROSS JOIN leads l INDEXED BY leads_product_org
+             ON l.tenant_id = p.tenant_id AND l.product_org_id = p.product_org_id
+         WHERE p.tenant_id = ?1 AND p.target_org_id = ?2";
     let mut stmt = tx
         .prepare_cached(&format!(
-            "{LEAD_SELECT} {linked} ORDER BY l.lead_id LIMIT ?3"
+            "SELECT l.lead_id, l.email, l.product_org_id, p.target_org_id, l.created_at,
+                 l.updated_at {LINKED} ORDER BY l.lead_id LIMIT ?3"
         ))
         .map_err(sqlite_error)?;
     let rows = stmt
@@ -112,9 +118,7 @@ pub fn target_org(
     drop(stmt);
     let lead_count: i64 = tx
         .query_row(
-            "SELECT COUNT(*) FROM leads l
-             JOIN product_orgs p ON p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id
-             WHERE l.tenant_id = ?1 AND p.target_org_id = ?2",
+            &format!("SELECT COUNT(*) {LINKED}"),
             (tenant.0, id.0),
             |r| r.get(0),
         )

@@ -1,0 +1,100 @@
+//! `trailspark-bench-seed PATH ORGS LEADS`: creates tenant `default` in the SQLite store at
+//! PATH (if the store is empty) with ORGS product orgs (`ws_1` …, Segment-like fields) and
+//! LEADS leads (`lead_1` …, one signal each, spread over the orgs), written through the
+//! Store trait in large requests, and prints how long that took.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use serde_json::json;
+use trailspark_core::signal::Signal;
+use trailspark_core::{ApiKeyId, FieldPatch, LeadId, ProductOrgId, Update};
+use trailspark_store::{IngestRequest, SignalRequest, Store};
+use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
+
+const CHUNK: usize = 2_000;
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, path, orgs, leads] = args.as_slice() else {
+        eprintln!("usage: trailspark-bench-seed PATH ORGS LEADS");
+        std::process::exit(2);
+    };
+    let (orgs, leads): (usize, usize) =
+        (orgs.parse().expect("ORGS"), leads.parse().expect("LEADS"));
+    let store = SqliteStore::open(path.as_ref(), SqliteOptions::default())
+        .await
+        .expect("open store");
+    let tenant = match store
+        .create_default_tenant_if_empty()
+        .await
+        .expect("tenant")
+    {
+        Some(t) => t,
+        None => store
+            .tenant_by_subdomain(&trailspark_core::Subdomain::parse("default").unwrap())
+            .await
+            .expect("tenant default"),
+    };
+    let key = ApiKeyId("key_seed".into());
+    let started = Instant::now();
+    for chunk in (1..=orgs).collect::<Vec<_>>().chunks(CHUNK) {
+        let updates = chunk
+            .iter()
+            .map(|i| Update {
+                product_org_id: ProductOrgId::parse(format!("ws_{i}")).unwrap(),
+                patches: vec![
+                    FieldPatch::Name(Some(format!("Workspace {i}"))),
+                    FieldPatch::PlanName(Some("Pro Annual".into())),
+                    FieldPatch::UserCount(Some((*i % 500) as i64)),
+                    FieldPatch::Mrr(Some(49_900)),
+                    FieldPatch::TrialStatus(Some("converted".into())),
+                    FieldPatch::FeatureFlags(json!({"sso_enabled": true}).as_object().cloned()),
+                ],
+                event_at: None,
+                message_id: None,
+            })
+            .collect();
+        let request = IngestRequest {
+            key_id: key.clone(),
+            received_at: Utc::now(),
+            webhook_id: None,
+            updates,
+        };
+        store.ingest(tenant.id, request).await.expect("ingest");
+    }
+    println!(
+        "{orgs} product orgs in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    for chunk in (1..=leads).collect::<Vec<_>>().chunks(CHUNK) {
+        let signals = chunk
+            .iter()
+            .map(|i| Signal {
+                lead_id: LeadId::parse(format!("lead_{i}")).unwrap(),
+                email: Some(format!("lead{i}@example.com")),
+                product_org_id: (orgs > 0)
+                    .then(|| ProductOrgId::parse(format!("ws_{}", i % orgs + 1)).unwrap()),
+                name: Some("Signed in".into()),
+                event_at: None,
+                properties: json!({"plan": "pro"}).as_object().cloned(),
+                custom_fields: Default::default(),
+                message_id: None,
+            })
+            .collect();
+        let request = SignalRequest {
+            key_id: key.clone(),
+            received_at: Utc::now(),
+            webhook_id: None,
+            signals,
+        };
+        store
+            .ingest_signals(tenant.id, request)
+            .await
+            .expect("signals");
+    }
+    println!("{leads} leads in {:.1} s", started.elapsed().as_secs_f64());
+    store.close().await;
+}
