@@ -454,7 +454,11 @@ async fn rate_limit_429_with_retry_after() {
 #[tokio::test]
 async fn store_unavailable_503_then_recovers() {
     if common::backend() != common::Backend::Sqlite {
-        eprintln!("SKIPPED on PostgreSQL: this case locks the SQLite file; the PostgreSQL outage test is not written yet");
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED on PostgreSQL: this case locks the SQLite file; tests/postgres_outage.rs is its PostgreSQL counterpart"
+        );
         return;
     }
     let app = TestApp::spawn_with(&["--sqlite-busy-timeout-ms", "200"]).await;
