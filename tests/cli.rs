@@ -250,3 +250,37 @@ async fn key_list_shows_when_a_key_was_last_used() {
         used(&app)
     );
 }
+
+#[test]
+fn database_takes_a_path_or_a_sqlite_url_for_the_same_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/store.db");
+    let run = |database: String, args: &[&str]| {
+        std::process::Command::new(common::BIN)
+            .arg("--database")
+            .arg(database)
+            .args(args)
+            .env_remove("TRAILSPARK_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let created = run(
+        format!("sqlite://{}", path.display()),
+        &["tenant", "create", "acme", "--json"],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(
+        path.exists(),
+        "the directory is created and the file is where the URL says"
+    );
+    let again = run(path.display().to_string(), &["tenant", "create", "acme"]);
+    assert!(
+        !again.status.success(),
+        "the plain path opens the same store"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+}

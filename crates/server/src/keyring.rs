@@ -105,8 +105,8 @@ impl KeyRing {
         Ok(compiled)
     }
 
-    /// Drops every remembered key (after a revoke in this process).
-    pub fn forget_all(&self) {
+    /// Drops every remembered key.
+    fn forget_all(&self) {
         let mut slots = self.slots.write().expect("key ring lock");
         self.generation.fetch_add(1, Ordering::AcqRel);
         slots.clear();

@@ -4,7 +4,7 @@
 mod app;
 mod auth;
 mod error;
-pub mod http;
+mod http;
 mod keyring;
 pub mod keys;
 

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use trailspark_core::update::format_timestamp;
 use trailspark_core::ProductOrgId;
-use trailspark_store::{HistoryEntry, PageRequest, ProductOrg, SearchQuery};
+use trailspark_store::{HistoryEntry, Page, PageRequest, ProductOrg, SearchQuery};
 
 use crate::app::App;
 use crate::auth::TenantAdmin;
@@ -61,6 +61,12 @@ pub(crate) fn page(cursor: Option<String>, limit: Option<String>) -> Result<Page
     })
 }
 
+/// A page as every admin list answers it: `{items, nextCursor}`.
+pub(crate) fn page_json<T>(page: &Page<T>, item: impl Fn(&T) -> Value) -> Json<Value> {
+    let items: Vec<Value> = page.items.iter().map(item).collect();
+    Json(json!({"items": items, "nextCursor": page.next_cursor}))
+}
+
 pub(crate) fn product_org_id(raw: String) -> Result<ProductOrgId, ApiError> {
     ProductOrgId::parse(raw)
         .map_err(|e| ApiError::NotFound(format!("No such product org: productOrgId {e}.")))
@@ -73,10 +79,7 @@ async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let query = params.query()?;
     let found = app.store.list_product_orgs(admin.tenant, &query).await?;
-    let items: Vec<Value> = found.items.iter().map(product_org_json).collect();
-    Ok(Json(
-        json!({"items": items, "nextCursor": found.next_cursor}),
-    ))
+    Ok(page_json(&found, product_org_json))
 }
 
 async fn one(

@@ -9,7 +9,7 @@ use trailspark_core::update::format_timestamp;
 use trailspark_core::LeadId;
 use trailspark_store::{Lead, ProductOrg, SignalRecord, StoreError};
 
-use super::admin::ListParams;
+use super::admin::{page_json, ListParams};
 use crate::app::App;
 use crate::auth::TenantAdmin;
 use crate::error::ApiError;
@@ -50,10 +50,7 @@ async fn list(
     Query(params): Query<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
     let found = app.store.list_leads(admin.tenant, &params.query()?).await?;
-    let items: Vec<Value> = found.items.iter().map(lead_json).collect();
-    Ok(Json(
-        json!({"items": items, "nextCursor": found.next_cursor}),
-    ))
+    Ok(page_json(&found, lead_json))
 }
 
 async fn one(

@@ -20,9 +20,6 @@ use tower_http::trace::TraceLayer;
 use crate::app::App;
 use crate::error::ApiError;
 
-pub use admin::product_org_json;
-pub use ingest::MAX_BODY_BYTES;
-
 /// The whole service.
 pub fn router(app: App) -> Router {
     Router::new()

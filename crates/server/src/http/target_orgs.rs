@@ -10,7 +10,7 @@ use trailspark_core::update::format_timestamp;
 use trailspark_core::{firmographics, TargetOrgId};
 use trailspark_store::{StoreError, TargetOrg};
 
-use super::admin::{product_org_id, product_org_json, ListParams};
+use super::admin::{page_json, product_org_id, product_org_json, ListParams};
 use super::ingest::{read_body, require_json};
 use super::leads::lead_json;
 use crate::app::App;
@@ -63,10 +63,7 @@ async fn list(
         .store
         .list_target_orgs(admin.tenant, &params.query()?)
         .await?;
-    let items: Vec<Value> = found.items.iter().map(target_org_json).collect();
-    Ok(Json(
-        json!({"items": items, "nextCursor": found.next_cursor}),
-    ))
+    Ok(page_json(&found, target_org_json))
 }
 
 async fn one(
