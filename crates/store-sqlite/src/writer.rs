@@ -3,8 +3,7 @@
 //! fsync acknowledges many requests. A job's caller is answered only after the commit.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -68,8 +67,6 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 pub struct Writer {
     queue: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    checkpointer: Mutex<Option<JoinHandle<()>>>,
-    stopping: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -81,21 +78,13 @@ impl Writer {
         queue_capacity: usize,
     ) -> StoreResult<Self> {
         let conn = db::connect(path, busy_timeout)?;
-        // Checkpoints copy the WAL back into the database file; done by the writer they would
-        // stall every commit behind them, so another thread does them (see `checkpoint`).
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+        // The writer checkpoints itself (SQLite's automatic checkpoint, every 500 WAL
+        // pages), between its commits: the WAL is then wholly copied and the next commit
+        // starts it over from its beginning. A checkpointer beside a busy writer never catches
+        // up, so the WAL never starts over: it grew by gigabytes a minute under load, and
+        // growing a file costs far more than overwriting one.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 500")
             .map_err(sqlite_error)?;
-        let checkpoints = db::connect(path, busy_timeout)?;
-        let stopping = Arc::new(AtomicBool::new(false));
-        let checkpointer = {
-            let stopping = Arc::clone(&stopping);
-            std::thread::Builder::new()
-                .name("trailspark-sqlite-checkpoint".into())
-                .spawn(move || checkpoint(checkpoints, &stopping))
-                .map_err(|e| {
-                    StoreError::Other(format!("cannot start the SQLite checkpointer: {e}"))
-                })?
-        };
         let (tx, rx) = mpsc::channel(queue_capacity.max(1));
         let thread = std::thread::Builder::new()
             .name("trailspark-sqlite-writer".into())
@@ -104,8 +93,6 @@ impl Writer {
         Ok(Self {
             queue: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
-            checkpointer: Mutex::new(Some(checkpointer)),
-            stopping,
         })
     }
 
@@ -145,11 +132,6 @@ impl Writer {
         if let Some(thread) = thread {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
-        self.stopping.store(true, Ordering::Release);
-        let checkpointer = self.checkpointer.lock().expect("checkpointer lock").take();
-        if let Some(thread) = checkpointer {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-        }
     }
 }
 
@@ -175,6 +157,10 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usi
             }
         }
     }
+    // Leaves an empty WAL behind, so the file alone is the whole store.
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "final checkpoint did not run");
+    }
     let average = if commits == 0 {
         0.0
     } else {
@@ -186,23 +172,6 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usi
         average_batch = average,
         "SQLite writer stopped"
     );
-}
-
-/// Copies committed WAL frames into the database file now and then, beside the writer
-/// (PASSIVE: never waits for, nor blocks, the writer or readers), and once more at the end.
-fn checkpoint(conn: Connection, stopping: &AtomicBool) {
-    const EVERY: Duration = Duration::from_millis(250);
-    loop {
-        let last = stopping.load(Ordering::Acquire);
-        let mode = if last { "TRUNCATE" } else { "PASSIVE" };
-        if let Err(e) = conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(())) {
-            tracing::debug!(error = %e, "checkpoint did not run");
-        }
-        if last {
-            return;
-        }
-        std::thread::sleep(EVERY);
-    }
 }
 
 fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) {
