@@ -58,6 +58,22 @@ pub struct DatabaseArgs {
         default_value_t = 5000
     )]
     pub pg_acquire_timeout_ms: u64,
+    /// Most write requests committed together in one transaction (group commit). Requests
+    /// never wait for a batch to fill: a batch is whatever is waiting when the last commit
+    /// ends.
+    #[arg(long, global = true, env = "TRAILSPARK_BATCH_MAX", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub batch_max: u32,
+    /// Most write requests waiting for the store; beyond it requests are answered 503 with
+    /// Retry-After instead of piling up in memory.
+    #[arg(long, global = true, env = "TRAILSPARK_WRITE_QUEUE", default_value_t = 16_384,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub write_queue: u32,
+    /// Transactions committing product org updates at once on PostgreSQL (each holds one of
+    /// the --pg-max-connections while it commits).
+    #[arg(long, global = true, env = "TRAILSPARK_PG_WRITERS", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub pg_writers: u32,
 }
 
 impl DatabaseArgs {
@@ -74,7 +90,8 @@ impl DatabaseArgs {
             Backend::Sqlite(path) => {
                 let options = SqliteOptions {
                     busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
-                    ..SqliteOptions::default()
+                    max_batch: self.batch_max as usize,
+                    queue_capacity: self.write_queue as usize,
                 };
                 let store = SqliteStore::open(&path, options).await.with_context(|| {
                     format!("cannot open the SQLite store at {}", path.display())
@@ -120,6 +137,9 @@ impl DatabaseArgs {
             max_connections: self.pg_max_connections.max(1),
             connect_timeout: Duration::from_millis(self.pg_connect_timeout_ms),
             acquire_timeout: Duration::from_millis(self.pg_acquire_timeout_ms),
+            writers: self.pg_writers as usize,
+            max_batch: self.batch_max as usize,
+            queue_capacity: self.write_queue as usize,
         };
         PostgresStore::connect(url, options).await.map_err(|e| {
             let text = e.to_string();

@@ -345,6 +345,80 @@ pub async fn concurrent_first_updates(store: Arc<dyn Store>) {
     );
 }
 
+/// Concurrent requests land in shared batches (group commit) and keep one-at-a-time
+/// semantics there: last-writer-wins by event time whatever the arrival order, one history
+/// version per change and no gaps, one application of a messageId sent many times at once,
+/// and each new org `isNewOrg` exactly once.
+pub async fn semantics_hold_inside_batches(store: Arc<dyn Store>) {
+    let (t, key) = tenant_with_key(&store, "batches").await;
+    let mut tasks = Vec::new();
+    for n in 0..30_i64 {
+        let (store, key) = (Arc::clone(&store), key.clone());
+        tasks.push(tokio::spawn(async move {
+            let s = store.as_ref();
+            // Event times in reverse to the spawn order: arrival order does not decide.
+            let ordered = update(
+                "ws_lww",
+                vec![FieldPatch::UserCount(Some(n))],
+                Some(100 - n),
+            );
+            let mut retried = update("ws_dup", vec![FieldPatch::UserCount(Some(n))], None);
+            retried.message_id = Some("the-same-message".into());
+            let fresh = update(&format!("ws_new_{n}"), vec![FieldPatch::Mrr(Some(n))], None);
+            let ordered = one(s, t.id, &key, ordered).await;
+            let retried = one(s, t.id, &key, retried).await;
+            let fresh = one(s, t.id, &key, fresh).await;
+            (ordered, retried, fresh)
+        }));
+    }
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("task"));
+    }
+    let s = store.as_ref();
+
+    let ordered: Vec<&Applied> = results.iter().map(|r| &r.0).collect();
+    assert_eq!(ordered.iter().filter(|r| r.is_new_org).count(), 1);
+    let org = s.product_org(t.id, &id("ws_lww")).await.unwrap();
+    assert_eq!(org.fields.user_count, Some(0), "the latest event time wins");
+    let changes = ordered.iter().filter(|r| r.changed).count();
+    let history = s
+        .product_org_history(t.id, &id("ws_lww"), &page(100))
+        .await
+        .unwrap();
+    let mut versions: Vec<i64> = history.items.iter().map(|h| h.version).collect();
+    versions.sort_unstable();
+    assert_eq!(
+        versions,
+        (1..=i64::try_from(changes).unwrap()).collect::<Vec<_>>(),
+        "one history version per change, none missing"
+    );
+
+    let retried: Vec<&Applied> = results.iter().map(|r| &r.1).collect();
+    let firsts: Vec<&&Applied> = retried.iter().filter(|r| !r.duplicate).collect();
+    assert_eq!(firsts.len(), 1, "the messageId is applied once");
+    let first = *firsts[0];
+    assert!(first.is_new_org);
+    assert!(
+        retried.iter().all(|r| Applied {
+            duplicate: false,
+            ..(*r).clone()
+        } == *first),
+        "every retry repeats the first outcome"
+    );
+    let dup = s
+        .product_org_history(t.id, &id("ws_dup"), &page(100))
+        .await
+        .unwrap();
+    assert_eq!(dup.items.len(), 1, "applied once");
+
+    assert!(results.iter().all(|r| r.2.is_new_org && r.2.changed));
+    let mut targets: Vec<i64> = results.iter().map(|r| r.2.target_org_id.0).collect();
+    targets.sort_unstable();
+    targets.dedup();
+    assert_eq!(targets.len(), 30, "each new org has its own target org");
+}
+
 fn page(limit: u32) -> trailspark_store::PageRequest {
     trailspark_store::PageRequest {
         cursor: None,

@@ -12,7 +12,8 @@ mod reads;
 pub use accounts::{admin_tokens, api_keys, tenants};
 pub use ingest::{
     concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
-    message_id_dedupe, per_field_last_writer_wins, tenants_stay_apart, webhook_id_replay,
+    message_id_dedupe, per_field_last_writer_wins, semantics_hold_inside_batches,
+    tenants_stay_apart, webhook_id_replay,
 };
 pub use leads::{
     evaluation_context, firmographics_import, leads_list, signals_link_leads, target_orgs_and_moves,
@@ -40,7 +41,8 @@ macro_rules! store_contract_tests {
             tenants, api_keys, admin_tokens, creates_then_updates, is_new_org_once_in_one_request,
             per_field_last_writer_wins, message_id_dedupe, webhook_id_replay, tenants_stay_apart,
             concurrent_first_updates, list_pages_and_search, history_pages, signals_link_leads,
-            evaluation_context, target_orgs_and_moves, firmographics_import, leads_list);
+            evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,
+            semantics_hold_inside_batches);
     };
     (@cases $open:expr; $($case:ident),*) => {
         $(

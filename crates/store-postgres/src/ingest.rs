@@ -1,5 +1,6 @@
-//! Applying product org updates in one transaction: upsert, per-field last-writer-wins,
-//! history, messageId dedupe and webhook-id replay refusal, safe across instances.
+//! The pieces of a write that product org batches ([`crate::batch`]) and signals share:
+//! per-item savepoints, advisory locks, messageId dedupe, webhook-id replay refusal, and the
+//! sweep of expired dedupe rows.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -9,39 +10,13 @@ use deadpool_postgres::{GenericClient, Transaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_postgres::types::Json;
-use trailspark_core::{
-    ApiKeyId, FieldClock, FieldPatch, ProductOrgFields, TargetOrgId, TenantId, Update,
-};
-use trailspark_store::{Applied, IngestRequest, IngestResult, StoreError, StoreResult};
+use trailspark_core::{ApiKeyId, TenantId};
+use trailspark_store::{StoreError, StoreResult};
 
 use crate::db::{pg_error, prepared};
 
-const DEDUPE_WINDOW: Duration = Duration::hours(24);
+pub const DEDUPE_WINDOW: Duration = Duration::hours(24);
 const REPLAY_WINDOW: Duration = Duration::minutes(10);
-
-/// Applies a request's updates in order inside `tx`.
-pub async fn ingest(
-    tx: &mut Transaction<'_>,
-    tenant: TenantId,
-    request: &IngestRequest,
-) -> StoreResult<IngestResult> {
-    if let Some(id) = &request.webhook_id {
-        if seen_webhook_id(tx, tenant, &request.key_id, id, request.received_at).await? {
-            return Ok(IngestResult::Replayed);
-        }
-    }
-    each_in_savepoint(tx, request, &request.updates, move |tx, request, update| {
-        Box::pin(apply(
-            tx,
-            tenant,
-            &request.key_id,
-            request.received_at,
-            update,
-        ))
-    })
-    .await
-    .map(IngestResult::Applied)
-}
 
 /// The work on one item. Boxed, and `Send` by its type, so that the futures of the trait's
 /// methods stay `Send` (a generic async closure cannot promise that yet).
@@ -109,153 +84,6 @@ pub async fn lock(
     .await
     .map_err(pg_error)?;
     Ok(())
-}
-
-async fn apply(
-    tx: &impl GenericClient,
-    tenant: TenantId,
-    key: &ApiKeyId,
-    received_at: DateTime<Utc>,
-    update: &Update,
-) -> StoreResult<Applied> {
-    let id = update.product_org_id.as_str();
-    lock(tx, tenant, "product_org", id).await?;
-    if let Some(message_id) = &update.message_id {
-        if let Some(first) = processed::<Applied>(tx, tenant, key, message_id, received_at).await? {
-            return Ok(Applied {
-                duplicate: true,
-                ..first
-            });
-        }
-    }
-    let existing = tx
-        .query_opt(
-            &prepared(
-                tx,
-                "SELECT target_org_id, fields, field_clock, version FROM product_orgs
-             WHERE tenant_id = $1 AND product_org_id = $2",
-            )
-            .await?,
-            &[&tenant.0, &id],
-        )
-        .await
-        .map_err(pg_error)?;
-    let is_new_org = existing.is_none();
-    let (target_org_id, mut fields, mut clock, mut version) = match existing {
-        Some(row) => {
-            let Json(fields): Json<ProductOrgFields> = row.get(1);
-            let Json(clock): Json<FieldClock> = row.get(2);
-            (TargetOrgId(row.get(0)), fields, clock, row.get::<_, i64>(3))
-        }
-        None => {
-            let target =
-                create_target_org(tx, tenant, &target_org_name(update), received_at).await?;
-            (
-                target,
-                ProductOrgFields::default(),
-                FieldClock::default(),
-                0,
-            )
-        }
-    };
-    let outcome = fields.merge(
-        &mut clock,
-        &update.patches,
-        update.event_at.unwrap_or(received_at),
-    );
-    let changed = is_new_org || !outcome.changes.is_empty();
-    if changed {
-        version += 1;
-        tx.execute(
-            &prepared(
-                tx,
-                "INSERT INTO product_orgs (tenant_id, product_org_id, target_org_id, name, fields,
-                 field_clock, version, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
-             ON CONFLICT (tenant_id, product_org_id) DO UPDATE SET
-                 name = excluded.name, fields = excluded.fields, field_clock = excluded.field_clock,
-                 version = excluded.version, updated_at = excluded.updated_at",
-            )
-            .await?,
-            &[
-                &tenant.0,
-                &id,
-                &target_org_id.0,
-                &fields.name,
-                &Json(&fields),
-                &Json(&clock),
-                &version,
-                &received_at,
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
-        tx.execute(&prepared(tx, "INSERT INTO product_org_history (tenant_id, product_org_id, version, changes, key_id,
-                 event_at, received_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)").await?,
-            &[
-                &tenant.0,
-                &id,
-                &version,
-                &Json(&outcome.changes),
-                &key.0,
-                &update.event_at,
-                &received_at,
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
-    } else if outcome.clock_moved {
-        tx.execute(&prepared(tx, "UPDATE product_orgs SET field_clock = $3 WHERE tenant_id = $1 AND product_org_id = $2").await?,
-            &[&tenant.0, &id, &Json(&clock)],
-        )
-        .await
-        .map_err(pg_error)?;
-    }
-    let applied = Applied {
-        product_org_id: update.product_org_id.clone(),
-        target_org_id,
-        is_new_org,
-        changed,
-        duplicate: false,
-    };
-    if let Some(message_id) = &update.message_id {
-        remember(tx, tenant, key, message_id, &applied, received_at).await?;
-    }
-    Ok(applied)
-}
-
-fn target_org_name(update: &Update) -> String {
-    update
-        .patches
-        .iter()
-        .find_map(|p| match p {
-            FieldPatch::Name(Some(name)) => Some(name.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| update.product_org_id.as_str().to_owned())
-}
-
-async fn create_target_org(
-    tx: &impl GenericClient,
-    tenant: TenantId,
-    name: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<TargetOrgId> {
-    let row = tx
-        .query_one(
-            &prepared(tx, "SELECT nextval('target_org_ids')").await?,
-            &[],
-        )
-        .await
-        .map_err(pg_error)?;
-    let id: i64 = row.get(0);
-    tx.execute(&prepared(tx, "INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)").await?,
-        &[&tenant.0, &id, &name, &now],
-    )
-    .await
-    .map_err(pg_error)?;
-    Ok(TargetOrgId(id))
 }
 
 /// The first outcome of `message_id` for this key, if stored in the last 24 hours.

@@ -3,6 +3,7 @@
 //! locks; everything else is plain transactions.
 
 mod accounts;
+mod batch;
 mod db;
 mod ingest;
 mod leads;
@@ -22,6 +23,7 @@ use trailspark_store::{
     Store, StoreResult, TargetOrg, TargetOrgDetail, Tenant,
 };
 
+use crate::batch::Batcher;
 use crate::db::{pg_error, pool_error};
 
 /// How often expired dedupe and replay rows are deleted.
@@ -36,6 +38,13 @@ pub struct PostgresOptions {
     pub connect_timeout: Duration,
     /// How long a request waits for a free connection before it is answered 503.
     pub acquire_timeout: Duration,
+    /// Transactions committing product org updates at once (group commit), each holding a
+    /// connection while it runs.
+    pub writers: usize,
+    /// Most requests committed in one transaction.
+    pub max_batch: usize,
+    /// Most requests waiting for a writer; beyond it writes are refused (503).
+    pub queue_capacity: usize,
 }
 
 impl Default for PostgresOptions {
@@ -44,6 +53,9 @@ impl Default for PostgresOptions {
             max_connections: 16,
             connect_timeout: Duration::from_secs(5),
             acquire_timeout: Duration::from_secs(5),
+            writers: 4,
+            max_batch: 512,
+            queue_capacity: 16_384,
         }
     }
 }
@@ -51,13 +63,20 @@ impl Default for PostgresOptions {
 /// A trailspark store in a PostgreSQL database.
 pub struct PostgresStore {
     pool: Pool,
+    batcher: Batcher,
 }
 
 impl PostgresStore {
     /// Connects to `url` and checks that the database answers; does not migrate.
     pub async fn connect(url: &str, options: PostgresOptions) -> StoreResult<Self> {
         let pool = db::pool(url, &options)?;
-        let store = Self { pool };
+        let batcher = Batcher::start(
+            pool.clone(),
+            options.writers,
+            options.max_batch,
+            options.queue_capacity,
+        );
+        let store = Self { pool, batcher };
         store.ping().await?;
         store.sweep_every(SWEEP_EVERY);
         Ok(store)
@@ -187,8 +206,7 @@ impl Store for PostgresStore {
     }
 
     async fn ingest(&self, tenant: TenantId, request: IngestRequest) -> StoreResult<IngestResult> {
-        self.write(async |tx| ingest::ingest(tx, tenant, &request).await)
-            .await
+        self.batcher.ingest(tenant, request).await
     }
 
     async fn product_org(&self, tenant: TenantId, id: &ProductOrgId) -> StoreResult<ProductOrg> {
@@ -286,8 +304,9 @@ impl Store for PostgresStore {
     }
 
     async fn close(&self) {
-        // Every answered write has committed (writes are not queued here): closing the pool
-        // ends the sweeper and says goodbye to the database.
+        // Queued updates commit and are answered first; closing the pool then ends the
+        // sweeper and says goodbye to the database.
+        self.batcher.close().await;
         self.pool.close();
     }
 }
