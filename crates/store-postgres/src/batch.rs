@@ -235,10 +235,10 @@ async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestRes
     keys.sort_unstable();
     keys.dedup();
     lock_all(tx, &keys).await?;
-    let mut dedupe = processed(tx, &updates).await?;
-    let mut orgs = current(tx, &keys).await?;
-    let new_targets = target_org_ids(tx, keys.len() - orgs.len()).await?;
-    let mut new_targets = new_targets.into_iter();
+    // Independent statements go out together (tokio-postgres pipelines the futures polled
+    // at once): one round trip for both reads, one for the writes below.
+    let (mut dedupe, (mut orgs, new_targets)) =
+        tokio::try_join!(processed(tx, &updates), current(tx, &keys))?;
 
     let mut history = HistoryRows::default();
     let mut created = Vec::new();
@@ -264,7 +264,7 @@ async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestRes
         let org = match orgs.entry((tenant, id)) {
             std::collections::hash_map::Entry::Occupied(org) => org.into_mut(),
             std::collections::hash_map::Entry::Vacant(slot) => {
-                let target = new_targets.next().ok_or_else(|| {
+                let target = *new_targets.get(&(tenant, id)).ok_or_else(|| {
                     StoreError::Other("a new product org found no target org id".into())
                 })?;
                 created.push((tenant, target, target_org_name(update), now));
@@ -315,10 +315,13 @@ async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestRes
         outcomes.push(applied);
     }
 
+    // Target orgs first, on their own: product orgs refer to them.
     insert_target_orgs(tx, &created).await?;
-    write_orgs(tx, &orgs).await?;
-    insert_history(tx, &history).await?;
-    remember_all(tx, &mut remembered).await?;
+    tokio::try_join!(
+        write_orgs(tx, &orgs),
+        insert_history(tx, &history),
+        remember_all(tx, &mut remembered)
+    )?;
 
     let mut outcomes = outcomes.into_iter();
     Ok(batch
@@ -407,29 +410,37 @@ fn nth<T>(items: &[T], n: i64) -> StoreResult<&T> {
         .ok_or_else(|| StoreError::Other("unnest returned an unknown ordinal".into()))
 }
 
-/// The stored state of the batch's product orgs that exist.
+/// The stored state of the batch's product orgs that exist, and for each that does not, a
+/// new target org id. An id taken for an org whose every update turns out to be a duplicate
+/// stays unused: ids have gaps, as sequences do.
 async fn current<'a>(
     tx: &Transaction<'_>,
     keys: &[OrgKey<'a>],
-) -> StoreResult<HashMap<OrgKey<'a>, Org>> {
+) -> StoreResult<(HashMap<OrgKey<'a>, Org>, HashMap<OrgKey<'a>, i64>)> {
     let tenants: Vec<i64> = keys.iter().map(|k| k.0).collect();
     let ids: Vec<&str> = keys.iter().map(|k| k.1).collect();
     // One primary key probe per org, as in `processed`.
-    let sql = "SELECT k.n, p.target_org_id, p.fields, p.field_clock, p.version, p.updated_at
-               FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS k(tenant_id, product_org_id, n),
-               LATERAL (SELECT * FROM product_orgs WHERE tenant_id = k.tenant_id
-                   AND product_org_id = k.product_org_id COLLATE \"C\" OFFSET 0) p";
+    let sql = "SELECT k.n, p.target_org_id, p.fields, p.field_clock, p.version, p.updated_at,
+                   CASE WHEN p.version IS NULL THEN nextval('target_org_ids') END
+               FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS k(tenant_id, product_org_id, n)
+               LEFT JOIN LATERAL (SELECT * FROM product_orgs WHERE tenant_id = k.tenant_id
+                   AND product_org_id = k.product_org_id COLLATE \"C\" OFFSET 0) p ON true";
     let rows = tx
         .query(&prepared(tx, sql).await?, &[&tenants, &ids])
         .await
         .map_err(pg_error)?;
     let mut orgs = HashMap::with_capacity(keys.len());
+    let mut new = HashMap::new();
     for row in rows {
+        let key = *nth(keys, row.get(0))?;
+        if let Some(target) = row.get::<_, Option<i64>>(6) {
+            new.insert(key, target);
+            continue;
+        }
         let Json(fields): Json<ProductOrgFields> = row.get(2);
         let Json(clock): Json<FieldClock> = row.get(3);
-        let key = nth(keys, row.get(0))?;
         orgs.insert(
-            *key,
+            key,
             Org {
                 target_org_id: TargetOrgId(row.get(1)),
                 fields,
@@ -442,22 +453,7 @@ async fn current<'a>(
             },
         );
     }
-    Ok(orgs)
-}
-
-/// `count` ids for new target orgs. An id taken for an org whose every update turns out to
-/// be a duplicate stays unused: ids have gaps, as sequences do.
-async fn target_org_ids(tx: &Transaction<'_>, count: usize) -> StoreResult<Vec<i64>> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    let count = i64::try_from(count).map_err(|e| StoreError::Other(e.to_string()))?;
-    let sql = "SELECT nextval('target_org_ids') FROM generate_series(1, $1::bigint)";
-    let rows = tx
-        .query(&prepared(tx, sql).await?, &[&count])
-        .await
-        .map_err(pg_error)?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok((orgs, new))
 }
 
 /// A target org is named after its first product org: its name if the update carries one.
