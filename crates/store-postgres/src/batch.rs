@@ -237,8 +237,10 @@ async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestRes
     lock_all(tx, &keys).await?;
     // Independent statements go out together (tokio-postgres pipelines the futures polled
     // at once): one round trip for both reads, one for the writes below.
-    let (mut dedupe, (mut orgs, new_targets)) =
-        tokio::try_join!(processed(tx, &updates), current(tx, &keys))?;
+    // Results are looked at in statement order: after a failed statement the later ones
+    // only say "transaction aborted", and the first error is the one that explains.
+    let (dedupe, current) = tokio::join!(processed(tx, &updates), current(tx, &keys));
+    let (mut dedupe, (mut orgs, new_targets)) = (dedupe?, current?);
 
     let mut history = HistoryRows::default();
     let mut created = Vec::new();
@@ -317,11 +319,14 @@ async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestRes
 
     // Target orgs first, on their own: product orgs refer to them.
     insert_target_orgs(tx, &created).await?;
-    tokio::try_join!(
+    let (orgs, history, remembered) = tokio::join!(
         write_orgs(tx, &orgs),
         insert_history(tx, &history),
         remember_all(tx, &mut remembered)
-    )?;
+    );
+    orgs?;
+    history?;
+    remembered?;
 
     let mut outcomes = outcomes.into_iter();
     Ok(batch

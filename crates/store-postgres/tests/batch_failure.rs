@@ -1,0 +1,97 @@
+//! A request the database refuses fails alone: the batch it shared with others is run again
+//! one request per transaction, and its neighbours are applied and answered. Needs
+//! TRAILSPARK_TEST_POSTGRES_URL; without it the test says it was skipped.
+
+use std::sync::Arc;
+
+use trailspark_core::{FieldPatch, ProductOrgId, Update};
+use trailspark_store::{IngestRequest, IngestResult, Store, StoreError};
+use trailspark_store_contract::postgres::TestDatabase;
+use trailspark_store_contract::{at, tenant_with_key};
+use trailspark_store_postgres::{PostgresOptions, PostgresStore};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_request_fails_alone() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    // One writer, so the concurrent requests below queue up and share batches.
+    let options = PostgresOptions {
+        writers: 1,
+        ..PostgresOptions::default()
+    };
+    let store = PostgresStore::connect(&database.url, options)
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    // The database itself refuses one org, as it would a row breaking some constraint.
+    let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
+        .await
+        .expect("connect for setup");
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.product_org_id = 'ws_bad' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER refuse_bad BEFORE INSERT ON product_orgs
+                 FOR EACH ROW EXECUTE FUNCTION refuse_bad();",
+        )
+        .await
+        .expect("trigger");
+
+    let store: Arc<dyn Store> = Arc::new(store);
+    let (tenant, key) = tenant_with_key(&store, "failing").await;
+    let tasks: Vec<_> = (0..40)
+        .map(|n| {
+            let (store, key) = (Arc::clone(&store), key.clone());
+            let id = if n == 20 {
+                "ws_bad".to_owned()
+            } else {
+                format!("ws_{n}")
+            };
+            tokio::spawn(async move {
+                let request = IngestRequest {
+                    key_id: key,
+                    received_at: at(1_000),
+                    webhook_id: None,
+                    updates: vec![Update {
+                        product_org_id: ProductOrgId::parse(id.clone()).unwrap(),
+                        patches: vec![FieldPatch::UserCount(Some(n))],
+                        event_at: None,
+                        message_id: None,
+                    }],
+                };
+                (id, store.ingest(tenant.id, request).await)
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (id, result) = task.await.unwrap();
+        if id == "ws_bad" {
+            assert!(
+                matches!(&result, Err(StoreError::Other(e)) if e.contains("refused by the test")),
+                "the refused request fails with the database's reason: {result:?}"
+            );
+            continue;
+        }
+        assert!(
+            matches!(result, Ok(IngestResult::Applied(_))),
+            "{id} is applied: {result:?}"
+        );
+        let org = store
+            .product_org(tenant.id, &ProductOrgId::parse(id.clone()).unwrap())
+            .await
+            .unwrap_or_else(|e| panic!("{id} is stored: {e}"));
+        assert!(org.fields.user_count.is_some());
+    }
+    assert!(matches!(
+        store
+            .product_org(tenant.id, &ProductOrgId::parse("ws_bad").unwrap())
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    store.close().await;
+}
