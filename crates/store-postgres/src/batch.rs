@@ -194,6 +194,8 @@ struct Org {
     clock_moved: bool,
     /// Receive time of the latest change.
     updated_at: DateTime<Utc>,
+    /// Receive time of the creating update (written only when the row is new).
+    created_at: DateTime<Utc>,
 }
 
 /// Columns of the multi-row statements, one vector per column.
@@ -279,6 +281,7 @@ async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestRes
                     changed: false,
                     clock_moved: false,
                     updated_at: now,
+                    created_at: now,
                 })
             }
         };
@@ -455,6 +458,7 @@ async fn current<'a>(
                 changed: false,
                 clock_moved: false,
                 updated_at: row.get(5),
+                created_at: row.get(5),
             },
         );
     }
@@ -523,19 +527,19 @@ async fn upsert_orgs(
     let fields: Vec<Json<&ProductOrgFields>> = rows.iter().map(|(_, o)| Json(&o.fields)).collect();
     let clocks: Vec<Json<&FieldClock>> = rows.iter().map(|(_, o)| Json(&o.clock)).collect();
     let versions: Vec<i64> = rows.iter().map(|(_, o)| o.version).collect();
-    let at: Vec<DateTime<Utc>> = rows.iter().map(|(_, o)| o.updated_at).collect();
+    let created: Vec<DateTime<Utc>> = rows.iter().map(|(_, o)| o.created_at).collect();
+    let updated: Vec<DateTime<Utc>> = rows.iter().map(|(_, o)| o.updated_at).collect();
     let sql = format!(
         "INSERT INTO product_orgs (tenant_id, product_org_id, target_org_id, name, fields,
              field_clock, version, created_at, updated_at)
-         SELECT t, i, g, n, f, c, v, a, a FROM unnest($1::bigint[], $2::text[], $3::bigint[],
-             $4::text[], $5::jsonb[], $6::jsonb[], $7::bigint[], $8::timestamptz[])
-             AS r(t, i, g, n, f, c, v, a)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[],
+             $6::jsonb[], $7::bigint[], $8::timestamptz[], $9::timestamptz[])
          ON CONFLICT (tenant_id, product_org_id) {on_conflict}"
     );
     tx.execute(
         &prepared(tx, &sql).await?,
         &[
-            &tenants, &ids, &targets, &names, &fields, &clocks, &versions, &at,
+            &tenants, &ids, &targets, &names, &fields, &clocks, &versions, &created, &updated,
         ],
     )
     .await
