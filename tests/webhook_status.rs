@@ -336,9 +336,10 @@ async fn body_errors_400_413_415() {
         s,
         &b,
         StatusCode::BAD_REQUEST,
-        "batch_not_supported",
-        "array body",
+        "body_not_object",
+        "array body of numbers",
     );
+    assert_eq!(b["results"].as_array().map(Vec::len), Some(2), "{b}");
     let (s, b) = post_raw(&app, k, Some("application/json"), "\"ws_1\"").await;
     assert_error(
         s,

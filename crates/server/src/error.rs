@@ -36,6 +36,8 @@ pub enum ApiError {
     UnsupportedMediaType { got: Option<String> },
     #[error("payload too large")]
     PayloadTooLarge { limit: usize },
+    #[error("too many events")]
+    TooManyEvents { limit: usize },
     #[error("invalid JSON")]
     InvalidJson(String),
     #[error("invalid body")]
@@ -84,7 +86,7 @@ impl From<StoreError> for ApiError {
 }
 
 impl ApiError {
-    fn status(&self) -> StatusCode {
+    pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidApiKey
             | Self::ApiKeyExpired { .. }
@@ -95,7 +97,9 @@ impl ApiError {
             | Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::WrongKeyType { .. } => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge { .. } | Self::TooManyEvents { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             Self::InvalidJson(_)
             | Self::InvalidBody { .. }
             | Self::MissingProductOrgId { .. }
@@ -129,6 +133,7 @@ impl ApiError {
             Self::Replayed => "webhook_replayed",
             Self::UnsupportedMediaType { .. } => "unsupported_media_type",
             Self::PayloadTooLarge { .. } => "payload_too_large",
+            Self::TooManyEvents { .. } => "too_many_events",
             Self::InvalidJson(_) => "invalid_json",
             Self::InvalidBody { code, .. } | Self::BadRequest { code, .. } => code,
             Self::MissingProductOrgId { .. } => "missing_product_org_id",
@@ -154,7 +159,8 @@ impl ApiError {
             Self::Signature(e) => e.to_string(),
             Self::Replayed => "A request with this webhook-id was already accepted for this key; each Standard Webhooks message id is accepted once.".into(),
             Self::UnsupportedMediaType { got } => format!("Send the body as JSON with the header Content-Type: application/json (got {}).", got.as_deref().unwrap_or("no Content-Type")),
-            Self::PayloadTooLarge { limit } => format!("The body is larger than {limit} bytes; send one update of at most 1 MiB per request."),
+            Self::PayloadTooLarge { limit } => format!("The body is larger than {limit} bytes; send smaller requests (split the batch)."),
+            Self::TooManyEvents { limit } => format!("A batch holds at most {limit} events; split it into smaller batches."),
             Self::InvalidJson(why) => format!("The body is not valid JSON: {why}."),
             Self::InvalidBody { message, .. } | Self::BadRequest { message, .. } => message.clone(),
             Self::MissingProductOrgId { path, null: true, .. } => format!("The value at the payload template's productOrgId path `{path}` is null. Every update needs a product org id."),

@@ -4,6 +4,7 @@
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use std::sync::Arc;
@@ -13,14 +14,17 @@ use serde_json::{json, Value};
 use trailspark_core::extract::{extract_product_org, ExtractError};
 use trailspark_core::signature::{self, SignatureHeaders, Verified};
 use trailspark_core::EndpointType;
-use trailspark_store::{IngestRequest, IngestResult};
+use trailspark_store::{Applied, IngestRequest, IngestResult};
 
+use super::batch;
 use crate::app::App;
 use crate::error::ApiError;
 use crate::keyring::IngestKey;
 
 /// Largest accepted body (SPEC §3).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Most elements of an array body: what Segment's Webhooks (Actions) batching sends at most.
+pub const MAX_ELEMENTS: usize = 4_000;
 
 /// Routes of the product org webhook.
 pub fn router() -> Router<App> {
@@ -30,13 +34,19 @@ pub fn router() -> Router<App> {
     )
 }
 
-/// A webhook request that passed every check before extraction: its key, its JSON object
-/// body, and what the store needs to refuse a replay.
+/// A webhook request that passed every check before extraction: its key, its JSON body (an
+/// object, or an array of updates), and what the store needs to refuse a replay.
 pub(crate) struct Accepted {
     pub key: Arc<IngestKey>,
-    pub payload: Value,
+    pub payload: Payload,
     pub webhook_id: Option<String>,
     pub received_at: DateTime<Utc>,
+}
+
+/// One update, or a batch of them.
+pub(crate) enum Payload {
+    One(Value),
+    Many(Vec<Value>),
 }
 
 /// The front half every webhook shares: find key → secret → rate → content type → body →
@@ -65,16 +75,40 @@ pub(crate) async fn accept(
     };
     let payload: Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
-    match &payload {
-        Value::Object(_) => Ok(Accepted { key, payload, webhook_id, received_at }),
-        Value::Array(_) => Err(ApiError::InvalidBody {
-            code: "batch_not_supported",
-            message: "Send one JSON object per request; array bodies (batches) are not accepted by this endpoint yet.".into(),
-        }),
-        other => Err(ApiError::InvalidBody {
-            code: "body_not_object",
-            message: format!("The body must be a JSON object, got {}.", json_kind(other)),
-        }),
+    let payload = match payload {
+        Value::Object(_) => Payload::One(payload),
+        Value::Array(items) => Payload::Many(checked_batch(items, MAX_ELEMENTS)?),
+        other => return Err(not_object(&other)),
+    };
+    Ok(Accepted {
+        key,
+        payload,
+        webhook_id,
+        received_at,
+    })
+}
+
+/// The elements of a batch, refused whole when empty or over `limit`.
+pub(crate) fn checked_batch(items: Vec<Value>, limit: usize) -> Result<Vec<Value>, ApiError> {
+    if items.is_empty() {
+        return Err(ApiError::InvalidBody {
+            code: "empty_batch",
+            message: "The batch is an empty array: send at least one update.".into(),
+        });
+    }
+    if items.len() > limit {
+        return Err(ApiError::TooManyEvents { limit });
+    }
+    Ok(items)
+}
+
+pub(crate) fn not_object(value: &Value) -> ApiError {
+    ApiError::InvalidBody {
+        code: "body_not_object",
+        message: format!(
+            "An update must be a JSON object (or the body an array of them), got {}.",
+            json_kind(value)
+        ),
     }
 }
 
@@ -94,7 +128,7 @@ async fn product_org_webhook(
     Path(api_key): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let accepted = accept(
         &app,
         &api_key,
@@ -103,27 +137,57 @@ async fn product_org_webhook(
         body,
     )
     .await?;
-    let key = accepted.key;
-    let template = key
-        .template
-        .as_product_org()
-        .ok_or_else(|| anyhow::anyhow!("product org key {} holds a signal template", key.id))?;
-    let update = extract_product_org(template, &accepted.payload).map_err(extract_error)?;
-    let request = IngestRequest {
-        key_id: key.id.clone(),
-        received_at: accepted.received_at,
-        webhook_id: accepted.webhook_id,
-        updates: vec![update],
+    let received_at = accepted.received_at;
+    let key = Arc::clone(&accepted.key);
+    let response = apply_product_org_updates(&app, accepted, None).await?;
+    app.keys.mark_used(&key, received_at);
+    Ok(response)
+}
+
+/// Extracts and applies a product org webhook's update(s) and renders the answer. `message_ids`
+/// gives, per element, the messageId to fall back on when the template maps none (the
+/// Segment-compatible API's events always carry one).
+pub(crate) async fn apply_product_org_updates(
+    app: &App,
+    accepted: Accepted,
+    message_ids: Option<&[Option<String>]>,
+) -> Result<Response, ApiError> {
+    let key = &accepted.key;
+    let template = key.template.as_product_org().ok_or_else(|| {
+        anyhow::anyhow!("product org key {} holds a product org template", key.id)
+    })?;
+    let extract = |(n, item): (usize, &Value)| {
+        let mut update = extract_product_org(template, item).map_err(extract_error)?;
+        if update.message_id.is_none() {
+            update.message_id = message_ids.and_then(|ids| ids.get(n).cloned().flatten());
+        }
+        Ok(update)
     };
-    let outcome = single(app.store.ingest(key.tenant, request).await?)?;
-    app.keys.mark_used(&key, accepted.received_at);
-    Ok(Json(json!({
-        "success": true,
-        "productOrgId": outcome.product_org_id,
-        "targetOrgId": outcome.target_org_id,
-        "isNewOrg": outcome.is_new_org,
-        "changed": outcome.changed,
-    })))
+    let store = async |updates| {
+        let request = IngestRequest {
+            key_id: key.id.clone(),
+            received_at: accepted.received_at,
+            webhook_id: accepted.webhook_id.clone(),
+            updates,
+        };
+        Ok(app.store.ingest(key.tenant, request).await?)
+    };
+    let render = |outcome: Applied| {
+        json!({
+            "success": true,
+            "productOrgId": outcome.product_org_id,
+            "targetOrgId": outcome.target_org_id,
+            "isNewOrg": outcome.is_new_org,
+            "changed": outcome.changed,
+        })
+    };
+    match &accepted.payload {
+        Payload::One(item) => {
+            let update = extract((0, item))?;
+            Ok(Json(render(single(store(vec![update]).await?)?)).into_response())
+        }
+        Payload::Many(items) => batch::apply(items, extract, store, render).await,
+    }
 }
 
 fn check_api_secret(key: &IngestKey, headers: &HeaderMap) -> Result<(), ApiError> {

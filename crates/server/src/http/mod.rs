@@ -1,6 +1,7 @@
 //! The HTTP surface: one router merged from each resource module's `router()`.
 
 mod admin;
+mod batch;
 mod health;
 mod ingest;
 mod leads;

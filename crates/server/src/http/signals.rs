@@ -4,15 +4,18 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use std::sync::Arc;
 use trailspark_core::signal::extract_signal;
 use trailspark_core::template::PayloadTemplate;
 use trailspark_core::EndpointType;
-use trailspark_store::SignalRequest;
+use trailspark_store::{SignalApplied, SignalRequest};
 
-use super::ingest::{accept, extract_error, single};
+use super::batch;
+use super::ingest::{accept, extract_error, single, Accepted, Payload};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -26,25 +29,55 @@ async fn signal_webhook(
     Path(api_key): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let accepted = accept(&app, &api_key, EndpointType::SignalStaging, &headers, body).await?;
-    let key = accepted.key;
+    let received_at = accepted.received_at;
+    let key = Arc::clone(&accepted.key);
+    let response = apply_signals(&app, accepted, None).await?;
+    app.keys.mark_used(&key, received_at);
+    Ok(response)
+}
+
+/// Extracts and stores a signal webhook's signal(s) and renders the answer; `message_ids` as
+/// in [`super::ingest::apply_product_org_updates`].
+pub(crate) async fn apply_signals(
+    app: &App,
+    accepted: Accepted,
+    message_ids: Option<&[Option<String>]>,
+) -> Result<Response, ApiError> {
+    let key = &accepted.key;
     let PayloadTemplate::Signal(template) = &key.template else {
         return Err(anyhow::anyhow!("signal key {} holds a product org template", key.id).into());
     };
-    let signal = extract_signal(template, &accepted.payload).map_err(extract_error)?;
-    let request = SignalRequest {
-        key_id: key.id.clone(),
-        received_at: accepted.received_at,
-        webhook_id: accepted.webhook_id,
-        signals: vec![signal],
+    let extract = |(n, item): (usize, &Value)| {
+        let mut signal = extract_signal(template, item).map_err(extract_error)?;
+        if signal.message_id.is_none() {
+            signal.message_id = message_ids.and_then(|ids| ids.get(n).cloned().flatten());
+        }
+        Ok(signal)
     };
-    let outcome = single(app.store.ingest_signals(key.tenant, request).await?)?;
-    app.keys.mark_used(&key, accepted.received_at);
-    Ok(Json(json!({
-        "success": true,
-        "leadId": outcome.lead_id,
-        "targetOrgId": outcome.target_org_id,
-        "linked": outcome.linked,
-    })))
+    let store = async |signals| {
+        let request = SignalRequest {
+            key_id: key.id.clone(),
+            received_at: accepted.received_at,
+            webhook_id: accepted.webhook_id.clone(),
+            signals,
+        };
+        Ok(app.store.ingest_signals(key.tenant, request).await?)
+    };
+    let render = |outcome: SignalApplied| {
+        json!({
+            "success": true,
+            "leadId": outcome.lead_id,
+            "targetOrgId": outcome.target_org_id,
+            "linked": outcome.linked,
+        })
+    };
+    match &accepted.payload {
+        Payload::One(item) => {
+            let signal = extract((0, item))?;
+            Ok(Json(render(single(store(vec![signal]).await?)?)).into_response())
+        }
+        Payload::Many(items) => batch::apply(items, extract, store, render).await,
+    }
 }
