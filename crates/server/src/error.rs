@@ -17,6 +17,10 @@ use trailspark_store::StoreError;
 pub enum ApiError {
     #[error("invalid API key")]
     InvalidApiKey,
+    #[error("missing API key")]
+    MissingCredentials,
+    #[error("signed key on the Segment API")]
+    SignedKeyOnSegmentApi,
     #[error("API key expired")]
     ApiKeyExpired { at: DateTime<Utc> },
     #[error("wrong API key type")]
@@ -89,13 +93,14 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::InvalidApiKey
+            | Self::MissingCredentials
             | Self::ApiKeyExpired { .. }
             | Self::MissingApiSecret
             | Self::InvalidApiSecret
             | Self::Signature(_)
             | Self::Replayed
             | Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::WrongKeyType { .. } => StatusCode::FORBIDDEN,
+            Self::WrongKeyType { .. } | Self::SignedKeyOnSegmentApi => StatusCode::FORBIDDEN,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } | Self::TooManyEvents { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
@@ -118,6 +123,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidApiKey => "invalid_api_key",
+            Self::MissingCredentials => "missing_api_key",
+            Self::SignedKeyOnSegmentApi => "signed_key_not_supported",
             Self::ApiKeyExpired { .. } => "api_key_expired",
             Self::WrongKeyType { .. } => "wrong_key_type",
             Self::MissingApiSecret => "missing_api_secret",
@@ -152,6 +159,8 @@ impl ApiError {
     fn message(&self) -> String {
         match self {
             Self::InvalidApiKey => "No active API key matches the key in the request. Check that the whole key was copied (it is shown only once) and that it was not revoked; create a new key at Settings > API Keys or with `trailspark key create`.".into(),
+            Self::MissingCredentials => "Send the API key as the HTTP basic auth username (empty password, or the key's secret) or as `writeKey` in the body; that is what Segment's and RudderStack's SDKs do with their write key.".into(),
+            Self::SignedKeyOnSegmentApi => "This key requires signed requests (HMAC), which an SDK cannot send; use a key without an HMAC secret for the /v1 API, or send signed requests to the webhook URL.".into(),
             Self::ApiKeyExpired { at } => format!("This API key expired at {}. Create a new key at Settings > API Keys and update the URL in your CDP.", format_timestamp(at)),
             Self::WrongKeyType { expected, got } => format!("This is a {} key; this endpoint needs a key created with the {} endpoint type. Create one at Settings > API Keys.", got.title(), expected.title()),
             Self::MissingApiSecret => "This API key has a secret: send it in the X-Api-Secret header.".into(),

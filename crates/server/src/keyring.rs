@@ -69,18 +69,29 @@ impl KeyRing {
         wanted: EndpointType,
         now: DateTime<Utc>,
     ) -> Result<Arc<IngestKey>, ApiError> {
+        let key = self.active(presented, now).await?;
+        if key.endpoint_type != wanted {
+            return Err(ApiError::WrongKeyType {
+                expected: wanted,
+                got: key.endpoint_type,
+            });
+        }
+        Ok(key)
+    }
+
+    /// Finds the key for `presented`, of whichever type, if it is usable at `now`: unknown or
+    /// revoked → 401, expired → 401.
+    pub async fn active(
+        &self,
+        presented: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Arc<IngestKey>, ApiError> {
         let key = self.find(presented).await?.ok_or(ApiError::InvalidApiKey)?;
         if key.revoked {
             return Err(ApiError::InvalidApiKey);
         }
         if let Some(at) = key.expires_at.filter(|at| *at <= now) {
             return Err(ApiError::ApiKeyExpired { at });
-        }
-        if key.endpoint_type != wanted {
-            return Err(ApiError::WrongKeyType {
-                expected: wanted,
-                got: key.endpoint_type,
-            });
         }
         Ok(key)
     }

@@ -13,10 +13,74 @@ use trailspark_store::IngestResult;
 use super::ingest::not_object;
 use crate::error::ApiError;
 
+/// Largest Segment event, as Segment's own API has it.
+pub(crate) const MAX_EVENT_BYTES: usize = 32 * 1024;
+
+/// Where a request came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Intake {
+    /// A webhook: every element is an update for the key's template.
+    Webhook,
+    /// The Segment-compatible API: elements are Segment events of at most 32 KiB; a key
+    /// takes some event types and skips the others; an event's own `messageId` counts when
+    /// the template maps none (SDKs set one on every event and resend it on retries).
+    Segment,
+}
+
+impl Intake {
+    /// For the Segment API, the result of an event this key skips (its type is not in
+    /// `takes`), or why the event is refused; `None` for an event to apply.
+    pub(crate) fn skips(self, event: &Value, takes: &[&str]) -> Result<Option<Value>, ApiError> {
+        if self == Self::Webhook {
+            return Ok(None);
+        }
+        let size = serde_json::to_vec(event).map_or(usize::MAX, |b| b.len());
+        if size > MAX_EVENT_BYTES {
+            return Err(ApiError::PayloadTooLarge {
+                limit: MAX_EVENT_BYTES,
+            });
+        }
+        let Some(kind) = event.get("type").and_then(Value::as_str) else {
+            return Err(ApiError::InvalidBody {
+                code: "missing_event_type",
+                message:
+                    "Every event needs its `type` (group, identify, track, page, screen, alias)."
+                        .into(),
+            });
+        };
+        if takes.contains(&kind) {
+            return Ok(None);
+        }
+        Ok(Some(
+            json!({"success": true, "skipped": true, "type": kind}),
+        ))
+    }
+
+    /// The event's own messageId, for the Segment API.
+    pub(crate) fn message_id(self, event: &Value) -> Option<String> {
+        if self == Self::Webhook {
+            return None;
+        }
+        event
+            .get("messageId")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty() && id.len() <= 255 && !id.contains('\0'))
+            .map(str::to_owned)
+    }
+}
+
+/// What an element turned into.
+pub(crate) enum Element<U> {
+    /// Something to store.
+    Update(U),
+    /// Accepted and not stored (an event type this key does not take); its result.
+    Skipped(Value),
+}
+
 /// Extracts every element, stores those that could be extracted, and renders the answer.
 pub(crate) async fn apply<U, T>(
     items: &[Value],
-    extract: impl Fn((usize, &Value)) -> Result<U, ApiError>,
+    extract: impl Fn((usize, &Value)) -> Result<Element<U>, ApiError>,
     store: impl AsyncFnOnce(Vec<U>) -> Result<IngestResult<T>, ApiError>,
     render: impl Fn(T) -> Value,
 ) -> Result<Response, ApiError> {
@@ -30,10 +94,11 @@ pub(crate) async fn apply<U, T>(
             Err(not_object(item))
         };
         match extracted {
-            Ok(update) => {
+            Ok(Element::Update(update)) => {
                 updates.push(update);
                 results.push(None);
             }
+            Ok(Element::Skipped(result)) => results.push(Some(Ok(result))),
             Err(e) => results.push(Some(Err(e))),
         }
     }

@@ -16,7 +16,7 @@ use trailspark_core::signature::{self, SignatureHeaders, Verified};
 use trailspark_core::EndpointType;
 use trailspark_store::{Applied, IngestRequest, IngestResult};
 
-use super::batch;
+use super::batch::{self, Element, Intake};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::keyring::IngestKey;
@@ -139,29 +139,30 @@ async fn product_org_webhook(
     .await?;
     let received_at = accepted.received_at;
     let key = Arc::clone(&accepted.key);
-    let response = apply_product_org_updates(&app, accepted, None).await?;
+    let response = apply_product_org_updates(&app, accepted, Intake::Webhook).await?;
     app.keys.mark_used(&key, received_at);
     Ok(response)
 }
 
-/// Extracts and applies a product org webhook's update(s) and renders the answer. `message_ids`
-/// gives, per element, the messageId to fall back on when the template maps none (the
-/// Segment-compatible API's events always carry one).
+/// Extracts and applies a request's product org update(s) and renders the answer.
 pub(crate) async fn apply_product_org_updates(
     app: &App,
     accepted: Accepted,
-    message_ids: Option<&[Option<String>]>,
+    intake: Intake,
 ) -> Result<Response, ApiError> {
     let key = &accepted.key;
     let template = key.template.as_product_org().ok_or_else(|| {
         anyhow::anyhow!("product org key {} holds a product org template", key.id)
     })?;
-    let extract = |(n, item): (usize, &Value)| {
+    let extract = |(_, item): (usize, &Value)| {
+        if let Some(skipped) = intake.skips(item, &["group"])? {
+            return Ok(Element::Skipped(skipped));
+        }
         let mut update = extract_product_org(template, item).map_err(extract_error)?;
         if update.message_id.is_none() {
-            update.message_id = message_ids.and_then(|ids| ids.get(n).cloned().flatten());
+            update.message_id = intake.message_id(item);
         }
-        Ok(update)
+        Ok(Element::Update(update))
     };
     let store = async |updates| {
         let request = IngestRequest {
@@ -182,10 +183,12 @@ pub(crate) async fn apply_product_org_updates(
         })
     };
     match &accepted.payload {
-        Payload::One(item) => {
-            let update = extract((0, item))?;
-            Ok(Json(render(single(store(vec![update]).await?)?)).into_response())
-        }
+        Payload::One(item) => match extract((0, item))? {
+            Element::Skipped(result) => Ok(Json(result).into_response()),
+            Element::Update(update) => {
+                Ok(Json(render(single(store(vec![update]).await?)?)).into_response())
+            }
+        },
         Payload::Many(items) => batch::apply(items, extract, store, render).await,
     }
 }
@@ -222,17 +225,24 @@ pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 pub(crate) async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    let too_large = ApiError::PayloadTooLarge {
-        limit: MAX_BODY_BYTES,
-    };
+    read_body_limited(headers, body, MAX_BODY_BYTES).await
+}
+
+/// The body, refused (413) past `limit` bytes, by its declared length before reading it.
+pub(crate) async fn read_body_limited(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
+    let too_large = ApiError::PayloadTooLarge { limit };
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large);
     }
-    to_bytes(body, MAX_BODY_BYTES).await.map_err(|_| too_large)
+    to_bytes(body, limit).await.map_err(|_| too_large)
 }
 
 fn signature_headers(headers: &HeaderMap) -> SignatureHeaders<'_> {

@@ -6,6 +6,7 @@ mod health;
 mod ingest;
 mod leads;
 mod openapi;
+mod segment;
 mod signals;
 mod target_orgs;
 
@@ -26,6 +27,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .merge(ingest::router())
         .merge(signals::router())
+        .merge(segment::router())
         .merge(admin::router())
         .merge(leads::router())
         .merge(target_orgs::router())

@@ -14,7 +14,7 @@ use trailspark_core::template::PayloadTemplate;
 use trailspark_core::EndpointType;
 use trailspark_store::{SignalApplied, SignalRequest};
 
-use super::batch;
+use super::batch::{self, Element, Intake};
 use super::ingest::{accept, extract_error, single, Accepted, Payload};
 use crate::app::App;
 use crate::error::ApiError;
@@ -33,28 +33,30 @@ async fn signal_webhook(
     let accepted = accept(&app, &api_key, EndpointType::SignalStaging, &headers, body).await?;
     let received_at = accepted.received_at;
     let key = Arc::clone(&accepted.key);
-    let response = apply_signals(&app, accepted, None).await?;
+    let response = apply_signals(&app, accepted, Intake::Webhook).await?;
     app.keys.mark_used(&key, received_at);
     Ok(response)
 }
 
-/// Extracts and stores a signal webhook's signal(s) and renders the answer; `message_ids` as
-/// in [`super::ingest::apply_product_org_updates`].
+/// Extracts and stores a request's signal(s) and renders the answer.
 pub(crate) async fn apply_signals(
     app: &App,
     accepted: Accepted,
-    message_ids: Option<&[Option<String>]>,
+    intake: Intake,
 ) -> Result<Response, ApiError> {
     let key = &accepted.key;
     let PayloadTemplate::Signal(template) = &key.template else {
         return Err(anyhow::anyhow!("signal key {} holds a product org template", key.id).into());
     };
-    let extract = |(n, item): (usize, &Value)| {
+    let extract = |(_, item): (usize, &Value)| {
+        if let Some(skipped) = intake.skips(item, &["identify", "track", "page", "screen"])? {
+            return Ok(Element::Skipped(skipped));
+        }
         let mut signal = extract_signal(template, item).map_err(extract_error)?;
         if signal.message_id.is_none() {
-            signal.message_id = message_ids.and_then(|ids| ids.get(n).cloned().flatten());
+            signal.message_id = intake.message_id(item);
         }
-        Ok(signal)
+        Ok(Element::Update(signal))
     };
     let store = async |signals| {
         let request = SignalRequest {
@@ -74,10 +76,12 @@ pub(crate) async fn apply_signals(
         })
     };
     match &accepted.payload {
-        Payload::One(item) => {
-            let signal = extract((0, item))?;
-            Ok(Json(render(single(store(vec![signal]).await?)?)).into_response())
-        }
+        Payload::One(item) => match extract((0, item))? {
+            Element::Skipped(result) => Ok(Json(result).into_response()),
+            Element::Update(signal) => {
+                Ok(Json(render(single(store(vec![signal]).await?)?)).into_response())
+            }
+        },
         Payload::Many(items) => batch::apply(items, extract, store, render).await,
     }
 }

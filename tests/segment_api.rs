@@ -1,0 +1,284 @@
+//! The Segment-compatible API (`/v1/batch`, `/v1/group`, …) over real HTTP: basic auth or
+//! `writeKey`, gzip whatever the content type, event types a key takes or skips, messageId
+//! dedupe across paths, Segment's limits (SPEC §3).
+
+mod common;
+
+use std::io::Write;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn basic(key: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{key}:")))
+}
+
+fn gzip(body: &Value) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(body.to_string().as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+fn group(id: &str, message_id: &str, employees: i64) -> Value {
+    json!({"type": "group", "groupId": id, "userId": "u1", "messageId": message_id,
+           "traits": {"name": "Acme", "plan": "pro", "employees": employees},
+           "timestamp": "2026-01-15T10:30:00.000Z"})
+}
+
+async fn post_v1(
+    app: &TestApp,
+    path: &str,
+    key: Option<&str>,
+    body: &Value,
+) -> (StatusCode, Value) {
+    let mut request = app
+        .client
+        .post(format!("{}/v1/{path}", app.base))
+        .json(body);
+    if let Some(key) = key {
+        request = request.header("Authorization", basic(key));
+    }
+    app.send(request).await
+}
+
+#[tokio::test]
+async fn a_batch_applies_group_events_and_skips_the_rest() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let body = json!({"batch": [
+        group("ws_1", "m1", 12),
+        {"type": "identify", "userId": "u1", "messageId": "m2", "traits": {"email": "a@b.co"}},
+        {"type": "track", "userId": "u1", "event": "Signed Up", "messageId": "m3"}
+    ], "sentAt": "2026-01-15T10:30:01.000Z"});
+    let (status, response) = post_v1(&app, "batch", Some(&key.api_key), &body).await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    let results = response["results"].as_array().unwrap();
+    assert_eq!(results[0]["productOrgId"], json!("ws_1"), "{response}");
+    assert_eq!(results[0]["isNewOrg"], json!(true));
+    assert_eq!(
+        results[1],
+        json!({"success": true, "skipped": true, "type": "identify"})
+    );
+    assert_eq!(results[2]["skipped"], json!(true));
+    let (_, org) = app.product_org("ws_1").await;
+    assert_eq!(org["userCount"], json!(12), "{org}");
+    assert_eq!(org["planId"], json!("pro"), "{org}");
+}
+
+#[tokio::test]
+async fn gzip_whatever_the_content_type_and_write_key_in_the_body() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    // As RudderStack's Node SDK sends it: gzipped JSON labelled as a form.
+    let body = json!({"batch": [group("ws_gz", "g1", 3)]});
+    let (status, response) = app
+        .send(
+            app.client
+                .post(format!("{}/v1/batch", app.base))
+                .header("Authorization", basic(&key.api_key))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .header("Content-Encoding", "gzip")
+                .body(gzip(&body)),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(app.product_org("ws_gz").await.0, StatusCode::OK);
+
+    let body = json!({"writeKey": key.api_key, "batch": [group("ws_wk", "w1", 4)]});
+    let (status, response) = post_v1(&app, "batch", None, &body).await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(app.product_org("ws_wk").await.0, StatusCode::OK);
+
+    let (status, response) = app
+        .send(
+            app.client
+                .post(format!("{}/v1/batch", app.base))
+                .header("Authorization", basic(&key.api_key))
+                .header("Content-Encoding", "gzip")
+                .body("not gzip at all"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{response}");
+    assert_eq!(response["code"], json!("invalid_gzip"));
+}
+
+#[tokio::test]
+async fn credentials_are_required_and_errors_carry_code_and_message() {
+    let app = TestApp::spawn().await;
+    let body = json!({"batch": [group("ws_x", "x1", 1)]});
+    let (status, response) = post_v1(&app, "batch", None, &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{response}");
+    assert_eq!(response["code"], json!("missing_api_key"));
+    assert!(response["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("writeKey")));
+    let (status, response) = post_v1(&app, "batch", Some("tsk_po_nope"), &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(response["code"], json!("invalid_api_key"));
+
+    let secret_key = app.key(&[
+        "--type",
+        "product-org-updates",
+        "--preset",
+        "segment",
+        "--secret",
+    ]);
+    let (status, response) = post_v1(&app, "batch", Some(&secret_key.api_key), &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{response}");
+    assert_eq!(response["code"], json!("missing_api_secret"));
+    let with_secret = format!(
+        "Basic {}",
+        STANDARD.encode(format!(
+            "{}:{}",
+            secret_key.api_key,
+            secret_key.secret.as_deref().unwrap()
+        ))
+    );
+    let (status, response) = app
+        .send(
+            app.client
+                .post(format!("{}/v1/batch", app.base))
+                .header("Authorization", with_secret)
+                .json(&body),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the secret as the basic password: {response}"
+    );
+
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let (status, response) =
+        post_v1(&app, "batch", Some(&key.api_key), &json!({"events": []})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(response["code"], json!("missing_batch"));
+    let (status, response) = post_v1(&app, "nope", Some(&key.api_key), &json!({})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{response}");
+}
+
+#[tokio::test]
+async fn a_retried_message_is_applied_once_whichever_path_it_came_by() {
+    let app = TestApp::spawn().await;
+    // A template without a messageId path: the event's own messageId still counts on /v1.
+    let key = app.key_with_template(&json!({
+        "productOrgId": "groupId", "userCount": "traits.employees"
+    }));
+    let first = json!({"batch": [group("ws_r", "retry-1", 5)]});
+    let (status, response) = post_v1(&app, "batch", Some(&key.api_key), &first).await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    // The SDK retries the same event (a lost response); a later value would show a re-apply.
+    let retry = json!({"batch": [group("ws_r", "retry-1", 6)]});
+    let (status, response) = post_v1(&app, "batch", Some(&key.api_key), &retry).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        response["results"][0]["isNewOrg"],
+        json!(true),
+        "repeats the first outcome"
+    );
+    let (_, org) = app.product_org("ws_r").await;
+    assert_eq!(org["userCount"], json!(5), "applied once: {org}");
+
+    // The segment preset maps messageId: the webhook and /v1 share one dedupe per key.
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let (status, _) = app
+        .post(&key.api_key, &group("ws_p", "both-paths", 7))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, response) = post_v1(
+        &app,
+        "group",
+        Some(&key.api_key),
+        &group("ws_p", "both-paths", 8),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(response["isNewOrg"], json!(true), "{response}");
+    let (_, org) = app.product_org("ws_p").await;
+    assert_eq!(org["userCount"], json!(7), "{org}");
+}
+
+#[tokio::test]
+async fn single_event_endpoints_and_signal_keys() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    // /v1/group: the path says the type.
+    let (status, response) = post_v1(
+        &app,
+        "group",
+        Some(&key.api_key),
+        &json!({"groupId": "ws_s", "traits": {"employees": 2}, "messageId": "s1"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(response["productOrgId"], json!("ws_s"));
+    let (status, response) = post_v1(
+        &app,
+        "track",
+        Some(&key.api_key),
+        &json!({"userId": "u1", "event": "Clicked", "messageId": "s2"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(response["skipped"], json!(true));
+
+    let signals = app.key(&["--type", "signal-staging", "--preset", "segment"]);
+    let (status, response) = post_v1(
+        &app,
+        "track",
+        Some(&signals.api_key),
+        &json!({"userId": "lead_9", "event": "Invited Teammate", "messageId": "t1",
+                "context": {"groupId": "ws_s", "traits": {"email": "nine@example.com"}}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{response}");
+    assert_eq!(response["leadId"], json!("lead_9"));
+    assert_eq!(response["linked"], json!(true), "{response}");
+    let (status, response) = post_v1(
+        &app,
+        "group",
+        Some(&signals.api_key),
+        &json!({"groupId": "ws_s", "userId": "lead_9", "messageId": "t2"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(response["skipped"], json!(true), "{response}");
+}
+
+#[tokio::test]
+async fn segment_limits() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let big = "x".repeat(33 * 1024);
+    let body = json!({"batch": [
+        group("ws_ok", "l1", 1),
+        {"type": "group", "groupId": "ws_big", "messageId": "l2", "traits": {"name": big}}
+    ]});
+    let (status, response) = post_v1(&app, "batch", Some(&key.api_key), &body).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{response}");
+    assert_eq!(response["results"][1]["status"], json!(413));
+    assert_eq!(app.product_org("ws_ok").await.0, StatusCode::OK);
+
+    let events: Vec<Value> = (0..2_501)
+        .map(|n| json!({"type": "track", "messageId": n.to_string()}))
+        .collect();
+    let (status, response) =
+        post_v1(&app, "batch", Some(&key.api_key), &json!({"batch": events})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{response}");
+    assert_eq!(response["code"], json!("too_many_events"));
+
+    let events: Vec<Value> = (0..30)
+        .map(|n| json!({"type": "group", "groupId": format!("w{n}"), "traits": {"name": "y".repeat(20_000)}}))
+        .collect();
+    let (status, response) =
+        post_v1(&app, "batch", Some(&key.api_key), &json!({"batch": events})).await;
+    assert_eq!(
+        status,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "over 500 KB: {response}"
+    );
+    assert_eq!(response["code"], json!("payload_too_large"));
+}
