@@ -47,6 +47,8 @@ async fn openapi_describes_every_endpoint() {
         ("/api/admin/target-orgs/{targetOrgId}", "get"),
         ("/api/admin/target-orgs/{targetOrgId}/firmographics", "put"),
         ("/api/admin/product-orgs/{productOrgId}/move", "post"),
+        ("/v1/batch", "post"),
+        ("/v1/{eventType}", "post"),
     ] {
         let operation = &paths.get(path).unwrap_or_else(|| panic!("{path} missing"))[method];
         assert!(operation.is_object(), "{method} {path} missing");

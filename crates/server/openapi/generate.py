@@ -107,6 +107,53 @@ def webhook(key_type, key_prefix, applied_schema, applied_text, missing_code):
     }
 
 
+def segment_api(batch):
+    """Parameters, body and responses of the Segment-compatible API."""
+    parameters = [{"name": "Content-Encoding", "in": "header", "required": False,
+                   "description": "`gzip` for a gzipped body.", "schema": {"type": "string"}}]
+    if not batch:
+        parameters.insert(0, {"name": "eventType", "in": "path", "required": True,
+                              "schema": {"type": "string",
+                                         "enum": ["group", "identify", "track", "page", "screen", "alias"]}})
+    body = {"type": "object", "additionalProperties": True,
+            "properties": {"writeKey": {"type": "string", "description": "The API key, if not sent by basic auth."}}}
+    if batch:
+        body["required"] = ["batch"]
+        body["properties"]["batch"] = {"type": "array", "minItems": 1, "maxItems": 2500,
+                                       "items": {"type": "object", "additionalProperties": True}}
+    applied = ref("BatchResults") if batch else {"anyOf": [ref("WebhookApplied"), ref("SignalApplied"),
+                                                            ref("SkippedEvent")]}
+    responses = {
+        "200": ok("Applied (each event's result for a batch; skipped events say so).", applied),
+        "400": error("The body is not usable.", ["invalid_json", "body_not_object", "missing_batch",
+                                                 "empty_batch", "missing_event_type", "invalid_gzip",
+                                                 "unsupported_content_encoding", "missing_product_org_id",
+                                                 "missing_lead"]),
+        "401": error("No key, or the key or its secret was refused.",
+                     ["missing_api_key", "invalid_api_key", "api_key_expired", "missing_api_secret",
+                      "invalid_api_secret"]),
+        "403": error("The key requires signed requests, which SDKs cannot send.", ["signed_key_not_supported"]),
+        "404": error("No such event type.", ["not_found"]),
+        "405": error("Method not allowed; see `Allow`.", ["method_not_allowed"]),
+        "413": error("Over 500 KB, an event over 32 KB, or more than 2,500 events.",
+                     ["payload_too_large", "too_many_events"]),
+        "422": error("Fields of the wrong type; nothing was stored. See `fieldErrors`.", ["invalid_fields"]),
+        "429": error("Too many requests for this key.", ["rate_limited"], retry_after=True),
+        "500": error("Unexpected server error.", ["internal_error"]),
+        "503": error("The store is unavailable; nothing was stored, retry.", ["store_unavailable"],
+                     retry_after=True),
+    }
+    if batch:
+        responses["207"] = ok("Some events were applied and some failed; each failure says why.",
+                              ref("BatchResults"))
+    return {
+        "security": [{"segmentWriteKey": []}, {}],
+        "parameters": parameters,
+        "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+        "responses": responses,
+    }
+
+
 LEAD_ID_PARAM = {
     "name": "leadId", "in": "path", "required": True,
     "description": "The lead id (its leadId, or its email for leads known by email), URL-encoded.",
@@ -131,6 +178,7 @@ doc = {
     },
     "tags": [
         {"name": "webhook", "description": "Intake from Segment, RudderStack, Hightouch or curl."},
+        {"name": "segment", "description": "The Segment-compatible API, for Segment's and RudderStack's SDKs."},
         {"name": "admin", "description": "Tenant-scoped reads; `Authorization: Bearer <admin token>`."},
         {"name": "health", "description": "Liveness, readiness and this document."},
     ],
@@ -160,6 +208,31 @@ doc = {
                     "product org exists, else when its first update arrives."
                 ),
                 **webhook("Signal Staging", "tsk_sig_", ref("SignalApplied"), "Stored (or a repeated messageId's first outcome).", "missing_lead"),
+            }
+        },
+        "/v1/batch": {
+            "post": {
+                "operationId": "segmentBatch",
+                "tags": ["segment"],
+                "summary": "Segment-compatible batch",
+                "description": (
+                    "What Segment's and RudderStack's server SDKs send: `{\"batch\":[events],\"sentAt\":…}`, "
+                    "up to 2,500 events of at most 32 KB, 500 KB in all, gzipped or not (the body is "
+                    "read as JSON whatever its content type). A product org key applies `group` events "
+                    "through its template; a signal key applies `identify`, `track`, `page` and `screen` "
+                    "as signals; other events are accepted and skipped. An event's `messageId` is applied "
+                    "once per key, whichever path it came by."
+                ),
+                **segment_api(True),
+            }
+        },
+        "/v1/{eventType}": {
+            "post": {
+                "operationId": "segmentEvent",
+                "tags": ["segment"],
+                "summary": "One Segment-compatible event",
+                "description": "One event, as on `/v1/batch`; the path gives its type when the body does not.",
+                **segment_api(False),
             }
         },
         "/api/admin/leads": {
@@ -386,6 +459,8 @@ doc = {
         "securitySchemes": {
             "adminToken": {"type": "http", "scheme": "bearer",
                            "description": "`trailspark admin-token create --tenant T`"},
+            "segmentWriteKey": {"type": "http", "scheme": "basic",
+                                "description": "The API key as username; empty password, or the key's secret."},
         },
         "schemas": {
             "Error": {
@@ -405,13 +480,23 @@ doc = {
                                 "description": "For a batch of which no element was applied: each element's error."},
                 },
             },
+            "SkippedEvent": {
+                "type": "object",
+                "required": ["success", "skipped", "type"],
+                "properties": {
+                    "success": {"type": "boolean", "enum": [True]},
+                    "skipped": {"type": "boolean", "enum": [True]},
+                    "type": {"type": "string", "description": "The event type this key does not take."},
+                },
+            },
             "BatchResults": {
                 "type": "object",
                 "required": ["success", "results"],
                 "properties": {
                     "success": {"type": "boolean", "description": "True when every element was applied."},
                     "results": {"type": "array", "description": "One result per element, in order.",
-                                "items": {"anyOf": [ref("WebhookApplied"), ref("SignalApplied"), ref("Error")]}},
+                                "items": {"anyOf": [ref("WebhookApplied"), ref("SignalApplied"),
+                                                   ref("SkippedEvent"), ref("Error")]}},
                 },
             },
             "FieldError": {
