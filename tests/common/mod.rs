@@ -190,6 +190,13 @@ impl TestApp {
         child.wait().expect("wait for serve")
     }
 
+    /// Kills the server with SIGKILL (no chance to flush or drain) and waits for it.
+    pub fn kill(&mut self) {
+        let mut child = self.child.take().expect("server running");
+        child.kill().expect("SIGKILL");
+        child.wait().expect("wait for serve");
+    }
+
     /// Stops the server gracefully and starts it again on the same store.
     pub fn restart(&mut self) {
         let status = self.stop();
