@@ -157,3 +157,59 @@ pub async fn admin_tokens(store: Arc<dyn Store>) {
         None
     );
 }
+
+/// Web UI users are per tenant with unique emails; sessions are found by token hash until
+/// they expire or are deleted.
+pub async fn users_and_sessions(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    assert_eq!(s.count_users().await.unwrap(), 0);
+    let a = tenant(s, "users-a").await;
+    let b = tenant(s, "users-b").await;
+    s.create_user(a.id, "ana@example.com", "$argon2id$fake")
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.create_user(a.id, "ana@example.com", "$argon2id$other")
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    s.create_user(b.id, "ana@example.com", "$argon2id$b")
+        .await
+        .expect("the same email in another tenant is another user");
+    assert_eq!(s.count_users().await.unwrap(), 2);
+    let ana = s.user(a.id, "ana@example.com").await.unwrap().unwrap();
+    assert_eq!(ana.password_hash, "$argon2id$fake");
+    assert_eq!(ana.tenant, a.id);
+    assert!(s.user(a.id, "bo@example.com").await.unwrap().is_none());
+
+    let now = Utc::now();
+    let token = hash_credential("session-one");
+    s.create_session(a.id, "ana@example.com", &token, now + Duration::hours(1))
+        .await
+        .unwrap();
+    let session = s.session(&token, now).await.unwrap().expect("live session");
+    assert_eq!(
+        (session.tenant, session.email.as_str()),
+        (a.id, "ana@example.com")
+    );
+    assert!(
+        s.session(&token, now + Duration::hours(2))
+            .await
+            .unwrap()
+            .is_none(),
+        "expired"
+    );
+    assert!(s
+        .session(&hash_credential("session-two"), now)
+        .await
+        .unwrap()
+        .is_none());
+    s.delete_session(&token).await.unwrap();
+    assert!(
+        s.session(&token, now).await.unwrap().is_none(),
+        "signed out"
+    );
+    s.delete_session(&token)
+        .await
+        .expect("deleting twice is fine");
+}

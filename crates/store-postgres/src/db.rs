@@ -16,6 +16,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_leads",
         include_str!("../migrations/0002_leads.sql"),
     ),
+    (
+        3,
+        "0003_users",
+        include_str!("../migrations/0003_users.sql"),
+    ),
 ];
 
 /// Any fixed number: the advisory lock under which instances migrate one at a time.

@@ -8,6 +8,7 @@ mod db;
 mod ingest;
 mod leads;
 mod reads;
+mod users;
 
 use std::time::Duration;
 
@@ -19,8 +20,8 @@ use tokio_postgres::IsolationLevel;
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
 use trailspark_store::{
     ApiKeyRecord, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest, IngestResult,
-    Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, SignalApplied, SignalRequest,
-    Store, StoreResult, TargetOrg, TargetOrgDetail, Tenant,
+    Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, SignalApplied,
+    SignalRequest, Store, StoreResult, TargetOrg, TargetOrgDetail, Tenant, User,
 };
 
 use crate::batch::Batcher;
@@ -203,6 +204,45 @@ impl Store for PostgresStore {
 
     async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
         accounts::tenant_by_admin_token(&self.client().await?, hash).await
+    }
+
+    async fn create_user(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        password_hash: &str,
+    ) -> StoreResult<()> {
+        users::create_user(&self.client().await?, tenant, email, password_hash).await
+    }
+
+    async fn user(&self, tenant: TenantId, email: &str) -> StoreResult<Option<User>> {
+        users::user(&self.client().await?, tenant, email).await
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        users::count_users(&self.client().await?).await
+    }
+
+    async fn create_session(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        token_hash: &[u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        users::create_session(&self.client().await?, tenant, email, token_hash, expires_at).await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>> {
+        users::session(&self.client().await?, token_hash, now).await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()> {
+        users::delete_session(&self.client().await?, token_hash).await
     }
 
     async fn ingest(&self, tenant: TenantId, request: IngestRequest) -> StoreResult<IngestResult> {

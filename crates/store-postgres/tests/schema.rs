@@ -62,8 +62,10 @@ async fn every_tenant_table_is_keyed_by_tenant_first() {
         "processed_messages",
         "product_org_history",
         "product_orgs",
+        "sessions",
         "signals",
         "target_orgs",
+        "users",
         "webhook_ids",
     ];
     assert_eq!(

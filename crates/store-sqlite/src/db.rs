@@ -16,6 +16,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0002_leads",
         include_str!("../migrations/0002_leads.sql"),
     ),
+    (
+        3,
+        "0003_users",
+        include_str!("../migrations/0003_users.sql"),
+    ),
 ];
 
 /// Opens a connection with the settings every connection of the store shares.

@@ -9,6 +9,7 @@ mod leads;
 mod reads;
 mod signals;
 mod target_orgs;
+mod users;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -22,8 +23,8 @@ use serde_json::{Map, Value};
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
 use trailspark_store::{
     ApiKeyRecord, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest, IngestResult,
-    Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, SignalApplied, SignalRequest,
-    Store, StoreError, StoreResult, TargetOrg, TargetOrgDetail, Tenant,
+    Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, SignalApplied,
+    SignalRequest, Store, StoreError, StoreResult, TargetOrg, TargetOrgDetail, Tenant, User,
 };
 
 use crate::writer::Writer;
@@ -200,6 +201,58 @@ impl Store for SqliteStore {
     async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
         let hash = *hash;
         self.read(move |conn| accounts::tenant_by_admin_token(conn, &hash))
+            .await
+    }
+
+    async fn create_user(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        password_hash: &str,
+    ) -> StoreResult<()> {
+        let (email, hash) = (email.to_owned(), password_hash.to_owned());
+        self.writer
+            .write(move |conn, _| users::create_user(conn, tenant, &email, &hash))
+            .await
+    }
+
+    async fn user(&self, tenant: TenantId, email: &str) -> StoreResult<Option<User>> {
+        let email = email.to_owned();
+        self.read(move |conn| users::user(conn, tenant, &email))
+            .await
+    }
+
+    async fn count_users(&self) -> StoreResult<i64> {
+        self.read(users::count_users).await
+    }
+
+    async fn create_session(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        token_hash: &[u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (email, hash) = (email.to_owned(), *token_hash);
+        self.writer
+            .write(move |conn, _| users::create_session(conn, tenant, &email, &hash, expires_at))
+            .await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>> {
+        let hash = *token_hash;
+        self.read(move |conn| users::session(conn, &hash, now))
+            .await
+    }
+
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()> {
+        let hash = *token_hash;
+        self.writer
+            .write(move |conn, _| users::delete_session(conn, &hash))
             .await
     }
 

@@ -19,7 +19,7 @@ pub use leads::{
 };
 pub use rows::{
     ApiKeyRecord, Applied, HistoryEntry, IngestRequest, IngestResult, NewApiKey, Page, PageRequest,
-    ProductOrg, SearchQuery, Tenant,
+    ProductOrg, SearchQuery, Session, Tenant, User,
 };
 
 /// Storage of tenants, keys, product orgs and their history.
@@ -55,6 +55,34 @@ pub trait Store: Send + Sync + 'static {
     async fn create_admin_token(&self, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()>;
     /// The tenant an admin token (by SHA-256) belongs to, if any.
     async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>>;
+
+    /// Creates a web UI user; [`StoreError::Conflict`] when the tenant has one of that email.
+    async fn create_user(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        password_hash: &str,
+    ) -> StoreResult<()>;
+    /// A web UI user by (normalised) email.
+    async fn user(&self, tenant: TenantId, email: &str) -> StoreResult<Option<User>>;
+    /// How many web UI users exist, in all tenants (none: the first start offers a setup link).
+    async fn count_users(&self) -> StoreResult<i64>;
+    /// Stores a session by the SHA-256 of its token.
+    async fn create_session(
+        &self,
+        tenant: TenantId,
+        email: &str,
+        token_hash: &[u8; 32],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The session of a token (by SHA-256), if it exists and has not expired at `now`.
+    async fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Session>>;
+    /// Ends a session (signing out); ending an unknown one is not an error.
+    async fn delete_session(&self, token_hash: &[u8; 32]) -> StoreResult<()>;
 
     /// Applies a request's updates in order, in one transaction with whatever other requests
     /// are being committed at the same time. Returns when the transaction is durable. Each

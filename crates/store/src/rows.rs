@@ -145,3 +145,22 @@ impl<T> Page<T> {
         Page { items, next_cursor }
     }
 }
+
+/// A person who signs in to the web UI of one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub tenant: TenantId,
+    /// Trimmed and lower-cased.
+    pub email: String,
+    /// An argon2id PHC string; never the password.
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A signed-in web UI session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub tenant: TenantId,
+    pub email: String,
+    pub expires_at: DateTime<Utc>,
+}
