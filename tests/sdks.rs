@@ -9,32 +9,15 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
 use axum::body::to_bytes;
 use axum::extract::{Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
-use common::TestApp;
+use common::{clients, run_client as run, TestApp};
 use serde_json::{json, Value};
-
-/// Where the clients are installed, once per test run.
-fn clients() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sdk-clients");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sdk/install.sh");
-        let status = std::process::Command::new("bash")
-            .arg(script)
-            .arg(&dir)
-            .status()
-            .expect("run tests/sdk/install.sh");
-        assert!(status.success(), "installing the SDKs failed");
-        dir
-    })
-}
 
 fn script(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -113,33 +96,6 @@ async fn forward(State(state): State<ProxyState>, request: Request) -> Response 
         return (StatusCode::SERVICE_UNAVAILABLE, Json(lost)).into_response();
     }
     (status, Json(body)).into_response()
-}
-
-/// Runs `program script` with `env`, in the clients' folder, and returns its stdout.
-async fn run(program: &Path, script: &Path, env: &[(&str, &str)]) -> String {
-    let mut command = tokio::process::Command::new(program);
-    command
-        .arg(script)
-        .current_dir(clients())
-        .env("NODE_PATH", clients().join("node_modules"))
-        .kill_on_drop(true);
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    let output = tokio::time::timeout(Duration::from_secs(90), command.output())
-        .await
-        .expect("the client finished within 90 s")
-        .expect("run the client");
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    );
-    assert!(
-        output.status.success(),
-        "{} failed: {stdout}\n{stderr}",
-        script.display()
-    );
-    stdout
 }
 
 fn node() -> PathBuf {

@@ -5,6 +5,7 @@ mod firmographics;
 mod key;
 mod serve;
 mod tenant;
+mod user;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -42,6 +43,9 @@ pub enum Command {
     /// Manage admin API tokens.
     #[command(subcommand, name = "admin-token")]
     AdminToken(AdminTokenCommand),
+    /// Manage the people who sign in to the web UI.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::AdminToken(AdminTokenCommand::Create(t)) => {
             tenant::create_admin_token(&cli.database, cli.json, &t.tenant).await
         }
+        Command::User(cmd) => user::run(&cli.database, cli.json, cmd).await,
     }
 }
 

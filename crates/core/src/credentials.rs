@@ -156,3 +156,42 @@ mod tests {
         assert!(!secret_matches("tss_y", &h));
     }
 }
+
+/// Shortest web UI password accepted.
+pub const MIN_PASSWORD_LEN: usize = 10;
+
+/// An argon2id PHC string (random salt, the crate's default cost) for a web UI password.
+pub fn hash_password(password: &str) -> String {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .expect("argon2 hashes any password with a generated salt")
+        .to_string()
+}
+
+/// Whether `password` is the one `phc` (from [`hash_password`]) was made from; constant time.
+pub fn password_matches(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(phc).is_ok_and(|parsed| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let phc = hash_password("correct horse battery");
+        assert!(phc.starts_with("$argon2id$"), "{phc}");
+        assert!(!phc.contains("correct horse"));
+        assert!(password_matches("correct horse battery", &phc));
+        assert!(!password_matches("correct horse batterY", &phc));
+        assert!(!password_matches("anything", "not a phc string"));
+        assert_ne!(hash_password("same"), hash_password("same"), "salted");
+    }
+}

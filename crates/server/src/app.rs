@@ -47,6 +47,8 @@ pub struct AppInner {
     pub store: Arc<dyn Store>,
     pub keys: KeyRing,
     limiter: Option<DefaultKeyedRateLimiter<[u8; 32]>>,
+    /// Web UI sign-in attempts, per tenant and email.
+    pub logins: DefaultKeyedRateLimiter<[u8; 32]>,
 }
 
 impl Deref for App {
@@ -67,6 +69,7 @@ impl App {
             keys: KeyRing::new(store.clone()),
             store,
             limiter,
+            logins: crate::web::login_limiter(),
         }))
     }
 

@@ -7,6 +7,7 @@ mod error;
 mod http;
 mod keyring;
 pub mod keys;
+mod web;
 
 pub use app::{shutdown_signal, App, Server, ServerConfig};
 pub use error::ApiError;

@@ -151,7 +151,7 @@ pub fn product_org_json(org: &ProductOrg) -> Value {
     })
 }
 
-fn history_json(entry: &HistoryEntry) -> Value {
+pub(crate) fn history_json(entry: &HistoryEntry) -> Value {
     json!({
         "version": entry.version,
         "changes": entry.changes,

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use trailspark_core::update::format_timestamp;
 use trailspark_core::LeadId;
-use trailspark_store::{Lead, ProductOrg, SignalRecord, StoreError};
+use trailspark_store::{EvaluationContext, Lead, ProductOrg, SignalRecord, StoreError};
 
 use super::admin::{page_json, ListParams};
 use crate::app::App;
@@ -97,14 +97,19 @@ async fn evaluation_context(
         .evaluation_context(admin.tenant, &id, signals)
         .await
         .map_err(|e| not_found(e, &id))?;
+    Ok(Json(evaluation_context_json(&context)))
+}
+
+/// The evaluation context a lead-scoring model reads.
+pub(crate) fn evaluation_context_json(context: &EvaluationContext) -> Value {
     let signals: Vec<Value> = context.signals.iter().map(signal_json).collect();
     let info: Vec<Value> = context.product_orgs.iter().map(product_org_info).collect();
-    Ok(Json(json!({
+    json!({
         "lead": lead_json(&context.lead),
         "signals": signals,
         "firmographics": context.firmographics,
         "productOrgInfo": info,
-    })))
+    })
 }
 
 /// A lead as the admin API shows it.

@@ -1,14 +1,14 @@
 //! The HTTP surface: one router merged from each resource module's `router()`.
 
-mod admin;
+pub(crate) mod admin;
 mod batch;
 mod health;
-mod ingest;
-mod leads;
+pub(crate) mod ingest;
+pub(crate) mod leads;
 mod openapi;
 mod segment;
 mod signals;
-mod target_orgs;
+pub(crate) mod target_orgs;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
@@ -33,6 +33,7 @@ pub fn router(app: App) -> Router {
         .merge(target_orgs::router())
         .merge(health::router())
         .merge(openapi::router())
+        .merge(crate::web::router())
         .fallback(|| async {
             ApiError::NotFound("There is no endpoint at this path; see /api/openapi.json.".into())
         })

@@ -144,7 +144,7 @@ async fn move_product_org(
 }
 
 /// A target org as the admin API lists it.
-fn target_org_json(org: &TargetOrg) -> Value {
+pub(crate) fn target_org_json(org: &TargetOrg) -> Value {
     json!({
         "targetOrgId": org.id,
         "name": org.name,

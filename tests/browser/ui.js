@@ -1,0 +1,80 @@
+// Drives the web UI in headless Chromium (Debian's, through playwright-core) as a new user
+// would: sign in, create a Segment key, send the seed's group call with it, find the org in
+// Org Management. Saves a screenshot of each page in SHOTS and prints one JSON report.
+const { chromium } = require('playwright-core');
+const path = require('path');
+
+const { BASE, TENANT, EMAIL, PASSWORD, SHOTS } = process.env;
+const report = { pages: [] };
+
+async function shot(page, name) {
+  const file = path.join(SHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  report.pages.push({ name, file, title: await page.title() });
+}
+
+(async () => {
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${BASE}/`);
+    await shot(page, '01-sign-in');
+    // A wrong password first: the form says so and nothing else happens.
+    await page.getByLabel('Tenant').fill(TENANT);
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    report.wrongPassword = await page.getByRole('alert').innerText();
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'API Keys' }).waitFor();
+    await shot(page, '02-api-keys');
+
+    await page.getByLabel('Name').fill('Segment production');
+    await page.getByLabel('Endpoint type').selectOption('product-org-updates');
+    await page.getByLabel('Payload template').selectOption('segment');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByRole('heading', { name: 'Key created' }).waitFor();
+    report.apiKey = await page.getByRole('textbox', { name: 'API key' }).inputValue();
+    report.webhookUrl = await page.getByRole('textbox', { name: 'Webhook URL' }).inputValue();
+    report.copyButtons = await page.getByRole('button', { name: /^Copy/ }).count();
+    await shot(page, '03-key-created');
+
+    // The seed's Segment group call, sent to the URL the page showed.
+    const sent = await fetch(report.webhookUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        type: 'group', groupId: 'ws_abc123', userId: 'user_789',
+        traits: { name: 'Acme Corp Workspace', plan: 'pro_annual', plan_name: 'Pro Annual', employees: 47, mrr: 49900, trial_status: 'converted' },
+        timestamp: '2026-01-15T10:30:00.000Z', messageId: 'seg-msg-abc123',
+      }),
+    });
+    report.webhookStatus = sent.status;
+
+    await page.getByRole('link', { name: 'API Keys', exact: true }).click();
+    report.keyListed = await page.getByRole('cell', { name: 'Segment production' }).count();
+    await page.getByRole('link', { name: 'Org Management', exact: true }).click();
+    await page.getByRole('heading', { name: 'Org Management' }).waitFor();
+    await shot(page, '04-org-management');
+    await page.getByRole('link', { name: 'Acme Corp Workspace', exact: true }).click();
+    await page.getByRole('heading', { name: 'Acme Corp Workspace' }).waitFor();
+    report.targetOrgText = await page.locator('main').innerText();
+    await shot(page, '05-target-org');
+    await page.getByRole('link', { name: 'ws_abc123', exact: true }).click();
+    await page.getByRole('heading', { name: 'ws_abc123' }).waitFor();
+    report.productOrgText = await page.locator('main').innerText();
+    await shot(page, '06-product-org');
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await page.goto(`${BASE}/settings/api-keys`);
+    report.afterSignOut = new URL(page.url()).pathname;
+  } catch (e) {
+    report.error = String(e && e.stack || e);
+    await shot(page, '99-failure').catch(() => {});
+  } finally {
+    await browser.close();
+  }
+  console.log(JSON.stringify(report));
+})();

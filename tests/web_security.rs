@@ -1,0 +1,247 @@
+//! The web UI's guards over plain HTTP: session cookie flags, CSRF on every form, sign-in
+//! rate limit, tenants apart, no page without a session, passwords stored as argon2id only.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::TestApp;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::redirect::Policy;
+use reqwest::StatusCode;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn create_user(app: &TestApp, tenant: &str, email: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(common::BIN)
+        .args([
+            "user",
+            "create",
+            "--tenant",
+            tenant,
+            "--email",
+            email,
+            "--password-stdin",
+        ])
+        .env("TRAILSPARK_DATABASE_URL", &app.database)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(PASSWORD.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect("hidden field") + marker.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+fn cookie_value(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| {
+            let value = v.split(';').next().unwrap()[name.len() + 1..].to_owned();
+            (value, v.to_owned())
+        })
+}
+
+/// Signs in; returns the session cookie header value and the status of the attempt.
+async fn sign_in(
+    app: &TestApp,
+    tenant: &str,
+    email: &str,
+    password: &str,
+) -> (StatusCode, Option<String>) {
+    let c = client();
+    let form = c.get(format!("{}/login", app.base)).send().await.unwrap();
+    let (login_cookie, _) = cookie_value(&form, "ts_login").unwrap();
+    let csrf = hidden(&form.text().await.unwrap(), "csrf");
+    let response = c
+        .post(format!("{}/login", app.base))
+        .header(COOKIE, format!("ts_login={login_cookie}"))
+        .form(&[
+            ("tenant", tenant),
+            ("email", email),
+            ("password", password),
+            ("csrf", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (
+        status,
+        cookie_value(&response, "ts_session").map(|(v, _)| format!("ts_session={v}")),
+    )
+}
+
+#[tokio::test]
+async fn sessions_csrf_and_tenants() {
+    let app = TestApp::spawn().await;
+    app.cli(&["tenant", "create", "other"]);
+    create_user(&app, "default", "ana@example.com");
+    create_user(&app, "other", "bo@example.com");
+    let c = client();
+
+    // No session: every page sends to the sign-in form.
+    for path in [
+        "/",
+        "/settings/api-keys",
+        "/settings/orgs",
+        "/settings/orgs/1",
+    ] {
+        let r = c.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(r.headers()[LOCATION], "/login", "{path}");
+    }
+
+    // The sign-in form needs its own CSRF cookie.
+    let r = c
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("tenant", "default"),
+            ("email", "ana@example.com"),
+            ("password", PASSWORD),
+            ("csrf", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+
+    let form = c.get(format!("{}/login", app.base)).send().await.unwrap();
+    let (_, flags) = cookie_value(&form, "ts_login").unwrap();
+    assert!(
+        flags.contains("HttpOnly") && flags.contains("SameSite=Strict"),
+        "{flags}"
+    );
+    let (status, session) = sign_in(&app, "default", "ANA@example.com ", PASSWORD).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let session = session.expect("a session cookie");
+
+    // A product org of tenant `other` stays out of tenant `default`'s pages.
+    let other_key = app.key_for(
+        "other",
+        &["--type", "product-org-updates", "--preset", "segment"],
+    );
+    let (status, _) = app
+        .post(&other_key.api_key, &serde_json::json!({"type": "group", "groupId": "ws_secret", "traits": {"name": "Other Co"}}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let page = c
+        .get(format!("{}/settings/orgs", app.base))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Other Co"), "{page}");
+    let r = c
+        .get(format!("{}/settings/product-orgs/ws_secret", app.base))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+
+    // A form without this session's CSRF token is refused and changes nothing.
+    let r = c
+        .post(format!("{}/settings/api-keys", app.base))
+        .header(COOKIE, &session)
+        .form(&[
+            ("csrf", "forged"),
+            ("name", "Sneaky"),
+            ("endpoint_type", "product-org-updates"),
+            ("preset", "segment"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let keys = app.cli_json(&["key", "list", "--tenant", "default"]);
+    assert!(!keys.to_string().contains("Sneaky"), "{keys}");
+
+    // Sign-out ends the session in the store, not only in the browser.
+    let page = c
+        .get(format!("{}/settings/api-keys", app.base))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf");
+    let r = c
+        .post(format!("{}/logout", app.base))
+        .header(COOKIE, &session)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = c
+        .get(format!("{}/settings/api-keys", app.base))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()[LOCATION],
+        "/login",
+        "the old cookie no longer works"
+    );
+
+    // The password is stored only as an argon2id hash.
+    let contents = app.store_contents().await;
+    let text = String::from_utf8_lossy(&contents);
+    assert!(text.contains("$argon2id$"));
+    assert!(!text.contains(PASSWORD));
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited() {
+    let app = TestApp::spawn().await;
+    create_user(&app, "default", "ana@example.com");
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(
+            sign_in(&app, "default", "ana@example.com", "wrong password!")
+                .await
+                .0,
+        );
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        statuses.last(),
+        Some(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    let (status, _) = sign_in(&app, "default", "ana@example.com", PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+}

@@ -1,0 +1,109 @@
+//! The web UI in real headless Chromium (Debian's `chromium`, driven by playwright-core from
+//! npm, both installed by `tests/sdk/install.sh` when missing): sign in, create a key, send
+//! the seed's group call with it, find the org in Org Management, sign out. Screenshots of
+//! each page are saved under `target/tmp/web-ui-screenshots/`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use common::{clients, run_client, TestApp};
+use serde_json::Value;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn create_user(app: &TestApp, email: &str) {
+    use std::io::Write;
+    let mut child = std::process::Command::new(common::BIN)
+        .args([
+            "user",
+            "create",
+            "--tenant",
+            "default",
+            "--email",
+            email,
+            "--password-stdin",
+        ])
+        .env("TRAILSPARK_DATABASE_URL", &app.database)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("trailspark user create");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+}
+
+#[tokio::test]
+async fn a_new_user_signs_in_creates_a_key_and_finds_the_org() {
+    let app = TestApp::spawn().await;
+    create_user(&app, "Ana@Example.com");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-ui-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    clients();
+    let script: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/ui.js");
+    let out = run_client(
+        Path::new("node"),
+        &script,
+        &[
+            ("BASE", &app.base),
+            ("TENANT", "default"),
+            ("EMAIL", "ana@example.com"),
+            ("PASSWORD", PASSWORD),
+            ("SHOTS", shots.to_str().unwrap()),
+        ],
+    )
+    .await;
+    let report: Value = serde_json::from_str(out.trim()).expect("one JSON report");
+    assert!(report["error"].is_null(), "{}", report["error"]);
+    assert_eq!(report["wrongPassword"], "Wrong tenant, email or password.");
+    assert!(
+        report["apiKey"].as_str().unwrap().starts_with("tsk_po_"),
+        "{report}"
+    );
+    assert!(report["webhookUrl"]
+        .as_str()
+        .unwrap()
+        .ends_with(report["apiKey"].as_str().unwrap()));
+    assert!(report["copyButtons"].as_u64().unwrap() >= 2, "{report}");
+    assert_eq!(report["webhookStatus"], 200, "{report}");
+    assert_eq!(report["keyListed"], 1, "{report}");
+    let target = report["targetOrgText"].as_str().unwrap();
+    let product = report["productOrgText"].as_str().unwrap();
+    for field in [
+        "ws_abc123",
+        "Acme Corp Workspace",
+        "pro_annual",
+        "Pro Annual",
+        "47",
+        "49900",
+        "converted",
+    ] {
+        assert!(
+            target.contains(field),
+            "target org page lacks {field}: {target}"
+        );
+        assert!(
+            product.contains(field),
+            "product org page lacks {field}: {product}"
+        );
+    }
+    assert!(product.contains("Change history"), "{product}");
+    assert_eq!(
+        report["afterSignOut"], "/login",
+        "signed out, the settings redirect to sign-in"
+    );
+    for page in report["pages"].as_array().unwrap() {
+        let file = page["file"].as_str().unwrap();
+        assert!(
+            std::fs::metadata(file).is_ok_and(|m| m.len() > 1000),
+            "{file}"
+        );
+    }
+    eprintln!("screenshots in {}", shots.display());
+}
