@@ -245,3 +245,82 @@ async fn sign_in_attempts_are_limited() {
         "even the right password waits"
     );
 }
+
+#[tokio::test]
+async fn the_setup_link_creates_the_first_user_once() {
+    let app = TestApp::spawn().await;
+    let line = app
+        .printed_line("/setup/")
+        .expect("serve prints a setup link on a store without users");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.contains("/setup/"))
+        .unwrap()
+        .to_owned();
+    let c = client();
+    let page = c.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let csrf = hidden(&page.text().await.unwrap(), "csrf");
+    let r = c
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "first@example.com"),
+            ("password", PASSWORD),
+            ("confirm", "something else!!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "the passwords differ");
+    let r = c
+        .post(&url)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "First@Example.com"),
+            ("password", PASSWORD),
+            ("confirm", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION], "/settings/api-keys");
+    let session = cookie_value(&r, "ts_session")
+        .map(|(v, _)| format!("ts_session={v}"))
+        .unwrap();
+    let r = c
+        .get(format!("{}/settings/api-keys", app.base))
+        .header(COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "signed in as the new user");
+
+    let again = c.get(&url).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND, "the link works once");
+    let (status, _) = sign_in(&app, "default", "first@example.com", PASSWORD).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the user signs in with the password"
+    );
+}
+
+#[tokio::test]
+async fn the_setup_link_dies_once_a_user_exists() {
+    let app = TestApp::spawn().await;
+    let line = app.printed_line("/setup/").expect("a setup link");
+    let url = line
+        .split_whitespace()
+        .find(|w| w.contains("/setup/"))
+        .unwrap()
+        .to_owned();
+    create_user(&app, "default", "cli@example.com");
+    let r = client().get(&url).send().await.unwrap();
+    assert_eq!(
+        r.status(),
+        StatusCode::NOT_FOUND,
+        "a user made with the CLI ends the setup"
+    );
+}

@@ -41,6 +41,13 @@ pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     let server = Server::bind(config, store).await?;
     // Tests and scripts read this line to find the port; keep its shape.
     println!("trailspark listening on http://{}", server.local_addr());
+    if let Some(path) = server.offer_setup().await? {
+        println!(
+            "No one can sign in to the web UI yet. Open http://{}{path} to create the first user \
+             of tenant default (the link works once, until then and only for this process).",
+            server.local_addr()
+        );
+    }
     server.run_until(shutdown_signal()).await
 }
 

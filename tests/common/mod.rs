@@ -102,6 +102,8 @@ pub struct TestApp {
     pub admin_token: String,
     extra_args: Vec<String>,
     child: Option<Child>,
+    /// What `serve` printed after its "listening" line (the setup link, say).
+    printed: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl TestApp {
@@ -154,6 +156,7 @@ impl TestApp {
             admin_token: String::new(),
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
             child: None,
+            printed: std::sync::Arc::default(),
         };
         app.start();
         app.admin_token = app.cli_json(&["admin-token", "create", "--tenant", "default"])["token"]
@@ -215,8 +218,32 @@ impl TestApp {
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let printed = std::sync::Arc::clone(&self.printed);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                printed.lock().expect("printed lock").push(line);
+            }
+        });
         (child, base)
+    }
+
+    /// The lines `serve` printed after its "listening" line so far, waiting up to 5 s for one
+    /// that contains `needle`.
+    pub fn printed_line(&self, needle: &str) -> Option<String> {
+        for _ in 0..100 {
+            let found = self
+                .printed
+                .lock()
+                .expect("printed lock")
+                .iter()
+                .find(|l| l.contains(needle))
+                .cloned();
+            if found.is_some() {
+                return found;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        None
     }
 
     /// What the server wrote to stderr so far.

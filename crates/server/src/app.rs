@@ -49,6 +49,8 @@ pub struct AppInner {
     limiter: Option<DefaultKeyedRateLimiter<[u8; 32]>>,
     /// Web UI sign-in attempts, per tenant and email.
     pub logins: DefaultKeyedRateLimiter<[u8; 32]>,
+    /// SHA-256 of the one-time setup link's token, while the store has no web UI user.
+    pub setup: std::sync::Mutex<Option<[u8; 32]>>,
 }
 
 impl Deref for App {
@@ -70,6 +72,7 @@ impl App {
             store,
             limiter,
             logins: crate::web::login_limiter(),
+            setup: std::sync::Mutex::new(None),
         }))
     }
 
@@ -106,6 +109,18 @@ impl Server {
             app,
             config,
         })
+    }
+
+    /// When the store has no web UI user yet: a one-time path (`/setup/{token}`) that creates
+    /// the first user of tenant `default`; the caller shows it to the operator.
+    pub async fn offer_setup(&self) -> anyhow::Result<Option<String>> {
+        if self.app.store.count_users().await? > 0 {
+            return Ok(None);
+        }
+        let token = crate::web::random_token();
+        *self.app.setup.lock().expect("setup lock") =
+            Some(trailspark_core::credentials::hash_credential(&token));
+        Ok(Some(format!("/setup/{token}")))
     }
 
     /// The address the server listens on.

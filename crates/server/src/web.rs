@@ -22,7 +22,9 @@ use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use trailspark_core::credentials::{hash_credential, password_matches};
+use trailspark_core::credentials::{
+    hash_credential, hash_password, password_matches, MIN_PASSWORD_LEN,
+};
 use trailspark_core::template::{PayloadTemplate, Preset};
 use trailspark_core::update::format_timestamp;
 use trailspark_core::{
@@ -53,6 +55,7 @@ pub fn router() -> Router<App> {
         .route("/", get(home))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
+        .route("/setup/{token}", get(setup_page).post(setup))
         .route("/settings/api-keys", get(api_keys).post(create_key))
         .route(
             "/settings/api-keys/{id}/revoke",
@@ -147,7 +150,7 @@ fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValu
     .expect("cookie values are ASCII")
 }
 
-fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
@@ -355,6 +358,144 @@ async fn login(
     headers_out.append(
         header::SET_COOKIE,
         set_cookie(LOGIN_COOKIE, "", 0, secure(&headers)),
+    );
+    response
+}
+
+// ---------------------------------------------------------------------------------------
+// First start: the one-time setup link
+
+/// Whether `token` is the live setup token and the store still has no user (one may have
+/// been created with the CLI meanwhile).
+async fn setup_token_ok(app: &App, token: &str) -> bool {
+    let expected = *app.setup.lock().expect("setup lock");
+    expected.is_some_and(|hash| hash == hash_credential(token))
+        && app.store.count_users().await.is_ok_and(|n| n == 0)
+}
+
+fn setup_form(token: &str, email: &str, error: Option<&str>) -> Markup {
+    page(
+        "Create the first user",
+        None,
+        html! {
+            form.card method="post" action={ "/setup/" (token) } {
+                p { "This creates the first user of tenant " strong { "default" } ". The link works once." }
+                @if let Some(error) = error { p.error role="alert" { (error) } }
+                input type="hidden" name="csrf" value=(csrf_for(token));
+                label for="email" { "Email" }
+                input #email type="email" name="email" value=(email) required autocomplete="username";
+                label for="password" { "Password (at least " (MIN_PASSWORD_LEN) " characters)" }
+                input #password type="password" name="password" required minlength=(MIN_PASSWORD_LEN) autocomplete="new-password";
+                label for="confirm" { "Password again" }
+                input #confirm type="password" name="confirm" required autocomplete="new-password";
+                button type="submit" { "Create user and sign in" }
+            }
+        },
+    )
+}
+
+fn setup_gone() -> Response {
+    let body = page(
+        "Setup link used",
+        None,
+        html! { p { "This setup link is no longer valid: the first user exists. " a href="/login" { "Sign in" } "." } },
+    );
+    (StatusCode::NOT_FOUND, body).into_response()
+}
+
+async fn setup_page(State(app): State<App>, Path(token): Path<String>) -> Response {
+    if !setup_token_ok(&app, &token).await {
+        return setup_gone();
+    }
+    setup_form(&token, "", None).into_response()
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    csrf: String,
+    email: String,
+    password: String,
+    confirm: String,
+}
+
+async fn setup(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Response {
+    if !setup_token_ok(&app, &token).await {
+        return setup_gone();
+    }
+    if !same(&form.csrf, &csrf_for(&token)) {
+        return forbidden();
+    }
+    let refuse = |message: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            setup_form(&token, &form.email, Some(message)),
+        )
+            .into_response()
+    };
+    let email = match trailspark_core::value::email(&Value::String(form.email.clone())) {
+        Ok(email) => email,
+        Err(why) => return refuse(&format!("Email: {why}.")),
+    };
+    if form.password.chars().count() < MIN_PASSWORD_LEN {
+        return refuse(&format!(
+            "The password needs at least {MIN_PASSWORD_LEN} characters."
+        ));
+    }
+    if form.password != form.confirm {
+        return refuse("The two passwords differ.");
+    }
+    let tenant = match app
+        .store
+        .tenant_by_subdomain(&Subdomain::parse("default").expect("valid"))
+        .await
+    {
+        Ok(tenant) => tenant,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    // Consumed before the user exists: a second submission cannot create a second user.
+    if app.setup.lock().expect("setup lock").take().is_none() {
+        return setup_gone();
+    }
+    if let Err(e) = app
+        .store
+        .create_user(tenant.id, &email, &hash_password(&form.password))
+        .await
+    {
+        return ApiError::from(e).into_response();
+    }
+    start_session(&app, tenant.id, &email, &headers).await
+}
+
+/// Signs `email` in: a new session, its cookie, and on to the API keys.
+async fn start_session(app: &App, tenant: TenantId, email: &str, headers: &HeaderMap) -> Response {
+    let token = random_token();
+    let expires = Utc::now() + Duration::hours(SESSION_HOURS);
+    if let Err(e) = app
+        .store
+        .create_session(tenant, email, &hash_credential(&token), expires)
+        .await
+    {
+        return ApiError::from(e).into_response();
+    }
+    let mut response = Redirect::to("/settings/api-keys").into_response();
+    let out = response.headers_mut();
+    out.append(
+        header::SET_COOKIE,
+        set_cookie(
+            SESSION_COOKIE,
+            &token,
+            SESSION_HOURS * 3600,
+            secure(headers),
+        ),
+    );
+    out.append(
+        header::SET_COOKIE,
+        set_cookie(LOGIN_COOKIE, "", 0, secure(headers)),
     );
     response
 }
