@@ -71,6 +71,21 @@ async fn a_new_user_signs_in_creates_a_key_and_finds_the_org() {
         .unwrap()
         .ends_with(report["apiKey"].as_str().unwrap()));
     assert!(report["copyButtons"].as_u64().unwrap() >= 2, "{report}");
+    assert_eq!(
+        report["copied"], report["apiKey"],
+        "the copy button copies the key"
+    );
+    let preview = report["preview"].as_str().unwrap();
+    assert!(
+        preview.contains("traits.employes") && preview.contains("Did you mean traits.employees?"),
+        "the preview flags the mistyped path with its suggestion: {preview}"
+    );
+    assert!(preview.contains("Acme Corp Workspace"), "{preview}");
+    let fixed = report["previewFixed"].as_str().unwrap();
+    assert!(
+        fixed.contains("would be applied") && !fixed.contains("Did you mean"),
+        "{fixed}"
+    );
     assert_eq!(report["webhookStatus"], 200, "{report}");
     assert_eq!(report["keyListed"], 1, "{report}");
     let target = report["targetOrgText"].as_str().unwrap();

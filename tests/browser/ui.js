@@ -6,6 +6,12 @@ const path = require('path');
 
 const { BASE, TENANT, EMAIL, PASSWORD, SHOTS } = process.env;
 const report = { pages: [] };
+// The seed's Segment group call.
+const SEED = {
+  type: 'group', groupId: 'ws_abc123', userId: 'user_789',
+  traits: { name: 'Acme Corp Workspace', plan: 'pro_annual', plan_name: 'Pro Annual', employees: 47, mrr: 49900, trial_status: 'converted' },
+  timestamp: '2026-01-15T10:30:00.000Z', messageId: 'seg-msg-abc123',
+};
 
 async function shot(page, name) {
   const file = path.join(SHOTS, `${name}.png`);
@@ -15,7 +21,9 @@ async function shot(page, name) {
 
 (async () => {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
-  const page = await browser.newPage();
+  const context = await browser.newContext();
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  const page = await context.newPage();
   try {
     await page.goto(`${BASE}/`);
     await shot(page, '01-sign-in');
@@ -30,25 +38,34 @@ async function shot(page, name) {
     await page.getByRole('heading', { name: 'API Keys' }).waitFor();
     await shot(page, '02-api-keys');
 
-    await page.getByLabel('Name').fill('Segment production');
+    // The template builder, from the Segment preset, with one path mistyped.
+    await page.getByLabel('Name', { exact: true }).fill('Segment production');
     await page.getByLabel('Endpoint type').selectOption('product-org-updates');
-    await page.getByLabel('Payload template').selectOption('segment');
+    await page.getByLabel('Start from a preset').selectOption('segment');
+    await page.getByRole('button', { name: 'Fill the template from the preset' }).click();
+    await page.getByLabel('userCount', { exact: true }).fill('traits.employes');
+    await page.getByLabel('Sample payload').fill(JSON.stringify(SEED));
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.getByRole('heading', { name: 'Preview' }).waitFor();
+    report.preview = await page.locator('#preview').innerText();
+    await shot(page, '03-template-preview');
+    await page.getByLabel('userCount', { exact: true }).fill('traits.employees');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    report.previewFixed = await page.locator('#preview').innerText();
     await page.getByRole('button', { name: 'Create key' }).click();
     await page.getByRole('heading', { name: 'Key created' }).waitFor();
     report.apiKey = await page.getByRole('textbox', { name: 'API key' }).inputValue();
     report.webhookUrl = await page.getByRole('textbox', { name: 'Webhook URL' }).inputValue();
     report.copyButtons = await page.getByRole('button', { name: /^Copy/ }).count();
-    await shot(page, '03-key-created');
+    await page.getByRole('button', { name: 'Copy API key' }).click();
+    report.copied = await page.evaluate(() => navigator.clipboard.readText());
+    await shot(page, '04-key-created');
 
     // The seed's Segment group call, sent to the URL the page showed.
     const sent = await fetch(report.webhookUrl, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        type: 'group', groupId: 'ws_abc123', userId: 'user_789',
-        traits: { name: 'Acme Corp Workspace', plan: 'pro_annual', plan_name: 'Pro Annual', employees: 47, mrr: 49900, trial_status: 'converted' },
-        timestamp: '2026-01-15T10:30:00.000Z', messageId: 'seg-msg-abc123',
-      }),
+      body: JSON.stringify(SEED),
     });
     report.webhookStatus = sent.status;
 
@@ -56,15 +73,15 @@ async function shot(page, name) {
     report.keyListed = await page.getByRole('cell', { name: 'Segment production' }).count();
     await page.getByRole('link', { name: 'Org Management', exact: true }).click();
     await page.getByRole('heading', { name: 'Org Management' }).waitFor();
-    await shot(page, '04-org-management');
+    await shot(page, '05-org-management');
     await page.getByRole('link', { name: 'Acme Corp Workspace', exact: true }).click();
     await page.getByRole('heading', { name: 'Acme Corp Workspace' }).waitFor();
     report.targetOrgText = await page.locator('main').innerText();
-    await shot(page, '05-target-org');
+    await shot(page, '06-target-org');
     await page.getByRole('link', { name: 'ws_abc123', exact: true }).click();
     await page.getByRole('heading', { name: 'ws_abc123' }).waitFor();
     report.productOrgText = await page.locator('main').innerText();
-    await shot(page, '06-product-org');
+    await shot(page, '07-product-org');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();

@@ -74,7 +74,8 @@ impl fmt::Display for TemplateError {
 
 impl std::error::Error for TemplateError {}
 
-const PRODUCT_ORG_KEYS: [&str; 11] = [
+/// The fields a Product Org Updates template maps (besides `customFields`), in display order.
+pub const PRODUCT_ORG_KEYS: [&str; 11] = [
     "productOrgId",
     "name",
     "planId",
@@ -88,7 +89,8 @@ const PRODUCT_ORG_KEYS: [&str; 11] = [
     "messageId",
 ];
 
-const SIGNAL_KEYS: [&str; 7] = [
+/// The fields a Signal Staging template maps (besides `customFields`), in display order.
+pub const SIGNAL_KEYS: [&str; 7] = [
     "email",
     "leadId",
     "productOrgId",

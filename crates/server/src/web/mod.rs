@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 use trailspark_core::credentials::{
     hash_credential, hash_password, password_matches, MIN_PASSWORD_LEN,
 };
-use trailspark_core::template::{PayloadTemplate, Preset};
+use trailspark_core::template::Preset;
 use trailspark_core::update::format_timestamp;
 use trailspark_core::{
     ApiKeyId, EndpointType, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId,
@@ -38,6 +38,10 @@ use crate::http::admin::{history_json, product_org_json};
 use crate::http::leads::{evaluation_context_json, lead_json};
 use crate::http::target_orgs::target_org_json;
 use crate::keys::{create_api_key, KeyRequest};
+
+mod builder;
+
+use builder::Builder;
 
 const SESSION_COOKIE: &str = "ts_session";
 const LOGIN_COOKIE: &str = "ts_login";
@@ -167,7 +171,7 @@ header a{color:#fff;text-decoration:none}header nav{display:flex;gap:1rem;flex:1
 main{max-width:72rem;margin:0 auto;padding:1.2rem}h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem;margin:1.6rem 0 .6rem}
 table{border-collapse:collapse;width:100%;background:#fff;margin-bottom:1rem}th,td{text-align:left;padding:.45rem .6rem;border-bottom:1px solid #e3e6eb;vertical-align:top}
 th{background:#eef0f4;font-weight:600}code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem}pre{background:#fff;border:1px solid #e3e6eb;padding:.6rem;overflow:auto;white-space:pre-wrap;word-break:break-all}
-form.card,.card{background:#fff;border:1px solid #e3e6eb;border-radius:6px;padding:1rem;margin-bottom:1rem;max-width:40rem}
+form.card,.card{background:#fff;border:1px solid #e3e6eb;border-radius:6px;padding:1rem;margin-bottom:1rem;max-width:40rem}form.wide{max-width:56rem}fieldset{border:1px solid #e3e6eb;border-radius:6px;margin:1rem 0;padding:.6rem 1rem}legend{font-weight:600}textarea{width:100%;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:.9rem;border:1px solid #b8bfcc;border-radius:4px;padding:.45rem}td.error{color:#a61b1b}
 label{display:block;font-weight:600;margin:.6rem 0 .2rem}input[type=text],input[type=email],input[type=password],input[type=number],input[type=search],select{width:100%;padding:.45rem;border:1px solid #b8bfcc;border-radius:4px;font:inherit}
 .check label{display:inline;font-weight:400}button{margin-top:.8rem;padding:.45rem 1rem;border:0;border-radius:4px;background:#2f5bea;color:#fff;font:inherit;cursor:pointer}
 button.danger{background:#c0392b}header button{margin:0;background:transparent;border:1px solid #fff6;padding:.2rem .6rem}
@@ -528,37 +532,78 @@ async fn logout(
 // ---------------------------------------------------------------------------------------
 // Settings > API Keys
 
-fn key_form(viewer: &Viewer, error: Option<&str>) -> Markup {
+/// A key being composed on the API Keys page.
+struct KeyDraft {
+    name: String,
+    preset: String,
+    expires_days: String,
+    with_secret: bool,
+    with_hmac: bool,
+    builder: Builder,
+}
+
+impl KeyDraft {
+    fn new() -> Self {
+        Self {
+            name: String::new(),
+            preset: "segment".into(),
+            expires_days: String::new(),
+            with_secret: false,
+            with_hmac: false,
+            builder: Builder::from_preset(EndpointType::ProductOrgUpdates, Preset::Segment),
+        }
+    }
+}
+
+fn preset_named(name: &str) -> Option<Preset> {
+    match name {
+        "segment" => Some(Preset::Segment),
+        "rudderstack" => Some(Preset::Rudderstack),
+        "hightouch" => Some(Preset::Hightouch),
+        "flat" => Some(Preset::Flat),
+        _ => None,
+    }
+}
+
+fn key_form(
+    viewer: &Viewer,
+    draft: &KeyDraft,
+    error: Option<&str>,
+    preview: Option<Markup>,
+) -> Markup {
+    let kind = draft.builder.kind;
     html! {
-        form.card method="post" action="/settings/api-keys" {
+        form.card.wide method="post" action="/settings/api-keys#create" id="create" {
             h2 { "Create a key" }
             @if let Some(error) = error { p.error role="alert" { (error) } }
             input type="hidden" name="csrf" value=(viewer.csrf);
             label for="name" { "Name" }
-            input #name type="text" name="name" required maxlength="200" placeholder="Segment production";
+            input #name type="text" name="name" value=(draft.name) maxlength="200" placeholder="Segment production";
             label for="endpoint_type" { "Endpoint type" }
             select #endpoint_type name="endpoint_type" {
-                option value="product-org-updates" { "Product Org Updates" }
-                option value="signal-staging" { "Signal Staging" }
+                option value="product-org-updates" selected[kind == EndpointType::ProductOrgUpdates] { "Product Org Updates" }
+                option value="signal-staging" selected[kind == EndpointType::SignalStaging] { "Signal Staging" }
             }
-            label for="preset" { "Payload template" }
+            label for="preset" { "Start from a preset" }
             select #preset name="preset" {
-                option value="segment" { "Segment (group calls)" }
-                option value="rudderstack" { "RudderStack" }
-                option value="hightouch" { "Hightouch (flat rows)" }
-                option value="flat" { "Flat" }
+                @for (value, text) in [("segment", "Segment (group calls)"), ("rudderstack", "RudderStack"), ("hightouch", "Hightouch (flat rows)"), ("flat", "Flat")] {
+                    option value=(value) selected[draft.preset == value] { (text) }
+                }
             }
+            button type="submit" name="action" value="preset" formnovalidate { "Fill the template from the preset" }
+            (draft.builder.fieldset())
+            @if let Some(preview) = preview { (preview) }
             label for="expires_days" { "Expires after (days, empty for never)" }
-            input #expires_days type="number" name="expires_days" min="1" max="3650";
+            input #expires_days type="number" name="expires_days" min="1" max="3650" value=(draft.expires_days);
             p.check {
-                input #with_secret type="checkbox" name="with_secret" value="on";
+                input #with_secret type="checkbox" name="with_secret" value="on" checked[draft.with_secret];
                 " " label for="with_secret" { "Require an X-Api-Secret header" }
             }
             p.check {
-                input #with_hmac type="checkbox" name="with_hmac" value="on";
+                input #with_hmac type="checkbox" name="with_hmac" value="on" checked[draft.with_hmac];
                 " " label for="with_hmac" { "Require signed requests (HMAC)" }
             }
-            button type="submit" { "Create key" }
+            button type="submit" name="action" value="create" { "Create key" }
         }
     }
 }
@@ -591,48 +636,82 @@ async fn api_keys(State(app): State<App>, viewer: Viewer) -> Result<Markup, ApiE
                     }
                 }
             }
-            (key_form(&viewer, None))
+            (key_form(&viewer, &KeyDraft::new(), None, None))
         },
     ))
-}
-
-#[derive(Deserialize)]
-struct KeyForm {
-    csrf: String,
-    name: String,
-    endpoint_type: String,
-    preset: String,
-    #[serde(default)]
-    expires_days: String,
-    with_secret: Option<String>,
-    with_hmac: Option<String>,
 }
 
 async fn create_key(
     State(app): State<App>,
     viewer: Viewer,
     headers: HeaderMap,
-    Form(form): Form<KeyForm>,
+    Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    if !viewer.csrf_ok(&form.csrf) {
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !viewer.csrf_ok(&get("csrf")) {
         return forbidden();
     }
-    let invalid = |message: String| {
-        let body = page("API Keys", Some(&viewer), key_form(&viewer, Some(&message)));
-        (StatusCode::BAD_REQUEST, body).into_response()
+    let kind =
+        EndpointType::parse(&get("endpoint_type")).unwrap_or(EndpointType::ProductOrgUpdates);
+    let mut draft = KeyDraft {
+        name: get("name"),
+        preset: get("preset"),
+        expires_days: get("expires_days"),
+        with_secret: !get("with_secret").is_empty(),
+        with_hmac: !get("with_hmac").is_empty(),
+        builder: Builder::from_form(kind, &pairs),
     };
-    let Some(kind) = EndpointType::parse(&form.endpoint_type) else {
-        return invalid("Choose an endpoint type.".into());
-    };
-    let preset = match form.preset.as_str() {
-        "segment" => Preset::Segment,
-        "rudderstack" => Preset::Rudderstack,
-        "hightouch" => Preset::Hightouch,
-        "flat" => Preset::Flat,
-        _ => return invalid("Choose a payload template preset.".into()),
+    let redraw =
+        |draft: &KeyDraft, status: StatusCode, error: Option<&str>, preview: Option<Markup>| {
+            let body = page(
+                "API Keys",
+                Some(&viewer),
+                key_form(&viewer, draft, error, preview),
+            );
+            (status, body).into_response()
+        };
+    let action = get("action");
+    if !get("remove").is_empty() {
+        return redraw(&draft, StatusCode::OK, None, None);
+    }
+    match action.as_str() {
+        "preset" => {
+            let Some(preset) = preset_named(&draft.preset) else {
+                return redraw(
+                    &draft,
+                    StatusCode::BAD_REQUEST,
+                    Some("Choose a preset."),
+                    None,
+                );
+            };
+            let sample = std::mem::take(&mut draft.builder.sample);
+            draft.builder = Builder::from_preset(kind, preset);
+            draft.builder.sample = sample;
+            return redraw(&draft, StatusCode::OK, None, None);
+        }
+        "add" => {
+            draft.builder.custom.push((String::new(), String::new()));
+            return redraw(&draft, StatusCode::OK, None, None);
+        }
+        "preview" => {
+            let preview = draft.builder.preview();
+            return redraw(&draft, StatusCode::OK, None, Some(preview));
+        }
+        _ => {}
+    }
+    let invalid = |message: String| redraw(&draft, StatusCode::BAD_REQUEST, Some(&message), None);
+    let template = match draft.builder.template() {
+        Ok(template) => template,
+        Err(why) => return invalid(format!("The template is not valid: {why}.")),
     };
     let now = Utc::now();
-    let expires_at = match form.expires_days.trim() {
+    let expires_at = match draft.expires_days.trim() {
         "" => None,
         days => match days.parse::<i64>() {
             Ok(days) if (1..=3650).contains(&days) => Some(now + Duration::days(days)),
@@ -642,11 +721,11 @@ async fn create_key(
         },
     };
     let request = KeyRequest {
-        name: form.name,
-        template: PayloadTemplate::preset(kind, preset),
+        name: draft.name.clone(),
+        template,
         expires_at,
-        with_secret: form.with_secret.is_some(),
-        with_hmac_secret: form.with_hmac.is_some(),
+        with_secret: draft.with_secret,
+        with_hmac_secret: draft.with_hmac,
     };
     let created = match create_api_key(app.store.as_ref(), viewer.tenant, request, now).await {
         Ok(created) => created,

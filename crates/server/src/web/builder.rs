@@ -1,0 +1,296 @@
+//! The template builder of Settings > API Keys: one path input per field of the key's type,
+//! custom fields to add and remove, a preset to start from, and a preview that runs a pasted
+//! sample payload through the template being built (nothing is stored). Plain form posts: each
+//! button sends the whole form back and the page is drawn again with its outcome.
+
+use maud::{html, Markup};
+use serde_json::{Map, Value};
+use trailspark_core::extract::extract_product_org;
+use trailspark_core::hint::closest_path;
+use trailspark_core::path::Path;
+use trailspark_core::signal::extract_signal;
+use trailspark_core::template::{PayloadTemplate, Preset, PRODUCT_ORG_KEYS, SIGNAL_KEYS};
+use trailspark_core::EndpointType;
+
+use crate::http::ingest::extract_error;
+
+/// Alternatives in one input (tried in order, as a template's path arrays are).
+const SEPARATOR: &str = " | ";
+/// Blank custom field rows offered beside the filled ones.
+const BLANK_CUSTOM_ROWS: usize = 1;
+
+/// The builder's state, as the form holds it.
+#[derive(Debug, Clone)]
+pub struct Builder {
+    pub kind: EndpointType,
+    /// Path text per field of `kind`, in display order.
+    pub paths: Vec<(&'static str, String)>,
+    /// Custom fields: name and path text.
+    pub custom: Vec<(String, String)>,
+    pub sample: String,
+}
+
+impl Builder {
+    /// The builder filled from a preset.
+    pub fn from_preset(kind: EndpointType, preset: Preset) -> Self {
+        let mut builder = Self {
+            kind,
+            paths: Vec::new(),
+            custom: Vec::new(),
+            sample: String::new(),
+        };
+        builder.load(&PayloadTemplate::preset(kind, preset).to_json());
+        builder
+    }
+
+    fn keys(kind: EndpointType) -> &'static [&'static str] {
+        match kind {
+            EndpointType::ProductOrgUpdates => &PRODUCT_ORG_KEYS,
+            EndpointType::SignalStaging => &SIGNAL_KEYS,
+        }
+    }
+
+    /// Fills the inputs from a template's JSON form.
+    fn load(&mut self, template: &Value) {
+        let text = |v: Option<&Value>| match v {
+            Some(Value::String(path)) => path.clone(),
+            Some(Value::Array(paths)) => paths
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(SEPARATOR),
+            _ => String::new(),
+        };
+        self.paths = Self::keys(self.kind)
+            .iter()
+            .map(|key| (*key, text(template.get(*key))))
+            .collect();
+        self.custom = template
+            .get("customFields")
+            .and_then(Value::as_object)
+            .map(|fields| {
+                fields
+                    .iter()
+                    .map(|(name, path)| (name.clone(), text(Some(path))))
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+
+    /// Reads the builder from the form's pairs (`path.FIELD`, `custom_name.N`, `custom_path.N`,
+    /// `sample`); `remove` drops custom row N, `add` offers one more blank row.
+    pub fn from_form(kind: EndpointType, pairs: &[(String, String)]) -> Self {
+        let get = |name: &str| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let paths = Self::keys(kind)
+            .iter()
+            .map(|key| (*key, get(&format!("path.{key}"))))
+            .collect();
+        let mut custom = Vec::new();
+        for n in 0.. {
+            let (name_key, path_key) = (format!("custom_name.{n}"), format!("custom_path.{n}"));
+            if !pairs.iter().any(|(k, _)| *k == name_key || *k == path_key) {
+                break;
+            }
+            custom.push((get(&name_key), get(&path_key)));
+        }
+        if let Ok(remove) = get("remove").parse::<usize>() {
+            if remove < custom.len() {
+                custom.remove(remove);
+            }
+        }
+        custom.retain(|(name, path)| !name.is_empty() || !path.is_empty());
+        Self {
+            kind,
+            paths,
+            custom,
+            sample: pairs
+                .iter()
+                .find(|(n, _)| n == "sample")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The template's JSON form: empty inputs left out.
+    pub fn template_json(&self) -> Value {
+        let json = |text: &str| {
+            let alternatives: Vec<&str> = text
+                .split(SEPARATOR.trim())
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .collect();
+            match alternatives.as_slice() {
+                [one] => Value::String((*one).to_owned()),
+                many => Value::Array(
+                    many.iter()
+                        .map(|p| Value::String((*p).to_owned()))
+                        .collect(),
+                ),
+            }
+        };
+        let mut map = Map::new();
+        for (key, text) in &self.paths {
+            if !text.is_empty() {
+                map.insert((*key).to_owned(), json(text));
+            }
+        }
+        let custom: Map<String, Value> = self
+            .custom
+            .iter()
+            .filter(|(name, _)| !name.is_empty())
+            .map(|(name, path)| (name.clone(), json(path)))
+            .collect();
+        if !custom.is_empty() {
+            map.insert("customFields".into(), Value::Object(custom));
+        }
+        Value::Object(map)
+    }
+
+    /// The compiled template, or why it is not one.
+    pub fn template(&self) -> Result<PayloadTemplate, String> {
+        PayloadTemplate::from_json(self.kind, &self.template_json()).map_err(|e| e.to_string())
+    }
+
+    /// The builder's inputs.
+    pub fn fieldset(&self) -> Markup {
+        html! {
+            fieldset {
+                legend { "Payload template: where each field is in your payload" }
+                p.muted { "Dot-separated paths such as " code { "traits.plan" } "; several paths tried in order are separated by " code { "|" } ". Leave a field empty to ignore it." }
+                table {
+                    thead { tr { th scope="col" { "Field" } th scope="col" { "Path in the payload" } } }
+                    tbody {
+                        @for (key, text) in &self.paths {
+                            tr {
+                                th scope="row" { label for={ "path." (key) } { (key) } }
+                                td { input id={ "path." (key) } type="text" name={ "path." (key) } value=(text); }
+                            }
+                        }
+                    }
+                }
+                h3 { "Custom fields" }
+                table {
+                    thead { tr { th scope="col" { "Name" } th scope="col" { "Path" } th { span.muted { "Remove" } } } }
+                    tbody {
+                        @for (n, (name, path)) in self.custom.iter().enumerate() {
+                            tr {
+                                td { input type="text" name={ "custom_name." (n) } value=(name) aria-label={ "Custom field " (n + 1) " name" }; }
+                                td { input type="text" name={ "custom_path." (n) } value=(path) aria-label={ "Custom field " (n + 1) " path" }; }
+                                td { button type="submit" name="remove" value=(n) formnovalidate aria-label={ "Remove custom field " (n + 1) } { "Remove" } }
+                            }
+                        }
+                        @for n in self.custom.len()..self.custom.len() + BLANK_CUSTOM_ROWS {
+                            tr {
+                                td { input type="text" name={ "custom_name." (n) } aria-label={ "Custom field " (n + 1) " name" }; }
+                                td { input type="text" name={ "custom_path." (n) } aria-label={ "Custom field " (n + 1) " path" }; }
+                                td {}
+                            }
+                        }
+                    }
+                }
+                button type="submit" name="action" value="add" formnovalidate { "Add custom field" }
+                label for="sample" { "Sample payload (for the preview; not stored)" }
+                textarea #sample name="sample" rows="8" { (self.sample) }
+                button type="submit" name="action" value="preview" formnovalidate { "Preview" }
+            }
+        }
+    }
+
+    /// What the template makes of the sample payload: each field's value, the paths that
+    /// found nothing (with the nearest existing path), and the errors a webhook would answer.
+    pub fn preview(&self) -> Markup {
+        let payload: Value = match serde_json::from_str(&self.sample) {
+            Ok(payload) => payload,
+            Err(e) => {
+                return html! { div #preview.card role="status" { p.error { "The sample payload is not JSON: " (e) } } };
+            }
+        };
+        let template = match self.template() {
+            Ok(template) => template,
+            Err(why) => {
+                return html! { div #preview.card role="status" { p.error { "The template is not valid: " (why) } } };
+            }
+        };
+        let rows: Vec<(String, String, Result<String, Option<String>>)> = self
+            .paths
+            .iter()
+            .filter(|(_, text)| !text.is_empty())
+            .map(|(key, text)| ((*key).to_owned(), text.clone()))
+            .chain(
+                self.custom
+                    .iter()
+                    .filter(|(name, _)| !name.is_empty())
+                    .map(|(name, path)| (format!("customFields.{name}"), path.clone())),
+            )
+            .map(|(field, text)| {
+                let outcome = resolve(&payload, &text);
+                (field, text, outcome)
+            })
+            .collect();
+        let verdict = match &template {
+            PayloadTemplate::ProductOrg(t) => extract_product_org(t, &payload).map(|_| ()),
+            PayloadTemplate::Signal(t) => extract_signal(t, &payload).map(|_| ()),
+        }
+        .map_err(|e| extract_error(e).body());
+        html! {
+            div #preview.card role="status" {
+                h2 { "Preview" }
+                table {
+                    thead { tr { th scope="col" { "Field" } th scope="col" { "Path" } th scope="col" { "Value" } } }
+                    tbody {
+                        @for (field, path, outcome) in &rows {
+                            tr {
+                                td { (field) }
+                                td { code { (path) } }
+                                @match outcome {
+                                    Ok(value) => td { code { (value) } },
+                                    Err(near) => td.error {
+                                        "Nothing at this path."
+                                        @if let Some(near) = near { " Did you mean " code { (near) } "?" }
+                                    },
+                                }
+                            }
+                        }
+                    }
+                }
+                @match &verdict {
+                    Ok(()) => p { "A webhook with this payload would be applied." },
+                    Err(body) => p.error {
+                        "A webhook with this payload would be refused: "
+                        (body["message"].as_str().unwrap_or_default())
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// The value at the first alternative of `text` that finds one, or the nearest existing path
+/// to the first alternative.
+fn resolve(payload: &Value, text: &str) -> Result<String, Option<String>> {
+    let alternatives: Vec<&str> = text
+        .split(SEPARATOR.trim())
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    for alternative in &alternatives {
+        if let Some(value) = Path::parse(alternative)
+            .ok()
+            .and_then(|p| p.resolve(payload).cloned())
+        {
+            return Ok(match value {
+                Value::String(s) => s,
+                other => other.to_string(),
+            });
+        }
+    }
+    Err(alternatives
+        .first()
+        .and_then(|first| closest_path(payload, first)))
+}
