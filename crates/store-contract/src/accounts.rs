@@ -213,3 +213,42 @@ pub async fn users_and_sessions(store: Arc<dyn Store>) {
         .await
         .expect("deleting twice is fine");
 }
+
+/// A key's delivery log keeps its newest entries, newest first, apart from other keys.
+pub async fn delivery_log(store: Arc<dyn Store>) {
+    use trailspark_store::Delivery;
+    let s = store.as_ref();
+    let (t, key) = crate::tenant_with_key(&store, "deliveries").await;
+    let (other, other_key) = crate::tenant_with_key(&store, "deliveries-b").await;
+    // Both stores keep microseconds.
+    let at = chrono::DateTime::from_timestamp_micros(Utc::now().timestamp_micros()).unwrap();
+    let delivery = |n: i64| Delivery {
+        at: at + Duration::milliseconds(n),
+        status: if n % 10 == 0 { 400 } else { 200 },
+        subject: Some(format!("ws_{n}")),
+        changed: (n % 10 != 0).then_some(n % 2 == 0),
+        error: (n % 10 == 0).then(|| "missing_product_org_id: no value at groupId".to_owned()),
+        body: (n % 10 == 0).then(|| "{\"type\":\"group\"}".to_owned()),
+    };
+    let first: Vec<Delivery> = (0..60).map(delivery).collect();
+    let second: Vec<Delivery> = (60..130).map(delivery).collect();
+    s.record_deliveries(t.id, &key, &first).await.unwrap();
+    s.record_deliveries(t.id, &key, &second).await.unwrap();
+    s.record_deliveries(other.id, &other_key, &[delivery(999)])
+        .await
+        .unwrap();
+    let log = s.deliveries(t.id, &key).await.unwrap();
+    assert_eq!(log.len(), Delivery::KEPT, "only the newest are kept");
+    assert_eq!(
+        log[0],
+        delivery(129),
+        "newest first, every column as recorded"
+    );
+    assert_eq!(log[99].subject.as_deref(), Some("ws_30"));
+    assert_eq!(log.iter().find(|d| d.status == 400), Some(&delivery(120)));
+    assert_eq!(s.deliveries(other.id, &other_key).await.unwrap().len(), 1);
+    assert!(
+        s.deliveries(other.id, &key).await.unwrap().is_empty(),
+        "tenants apart"
+    );
+}

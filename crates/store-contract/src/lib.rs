@@ -9,7 +9,7 @@ mod leads;
 pub mod postgres;
 mod reads;
 
-pub use accounts::{admin_tokens, api_keys, tenants, users_and_sessions};
+pub use accounts::{admin_tokens, api_keys, delivery_log, tenants, users_and_sessions};
 pub use ingest::{
     concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
     message_id_dedupe, per_field_last_writer_wins, semantics_hold_inside_batches,
@@ -42,7 +42,7 @@ macro_rules! store_contract_tests {
             per_field_last_writer_wins, message_id_dedupe, webhook_id_replay, tenants_stay_apart,
             concurrent_first_updates, list_pages_and_search, history_pages, signals_link_leads,
             evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,
-            semantics_hold_inside_batches, users_and_sessions);
+            semantics_hold_inside_batches, users_and_sessions, delivery_log);
     };
     (@cases $open:expr; $($case:ident),*) => {
         $(

@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_users",
         include_str!("../migrations/0003_users.sql"),
     ),
+    (
+        4,
+        "0004_deliveries",
+        include_str!("../migrations/0004_deliveries.sql"),
+    ),
 ];
 
 /// Any fixed number: the advisory lock under which instances migrate one at a time.

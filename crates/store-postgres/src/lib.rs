@@ -19,9 +19,9 @@ use serde_json::{Map, Value};
 use tokio_postgres::IsolationLevel;
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
 use trailspark_store::{
-    ApiKeyRecord, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest, IngestResult,
-    Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, SignalApplied,
-    SignalRequest, Store, StoreResult, TargetOrg, TargetOrgDetail, Tenant, User,
+    ApiKeyRecord, Delivery, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest,
+    IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session,
+    SignalApplied, SignalRequest, Store, StoreResult, TargetOrg, TargetOrgDetail, Tenant, User,
 };
 
 use crate::batch::Batcher;
@@ -204,6 +204,19 @@ impl Store for PostgresStore {
 
     async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
         accounts::tenant_by_admin_token(&self.client().await?, hash).await
+    }
+
+    async fn record_deliveries(
+        &self,
+        tenant: TenantId,
+        key: &ApiKeyId,
+        deliveries: &[Delivery],
+    ) -> StoreResult<()> {
+        users::record_deliveries(&self.client().await?, tenant, key, deliveries).await
+    }
+
+    async fn deliveries(&self, tenant: TenantId, key: &ApiKeyId) -> StoreResult<Vec<Delivery>> {
+        users::deliveries(&self.client().await?, tenant, key).await
     }
 
     async fn create_user(

@@ -58,6 +58,7 @@ async fn every_tenant_table_is_keyed_by_tenant_first() {
     let expected = [
         "admin_tokens",
         "api_keys",
+        "deliveries",
         "leads",
         "processed_messages",
         "product_org_history",

@@ -21,6 +21,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0003_users",
         include_str!("../migrations/0003_users.sql"),
     ),
+    (
+        4,
+        "0004_deliveries",
+        include_str!("../migrations/0004_deliveries.sql"),
+    ),
 ];
 
 /// Opens a connection with the settings every connection of the store shares.

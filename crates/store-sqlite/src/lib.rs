@@ -22,9 +22,10 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
 use trailspark_store::{
-    ApiKeyRecord, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest, IngestResult,
-    Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, SignalApplied,
-    SignalRequest, Store, StoreError, StoreResult, TargetOrg, TargetOrgDetail, Tenant, User,
+    ApiKeyRecord, Delivery, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest,
+    IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session,
+    SignalApplied, SignalRequest, Store, StoreError, StoreResult, TargetOrg, TargetOrgDetail,
+    Tenant, User,
 };
 
 use crate::writer::Writer;
@@ -201,6 +202,24 @@ impl Store for SqliteStore {
     async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
         let hash = *hash;
         self.read(move |conn| accounts::tenant_by_admin_token(conn, &hash))
+            .await
+    }
+
+    async fn record_deliveries(
+        &self,
+        tenant: TenantId,
+        key: &ApiKeyId,
+        deliveries: &[Delivery],
+    ) -> StoreResult<()> {
+        let (key, deliveries) = (key.clone(), deliveries.to_vec());
+        self.writer
+            .write(move |conn, _| users::record_deliveries(conn, tenant, &key, &deliveries))
+            .await
+    }
+
+    async fn deliveries(&self, tenant: TenantId, key: &ApiKeyId) -> StoreResult<Vec<Delivery>> {
+        let key = key.clone();
+        self.read(move |conn| users::deliveries(conn, tenant, &key))
             .await
     }
 

@@ -18,8 +18,8 @@ pub use leads::{
     SignalRequest, TargetOrg, TargetOrgDetail,
 };
 pub use rows::{
-    ApiKeyRecord, Applied, HistoryEntry, IngestRequest, IngestResult, NewApiKey, Page, PageRequest,
-    ProductOrg, SearchQuery, Session, Tenant, User,
+    ApiKeyRecord, Applied, Delivery, HistoryEntry, IngestRequest, IngestResult, NewApiKey, Page,
+    PageRequest, ProductOrg, SearchQuery, Session, Tenant, User,
 };
 
 /// Storage of tenants, keys, product orgs and their history.
@@ -55,6 +55,16 @@ pub trait Store: Send + Sync + 'static {
     async fn create_admin_token(&self, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()>;
     /// The tenant an admin token (by SHA-256) belongs to, if any.
     async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>>;
+
+    /// Appends to a key's delivery log, keeping its newest [`Delivery::KEPT`] entries.
+    async fn record_deliveries(
+        &self,
+        tenant: TenantId,
+        key: &ApiKeyId,
+        deliveries: &[Delivery],
+    ) -> StoreResult<()>;
+    /// A key's delivery log, newest first.
+    async fn deliveries(&self, tenant: TenantId, key: &ApiKeyId) -> StoreResult<Vec<Delivery>>;
 
     /// Creates a web UI user; [`StoreError::Conflict`] when the tenant has one of that email.
     async fn create_user(

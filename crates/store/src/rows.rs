@@ -164,3 +164,25 @@ pub struct Session {
     pub email: String,
     pub expires_at: DateTime<Utc>,
 }
+
+/// One webhook request as the delivery log of its key shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub at: DateTime<Utc>,
+    pub status: u16,
+    /// The (first) product org id or lead id the request named, when one was found.
+    pub subject: Option<String>,
+    /// Whether a value changed (applied requests).
+    pub changed: Option<bool>,
+    /// The error code and message of a refused request.
+    pub error: Option<String>,
+    /// The body of a refused request, cut to [`Delivery::MAX_BODY`] bytes.
+    pub body: Option<String>,
+}
+
+impl Delivery {
+    /// Most bytes of a refused request's body kept.
+    pub const MAX_BODY: usize = 4096;
+    /// Most deliveries kept per key.
+    pub const KEPT: usize = 100;
+}
