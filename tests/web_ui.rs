@@ -88,6 +88,17 @@ async fn a_new_user_signs_in_creates_a_key_and_finds_the_org() {
     );
     assert_eq!(report["webhookStatus"], 200, "{report}");
     assert_eq!(report["keyListed"], 1, "{report}");
+    assert_eq!(report["badStatus"], 400, "{report}");
+    let deliveries = report["deliveries"].as_str().unwrap();
+    let lines: Vec<&str> = deliveries.lines().collect();
+    assert!(
+        lines[0].contains("400") && lines[0].contains("missing_product_org_id"),
+        "the newest delivery is the 400 with its reason: {deliveries}"
+    );
+    assert!(
+        deliveries.contains("200") && deliveries.contains("ws_abc123"),
+        "the seed's update is listed: {deliveries}"
+    );
     let target = report["targetOrgText"].as_str().unwrap();
     let product = report["productOrgText"].as_str().unwrap();
     for field in [

@@ -68,20 +68,31 @@ async function shot(page, name) {
       body: JSON.stringify(SEED),
     });
     report.webhookStatus = sent.status;
+    // A payload without the id: refused, and the delivery log says why.
+    const bad = await fetch(report.webhookUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ type: 'group', traits: { name: 'No id' } }),
+    });
+    report.badStatus = bad.status;
 
     await page.getByRole('link', { name: 'API Keys', exact: true }).click();
-    report.keyListed = await page.getByRole('cell', { name: 'Segment production' }).count();
+    report.keyListed = await page.getByRole('cell', { name: 'Segment production', exact: true }).count();
+    await page.getByRole('link', { name: 'Deliveries of Segment production' }).click();
+    await page.getByRole('heading', { name: 'Deliveries of Segment production' }).waitFor();
+    report.deliveries = await page.locator('tbody').innerText();
+    await shot(page, '05-deliveries');
     await page.getByRole('link', { name: 'Org Management', exact: true }).click();
     await page.getByRole('heading', { name: 'Org Management' }).waitFor();
-    await shot(page, '05-org-management');
+    await shot(page, '06-org-management');
     await page.getByRole('link', { name: 'Acme Corp Workspace', exact: true }).click();
     await page.getByRole('heading', { name: 'Acme Corp Workspace' }).waitFor();
     report.targetOrgText = await page.locator('main').innerText();
-    await shot(page, '06-target-org');
+    await shot(page, '07-target-org');
     await page.getByRole('link', { name: 'ws_abc123', exact: true }).click();
     await page.getByRole('heading', { name: 'ws_abc123' }).waitFor();
     report.productOrgText = await page.locator('main').innerText();
-    await shot(page, '07-product-org');
+    await shot(page, '08-product-org');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();

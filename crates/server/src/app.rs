@@ -49,6 +49,8 @@ pub struct AppInner {
     limiter: Option<DefaultKeyedRateLimiter<[u8; 32]>>,
     /// Web UI sign-in attempts, per tenant and email.
     pub logins: DefaultKeyedRateLimiter<[u8; 32]>,
+    /// Outcomes of webhook requests not yet written to the store.
+    pub deliveries: crate::deliveries::DeliveryLog,
     /// SHA-256 of the one-time setup link's token, while the store has no web UI user.
     pub setup: std::sync::Mutex<Option<[u8; 32]>>,
 }
@@ -73,6 +75,7 @@ impl App {
             limiter,
             logins: crate::web::login_limiter(),
             setup: std::sync::Mutex::new(None),
+            deliveries: crate::deliveries::DeliveryLog::default(),
         }))
     }
 
@@ -156,6 +159,9 @@ impl Server {
         if let Err(e) = app.keys.flush_last_used().await {
             tracing::warn!(error = %e, "could not record key last-used times at shutdown");
         }
+        if let Err(e) = app.deliveries.flush(app.store.as_ref()).await {
+            tracing::warn!(error = %e, "could not write the delivery log at shutdown");
+        }
         app.store.close().await;
         Ok(())
     }
@@ -165,6 +171,7 @@ async fn refresh_keys(app: App, every: Duration, stop: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut flushed = tokio::time::Instant::now();
+    let mut delivered = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -172,6 +179,12 @@ async fn refresh_keys(app: App, every: Duration, stop: CancellationToken) {
         }
         if let Err(e) = app.keys.refresh().await {
             tracing::warn!(error = %e, "could not check for key changes");
+        }
+        if delivered.elapsed() >= Duration::from_secs(1) {
+            delivered = tokio::time::Instant::now();
+            if let Err(e) = app.deliveries.flush(app.store.as_ref()).await {
+                tracing::debug!(error = %e, "could not write the delivery log");
+            }
         }
         if flushed.elapsed() >= Duration::from_secs(5) {
             flushed = tokio::time::Instant::now();

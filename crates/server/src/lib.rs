@@ -3,6 +3,7 @@
 
 mod app;
 mod auth;
+mod deliveries;
 mod error;
 mod http;
 mod keyring;

@@ -3,6 +3,8 @@
 //! applied, 207 when some were, and the first failure's status when none was (SPEC §3). An
 //! element that cannot be extracted fails alone; the others are still applied.
 
+use std::sync::Mutex;
+
 use anyhow::anyhow;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -69,6 +71,88 @@ impl Intake {
     }
 }
 
+/// What the delivery log records of a request, filled in while it is handled.
+#[derive(Debug, Default)]
+pub(crate) struct Note {
+    // Mutexes, not cells: the handlers' futures hold a `&Note` across awaits and must be Send.
+    subject: Mutex<Option<String>>,
+    changed: Mutex<Option<bool>>,
+    error: Mutex<Option<String>>,
+}
+
+impl Note {
+    /// An update applied: the first one names the request; any change counts.
+    pub(crate) fn applied(&self, subject: &str, changed: Option<bool>) {
+        self.subject
+            .lock()
+            .expect("note lock")
+            .get_or_insert_with(|| subject.to_owned());
+        if let Some(changed) = changed {
+            let mut any = self.changed.lock().expect("note lock");
+            *any = Some(any.unwrap_or(false) || changed);
+        }
+    }
+
+    /// A refusal: the first one is kept, with its hint.
+    pub(crate) fn failed(&self, e: &ApiError) {
+        let mut error = self.error.lock().expect("note lock");
+        if error.is_none() {
+            let body = e.body();
+            *error = Some(format!(
+                "{}: {}",
+                e.code(),
+                body["message"].as_str().unwrap_or_default()
+            ));
+        }
+    }
+
+    /// The log entry of a request received at `at` with `payload`, answered `result`.
+    pub(crate) fn delivery(
+        self,
+        at: chrono::DateTime<chrono::Utc>,
+        payload: &super::ingest::Payload,
+        result: &Result<Response, ApiError>,
+    ) -> trailspark_store::Delivery {
+        let status = match result {
+            Ok(response) => response.status().as_u16(),
+            Err(e) => {
+                self.failed(e);
+                e.status().as_u16()
+            }
+        };
+        let error = self.error.into_inner().expect("note lock");
+        // The body of a refused request helps to fix the mapping; keys and secrets travel
+        // in the URL and headers, never here.
+        let body = error.is_some().then(|| {
+            let text = match payload {
+                super::ingest::Payload::One(value) => value.to_string(),
+                super::ingest::Payload::Many(items) => Value::from(items.clone()).to_string(),
+            };
+            cut(text, trailspark_store::Delivery::MAX_BODY)
+        });
+        trailspark_store::Delivery {
+            at,
+            status,
+            subject: self.subject.into_inner().expect("note lock"),
+            changed: self.changed.into_inner().expect("note lock"),
+            error,
+            body,
+        }
+    }
+}
+
+/// `text` cut to at most `max` bytes, on a character boundary.
+fn cut(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+    text
+}
+
 /// What an element turned into.
 pub(crate) enum Element<U> {
     /// Something to store.
@@ -79,6 +163,7 @@ pub(crate) enum Element<U> {
 
 /// Extracts every element, stores those that could be extracted, and renders the answer.
 pub(crate) async fn apply<U, T>(
+    note: &Note,
     items: &[Value],
     extract: impl Fn((usize, &Value)) -> Result<Element<U>, ApiError>,
     store: impl AsyncFnOnce(Vec<U>) -> Result<IngestResult<T>, ApiError>,
@@ -125,10 +210,10 @@ pub(crate) async fn apply<U, T>(
         .into_iter()
         .map(|r| r.ok_or_else(|| anyhow!("an element got no result")))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(respond(results))
+    Ok(respond(note, results))
 }
 
-fn respond(results: Vec<Result<Value, ApiError>>) -> Response {
+fn respond(note: &Note, results: Vec<Result<Value, ApiError>>) -> Response {
     let failed = results.iter().filter(|r| r.is_err()).count();
     let first_error = results.iter().find_map(|r| r.as_ref().err());
     let (status, mut body) = match first_error {
@@ -141,6 +226,7 @@ fn respond(results: Vec<Result<Value, ApiError>>) -> Response {
         .map(|r| match r {
             Ok(done) => done,
             Err(e) => {
+                note.failed(&e);
                 if let ApiError::Internal(cause) = &e {
                     tracing::error!(error = ?cause, "batch element failed");
                 }

@@ -16,7 +16,7 @@ use trailspark_core::signature::{self, SignatureHeaders, Verified};
 use trailspark_core::EndpointType;
 use trailspark_store::{Applied, IngestRequest, IngestResult};
 
-use super::batch::{self, Element, Intake};
+use super::batch::{self, Element, Intake, Note};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::keyring::IngestKey;
@@ -137,18 +137,31 @@ async fn product_org_webhook(
         body,
     )
     .await?;
-    let received_at = accepted.received_at;
-    let key = Arc::clone(&accepted.key);
-    let response = apply_product_org_updates(&app, accepted, Intake::Webhook).await?;
-    app.keys.mark_used(&key, received_at);
-    Ok(response)
+    let note = Note::default();
+    let result = apply_product_org_updates(&app, &accepted, Intake::Webhook, &note).await;
+    record(&app, &accepted, note, &result);
+    result
+}
+
+/// Marks the key used and adds the request to its delivery log.
+pub(crate) fn record(
+    app: &App,
+    accepted: &Accepted,
+    note: Note,
+    result: &Result<Response, ApiError>,
+) {
+    let key = &accepted.key;
+    app.keys.mark_used(key, accepted.received_at);
+    let delivery = note.delivery(accepted.received_at, &accepted.payload, result);
+    app.deliveries.note(key.tenant, &key.id, delivery);
 }
 
 /// Extracts and applies a request's product org update(s) and renders the answer.
 pub(crate) async fn apply_product_org_updates(
     app: &App,
-    accepted: Accepted,
+    accepted: &Accepted,
     intake: Intake,
+    note: &Note,
 ) -> Result<Response, ApiError> {
     let key = &accepted.key;
     let template = key.template.as_product_org().ok_or_else(|| {
@@ -174,6 +187,7 @@ pub(crate) async fn apply_product_org_updates(
         Ok(app.store.ingest(key.tenant, request).await?)
     };
     let render = |outcome: Applied| {
+        note.applied(outcome.product_org_id.as_str(), Some(outcome.changed));
         json!({
             "success": true,
             "productOrgId": outcome.product_org_id,
@@ -189,7 +203,7 @@ pub(crate) async fn apply_product_org_updates(
                 Ok(Json(render(single(store(vec![update]).await?)?)).into_response())
             }
         },
-        Payload::Many(items) => batch::apply(items, extract, store, render).await,
+        Payload::Many(items) => batch::apply(note, items, extract, store, render).await,
     }
 }
 

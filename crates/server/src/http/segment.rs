@@ -20,9 +20,9 @@ use chrono::Utc;
 use serde_json::Value;
 use trailspark_core::EndpointType;
 
-use super::batch::Intake;
+use super::batch::{Intake, Note};
 use super::ingest::{
-    apply_product_org_updates, checked_batch, read_body_limited, Accepted, Payload,
+    apply_product_org_updates, checked_batch, read_body_limited, record, Accepted, Payload,
 };
 use super::signals::apply_signals;
 use crate::app::App;
@@ -121,14 +121,15 @@ async fn apply(
         webhook_id: None,
         received_at,
     };
-    let response = match key.endpoint_type {
+    let note = Note::default();
+    let result = match key.endpoint_type {
         EndpointType::ProductOrgUpdates => {
-            apply_product_org_updates(app, accepted, Intake::Segment).await?
+            apply_product_org_updates(app, &accepted, Intake::Segment, &note).await
         }
-        EndpointType::SignalStaging => apply_signals(app, accepted, Intake::Segment).await?,
+        EndpointType::SignalStaging => apply_signals(app, &accepted, Intake::Segment, &note).await,
     };
-    app.keys.mark_used(&key, received_at);
-    Ok(response)
+    record(app, &accepted, note, &result);
+    result
 }
 
 /// The key (and secret) of HTTP basic authentication.

@@ -8,14 +8,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use trailspark_core::signal::extract_signal;
 use trailspark_core::template::PayloadTemplate;
 use trailspark_core::EndpointType;
 use trailspark_store::{SignalApplied, SignalRequest};
 
-use super::batch::{self, Element, Intake};
-use super::ingest::{accept, extract_error, single, Accepted, Payload};
+use super::batch::{self, Element, Intake, Note};
+use super::ingest::{accept, extract_error, record, single, Accepted, Payload};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -31,18 +30,18 @@ async fn signal_webhook(
     body: Body,
 ) -> Result<Response, ApiError> {
     let accepted = accept(&app, &api_key, EndpointType::SignalStaging, &headers, body).await?;
-    let received_at = accepted.received_at;
-    let key = Arc::clone(&accepted.key);
-    let response = apply_signals(&app, accepted, Intake::Webhook).await?;
-    app.keys.mark_used(&key, received_at);
-    Ok(response)
+    let note = Note::default();
+    let result = apply_signals(&app, &accepted, Intake::Webhook, &note).await;
+    record(&app, &accepted, note, &result);
+    result
 }
 
 /// Extracts and stores a request's signal(s) and renders the answer.
 pub(crate) async fn apply_signals(
     app: &App,
-    accepted: Accepted,
+    accepted: &Accepted,
     intake: Intake,
+    note: &Note,
 ) -> Result<Response, ApiError> {
     let key = &accepted.key;
     let PayloadTemplate::Signal(template) = &key.template else {
@@ -68,6 +67,7 @@ pub(crate) async fn apply_signals(
         Ok(app.store.ingest_signals(key.tenant, request).await?)
     };
     let render = |outcome: SignalApplied| {
+        note.applied(outcome.lead_id.as_str(), None);
         json!({
             "success": true,
             "leadId": outcome.lead_id,
@@ -82,6 +82,6 @@ pub(crate) async fn apply_signals(
                 Ok(Json(render(single(store(vec![signal]).await?)?)).into_response())
             }
         },
-        Payload::Many(items) => batch::apply(items, extract, store, render).await,
+        Payload::Many(items) => batch::apply(note, items, extract, store, render).await,
     }
 }

@@ -65,6 +65,7 @@ pub fn router() -> Router<App> {
             "/settings/api-keys/{id}/revoke",
             get(confirm_revoke).post(revoke),
         )
+        .route("/settings/api-keys/{id}/deliveries", get(deliveries))
         .route("/settings/orgs", get(target_orgs))
         .route("/settings/orgs/{id}", get(target_org))
         .route("/settings/product-orgs/{id}", get(product_org))
@@ -628,8 +629,10 @@ async fn api_keys(State(app): State<App>, viewer: Viewer) -> Result<Markup, ApiE
                             td { (time(key.last_used_at.as_ref())) }
                             td { (time(key.revoked_at.as_ref())) }
                             td {
+                                a href={ "/settings/api-keys/" (key.id.0) "/deliveries" } aria-label={ "Deliveries of " (key.name) } { "Deliveries" }
                                 @if key.revoked_at.is_none() {
-                                    a href={ "/settings/api-keys/" (key.id.0) "/revoke" } { "Revoke" }
+                                    " · "
+                                    a href={ "/settings/api-keys/" (key.id.0) "/revoke" } aria-label={ "Revoke " (key.name) } { "Revoke" }
                                 }
                             }
                         }
@@ -795,6 +798,52 @@ const COPY_SCRIPT: &str = r#"document.querySelectorAll('[data-copy]').forEach(fu
   });
   input.insertAdjacentElement('afterend', button);
 });"#;
+
+/// A key's delivery log: its newest requests and why the refused ones were refused.
+async fn deliveries(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Result<Markup, ApiError> {
+    let keys = app.store.list_api_keys(viewer.tenant).await?;
+    let key = keys
+        .iter()
+        .find(|k| k.id.0 == id)
+        .ok_or_else(|| ApiError::NotFound("This tenant has no such key.".into()))?;
+    // This instance's newest requests first reach the store, so the page is current.
+    if let Err(e) = app.deliveries.flush(app.store.as_ref()).await {
+        tracing::warn!(error = %e, "could not write the delivery log");
+    }
+    let log = app.store.deliveries(viewer.tenant, &key.id).await?;
+    Ok(page(
+        &format!("Deliveries of {}", key.name),
+        Some(&viewer),
+        html! {
+            p { a href="/settings/api-keys" { "← API Keys" } }
+            p.muted { "The newest " (log.len()) " requests sent with this key (up to 100), newest first." }
+            table {
+                thead { tr { th { "Time" } th { "Status" } th { "Product org / lead" } th { "Changed" } th { "Error" } } }
+                tbody {
+                    @for d in &log {
+                        tr {
+                            td { (format_timestamp(&d.at)) }
+                            td { (d.status) }
+                            td { (d.subject.clone().unwrap_or_default()) }
+                            td { @match d.changed { Some(true) => "yes", Some(false) => "no", None => "" } }
+                            td {
+                                @if let Some(error) = &d.error { span.error { (error) } }
+                                @if let Some(body) = &d.body {
+                                    details { summary { "Payload" } pre { (body) } }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            @if log.is_empty() { p.muted { "No requests yet." } }
+        },
+    ))
+}
 
 async fn confirm_revoke(
     State(app): State<App>,
