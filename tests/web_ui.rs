@@ -1,48 +1,30 @@
 //! The web UI in real headless Chromium (Debian's `chromium`, driven by playwright-core from
-//! npm, both installed by `tests/sdk/install.sh` when missing): sign in, create a key, send
-//! the seed's group call with it, find the org in Org Management, sign out. Screenshots of
-//! each page are saved under `target/tmp/web-ui-screenshots/`.
+//! npm, both installed by `tests/sdk/install.sh` when missing), as a new user meets it: the
+//! setup link `serve` printed, sign-in, a key built with the template builder (its preview
+//! flags a mistyped path), the seed's group call sent with it, the delivery log, the org in
+//! Org Management, sign-out. Screenshots of each page are saved under
+//! `target/tmp/web-ui-screenshots/`.
 
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use common::{clients, run_client, TestApp};
 use serde_json::Value;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-fn create_user(app: &TestApp, email: &str) {
-    use std::io::Write;
-    let mut child = std::process::Command::new(common::BIN)
-        .args([
-            "user",
-            "create",
-            "--tenant",
-            "default",
-            "--email",
-            email,
-            "--password-stdin",
-        ])
-        .env("TRAILSPARK_DATABASE_URL", &app.database)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("trailspark user create");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
 #[tokio::test]
 async fn a_new_user_signs_in_creates_a_key_and_finds_the_org() {
     let app = TestApp::spawn().await;
-    create_user(&app, "Ana@Example.com");
+    let setup = app
+        .printed_line("/setup/")
+        .expect("serve prints a setup link on a new store");
+    let setup = setup
+        .split_whitespace()
+        .find(|w| w.contains("/setup/"))
+        .unwrap()
+        .to_owned();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-ui-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     clients();
@@ -52,8 +34,9 @@ async fn a_new_user_signs_in_creates_a_key_and_finds_the_org() {
         &script,
         &[
             ("BASE", &app.base),
+            ("SETUP", &setup),
             ("TENANT", "default"),
-            ("EMAIL", "ana@example.com"),
+            ("EMAIL", "Ana@Example.com"),
             ("PASSWORD", PASSWORD),
             ("SHOTS", shots.to_str().unwrap()),
         ],

@@ -4,7 +4,7 @@
 const { chromium } = require('playwright-core');
 const path = require('path');
 
-const { BASE, TENANT, EMAIL, PASSWORD, SHOTS } = process.env;
+const { BASE, SETUP, TENANT, EMAIL, PASSWORD, SHOTS } = process.env;
 const report = { pages: [] };
 // The seed's Segment group call.
 const SEED = {
@@ -25,6 +25,16 @@ async function shot(page, name) {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
   const page = await context.newPage();
   try {
+    // A new user's first visit: the setup link serve printed creates them and signs them in.
+    await page.goto(SETUP);
+    await shot(page, '00-setup');
+    await page.getByLabel('Email').fill(EMAIL);
+    await page.getByLabel(/^Password \(at least/).fill(PASSWORD);
+    await page.getByLabel('Password again').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Create user and sign in' }).click();
+    await page.getByRole('heading', { name: 'API Keys' }).waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.goto(`${BASE}/`);
     await shot(page, '01-sign-in');
     // A wrong password first: the form says so and nothing else happens.
@@ -49,8 +59,9 @@ async function shot(page, name) {
     await page.getByRole('heading', { name: 'Preview' }).waitFor();
     report.preview = await page.locator('#preview').innerText();
     await shot(page, '03-template-preview');
+    // Fixing the path updates the preview as it is typed (JavaScript present).
     await page.getByLabel('userCount', { exact: true }).fill('traits.employees');
-    await page.getByRole('button', { name: 'Preview' }).click();
+    await page.waitForFunction(() => !document.getElementById('preview').innerText.includes('Did you mean'), null, { timeout: 10000 });
     report.previewFixed = await page.locator('#preview').innerText();
     await page.getByRole('button', { name: 'Create key' }).click();
     await page.getByRole('heading', { name: 'Key created' }).waitFor();

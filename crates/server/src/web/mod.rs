@@ -606,8 +606,33 @@ fn key_form(
             }
             button type="submit" name="action" value="create" { "Create key" }
         }
+        // With JavaScript the preview follows the typing; without, the Preview button does it.
+        script { (PreEscaped(LIVE_PREVIEW_SCRIPT)) }
     }
 }
+
+const LIVE_PREVIEW_SCRIPT: &str = r#"(function () {
+  var form = document.getElementById('create');
+  var sample = document.getElementById('sample');
+  if (!form || !sample || !window.fetch || !window.DOMParser) return;
+  var timer;
+  function refresh() {
+    if (!sample.value.trim()) return;
+    var data = new URLSearchParams(new FormData(form));
+    data.set('action', 'preview');
+    fetch(form.getAttribute('action').split('#')[0], { method: 'POST', body: data, credentials: 'same-origin' })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, 'text/html').getElementById('preview');
+        var old = document.getElementById('preview');
+        if (!fresh) return;
+        if (old) { old.replaceWith(fresh); } else { sample.nextElementSibling.after(fresh); }
+      });
+  }
+  form.addEventListener('input', function (e) {
+    if (e.target.closest('fieldset')) { clearTimeout(timer); timer = setTimeout(refresh, 400); }
+  });
+})();"#;
 
 async fn api_keys(State(app): State<App>, viewer: Viewer) -> Result<Markup, ApiError> {
     let keys = app.store.list_api_keys(viewer.tenant).await?;
