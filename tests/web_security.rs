@@ -324,3 +324,43 @@ async fn the_setup_link_dies_once_a_user_exists() {
         "a user made with the CLI ends the setup"
     );
 }
+
+#[tokio::test]
+async fn the_delivery_log_shows_requests_refused_before_their_body_was_read() {
+    let app = TestApp::spawn().await;
+    create_user(&app, "default", "ana@example.com");
+    let key = app.key(&[
+        "--type",
+        "product-org-updates",
+        "--preset",
+        "segment",
+        "--name",
+        "Logged",
+    ]);
+    let r = app
+        .client
+        .post(app.webhook_url(&key.api_key))
+        .header("Content-Type", "text/plain")
+        .body("{\"groupId\":\"ws_1\"}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (_, session) = sign_in(&app, "default", "ana@example.com", PASSWORD).await;
+    let page = client()
+        .get(format!(
+            "{}/settings/api-keys/{}/deliveries",
+            app.base, key.id
+        ))
+        .header(COOKIE, session.unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("415") && page.contains("unsupported_media_type"),
+        "{page}"
+    );
+}

@@ -106,6 +106,23 @@ impl Note {
         }
     }
 
+    /// The log entry of a request refused before its body was understood (no payload kept:
+    /// it was not read, or is not what the key takes).
+    pub(crate) fn refused(
+        self,
+        at: chrono::DateTime<chrono::Utc>,
+        status: u16,
+    ) -> trailspark_store::Delivery {
+        trailspark_store::Delivery {
+            at,
+            status,
+            subject: None,
+            changed: None,
+            error: self.error.into_inner().expect("note lock"),
+            body: None,
+        }
+    }
+
     /// The log entry of a request received at `at` with `payload`, answered `result`.
     pub(crate) fn delivery(
         self,

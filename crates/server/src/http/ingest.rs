@@ -60,8 +60,36 @@ pub(crate) async fn accept(
 ) -> Result<Accepted, ApiError> {
     let received_at = Utc::now();
     let key = app.keys.authenticate(api_key, kind, received_at).await?;
-    check_api_secret(&key, headers)?;
-    app.check_rate(&key)?;
+    match checked(app, &key, headers, body, received_at).await {
+        Ok((payload, webhook_id)) => Ok(Accepted {
+            key,
+            payload,
+            webhook_id,
+            received_at,
+        }),
+        Err(refused) => {
+            // The key is known: its delivery log shows why the request went no further.
+            let note = Note::default();
+            note.failed(&refused);
+            let status = refused.status().as_u16();
+            let delivery = note.refused(received_at, status);
+            app.deliveries.note(key.tenant, &key.id, delivery);
+            Err(refused)
+        }
+    }
+}
+
+/// The checks of a request whose key is known: secret, rate, content type, body, signature,
+/// JSON shape.
+async fn checked(
+    app: &App,
+    key: &IngestKey,
+    headers: &HeaderMap,
+    body: Body,
+    received_at: DateTime<Utc>,
+) -> Result<(Payload, Option<String>), ApiError> {
+    check_api_secret(key, headers)?;
+    app.check_rate(key)?;
     require_json(headers)?;
     let body = read_body(headers, body).await?;
     let webhook_id = match key.hmac_secret() {
@@ -80,12 +108,7 @@ pub(crate) async fn accept(
         Value::Array(items) => Payload::Many(checked_batch(items, MAX_ELEMENTS)?),
         other => return Err(not_object(&other)),
     };
-    Ok(Accepted {
-        key,
-        payload,
-        webhook_id,
-        received_at,
-    })
+    Ok((payload, webhook_id))
 }
 
 /// The elements of a batch, refused whole when empty or over `limit`.
