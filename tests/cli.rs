@@ -284,3 +284,60 @@ fn database_takes_a_path_or_a_sqlite_url_for_the_same_store() {
     );
     assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
 }
+
+/// `trailspark backup --to FILE` copies a SQLite store while serve keeps taking writes; the
+/// copy is a whole, consistent store. On PostgreSQL it points at pg_dump.
+#[tokio::test]
+async fn backup_copies_a_live_store() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    for n in 0..20 {
+        let (status, _) = app
+            .post(
+                &key.api_key,
+                &json!({"type": "group", "groupId": format!("ws_{n}")}),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK);
+    }
+    // Writes go on while the copy is made.
+    let writer = {
+        let (client, url) = (app.client.clone(), app.webhook_url(&key.api_key));
+        tokio::spawn(async move {
+            for n in 20..200 {
+                let body = json!({"type": "group", "groupId": format!("ws_{n}")});
+                let _ = client.post(&url).json(&body).send().await;
+            }
+        })
+    };
+    let to = app.dir.path().join("backup.db");
+    let out = app.cli(&["backup", "--to", to.to_str().unwrap()]);
+    writer.await.unwrap();
+    if app.backend == common::Backend::Postgres {
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("pg_dump"));
+        return;
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let copy = rusqlite::Connection::open(&to).unwrap();
+    let check: String = copy
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    let orgs: i64 = copy
+        .query_row("SELECT COUNT(*) FROM product_orgs", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        (20..=200).contains(&orgs),
+        "every update acknowledged before the backup: {orgs}"
+    );
+    let again = app.cli(&["backup", "--to", to.to_str().unwrap()]);
+    assert!(
+        !again.status.success(),
+        "an existing file is not overwritten"
+    );
+}

@@ -101,6 +101,28 @@ impl DatabaseArgs {
         }
     }
 
+    /// Copies a SQLite store to `to` while it may be in use (`trailspark backup`).
+    pub async fn backup(&self, to: &std::path::Path) -> anyhow::Result<()> {
+        match self.backend()? {
+            Backend::Postgres(_) => bail!(
+                "trailspark backup copies SQLite stores; back up PostgreSQL with pg_dump \
+                 (e.g. `pg_dump --format=custom --file trailspark.dump \"$TRAILSPARK_DATABASE_URL\"`)"
+            ),
+            Backend::Sqlite(path) => {
+                let options = SqliteOptions {
+                    busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
+                    ..SqliteOptions::default()
+                };
+                let store = SqliteStore::open(&path, options).await.with_context(|| {
+                    format!("cannot open the SQLite store at {}", path.display())
+                })?;
+                let done = store.backup(to).await;
+                store.close().await;
+                done.with_context(|| format!("cannot back up to {}", to.display()))
+            }
+        }
+    }
+
     /// Applies pending migrations and says which (`trailspark migrate`).
     pub async fn migrate(&self) -> anyhow::Result<Vec<&'static str>> {
         match self.backend()? {

@@ -46,6 +46,17 @@ pub enum Command {
     /// Manage the people who sign in to the web UI.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Copy a SQLite store to a new file, consistently, while serve keeps running. Restore by
+    /// stopping serve and putting the copy in the store's place (or pointing --database at it).
+    /// For PostgreSQL use pg_dump.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The new file to write (must not exist).
+    #[arg(long)]
+    pub to: std::path::PathBuf,
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,6 +95,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tenant::create_admin_token(&cli.database, cli.json, &t.tenant).await
         }
         Command::User(cmd) => user::run(&cli.database, cli.json, cmd).await,
+        Command::Backup(args) => {
+            cli.database.backup(&args.to).await?;
+            let size = std::fs::metadata(&args.to).map_or(0, |m| m.len());
+            if cli.json {
+                print_json(&serde_json::json!({"to": args.to, "bytes": size}));
+            } else {
+                println!(
+                    "Backed up the store to {} ({size} bytes).",
+                    args.to.display()
+                );
+            }
+            Ok(())
+        }
     }
 }
 

@@ -100,6 +100,25 @@ impl SqliteStore {
         Ok(Self { writer, readers })
     }
 
+    /// Writes a consistent copy of the whole store to `to` (which must not exist) while the
+    /// store stays in use: `VACUUM INTO` reads one snapshot, so writes committed meanwhile are
+    /// simply not in the copy. The copy is a complete SQLite store, compacted.
+    pub async fn backup(&self, to: &Path) -> StoreResult<()> {
+        if to.exists() {
+            return Err(StoreError::Conflict(format!(
+                "{} exists; back up to a new file",
+                to.display()
+            )));
+        }
+        let target = to.to_string_lossy().into_owned();
+        self.read(move |conn| {
+            conn.execute("VACUUM INTO ?1", [target])
+                .map(|_| ())
+                .map_err(db::sqlite_error)
+        })
+        .await
+    }
+
     /// Runs `f` on a read connection, off the async threads.
     async fn read<T, F>(&self, f: F) -> StoreResult<T>
     where
