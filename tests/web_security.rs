@@ -213,11 +213,16 @@ async fn sessions_csrf_and_tenants() {
         "the old cookie no longer works"
     );
 
-    // The password is stored only as an argon2id hash.
+    // The password is stored only as an argon2id hash, the session only as a hash; neither
+    // reaches the log.
     let contents = app.store_contents().await;
     let text = String::from_utf8_lossy(&contents);
     assert!(text.contains("$argon2id$"));
     assert!(!text.contains(PASSWORD));
+    let token = session.trim_start_matches("ts_session=");
+    assert!(!text.contains(token), "the session id is in the store");
+    let log = app.log();
+    assert!(!log.contains(token) && !log.contains(PASSWORD), "{log}");
 }
 
 #[tokio::test]
