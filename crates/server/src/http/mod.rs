@@ -62,12 +62,39 @@ pub fn router(app: App) -> Router {
 /// JSON error body every other error has (some SDKs retry forever without `code`).
 async fn json_method_not_allowed(response: Response) -> Response {
     if response.status() != StatusCode::METHOD_NOT_ALLOWED {
-        return response;
+        return json_rejection(response).await;
     }
     let allow = response.headers().get(axum::http::header::ALLOW).cloned();
     let mut json = ApiError::MethodNotAllowed.into_response();
     if let Some(allow) = allow {
         json.headers_mut().insert(axum::http::header::ALLOW, allow);
     }
+    json
+}
+
+/// axum's extractors (query string, path, form) refuse a request with a plain-text 4xx; give
+/// those the JSON error body too, keeping their status and their text as the message. The web
+/// UI's own pages are HTML on purpose and are left alone.
+async fn json_rejection(response: Response) -> Response {
+    let status = response.status();
+    let is_text = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !status.is_client_error() || !is_text {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let mut json = ApiError::BadRequest {
+        code: "invalid_request",
+        message: format!("The request could not be read: {text}."),
+    }
+    .into_response();
+    *json.status_mut() = parts.status;
     json
 }
