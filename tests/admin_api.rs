@@ -193,3 +193,20 @@ async fn one_product_org_by_encoded_id_and_its_history() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// A query string axum cannot read (a repeated parameter) gets the JSON error body, not text.
+#[tokio::test]
+async fn unreadable_query_strings_answer_json() {
+    let app = TestApp::spawn().await;
+    let (status, body) = app
+        .admin_get("/api/admin/product-orgs?limit=1&limit=2")
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], json!("invalid_request"), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("limit")),
+        "{body}"
+    );
+}
