@@ -19,6 +19,16 @@ pub struct ServeArgs {
     /// How often (milliseconds) to pick up keys created or revoked by other processes.
     #[arg(long, env = "TRAILSPARK_KEY_REFRESH_MS", default_value_t = 1000)]
     pub key_refresh_ms: u64,
+    /// How long (milliseconds) a client may take to send a request's headers before its
+    /// connection is closed, so slow clients cannot hold connections forever.
+    #[arg(long, env = "TRAILSPARK_HEADER_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_ms: u64,
+    /// How long (milliseconds) one request may take, body included, before it is answered
+    /// 408 (a sender then retries; messageIds keep a retry from applying twice).
+    #[arg(long, env = "TRAILSPARK_REQUEST_TIMEOUT_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_ms: u64,
 }
 
 pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
@@ -37,6 +47,8 @@ pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen,
         rate_limit_per_key: NonZeroU32::new(args.rate_limit_per_key),
         key_refresh: std::time::Duration::from_millis(args.key_refresh_ms.max(10)),
+        header_timeout: std::time::Duration::from_millis(args.header_timeout_ms),
+        request_timeout: std::time::Duration::from_millis(args.request_timeout_ms),
     };
     let server = Server::bind(config, store).await?;
     // Tests and scripts read this line to find the port; keep its shape.

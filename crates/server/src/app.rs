@@ -26,6 +26,11 @@ pub struct ServerConfig {
     pub rate_limit_per_key: Option<NonZeroU32>,
     /// How often to look for keys created or revoked by other processes.
     pub key_refresh: Duration,
+    /// How long a client may take to send a request's headers before its connection is
+    /// closed (a slow client cannot hold a connection forever).
+    pub header_timeout: Duration,
+    /// How long one request may take, body included, before it is answered 408.
+    pub request_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -34,6 +39,8 @@ impl Default for ServerConfig {
             listen: "127.0.0.1:8080".into(),
             rate_limit_per_key: NonZeroU32::new(10_000),
             key_refresh: Duration::from_secs(1),
+            header_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -150,10 +157,13 @@ impl Server {
             config.key_refresh,
             background.clone(),
         ));
-        axum::serve(listener, crate::http::router(app.clone()))
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("HTTP server failed")?;
+        serve(
+            listener,
+            crate::http::router(app.clone(), config.request_timeout),
+            config.header_timeout,
+            shutdown,
+        )
+        .await;
         background.cancel();
         let _ = refresher.await;
         if let Err(e) = app.keys.flush_last_used().await {
@@ -165,6 +175,61 @@ impl Server {
         app.store.close().await;
         Ok(())
     }
+}
+
+/// Accepts connections until `shutdown`, then lets the open ones finish their requests.
+/// hyper directly rather than `axum::serve`, which sets no timer, so a client that never
+/// finishes its headers would hold its connection (and a file descriptor) forever.
+async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    header_timeout: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(connection) => connection,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little rather than spin.
+                    tracing::warn!(error = %e, "cannot accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service =
+            router
+                .clone()
+                .map_request(|request: hyper::Request<hyper::body::Incoming>| {
+                    request.map(axum::body::Body::new)
+                });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }
 
 async fn refresh_keys(app: App, every: Duration, stop: CancellationToken) {

@@ -71,6 +71,8 @@ pub enum ApiError {
     BadRequest { code: &'static str, message: String },
     #[error("method not allowed")]
     MethodNotAllowed,
+    #[error("request timeout")]
+    RequestTimeout,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -115,6 +117,7 @@ impl ApiError {
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -151,6 +154,7 @@ impl ApiError {
             Self::Unauthorized => "unauthorized",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::RequestTimeout => "request_timeout",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -189,6 +193,7 @@ impl ApiError {
             Self::Unauthorized => "Send a valid admin token as `Authorization: Bearer <token>` (create one with `trailspark admin-token create --tenant T`).".into(),
             Self::NotFound(what) => what.clone(),
             Self::MethodNotAllowed => "This endpoint does not take this HTTP method; the Allow header lists the ones it takes.".into(),
+            Self::RequestTimeout => "The request took too long to arrive or to be handled; nothing is known to be stored. Retry it.".into(),
             Self::Internal(_) => "Something went wrong on the server; the request was not applied. It has been logged.".into(),
         }
     }

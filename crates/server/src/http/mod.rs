@@ -23,7 +23,7 @@ use crate::app::App;
 use crate::error::ApiError;
 
 /// The whole service.
-pub fn router(app: App) -> Router {
+pub fn router(app: App, request_timeout: std::time::Duration) -> Router {
     Router::new()
         .merge(ingest::router())
         .merge(signals::router())
@@ -37,6 +37,11 @@ pub fn router(app: App) -> Router {
         .fallback(|| async {
             ApiError::NotFound("There is no endpoint at this path; see /api/openapi.json.".into())
         })
+        // Inside the JSON mapping below, so a timeout's empty 408 gets the JSON error body.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            request_timeout,
+        ))
         .layer(map_response(json_method_not_allowed))
         // Spans name the route template, never the URI: webhook URIs carry API keys.
         .layer(
@@ -77,6 +82,14 @@ async fn json_method_not_allowed(response: Response) -> Response {
 /// UI's own pages are HTML on purpose and are left alone.
 async fn json_rejection(response: Response) -> Response {
     let status = response.status();
+    if status == StatusCode::REQUEST_TIMEOUT
+        && response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_none()
+    {
+        return ApiError::RequestTimeout.into_response();
+    }
     let is_text = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
