@@ -235,6 +235,24 @@ doc = {
                 **segment_api(False),
             }
         },
+        "/metrics": {
+            "get": {
+                "operationId": "metrics",
+                "tags": ["health"],
+                "summary": "Prometheus metrics",
+                "description": (
+                    "OpenMetrics text: requests by route and status, apply latency, group commit "
+                    "transactions and the requests they carried, changed/unchanged updates and "
+                    "messageId duplicates per key id, store errors. Operator-level: expose it to "
+                    "your monitoring only."
+                ),
+                "responses": {
+                    "200": {"description": "The metrics.",
+                            "content": {"application/openmetrics-text": {"schema": {"type": "string"}}}},
+                    "405": error("Method not allowed; see `Allow`.", ["method_not_allowed"]),
+                },
+            }
+        },
         "/api/admin/leads": {
             "get": {
                 "operationId": "listLeads",

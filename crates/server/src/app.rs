@@ -56,6 +56,8 @@ pub struct AppInner {
     limiter: Option<DefaultKeyedRateLimiter<[u8; 32]>>,
     /// Web UI sign-in attempts, per tenant and email.
     pub logins: DefaultKeyedRateLimiter<[u8; 32]>,
+    /// What `/metrics` reports.
+    pub metrics: crate::metrics::Metrics,
     /// Outcomes of webhook requests not yet written to the store.
     pub deliveries: crate::deliveries::DeliveryLog,
     /// SHA-256 of the one-time setup link's token, while the store has no web UI user.
@@ -78,6 +80,7 @@ impl App {
         });
         Self(Arc::new(AppInner {
             keys: KeyRing::new(store.clone()),
+            metrics: crate::metrics::Metrics::new(Arc::clone(&store)),
             store,
             limiter,
             logins: crate::web::login_limiter(),

@@ -8,6 +8,7 @@ mod error;
 mod http;
 mod keyring;
 pub mod keys;
+mod metrics;
 mod web;
 
 pub use app::{shutdown_signal, App, Server, ServerConfig};

@@ -10,7 +10,6 @@
 //! workers and instances by advisory locks, taken in sorted order so batches never deadlock.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
@@ -19,7 +18,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_postgres::types::Json;
 use trailspark_core::{FieldClock, FieldPatch, ProductOrgFields, TargetOrgId, TenantId, Update};
-use trailspark_store::{Applied, IngestRequest, IngestResult, StoreError, StoreResult};
+use trailspark_store::{
+    Applied, CommitCounters, CommitStats, IngestRequest, IngestResult, StoreError, StoreResult,
+};
 
 use crate::db::{pg_error, pool_error, prepared};
 use crate::ingest::{seen_webhook_id, DEDUPE_WINDOW};
@@ -35,14 +36,7 @@ struct Job {
 pub struct Batcher {
     queue: Mutex<Option<mpsc::Sender<Job>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
-    stats: Arc<Stats>,
-}
-
-/// Batches committed and requests in them, logged at shutdown.
-#[derive(Default)]
-struct Stats {
-    commits: AtomicU64,
-    jobs: AtomicU64,
+    stats: Arc<CommitCounters>,
 }
 
 impl Batcher {
@@ -51,7 +45,7 @@ impl Batcher {
     pub fn start(pool: Pool, workers: usize, max_batch: usize, capacity: usize) -> Self {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let stats = Arc::new(Stats::default());
+        let stats = Arc::new(CommitCounters::default());
         let workers = (0..workers.max(1))
             .map(|_| {
                 let (pool, rx, stats) = (pool.clone(), Arc::clone(&rx), Arc::clone(&stats));
@@ -94,6 +88,11 @@ impl Batcher {
             .map_err(|_| StoreError::Unavailable("the store is shutting down".into()))?
     }
 
+    /// Batches committed so far.
+    pub fn stats(&self) -> CommitStats {
+        self.stats.stats()
+    }
+
     /// Stops taking requests and waits until the queued ones are committed and answered.
     pub async fn close(&self) {
         self.queue.lock().expect("batch queue lock").take();
@@ -101,8 +100,10 @@ impl Batcher {
         for worker in workers {
             let _ = worker.await;
         }
-        let commits = self.stats.commits.load(Ordering::Relaxed);
-        let jobs = self.stats.jobs.load(Ordering::Relaxed);
+        let CommitStats {
+            commits,
+            requests: jobs,
+        } = self.stats.stats();
         #[allow(clippy::cast_precision_loss)]
         let average_batch = if commits == 0 {
             0.0
@@ -117,7 +118,7 @@ async fn work(
     pool: Pool,
     queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
     max_batch: usize,
-    stats: Arc<Stats>,
+    stats: Arc<CommitCounters>,
 ) {
     loop {
         let batch = {
@@ -134,8 +135,7 @@ async fn work(
             }
             batch
         };
-        stats.commits.fetch_add(1, Ordering::Relaxed);
-        stats.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        stats.record(batch.len());
         commit(&pool, batch).await;
     }
 }

@@ -146,6 +146,10 @@ impl PostgresStore {
 
 #[async_trait]
 impl Store for PostgresStore {
+    fn commit_stats(&self) -> trailspark_store::CommitStats {
+        self.batcher.stats()
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.client()
             .await?

@@ -146,6 +146,10 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn commit_stats(&self) -> trailspark_store::CommitStats {
+        self.writer.stats.stats()
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         self.read(|conn| {
             conn.query_row("SELECT 1", [], |_| Ok(()))

@@ -65,6 +65,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// Handle to the writer thread.
 pub struct Writer {
+    /// Batches committed and the jobs in them.
+    pub stats: std::sync::Arc<trailspark_store::CommitCounters>,
     queue: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
 }
@@ -86,11 +88,14 @@ impl Writer {
         conn.execute_batch("PRAGMA wal_autocheckpoint = 500")
             .map_err(sqlite_error)?;
         let (tx, rx) = mpsc::channel(queue_capacity.max(1));
+        let stats = std::sync::Arc::new(trailspark_store::CommitCounters::default());
+        let counters = std::sync::Arc::clone(&stats);
         let thread = std::thread::Builder::new()
             .name("trailspark-sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch.max(1)))
+            .spawn(move || run(conn, rx, max_batch.max(1), &counters))
             .map_err(|e| StoreError::Other(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self {
+            stats,
             queue: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
         })
@@ -135,7 +140,12 @@ impl Writer {
     }
 }
 
-fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usize) {
+fn run(
+    conn: Connection,
+    mut queue: mpsc::Receiver<Box<dyn Job>>,
+    max_batch: usize,
+    counters: &trailspark_store::CommitCounters,
+) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_sweep = Instant::now();
     let (mut commits, mut jobs) = (0_u64, 0_u64);
@@ -149,6 +159,7 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usi
         }
         commits += 1;
         jobs += batch.len() as u64;
+        counters.record(batch.len());
         commit_batch(&conn, &mut batch);
         if last_sweep.elapsed() >= SWEEP_EVERY {
             last_sweep = Instant::now();

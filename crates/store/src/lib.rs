@@ -18,8 +18,8 @@ pub use leads::{
     SignalRequest, TargetOrg, TargetOrgDetail,
 };
 pub use rows::{
-    ApiKeyRecord, Applied, Delivery, HistoryEntry, IngestRequest, IngestResult, NewApiKey, Page,
-    PageRequest, ProductOrg, SearchQuery, Session, Tenant, User,
+    ApiKeyRecord, Applied, CommitCounters, CommitStats, Delivery, HistoryEntry, IngestRequest,
+    IngestResult, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, Tenant, User,
 };
 
 /// Storage of tenants, keys, product orgs and their history.
@@ -27,6 +27,11 @@ pub use rows::{
 pub trait Store: Send + Sync + 'static {
     /// Checks that the store answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Group commit so far (for `/metrics`).
+    fn commit_stats(&self) -> CommitStats {
+        CommitStats::default()
+    }
 
     /// Creates a tenant; [`StoreError::Conflict`] when the subdomain is taken.
     async fn create_tenant(&self, subdomain: &Subdomain, name: &str) -> StoreResult<Tenant>;

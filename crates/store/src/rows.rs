@@ -186,3 +186,35 @@ impl Delivery {
     /// Most deliveries kept per key.
     pub const KEPT: usize = 100;
 }
+
+/// How a store's group commit went since it opened: transactions committed (or failed) and
+/// the write requests they carried; their ratio is the average batch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    pub commits: u64,
+    pub requests: u64,
+}
+
+/// Counters for [`CommitStats`], shared by a store's writers.
+#[derive(Debug, Default)]
+pub struct CommitCounters {
+    commits: std::sync::atomic::AtomicU64,
+    requests: std::sync::atomic::AtomicU64,
+}
+
+impl CommitCounters {
+    /// Counts one transaction of `requests` requests.
+    pub fn record(&self, requests: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.commits.fetch_add(1, Relaxed);
+        self.requests.fetch_add(requests as u64, Relaxed);
+    }
+
+    pub fn stats(&self) -> CommitStats {
+        use std::sync::atomic::Ordering::Relaxed;
+        CommitStats {
+            commits: self.commits.load(Relaxed),
+            requests: self.requests.load(Relaxed),
+        }
+    }
+}

@@ -207,10 +207,41 @@ pub(crate) async fn apply_product_org_updates(
             webhook_id: accepted.webhook_id.clone(),
             updates,
         };
-        Ok(app.store.ingest(key.tenant, request).await?)
+        let started = std::time::Instant::now();
+        let result = app.store.ingest(key.tenant, request).await;
+        app.metrics
+            .apply_seconds
+            .observe(started.elapsed().as_secs_f64());
+        if let Err(e) = &result {
+            let kind = match e {
+                trailspark_store::StoreError::Unavailable(_) => "unavailable",
+                _ => "other",
+            };
+            app.metrics
+                .store_errors
+                .get_or_create(&crate::metrics::ErrorLabels { kind })
+                .inc();
+        }
+        Ok(result?)
     };
     let render = |outcome: Applied| {
         note.applied(outcome.product_org_id.as_str(), Some(outcome.changed));
+        if outcome.duplicate {
+            app.metrics
+                .duplicates
+                .get_or_create(&crate::metrics::KeyLabels {
+                    key_id: key.id.0.clone(),
+                })
+                .inc();
+        } else {
+            app.metrics
+                .updates
+                .get_or_create(&crate::metrics::UpdateLabels {
+                    key_id: key.id.0.clone(),
+                    changed: outcome.changed,
+                })
+                .inc();
+        }
         json!({
             "success": true,
             "productOrgId": outcome.product_org_id,

@@ -43,6 +43,10 @@ pub fn router(app: App, request_timeout: std::time::Duration) -> Router {
             request_timeout,
         ))
         .layer(map_response(json_method_not_allowed))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            count_request,
+        ))
         // Spans name the route template, never the URI: webhook URIs carry API keys.
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
@@ -110,4 +114,27 @@ async fn json_rejection(response: Response) -> Response {
     .into_response();
     *json.status_mut() = parts.status;
     json
+}
+
+/// Counts every answered request by route template (never the URI: it can hold a key) and
+/// status.
+async fn count_request(
+    axum::extract::State(app): axum::extract::State<App>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let response = next.run(request).await;
+    app.metrics
+        .requests
+        .get_or_create(&crate::metrics::RouteLabels {
+            route,
+            status: response.status().as_u16(),
+        })
+        .inc();
+    response
 }
