@@ -75,3 +75,35 @@ async fn json_nested_too_deep_is_refused() {
         "{response}"
     );
 }
+
+#[tokio::test]
+async fn a_full_write_queue_answers_503_with_retry_after() {
+    // Room for one waiting write: a burst of concurrent requests overflows it.
+    let app = TestApp::spawn_with(&["--write-queue", "1", "--batch-max", "1"]).await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let requests: Vec<_> = (0..64)
+        .map(|n| {
+            let request = app
+                .client
+                .post(app.webhook_url(&key.api_key))
+                .json(&json!({"type": "group", "groupId": format!("ws_{n}")}));
+            tokio::spawn(async move { request.send().await.unwrap() })
+        })
+        .collect();
+    let (mut ok, mut refused) = (0, 0);
+    for request in requests {
+        let response = request.await.unwrap();
+        match response.status() {
+            StatusCode::OK => ok += 1,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                assert_eq!(response.headers()["retry-after"], "1");
+                let body: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(body["code"], json!("store_unavailable"), "{body}");
+                refused += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(refused > 0, "the queue overflowed ({ok} applied)");
+    assert!(ok > 0, "and the store kept working");
+}
