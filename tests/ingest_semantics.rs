@@ -375,10 +375,18 @@ async fn data_survives_a_restart_and_keys_never_touch_the_disk() {
         );
     }
     let log = app.log();
-    assert!(
-        !log.contains(&key.api_key),
-        "the API key appears in the server log"
-    );
+    for secret in [
+        &key.api_key,
+        key.secret.as_ref().unwrap(),
+        key.hmac_secret.as_ref().unwrap(),
+        &app.admin_token,
+    ] {
+        assert!(
+            !log.contains(secret.as_str()),
+            "{} appears in the server log",
+            &secret[..8]
+        );
+    }
 }
 
 #[tokio::test]
