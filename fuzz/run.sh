@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 seconds=${1:-60}
 mkdir -p target
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
-for target in path template extract webhook_body; do
+for target in path template extract webhook_body webhook_http; do
   echo "== fuzz $target, ${seconds}s"
   status=0
   RUSTC_BOOTSTRAP=1 cargo fuzz run "$target" -s none -- -max_total_time="$seconds" -rss_limit_mb=512 \

@@ -12,7 +12,12 @@ fuzz_target!(|bytes: &[u8]| {
     let Ok(payload) = serde_json::from_slice::<serde_json::Value>(bytes) else {
         return;
     };
-    for preset in [Preset::Segment, Preset::Rudderstack, Preset::Hightouch, Preset::Flat] {
+    for preset in [
+        Preset::Segment,
+        Preset::Rudderstack,
+        Preset::Hightouch,
+        Preset::Flat,
+    ] {
         if let PayloadTemplate::ProductOrg(t) =
             PayloadTemplate::preset(EndpointType::ProductOrgUpdates, preset)
         {
@@ -20,7 +25,9 @@ fuzz_target!(|bytes: &[u8]| {
                 assert!(!update.product_org_id.as_str().is_empty());
             }
         }
-        if let PayloadTemplate::Signal(t) = PayloadTemplate::preset(EndpointType::SignalStaging, preset) {
+        if let PayloadTemplate::Signal(t) =
+            PayloadTemplate::preset(EndpointType::SignalStaging, preset)
+        {
             let _ = extract_signal(&t, &payload).map(|s| s.lead_id);
         }
     }

@@ -8,6 +8,11 @@ fuzz_target!(|text: &str| {
     if let Ok(path) = Path::parse(text) {
         let payload = serde_json::json!({"a": {"b": [1, {"c": "d"}]}, "x.y": true});
         let _ = path.resolve(&payload);
-        assert_eq!(Path::parse(path.as_str()).map(|p| p.as_str().to_owned()).ok(), Some(path.as_str().to_owned()));
+        assert_eq!(
+            Path::parse(path.as_str())
+                .map(|p| p.as_str().to_owned())
+                .ok(),
+            Some(path.as_str().to_owned())
+        );
     }
 });

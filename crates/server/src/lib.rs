@@ -13,3 +13,13 @@ mod web;
 
 pub use app::{shutdown_signal, App, Server, ServerConfig};
 pub use error::ApiError;
+
+/// The whole HTTP service as a router over `store`, without a listener: for embedding it, and
+/// for driving it in-process (the fuzz targets do). Background work (key refresh, delivery
+/// log and last-used flushes) runs only under [`Server::run_until`].
+pub fn router(
+    store: std::sync::Arc<dyn trailspark_store::Store>,
+    config: &ServerConfig,
+) -> axum::Router {
+    http::router(App::new(store, config), config.request_timeout)
+}
