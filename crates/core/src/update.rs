@@ -21,6 +21,20 @@ pub struct Update {
     pub message_id: Option<String>,
 }
 
+impl Update {
+    /// The name of the target org this update's product org creates: the product org's name
+    /// if the update carries one, else its id.
+    pub fn target_org_name(&self) -> String {
+        self.patches
+            .iter()
+            .find_map(|p| match p {
+                FieldPatch::Name(Some(name)) => Some(name.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| self.product_org_id.as_str().to_owned())
+    }
+}
+
 /// A new value for one field; `None` clears the field (the payload held JSON `null`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum FieldPatch {

@@ -17,7 +17,7 @@ use deadpool_postgres::{GenericClient, Pool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_postgres::types::Json;
-use trailspark_core::{FieldClock, FieldPatch, ProductOrgFields, TargetOrgId, TenantId, Update};
+use trailspark_core::{FieldClock, ProductOrgFields, TargetOrgId, TenantId, Update};
 use trailspark_store::{
     Applied, CommitCounters, CommitStats, IngestRequest, IngestResult, StoreError, StoreResult,
 };
@@ -271,7 +271,7 @@ async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestRes
                 let target = *new_targets.get(&(tenant, id)).ok_or_else(|| {
                     StoreError::Other("a new product org found no target org id".into())
                 })?;
-                created.push((tenant, target, target_org_name(update), now));
+                created.push((tenant, target, update.target_org_name(), now));
                 slot.insert(Org {
                     target_org_id: TargetOrgId(target),
                     fields: ProductOrgFields::default(),
@@ -463,18 +463,6 @@ async fn current<'a>(
         );
     }
     Ok((orgs, new))
-}
-
-/// A target org is named after its first product org: its name if the update carries one.
-fn target_org_name(update: &Update) -> String {
-    update
-        .patches
-        .iter()
-        .find_map(|p| match p {
-            FieldPatch::Name(Some(name)) => Some(name.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| update.product_org_id.as_str().to_owned())
 }
 
 async fn insert_target_orgs(

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use trailspark_core::{
-    ApiKeyId, FieldClock, FieldPatch, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId, Update,
+    ApiKeyId, FieldClock, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId, Update,
 };
 use trailspark_store::{Applied, IngestRequest, IngestResult, StoreError, StoreResult};
 
@@ -128,7 +128,7 @@ fn apply(
     let mut org = match existing {
         Some(org) => org,
         None => Current {
-            target_org_id: create_target_org(conn, tenant, &target_org_name(update), received_at)?,
+            target_org_id: create_target_org(conn, tenant, &update.target_org_name(), received_at)?,
             fields: ProductOrgFields::default(),
             clock: FieldClock::default(),
             version: 0,
@@ -201,18 +201,6 @@ fn apply(
         remember(conn, tenant, key, message_id, &applied, received_at)?;
     }
     Ok(applied)
-}
-
-/// A target org is named after its first product org: its name if the update carries one.
-fn target_org_name(update: &Update) -> String {
-    update
-        .patches
-        .iter()
-        .find_map(|p| match p {
-            FieldPatch::Name(Some(name)) => Some(name.clone()),
-            _ => None,
-        })
-        .unwrap_or_else(|| update.product_org_id.as_str().to_owned())
 }
 
 fn current(conn: &Connection, tenant: TenantId, id: &ProductOrgId) -> StoreResult<Option<Current>> {

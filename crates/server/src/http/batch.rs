@@ -12,7 +12,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use trailspark_store::IngestResult;
 
-use super::ingest::not_object;
+use super::ingest::{not_object, single, Payload};
 use crate::error::ApiError;
 
 /// Largest Segment event, as Segment's own API has it.
@@ -127,7 +127,7 @@ impl Note {
     pub(crate) fn delivery(
         self,
         at: chrono::DateTime<chrono::Utc>,
-        payload: &super::ingest::Payload,
+        payload: &Payload,
         result: &Result<Response, ApiError>,
     ) -> trailspark_store::Delivery {
         let status = match result {
@@ -142,8 +142,8 @@ impl Note {
         // in the URL and headers, never here.
         let body = error.is_some().then(|| {
             let text = match payload {
-                super::ingest::Payload::One(value) => value.to_string(),
-                super::ingest::Payload::Many(items) => Value::from(items.clone()).to_string(),
+                Payload::One(value) => value.to_string(),
+                Payload::Many(items) => Value::from(items.clone()).to_string(),
             };
             cut(text, trailspark_store::Delivery::MAX_BODY)
         });
@@ -176,6 +176,26 @@ pub(crate) enum Element<U> {
     Update(U),
     /// Accepted and not stored (an event type this key does not take); its result.
     Skipped(Value),
+}
+
+/// One update or a batch of them: extracted, stored and answered (a lone update answers with
+/// its own result or error, a batch as [`apply`] does).
+pub(crate) async fn apply_payload<U, T>(
+    note: &Note,
+    payload: &Payload,
+    extract: impl Fn((usize, &Value)) -> Result<Element<U>, ApiError>,
+    store: impl AsyncFnOnce(Vec<U>) -> Result<IngestResult<T>, ApiError>,
+    render: impl Fn(T) -> Value,
+) -> Result<Response, ApiError> {
+    match payload {
+        Payload::One(item) => match extract((0, item))? {
+            Element::Skipped(result) => Ok(Json(result).into_response()),
+            Element::Update(update) => {
+                Ok(Json(render(single(store(vec![update]).await?)?)).into_response())
+            }
+        },
+        Payload::Many(items) => apply(note, items, extract, store, render).await,
+    }
 }
 
 /// Extracts every element, stores those that could be extracted, and renders the answer.

@@ -4,9 +4,9 @@
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -187,9 +187,10 @@ pub(crate) async fn apply_product_org_updates(
     note: &Note,
 ) -> Result<Response, ApiError> {
     let key = &accepted.key;
-    let template = key.template.as_product_org().ok_or_else(|| {
-        anyhow::anyhow!("product org key {} holds a product org template", key.id)
-    })?;
+    let template = key
+        .template
+        .as_product_org()
+        .ok_or_else(|| anyhow::anyhow!("product org key {} holds a signal template", key.id))?;
     let extract = |(_, item): (usize, &Value)| {
         if let Some(skipped) = intake.skips(item, &["group"])? {
             return Ok(Element::Skipped(skipped));
@@ -250,15 +251,7 @@ pub(crate) async fn apply_product_org_updates(
             "changed": outcome.changed,
         })
     };
-    match &accepted.payload {
-        Payload::One(item) => match extract((0, item))? {
-            Element::Skipped(result) => Ok(Json(result).into_response()),
-            Element::Update(update) => {
-                Ok(Json(render(single(store(vec![update]).await?)?)).into_response())
-            }
-        },
-        Payload::Many(items) => batch::apply(note, items, extract, store, render).await,
-    }
+    batch::apply_payload(note, &accepted.payload, extract, store, render).await
 }
 
 fn check_api_secret(key: &IngestKey, headers: &HeaderMap) -> Result<(), ApiError> {

@@ -4,9 +4,9 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 use serde_json::{json, Value};
 use trailspark_core::signal::extract_signal;
 use trailspark_core::template::PayloadTemplate;
@@ -14,7 +14,7 @@ use trailspark_core::EndpointType;
 use trailspark_store::{SignalApplied, SignalRequest};
 
 use super::batch::{self, Element, Intake, Note};
-use super::ingest::{accept, extract_error, record, single, Accepted, Payload};
+use super::ingest::{accept, extract_error, record, Accepted};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -75,13 +75,5 @@ pub(crate) async fn apply_signals(
             "linked": outcome.linked,
         })
     };
-    match &accepted.payload {
-        Payload::One(item) => match extract((0, item))? {
-            Element::Skipped(result) => Ok(Json(result).into_response()),
-            Element::Update(signal) => {
-                Ok(Json(render(single(store(vec![signal]).await?)?)).into_response())
-            }
-        },
-        Payload::Many(items) => batch::apply(note, items, extract, store, render).await,
-    }
+    batch::apply_payload(note, &accepted.payload, extract, store, render).await
 }

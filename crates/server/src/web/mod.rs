@@ -30,7 +30,7 @@ use trailspark_core::update::format_timestamp;
 use trailspark_core::{
     ApiKeyId, EndpointType, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId,
 };
-use trailspark_store::{PageRequest, SearchQuery, StoreError};
+use trailspark_store::{ApiKeyRecord, PageRequest, SearchQuery, StoreError};
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -830,11 +830,7 @@ async fn deliveries(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Result<Markup, ApiError> {
-    let keys = app.store.list_api_keys(viewer.tenant).await?;
-    let key = keys
-        .iter()
-        .find(|k| k.id.0 == id)
-        .ok_or_else(|| ApiError::NotFound("This tenant has no such key.".into()))?;
+    let key = find_key(&app, viewer.tenant, &id).await?;
     // This instance's newest requests first reach the store, so the page is current.
     if let Err(e) = app.deliveries.flush(app.store.as_ref()).await {
         tracing::warn!(error = %e, "could not write the delivery log");
@@ -870,16 +866,22 @@ async fn deliveries(
     ))
 }
 
+/// One of the tenant's keys, by id.
+async fn find_key(app: &App, tenant: TenantId, id: &str) -> Result<ApiKeyRecord, ApiError> {
+    app.store
+        .list_api_keys(tenant)
+        .await?
+        .into_iter()
+        .find(|k| k.id.0 == id)
+        .ok_or_else(|| ApiError::NotFound("This tenant has no such key.".into()))
+}
+
 async fn confirm_revoke(
     State(app): State<App>,
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Result<Markup, ApiError> {
-    let keys = app.store.list_api_keys(viewer.tenant).await?;
-    let key = keys
-        .iter()
-        .find(|k| k.id.0 == id)
-        .ok_or_else(|| ApiError::NotFound("This tenant has no such key.".into()))?;
+    let key = find_key(&app, viewer.tenant, &id).await?;
     Ok(page(
         "Revoke key",
         Some(&viewer),
