@@ -26,6 +26,8 @@ async fn a_new_user_signs_in_creates_a_key_and_finds_the_org() {
         .unwrap()
         .to_owned();
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-ui-screenshots");
+    // Only this run's pages.
+    let _ = std::fs::remove_dir_all(&shots);
     std::fs::create_dir_all(&shots).unwrap();
     clients();
     let script: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser/ui.js");
