@@ -27,7 +27,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the service: product org and signal webhooks, admin API, /healthz, /readyz, /api/openapi.json.
+    /// Run the service: webhooks, Segment-compatible /v1 API, web UI, admin API, health, metrics.
     Serve(serve::ServeArgs),
     /// Manage tenants (the companies using this trailspark).
     #[command(subcommand)]
@@ -46,9 +46,10 @@ pub enum Command {
     /// Manage the people who sign in to the web UI.
     #[command(subcommand)]
     User(user::UserCommand),
-    /// Copy a SQLite store to a new file, consistently, while serve keeps running. Restore by
-    /// stopping serve and putting the copy in the store's place (or pointing --database at it).
-    /// For PostgreSQL use pg_dump.
+    /// Copy a SQLite store to a new file while serve keeps running.
+    ///
+    /// The copy is one consistent snapshot. Restore by stopping serve and putting the copy in
+    /// the store's place (or pointing --database at it). For PostgreSQL use pg_dump.
     Backup(BackupArgs),
 }
 
