@@ -5,7 +5,7 @@
 # out, each because trailspark answers as designed and documents it: `positive_data_acceptance`
 # (schema-valid but meaningless values, such as an opaque cursor that trailspark never issued,
 # get a documented 400) and `negative_data_rejection` (an over-long batch gets a documented 413,
-# which that check does not count as a refusal).
+# which that check does not count as a refusal). The webhooks get real keys in their path.
 #
 #   tests/conformance/schemathesis.sh [EXAMPLES]   (default 25 per operation)
 set -euo pipefail
@@ -28,9 +28,25 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 [ -n "$addr" ] || { cat "$work/err"; exit 1; }
-token=$(target/debug/trailspark admin-token create --tenant default --json |
-  python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
-"$venv/bin/schemathesis" run "http://$addr/api/openapi.json" \
+json_field() { python3 -c "import json, sys; print(json.load(sys.stdin)['$1'])"; }
+token=$(target/debug/trailspark admin-token create --tenant default --json | json_field token)
+# Real keys for the two webhooks' path, so their requests reach the handlers, not only 401.
+product_org_key=$(target/debug/trailspark key create --tenant default --type product-org-updates \
+  --name conformance --preset segment --json | json_field apiKey)
+signal_key=$(target/debug/trailspark key create --tenant default --type signal-staging \
+  --name conformance-signals --preset segment --json | json_field apiKey)
+cat >"$work/schemathesis.toml" <<TOML
+[[operations]]
+include-path = "/api/product-orgs/webhook/{apiKey}"
+parameters = { apiKey = "$product_org_key" }
+
+[[operations]]
+include-path = "/api/signals/webhook/{apiKey}"
+parameters = { apiKey = "$signal_key" }
+TOML
+# Run from the scratch folder: schemathesis keeps a cache in its working directory.
+cd "$work"
+"$OLDPWD/$venv/bin/schemathesis" --config-file "$work/schemathesis.toml" run "http://$addr/api/openapi.json" \
   --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
   --max-examples "$examples" --request-timeout 10 --seed 1 \
   -H "Authorization: Bearer $token"
