@@ -64,6 +64,17 @@ fn cookie_value(response: &reqwest::Response, name: &str) -> Option<(String, Str
         })
 }
 
+/// GETs `path` with a session cookie; the status and the page.
+async fn get_page(app: &TestApp, path: &str, session: &str) -> (StatusCode, String) {
+    let response = client()
+        .get(format!("{}{path}", app.base))
+        .header(COOKIE, session)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
 /// Signs in; returns the session cookie header value and the status of the attempt.
 async fn sign_in(
     app: &TestApp,
@@ -147,23 +158,10 @@ async fn sessions_csrf_and_tenants() {
         .post(&other_key.api_key, &serde_json::json!({"type": "group", "groupId": "ws_secret", "traits": {"name": "Other Co"}}))
         .await;
     assert_eq!(status, StatusCode::OK);
-    let page = c
-        .get(format!("{}/settings/orgs", app.base))
-        .header(COOKIE, &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = get_page(&app, "/settings/orgs", &session).await;
     assert!(!page.contains("Other Co"), "{page}");
-    let r = c
-        .get(format!("{}/settings/product-orgs/ws_secret", app.base))
-        .header(COOKIE, &session)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    let (status, _) = get_page(&app, "/settings/product-orgs/ws_secret", &session).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 
     // A form without this session's CSRF token is refused and changes nothing.
     let r = c
@@ -183,15 +181,7 @@ async fn sessions_csrf_and_tenants() {
     assert!(!keys.to_string().contains("Sneaky"), "{keys}");
 
     // Sign-out ends the session in the store, not only in the browser.
-    let page = c
-        .get(format!("{}/settings/api-keys", app.base))
-        .header(COOKIE, &session)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, page) = get_page(&app, "/settings/api-keys", &session).await;
     let csrf = hidden(&page, "csrf");
     let r = c
         .post(format!("{}/logout", app.base))

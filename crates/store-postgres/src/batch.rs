@@ -100,17 +100,13 @@ impl Batcher {
         for worker in workers {
             let _ = worker.await;
         }
-        let CommitStats {
-            commits,
-            requests: jobs,
-        } = self.stats.stats();
-        #[allow(clippy::cast_precision_loss)]
-        let average_batch = if commits == 0 {
-            0.0
-        } else {
-            jobs as f64 / commits as f64
-        };
-        tracing::info!(commits, jobs, average_batch, "PostgreSQL writers stopped");
+        let stats = self.stats.stats();
+        tracing::info!(
+            commits = stats.commits,
+            jobs = stats.requests,
+            average_batch = stats.average_batch(),
+            "PostgreSQL writers stopped"
+        );
     }
 }
 

@@ -148,7 +148,6 @@ fn run(
 ) {
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_sweep = Instant::now();
-    let (mut commits, mut jobs) = (0_u64, 0_u64);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -157,8 +156,6 @@ fn run(
                 Err(_) => break,
             }
         }
-        commits += 1;
-        jobs += batch.len() as u64;
         counters.record(batch.len());
         commit_batch(&conn, &mut batch);
         if last_sweep.elapsed() >= SWEEP_EVERY {
@@ -172,15 +169,11 @@ fn run(
     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
         tracing::warn!(error = %e, "final checkpoint did not run");
     }
-    let average = if commits == 0 {
-        0.0
-    } else {
-        jobs as f64 / commits as f64
-    };
+    let stats = counters.stats();
     tracing::info!(
-        commits,
-        jobs,
-        average_batch = average,
+        commits = stats.commits,
+        jobs = stats.requests,
+        average_batch = stats.average_batch(),
         "SQLite writer stopped"
     );
 }

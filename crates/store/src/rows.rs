@@ -195,6 +195,18 @@ pub struct CommitStats {
     pub requests: u64,
 }
 
+impl CommitStats {
+    /// Requests per transaction (0 before the first).
+    #[allow(clippy::cast_precision_loss)]
+    pub fn average_batch(&self) -> f64 {
+        if self.commits == 0 {
+            0.0
+        } else {
+            self.requests as f64 / self.commits as f64
+        }
+    }
+}
+
 /// Counters for [`CommitStats`], shared by a store's writers.
 #[derive(Debug, Default)]
 pub struct CommitCounters {
