@@ -235,8 +235,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         match &self {
-            Self::Internal(e) => tracing::error!(error = ?e, "internal error"),
-            Self::Unavailable(why) => tracing::warn!(%why, "store unavailable"),
+            Self::Internal(e) => {
+                let (request_id, route) = crate::http::log_context();
+                tracing::error!(request_id, route, error = ?e, "internal error");
+            }
+            Self::Unavailable(why) => {
+                let (request_id, route) = crate::http::log_context();
+                tracing::warn!(request_id, route, %why, "store unavailable");
+            }
             _ => {}
         }
         let mut response = (status, Json(self.body())).into_response();

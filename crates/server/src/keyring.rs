@@ -36,6 +36,11 @@ pub struct IngestKey {
     pub hmac_secret: Option<SecretString>,
     /// SHA-256 of the key text: the ring's and the rate limiter's handle on it.
     pub hash: [u8; 32],
+    /// The second (Unix time) of the last use noted for the store: a key is noted at most
+    /// once a second, not at every request.
+    last_noted: AtomicI64,
+    /// Its update counters of `/metrics`, found once rather than by label at every request.
+    pub counters: std::sync::OnceLock<crate::metrics::KeyCounters>,
 }
 
 /// The in-memory key cache of one server.
@@ -134,6 +139,10 @@ impl KeyRing {
 
     /// Notes that a key was used; written to the store by [`KeyRing::flush_last_used`].
     pub fn mark_used(&self, key: &IngestKey, at: DateTime<Utc>) {
+        let second = at.timestamp();
+        if key.last_noted.swap(second, Ordering::Relaxed) == second {
+            return;
+        }
         self.last_used
             .lock()
             .expect("last-used lock")
@@ -175,6 +184,8 @@ fn compile(record: ApiKeyRecord, presented: &str, hash: [u8; 32]) -> Result<Inge
         secret_hash: record.secret_hash,
         hmac_secret,
         hash,
+        last_noted: AtomicI64::new(i64::MIN),
+        counters: std::sync::OnceLock::new(),
     })
 }
 

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
+};
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
@@ -15,8 +17,41 @@ use trailspark_store::Store;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
-    pub route: String,
+    pub route: Route,
     pub status: u16,
+}
+
+/// A request's route template (`unmatched` for none), held as axum has it so that counting a
+/// request allocates nothing.
+#[derive(Clone, Debug)]
+pub struct Route(pub Option<axum::extract::MatchedPath>);
+
+impl Route {
+    fn as_str(&self) -> &str {
+        self.0
+            .as_ref()
+            .map_or("unmatched", axum::extract::MatchedPath::as_str)
+    }
+}
+
+impl PartialEq for Route {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for Route {}
+
+impl std::hash::Hash for Route {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl EncodeLabelValue for Route {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        std::fmt::Write::write_str(encoder, self.as_str())
+    }
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -33,6 +68,14 @@ pub struct KeyLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ErrorLabels {
     pub kind: &'static str,
+}
+
+/// The update counters of one key.
+#[derive(Debug)]
+pub struct KeyCounters {
+    pub changed: Counter,
+    pub unchanged: Counter,
+    pub duplicates: Counter,
 }
 
 /// Every metric of the service.
@@ -91,6 +134,30 @@ impl Metrics {
     }
 
     /// The text exposition.
+    /// The update counters of `key`, looked up by label the first time only.
+    pub fn key_counters<'k>(&self, key: &'k crate::keyring::IngestKey) -> &'k KeyCounters {
+        key.counters.get_or_init(|| {
+            let update = |changed| {
+                self.updates
+                    .get_or_create(&UpdateLabels {
+                        key_id: key.id.0.clone(),
+                        changed,
+                    })
+                    .clone()
+            };
+            KeyCounters {
+                changed: update(true),
+                unchanged: update(false),
+                duplicates: self
+                    .duplicates
+                    .get_or_create(&KeyLabels {
+                        key_id: key.id.0.clone(),
+                    })
+                    .clone(),
+            }
+        })
+    }
+
     pub fn render(&self) -> String {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)

@@ -180,12 +180,12 @@ pub(crate) enum Element<U> {
 
 /// One update or a batch of them: extracted, stored and answered (a lone update answers with
 /// its own result or error, a batch as [`apply`] does).
-pub(crate) async fn apply_payload<U, T>(
+pub(crate) async fn apply_payload<U, T, R: serde::Serialize>(
     note: &Note,
     payload: &Payload,
     extract: impl Fn((usize, &Value)) -> Result<Element<U>, ApiError>,
     store: impl AsyncFnOnce(Vec<U>) -> Result<IngestResult<T>, ApiError>,
-    render: impl Fn(T) -> Value,
+    render: impl Fn(T) -> R,
 ) -> Result<Response, ApiError> {
     match payload {
         Payload::One(item) => match extract((0, item))? {
@@ -194,7 +194,11 @@ pub(crate) async fn apply_payload<U, T>(
                 Ok(Json(render(single(store(vec![update]).await?)?)).into_response())
             }
         },
-        Payload::Many(items) => apply(note, items, extract, store, render).await,
+        Payload::Many(items) => {
+            let render =
+                |outcome| serde_json::to_value(render(outcome)).expect("a result renders as JSON");
+            apply(note, items, extract, store, render).await
+        }
     }
 }
 
@@ -265,7 +269,8 @@ fn respond(note: &Note, results: Vec<Result<Value, ApiError>>) -> Response {
             Err(e) => {
                 note.failed(&e);
                 if let ApiError::Internal(cause) = &e {
-                    tracing::error!(error = ?cause, "batch element failed");
+                    let (request_id, route) = super::log_context();
+                    tracing::error!(request_id, route, error = ?cause, "batch element failed");
                 }
                 let mut failure = e.body();
                 failure["status"] = json!(e.status().as_u16());

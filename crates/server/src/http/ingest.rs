@@ -10,7 +10,7 @@ use axum::Router;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Value};
+use serde_json::Value;
 use trailspark_core::extract::{extract_product_org, ExtractError};
 use trailspark_core::signature::{self, SignatureHeaders, Verified};
 use trailspark_core::EndpointType;
@@ -227,31 +227,34 @@ pub(crate) async fn apply_product_org_updates(
     };
     let render = |outcome: Applied| {
         note.applied(outcome.product_org_id.as_str(), Some(outcome.changed));
+        let counters = app.metrics.key_counters(key);
         if outcome.duplicate {
-            app.metrics
-                .duplicates
-                .get_or_create(&crate::metrics::KeyLabels {
-                    key_id: key.id.0.clone(),
-                })
-                .inc();
+            counters.duplicates.inc();
+        } else if outcome.changed {
+            counters.changed.inc();
         } else {
-            app.metrics
-                .updates
-                .get_or_create(&crate::metrics::UpdateLabels {
-                    key_id: key.id.0.clone(),
-                    changed: outcome.changed,
-                })
-                .inc();
+            counters.unchanged.inc();
         }
-        json!({
-            "success": true,
-            "productOrgId": outcome.product_org_id,
-            "targetOrgId": outcome.target_org_id,
-            "isNewOrg": outcome.is_new_org,
-            "changed": outcome.changed,
-        })
+        AppliedBody {
+            success: true,
+            product_org_id: outcome.product_org_id,
+            target_org_id: outcome.target_org_id,
+            is_new_org: outcome.is_new_org,
+            changed: outcome.changed,
+        }
     };
     batch::apply_payload(note, &accepted.payload, extract, store, render).await
+}
+
+/// The answer to an applied update (SPEC §3), fields in the order the seed documents show.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AppliedBody {
+    success: bool,
+    product_org_id: trailspark_core::ProductOrgId,
+    target_org_id: trailspark_core::TargetOrgId,
+    is_new_org: bool,
+    changed: bool,
 }
 
 fn check_api_secret(key: &IngestKey, headers: &HeaderMap) -> Result<(), ApiError> {

@@ -10,14 +10,10 @@ mod segment;
 mod signals;
 pub(crate) mod target_orgs;
 
-use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
-use axum::middleware::map_response;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -37,42 +33,17 @@ pub fn router(app: App, request_timeout: std::time::Duration) -> Router {
         .fallback(|| async {
             ApiError::NotFound("There is no endpoint at this path; see /api/openapi.json.".into())
         })
-        // Inside the JSON mapping below, so a timeout's empty 408 gets the JSON error body.
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            request_timeout,
-        ))
-        .layer(map_response(json_method_not_allowed))
         .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            count_request,
+            Context {
+                app: app.clone(),
+                request_timeout,
+            },
+            request_context,
         ))
-        // Spans name the route template, never the URI: webhook URIs carry API keys.
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
-                let route = req
-                    .extensions()
-                    .get::<MatchedPath>()
-                    .map_or("unmatched", MatchedPath::as_str);
-                let id = req
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                tracing::info_span!("request", method = %req.method(), route, request_id = id)
-            }),
-        )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(app)
 }
 
-/// axum answers a known path with an unknown method by a bare 405 with `Allow`; give it the
-/// JSON error body every other error has (some SDKs retry forever without `code`).
-async fn json_method_not_allowed(response: Response) -> Response {
-    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
-        return json_rejection(response).await;
-    }
+fn json_method_not_allowed(response: Response) -> Response {
     let allow = response.headers().get(axum::http::header::ALLOW).cloned();
     let mut json = ApiError::MethodNotAllowed.into_response();
     if let Some(allow) = allow {
@@ -86,14 +57,6 @@ async fn json_method_not_allowed(response: Response) -> Response {
 /// UI's own pages are HTML on purpose and are left alone.
 async fn json_rejection(response: Response) -> Response {
     let status = response.status();
-    if status == StatusCode::REQUEST_TIMEOUT
-        && response
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .is_none()
-    {
-        return ApiError::RequestTimeout.into_response();
-    }
     let is_text = response
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -116,25 +79,103 @@ async fn json_rejection(response: Response) -> Response {
     json
 }
 
-/// Counts every answered request by route template (never the URI: it can hold a key) and
-/// status.
-async fn count_request(
-    axum::extract::State(app): axum::extract::State<App>,
-    request: Request,
+/// What [`request_context`] needs besides the request.
+#[derive(Clone)]
+struct Context {
+    app: App,
+    request_timeout: std::time::Duration,
+}
+
+/// Every request's surroundings in one layer (each layer is another future polled at every
+/// wake-up of the request, which the webhook's hot path felt): its request id (the sender's
+/// `X-Request-Id`, or a new one) on the response and in the task's log context, its time
+/// limit (408), JSON bodies for axum's own refusals, and its count by route and status.
+async fn request_context(
+    axum::extract::State(context): axum::extract::State<Context>,
+    mut request: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", MatchedPath::as_str)
-        .to_owned();
-    let response = next.run(request).await;
-    app.metrics
+    // The route template, never the URI: webhook URIs carry API keys.
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let id = request
+        .headers()
+        .get(X_REQUEST_ID)
+        .filter(|v| !v.is_empty() && v.len() <= 200)
+        .cloned()
+        .unwrap_or_else(new_request_id);
+    request.headers_mut().insert(X_REQUEST_ID, id.clone());
+    let handled = tokio::time::timeout(context.request_timeout, next.run(request));
+    let log = LogContext {
+        request_id: id.clone(),
+        route: route.clone(),
+    };
+    let mut response = match LOG_CONTEXT.scope(log, handled).await {
+        Ok(response) => json_refusal(response).await,
+        Err(_) => ApiError::RequestTimeout.into_response(),
+    };
+    response.headers_mut().insert(X_REQUEST_ID, id);
+    context
+        .app
+        .metrics
         .requests
         .get_or_create(&crate::metrics::RouteLabels {
-            route,
+            route: crate::metrics::Route(route),
             status: response.status().as_u16(),
         })
         .inc();
+    response
+}
+
+const X_REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
+
+/// A request id unique to this process and unlikely elsewhere: a random prefix drawn at start
+/// and a counter (a UUID per request cost a getrandom call each).
+fn new_request_id() -> axum::http::HeaderValue {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static PREFIX: OnceLock<u64> = OnceLock::new();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let prefix = *PREFIX.get_or_init(rand::random);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    axum::http::HeaderValue::from_str(&format!("{prefix:016x}-{n:012x}"))
+        .expect("hex digits are a header value")
+}
+
+/// What the log lines of a request carry: its id and route.
+#[derive(Clone)]
+pub(crate) struct LogContext {
+    pub request_id: axum::http::HeaderValue,
+    pub route: Option<MatchedPath>,
+}
+
+tokio::task_local! {
+    static LOG_CONTEXT: LogContext;
+}
+
+/// The request id and route of the request being handled on this task, for log lines.
+pub(crate) fn log_context() -> (String, String) {
+    LOG_CONTEXT
+        .try_with(|c| {
+            (
+                c.request_id.to_str().unwrap_or_default().to_owned(),
+                c.route
+                    .as_ref()
+                    .map_or("unmatched", MatchedPath::as_str)
+                    .to_owned(),
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// axum answers a known path with an unknown method by a bare 405 with `Allow`, and refuses
+/// unreadable requests in its extractors with plain text: give those the JSON error body every
+/// other error has (some SDKs retry forever without `code`).
+async fn json_refusal(response: Response) -> Response {
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+        return json_method_not_allowed(response);
+    }
+    if response.status().is_client_error() {
+        return json_rejection(response).await;
+    }
     response
 }
