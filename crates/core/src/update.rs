@@ -1,7 +1,5 @@
 //! An extracted product org update and the per-field last-writer-wins merge (SPEC §2).
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -51,43 +49,199 @@ pub enum FieldPatch {
     Custom(String, Option<Value>),
 }
 
+/// The fields of a product org other than custom fields, in the order of [`FIELD_NAMES`].
+const STANDARD_FIELDS: usize = 8;
+
+/// The names of the standard fields as used in JSON, clocks and history.
+const FIELD_NAMES: [&str; STANDARD_FIELDS] = [
+    "name",
+    "planId",
+    "planName",
+    "userCount",
+    "mrr",
+    "trialStatus",
+    "lastActiveAt",
+    "featureFlags",
+];
+
+/// Custom fields' names in clocks and history carry this prefix.
+const CUSTOM_PREFIX: &str = "customFields.";
+
+/// Which field a patch sets, without building its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldKey<'a> {
+    Standard(usize),
+    Custom(&'a str),
+}
+
+impl FieldKey<'_> {
+    fn name(self) -> String {
+        match self {
+            Self::Standard(n) => FIELD_NAMES[n].to_owned(),
+            Self::Custom(name) => format!("{CUSTOM_PREFIX}{name}"),
+        }
+    }
+}
+
 impl FieldPatch {
     /// The field's name as used in JSON, clocks and history (`planName`, `customFields.x`).
     pub fn field_name(&self) -> String {
+        self.key().name()
+    }
+
+    fn key(&self) -> FieldKey<'_> {
         match self {
-            Self::Name(_) => "name".into(),
-            Self::PlanId(_) => "planId".into(),
-            Self::PlanName(_) => "planName".into(),
-            Self::UserCount(_) => "userCount".into(),
-            Self::Mrr(_) => "mrr".into(),
-            Self::TrialStatus(_) => "trialStatus".into(),
-            Self::LastActiveAt(_) => "lastActiveAt".into(),
-            Self::FeatureFlags(_) => "featureFlags".into(),
-            Self::Custom(name, _) => format!("customFields.{name}"),
+            Self::Name(_) => FieldKey::Standard(0),
+            Self::PlanId(_) => FieldKey::Standard(1),
+            Self::PlanName(_) => FieldKey::Standard(2),
+            Self::UserCount(_) => FieldKey::Standard(3),
+            Self::Mrr(_) => FieldKey::Standard(4),
+            Self::TrialStatus(_) => FieldKey::Standard(5),
+            Self::LastActiveAt(_) => FieldKey::Standard(6),
+            Self::FeatureFlags(_) => FieldKey::Standard(7),
+            Self::Custom(name, _) => FieldKey::Custom(name),
         }
     }
 }
 
 /// The current values of a product org; `None` is unset.
+///
+/// Stored as JSON with the unset fields left out (a store reads and writes this at every
+/// update, and keeps many in memory); a stored `null` reads as unset too.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ProductOrgFields {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mrr: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub trial_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_active_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub feature_flags: Option<Map<String, Value>>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub custom_fields: Map<String, Value>,
 }
 
 /// For each field, the event time (microseconds since the epoch) of the update that last
 /// wrote it. Kept for cleared fields too, so an older update cannot bring a value back.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct FieldClock(pub BTreeMap<String, i64>);
+///
+/// Stored as a JSON object from field name to time (`{"planId": 1700000000000000,
+/// "customFields.x": …}`); held compactly, as stores keep many of these in memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldClock {
+    /// The standard fields' times, `None` for never written.
+    standard: [Option<i64>; STANDARD_FIELDS],
+    /// Custom fields' times by name (without the prefix), sorted by name.
+    custom: Vec<(Box<str>, i64)>,
+}
+
+impl FieldClock {
+    fn get(&self, key: FieldKey<'_>) -> Option<i64> {
+        match key {
+            FieldKey::Standard(n) => self.standard[n],
+            FieldKey::Custom(name) => self
+                .custom
+                .binary_search_by(|(k, _)| (**k).cmp(name))
+                .ok()
+                .map(|i| self.custom[i].1),
+        }
+    }
+
+    fn set(&mut self, key: FieldKey<'_>, at: i64) {
+        match key {
+            FieldKey::Standard(n) => self.standard[n] = Some(at),
+            FieldKey::Custom(name) => {
+                match self.custom.binary_search_by(|(k, _)| (**k).cmp(name)) {
+                    Ok(i) => self.custom[i].1 = at,
+                    Err(i) => self.custom.insert(i, (name.into(), at)),
+                }
+            }
+        }
+    }
+}
+
+impl Serialize for FieldClock {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let written = self.standard.iter().flatten().count() + self.custom.len();
+        let mut map = serializer.serialize_map(Some(written))?;
+        for (n, at) in self.standard.iter().enumerate() {
+            if let Some(at) = at {
+                map.serialize_entry(FIELD_NAMES[n], at)?;
+            }
+        }
+        for (name, at) in &self.custom {
+            map.serialize_entry(&FieldKey::Custom(name).name(), at)?;
+        }
+        map.end()
+    }
+}
+
+/// A key of a stored clock, read without allocating for the standard fields.
+enum ClockKey {
+    Standard(usize),
+    Custom(String),
+}
+
+impl<'de> Deserialize<'de> for ClockKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = ClockKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<ClockKey, E> {
+                if let Some(n) = FIELD_NAMES.iter().position(|n| *n == name) {
+                    return Ok(ClockKey::Standard(n));
+                }
+                match name.strip_prefix(CUSTOM_PREFIX) {
+                    Some(custom) => Ok(ClockKey::Custom(custom.to_owned())),
+                    None => Err(E::custom(format!(
+                        "unknown field {name:?} in a field clock"
+                    ))),
+                }
+            }
+        }
+        deserializer.deserialize_str(Visitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldClock {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = FieldClock;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an object from field name to time")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FieldClock, A::Error> {
+                let mut clock = FieldClock::default();
+                while let Some(key) = map.next_key::<ClockKey>()? {
+                    let at: i64 = map.next_value()?;
+                    match key {
+                        ClockKey::Standard(n) => clock.standard[n] = Some(at),
+                        ClockKey::Custom(name) => clock.set(FieldKey::Custom(&name), at),
+                    }
+                }
+                Ok(clock)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
 
 /// One field's change, as recorded in history: JSON `null` stands for unset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -124,18 +278,22 @@ impl ProductOrgFields {
         let at = at.timestamp_micros();
         let mut outcome = MergeOutcome::default();
         for patch in patches {
-            let field = patch.field_name();
-            match clock.0.get(&field) {
-                Some(&written) if written > at => continue,
-                Some(&written) if written == at => {}
+            let key = patch.key();
+            match clock.get(key) {
+                Some(written) if written > at => continue,
+                Some(written) if written == at => {}
                 _ => {
-                    clock.0.insert(field.clone(), at);
+                    clock.set(key, at);
                     outcome.clock_moved = true;
                 }
             }
             let (old, new) = self.set(patch);
             if old != new {
-                outcome.changes.push(FieldChange { field, old, new });
+                outcome.changes.push(FieldChange {
+                    field: key.name(),
+                    old,
+                    new,
+                });
             }
         }
         outcome
@@ -229,6 +387,52 @@ mod tests {
             late.changes.is_empty(),
             "the resend at t=2 still wins over t=1"
         );
+    }
+
+    #[test]
+    fn fields_are_stored_without_the_unset_ones() {
+        let fields = ProductOrgFields {
+            plan_id: Some("pro".into()),
+            mrr: Some(100),
+            ..Default::default()
+        };
+        let json = serde_json::to_string(&fields).unwrap();
+        assert_eq!(json, r#"{"planId":"pro","mrr":100}"#);
+        assert_eq!(
+            serde_json::from_str::<ProductOrgFields>(&json).unwrap(),
+            fields
+        );
+        let written_with_nulls = r#"{"name":null,"planId":"pro","planName":null,"userCount":null,
+            "mrr":100,"trialStatus":null,"lastActiveAt":null,"featureFlags":null,"customFields":{}}"#;
+        assert_eq!(
+            serde_json::from_str::<ProductOrgFields>(written_with_nulls).unwrap(),
+            fields
+        );
+    }
+
+    #[test]
+    fn a_clock_is_stored_as_an_object_of_field_times() {
+        let mut f = ProductOrgFields::default();
+        let mut c = FieldClock::default();
+        f.merge(
+            &mut c,
+            &[
+                FieldPatch::Mrr(Some(1)),
+                FieldPatch::Custom("b".into(), Some(Value::from(1))),
+                FieldPatch::Custom("a".into(), None),
+            ],
+            t(2),
+        );
+        f.merge(&mut c, &[FieldPatch::Name(Some("n".into()))], t(3));
+        let json = serde_json::to_value(&c).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"name": 3_000_000, "mrr": 2_000_000,
+                "customFields.a": 2_000_000, "customFields.b": 2_000_000})
+        );
+        let back: FieldClock = serde_json::from_value(json).unwrap();
+        assert_eq!(back, c);
+        assert!(serde_json::from_str::<FieldClock>(r#"{"plan": 1}"#).is_err());
     }
 
     #[test]
