@@ -69,6 +69,12 @@ pub struct DatabaseArgs {
     #[arg(long, global = true, env = "TRAILSPARK_WRITE_QUEUE", default_value_t = 16_384,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub write_queue: u32,
+    /// Size (MiB) of SQLite's write-ahead log at which its pages start being copied into the
+    /// database file; the log starts over soon after (at four times this at the latest). Larger
+    /// means fewer writes to the database file (a page updated many times is copied once).
+    #[arg(long, global = true, env = "TRAILSPARK_SQLITE_CHECKPOINT_MIB", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..=4_096))]
+    pub sqlite_checkpoint_mib: u32,
     /// Transactions committing product org updates at once on PostgreSQL (each holds one of
     /// the --pg-max-connections while it commits).
     #[arg(long, global = true, env = "TRAILSPARK_PG_WRITERS", default_value_t = 4,
@@ -92,6 +98,8 @@ impl DatabaseArgs {
                     busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
                     max_batch: self.batch_max as usize,
                     queue_capacity: self.write_queue as usize,
+                    // 4 KiB pages.
+                    checkpoint_frames: i64::from(self.sqlite_checkpoint_mib) * 256,
                 };
                 let store = SqliteStore::open(&path, options).await.with_context(|| {
                     format!("cannot open the SQLite store at {}", path.display())

@@ -240,6 +240,21 @@ pub async fn target_orgs_and_moves(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(moved.target_org_id, orgs[0].target_org_id);
+    let after = ingest(
+        s,
+        t.id,
+        &org_key,
+        vec![update(
+            "ws_y",
+            vec![FieldPatch::PlanId(Some("pro".into()))],
+            None,
+        )],
+    )
+    .await;
+    assert_eq!(
+        after[0].target_org_id, orgs[0].target_org_id,
+        "an update after a move answers with the new target org"
+    );
     let detail = s.target_org(t.id, orgs[0].target_org_id).await.unwrap();
     assert_eq!(detail.org.product_org_count, 2);
     assert_eq!(detail.product_orgs.len(), 2);

@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_deliveries",
         include_str!("../migrations/0004_deliveries.sql"),
     ),
+    (
+        5,
+        "0005_append_only",
+        include_str!("../migrations/0005_append_only.sql"),
+    ),
 ];
 
 /// Opens a connection with the settings every connection of the store shares.

@@ -1,8 +1,17 @@
 //! Applying updates inside the writer's transaction: upsert, per-field last-writer-wins,
 //! history, messageId dedupe and webhook-id replay refusal (SPEC §2–3).
+//!
+//! This is the hot path of the store, shaped by what an update costs the writer thread and the
+//! disk. Its statements are prepared once for the writer's life. The product orgs it has read
+//! or written stay in memory ([`OrgCache`]), so an update of a known org reads nothing. Every
+//! update writes one page it cannot choose (its product org's row); everything else it writes
+//! is appended: a history row goes at the end of the history, linked to the org's previous one
+//! (`prev`) rather than kept in an index by org, whose pages every update would touch at random.
+
+use std::cell::RefMut;
 
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, Statement};
 use trailspark_core::{
     ApiKeyId, FieldClock, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId, Update,
 };
@@ -12,30 +21,221 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::db::{from_json, micros, sqlite_error, to_json};
-use crate::writer::Mode;
+use crate::writer::{Ctx, Mode};
 
 /// How long a messageId is remembered.
 const DEDUPE_WINDOW: Duration = Duration::hours(24);
 /// How long a webhook-id is remembered: twice the signature window, so a replay can never be
 /// both fresh enough to verify and old enough to be forgotten.
 const REPLAY_WINDOW: Duration = Duration::minutes(10);
+/// Most product orgs the writer keeps in memory (a few hundred bytes each: their stored JSON).
+const CACHED_ORGS: usize = 65_536;
+/// Dedupe rows looked at by one sweep.
+const SWEEP_ROWS: i64 = 10_000;
+
+/// The key of a dedupe row: tenant, key id, messageId.
+type SweepKey = (i64, String, String);
+
+/// What the writer keeps for the ingest path between transactions.
+#[derive(Default)]
+pub struct State<'c> {
+    statements: Option<Statements<'c>>,
+    orgs: OrgCache,
+    /// SQLite's `data_version` at the last transaction: it moves when another connection (a
+    /// CLI command, another process) commits, and then what the cache holds may be stale.
+    data_version: Option<i64>,
+    /// Where the next sweep of expired dedupe rows starts (`None`: at the beginning).
+    sweep_from: Option<SweepKey>,
+}
+
+impl<'c> State<'c> {
+    /// A transaction begins: forget everything if another connection wrote since the last.
+    pub(crate) fn began(&mut self, conn: &Connection) {
+        let version = conn
+            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            .ok();
+        if version.is_none() || version != self.data_version {
+            self.orgs.clear();
+        }
+        self.data_version = version;
+    }
+
+    /// What this transaction wrote was rolled back: the orgs it touched are read again.
+    pub(crate) fn rolled_back(&mut self) {
+        self.orgs.forget_touched();
+    }
+
+    /// The transaction committed: what the cache holds is what the store holds.
+    pub(crate) fn committed(&mut self) {
+        self.orgs.touched.clear();
+    }
+
+    /// Forgets one product org (written by a path that does not keep the cache).
+    pub(crate) fn forget(&mut self, tenant: TenantId, id: &ProductOrgId) {
+        self.orgs.remove(tenant, id);
+    }
+
+    fn statements(&mut self, conn: &'c Connection) -> StoreResult<&mut Statements<'c>> {
+        if self.statements.is_none() {
+            self.statements = Some(Statements::prepare(conn).map_err(sqlite_error)?);
+        }
+        Ok(self.statements.as_mut().expect("just prepared"))
+    }
+}
+
+/// The statements of the ingest path, prepared once (`prepare_cached` hashes the SQL text and
+/// moves the statement in and out of its cache at every call).
+struct Statements<'c> {
+    org: Statement<'c>,
+    insert_org: Statement<'c>,
+    update_org: Statement<'c>,
+    update_clock: Statement<'c>,
+    history: Statement<'c>,
+    processed: Statement<'c>,
+    remember: Statement<'c>,
+    next_target_org: Statement<'c>,
+    insert_target_org: Statement<'c>,
+}
+
+impl<'c> Statements<'c> {
+    fn prepare(conn: &'c Connection) -> rusqlite::Result<Self> {
+        Ok(Self {
+            org: conn.prepare(
+                "SELECT target_org_id, fields, field_clock, version, history_head FROM product_orgs
+                 WHERE tenant_id = ?1 AND product_org_id = ?2",
+            )?,
+            insert_org: conn.prepare(
+                "INSERT INTO product_orgs (tenant_id, product_org_id, target_org_id, name, fields,
+                     field_clock, version, history_head, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+            )?,
+            update_org: conn.prepare(
+                "UPDATE product_orgs SET name = ?3, fields = ?4, field_clock = ?5, version = ?6,
+                     history_head = ?7, updated_at = ?8
+                 WHERE tenant_id = ?1 AND product_org_id = ?2",
+            )?,
+            update_clock: conn.prepare(
+                "UPDATE product_orgs SET field_clock = ?3
+                 WHERE tenant_id = ?1 AND product_org_id = ?2",
+            )?,
+            history: conn.prepare(
+                "INSERT INTO product_org_history (tenant_id, product_org_id, version, prev, changes,
+                     key_id, event_at, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?,
+            processed: conn.prepare(PROCESSED)?,
+            remember: conn.prepare(REMEMBER)?,
+            next_target_org: conn.prepare(NEXT_TARGET_ORG)?,
+            insert_target_org: conn.prepare(INSERT_TARGET_ORG)?,
+        })
+    }
+}
+
+const PROCESSED: &str = "SELECT outcome FROM processed_messages
+     WHERE tenant_id = ?1 AND key_id = ?2 AND message_id = ?3 AND processed_at >= ?4";
+const REMEMBER: &str =
+    "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
+     VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (tenant_id, key_id, message_id) DO UPDATE SET
+         outcome = excluded.outcome, processed_at = excluded.processed_at";
+const NEXT_TARGET_ORG: &str =
+    "UPDATE tenants SET next_target_org_id = next_target_org_id + 1 WHERE id = ?1
+     RETURNING next_target_org_id - 1";
+const INSERT_TARGET_ORG: &str =
+    "INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?4)";
+
+/// The stored state of one product org, as its row has it: what the writer keeps in memory
+/// (the JSON is small; the parsed fields are several times larger).
+struct Stored {
+    target_org_id: TargetOrgId,
+    fields: Box<str>,
+    clock: Box<str>,
+    version: i64,
+    /// Id of its newest history row.
+    history_head: Option<i64>,
+}
+
+/// The product orgs the writer knows, as committed (or as written by the transaction under
+/// way, whose `touched` ones are forgotten if it rolls back). Bounded: past [`CACHED_ORGS`] a
+/// random one makes room.
+#[derive(Default)]
+struct OrgCache {
+    orgs: std::collections::HashMap<(TenantId, ProductOrgId), Stored>,
+    touched: Vec<(TenantId, ProductOrgId)>,
+    /// xorshift state, for picking what to evict.
+    seed: u64,
+}
+
+impl OrgCache {
+    /// Takes the org out while an update works on it ([`OrgCache::put`] puts it back):
+    /// cheaper than a copy, and if the update fails it is simply read again.
+    fn take(&mut self, tenant: TenantId, id: &ProductOrgId) -> Option<Stored> {
+        // The key is built to look it up; a borrowed form would need a second map type.
+        self.orgs.remove(&(tenant, id.clone()))
+    }
+
+    fn put(&mut self, tenant: TenantId, id: &ProductOrgId, org: Stored) {
+        let key = (tenant, id.clone());
+        if self.orgs.len() >= CACHED_ORGS && !self.orgs.contains_key(&key) {
+            self.evict_one();
+        }
+        self.touched.push(key.clone());
+        self.orgs.insert(key, org);
+    }
+
+    fn evict_one(&mut self) {
+        self.seed ^= self.seed << 13;
+        self.seed ^= self.seed >> 7;
+        self.seed ^= self.seed << 17;
+        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        // HashMap iteration starts at a random-enough bucket; skipping a few varies it.
+        let skip = (self.seed % 8) as usize;
+        if let Some(key) = self.orgs.keys().nth(skip).cloned() {
+            self.orgs.remove(&key);
+        }
+    }
+
+    fn remove(&mut self, tenant: TenantId, id: &ProductOrgId) {
+        self.orgs.remove(&(tenant, id.clone()));
+    }
+
+    fn forget_touched(&mut self) {
+        for key in self.touched.drain(..) {
+            self.orgs.remove(&key);
+        }
+    }
+
+    fn clear(&mut self) {
+        self.orgs.clear();
+        self.touched.clear();
+    }
+}
 
 /// Applies a request's updates in order. Runs inside the writer's transaction.
 pub fn ingest(
-    conn: &Connection,
+    ctx: &Ctx<'_>,
     mode: Mode,
     tenant: TenantId,
     request: &IngestRequest,
 ) -> StoreResult<IngestResult> {
     let replayed = match &request.webhook_id {
-        Some(id) => seen_webhook_id(conn, tenant, &request.key_id, id, request.received_at)?,
+        Some(id) => seen_webhook_id(ctx, tenant, &request.key_id, id, request.received_at)?,
         None => false,
     };
     if replayed {
         return Ok(IngestResult::Replayed);
     }
-    each_in_savepoint(conn, mode, &request.updates, |update| {
-        apply(conn, tenant, &request.key_id, request.received_at, update)
+    each_in_savepoint(ctx, mode, &request.updates, |update| {
+        let mut state = ctx.ingest.borrow_mut();
+        apply(
+            ctx,
+            &mut state,
+            tenant,
+            &request.key_id,
+            request.received_at,
+            update,
+        )
     })
     .map(IngestResult::Applied)
 }
@@ -45,7 +245,7 @@ pub fn ingest(
 /// so the sender retries it. Fast, any failure fails the job (the writer then runs the batch
 /// again isolated).
 pub fn each_in_savepoint<U, T>(
-    conn: &Connection,
+    ctx: &Ctx<'_>,
     mode: Mode,
     items: &[U],
     mut apply: impl FnMut(&U) -> StoreResult<T>,
@@ -55,16 +255,17 @@ pub fn each_in_savepoint<U, T>(
     }
     let mut results = Vec::with_capacity(items.len());
     for item in items {
-        conn.execute_batch("SAVEPOINT item").map_err(sqlite_error)?;
+        ctx.execute_batch("SAVEPOINT item").map_err(sqlite_error)?;
         match apply(item) {
             Ok(done) => {
-                conn.execute_batch("RELEASE item").map_err(sqlite_error)?;
+                ctx.execute_batch("RELEASE item").map_err(sqlite_error)?;
                 results.push(Ok(done));
             }
             Err(e @ StoreError::Unavailable(_)) => return Err(e),
             Err(e) => {
-                conn.execute_batch("ROLLBACK TO item; RELEASE item")
+                ctx.execute_batch("ROLLBACK TO item; RELEASE item")
                     .map_err(sqlite_error)?;
+                ctx.rolled_back();
                 tracing::error!(error = %e, "item not applied");
                 results.push(Err(e.to_string()));
             }
@@ -99,158 +300,166 @@ pub fn seen_webhook_id(
     Ok(false)
 }
 
-/// The stored state of one product org, as the merge needs it.
-struct Current {
-    target_org_id: TargetOrgId,
-    fields: ProductOrgFields,
-    clock: FieldClock,
-    version: i64,
-}
-
-fn apply(
-    conn: &Connection,
+fn apply<'c>(
+    ctx: &Ctx<'c>,
+    state: &mut RefMut<'_, State<'c>>,
     tenant: TenantId,
     key: &ApiKeyId,
     received_at: DateTime<Utc>,
     update: &Update,
 ) -> StoreResult<Applied> {
+    let conn: &'c Connection = ctx.connection();
+    let window_start = micros(&(received_at - DEDUPE_WINDOW));
     if let Some(message_id) = &update.message_id {
-        if let Some(first) = processed::<Applied>(conn, tenant, key, message_id, received_at)? {
+        let statements = state.statements(conn)?;
+        let first: Option<String> = statements
+            .processed
+            .query_row((tenant.0, &key.0, message_id, window_start), |r| r.get(0))
+            .optional()
+            .map_err(sqlite_error)?;
+        if let Some(first) = first {
             return Ok(Applied {
                 duplicate: true,
-                ..first
+                ..from_json(&first)?
             });
         }
     }
     let id = &update.product_org_id;
-    let existing = current(conn, tenant, id)?;
+    let cached = state.orgs.take(tenant, id);
+    let existing = match cached {
+        Some(org) => Some(org),
+        None => read_org(state.statements(conn)?, tenant, id)?,
+    };
     let is_new_org = existing.is_none();
-    let mut org = match existing {
+    let now = micros(&received_at);
+    let statements = state.statements(conn)?;
+    let mut stored = match existing {
         Some(org) => org,
-        None => Current {
-            target_org_id: create_target_org(conn, tenant, &update.target_org_name(), received_at)?,
-            fields: ProductOrgFields::default(),
-            clock: FieldClock::default(),
+        None => Stored {
+            target_org_id: create_target_org(statements, tenant, &update.target_org_name(), now)?,
+            fields: "{}".into(),
+            clock: "{}".into(),
             version: 0,
+            history_head: None,
         },
     };
-    let outcome = org.fields.merge(
-        &mut org.clock,
+    let mut fields: ProductOrgFields = from_json(&stored.fields)?;
+    let mut clock: FieldClock = from_json(&stored.clock)?;
+    let outcome = fields.merge(
+        &mut clock,
         &update.patches,
         update.event_at.unwrap_or(received_at),
     );
     let changed = is_new_org || !outcome.changes.is_empty();
     if changed {
-        org.version += 1;
-        conn.prepare_cached(
-            "INSERT INTO product_orgs (tenant_id, product_org_id, target_org_id, name, fields,
-                 field_clock, version, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
-             ON CONFLICT (tenant_id, product_org_id) DO UPDATE SET
-                 name = excluded.name, fields = excluded.fields,
-                 field_clock = excluded.field_clock, version = excluded.version,
-                 updated_at = excluded.updated_at",
-        )
-        .and_then(|mut s| {
-            s.execute((
+        stored.version += 1;
+        statements
+            .history
+            .execute((
                 tenant.0,
                 id.as_str(),
-                org.target_org_id.0,
-                org.fields.name.as_deref(),
-                to_json(&org.fields),
-                to_json(&org.clock),
-                org.version,
-                micros(&received_at),
-            ))
-        })
-        .map_err(sqlite_error)?;
-        conn.prepare_cached(
-            "INSERT INTO product_org_history (tenant_id, product_org_id, version, changes, key_id,
-                 event_at, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .and_then(|mut s| {
-            s.execute((
-                tenant.0,
-                id.as_str(),
-                org.version,
+                stored.version,
+                stored.history_head,
                 to_json(&outcome.changes),
                 &key.0,
                 update.event_at.as_ref().map(micros),
-                micros(&received_at),
+                now,
             ))
-        })
-        .map_err(sqlite_error)?;
+            .map_err(sqlite_error)?;
+        stored.history_head = Some(conn.last_insert_rowid());
+        stored.fields = to_json(&fields).into();
+        stored.clock = to_json(&clock).into();
+        let name = fields.name.as_deref();
+        if is_new_org {
+            statements
+                .insert_org
+                .execute((
+                    tenant.0,
+                    id.as_str(),
+                    stored.target_org_id.0,
+                    name,
+                    &*stored.fields,
+                    &*stored.clock,
+                    stored.version,
+                    stored.history_head,
+                    now,
+                ))
+                .map_err(sqlite_error)?;
+        } else {
+            statements
+                .update_org
+                .execute((
+                    tenant.0,
+                    id.as_str(),
+                    name,
+                    &*stored.fields,
+                    &*stored.clock,
+                    stored.version,
+                    stored.history_head,
+                    now,
+                ))
+                .map_err(sqlite_error)?;
+        }
     } else if outcome.clock_moved {
         // No value changed, but a newer event touched some field: remember it, so a later
         // arriving older update still loses. `updatedAt` and history stay as they were.
-        conn.prepare_cached(
-            "UPDATE product_orgs SET field_clock = ?3 WHERE tenant_id = ?1 AND product_org_id = ?2",
-        )
-        .and_then(|mut s| s.execute((tenant.0, id.as_str(), to_json(&org.clock))))
-        .map_err(sqlite_error)?;
+        stored.clock = to_json(&clock).into();
+        statements
+            .update_clock
+            .execute((tenant.0, id.as_str(), &*stored.clock))
+            .map_err(sqlite_error)?;
     }
     let applied = Applied {
         product_org_id: id.clone(),
-        target_org_id: org.target_org_id,
+        target_org_id: stored.target_org_id,
         is_new_org,
         changed,
         duplicate: false,
     };
     if let Some(message_id) = &update.message_id {
-        remember(conn, tenant, key, message_id, &applied, received_at)?;
+        statements
+            .remember
+            .execute((tenant.0, &key.0, message_id, to_json(&applied), now))
+            .map_err(sqlite_error)?;
     }
+    state.orgs.put(tenant, id, stored);
     Ok(applied)
 }
 
-fn current(conn: &Connection, tenant: TenantId, id: &ProductOrgId) -> StoreResult<Option<Current>> {
-    let row = conn
-        .prepare_cached(
-            "SELECT target_org_id, fields, field_clock, version FROM product_orgs
-             WHERE tenant_id = ?1 AND product_org_id = ?2",
-        )
-        .and_then(|mut s| {
-            s.query_row((tenant.0, id.as_str()), |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get(3)?,
-                ))
+fn read_org(
+    statements: &mut Statements<'_>,
+    tenant: TenantId,
+    id: &ProductOrgId,
+) -> StoreResult<Option<Stored>> {
+    statements
+        .org
+        .query_row((tenant.0, id.as_str()), |r| {
+            Ok(Stored {
+                target_org_id: TargetOrgId(r.get(0)?),
+                fields: r.get::<_, String>(1)?.into(),
+                clock: r.get::<_, String>(2)?.into(),
+                version: r.get(3)?,
+                history_head: r.get(4)?,
             })
-            .optional()
         })
-        .map_err(sqlite_error)?;
-    row.map(|(target, fields, clock, version)| {
-        Ok(Current {
-            target_org_id: TargetOrgId(target),
-            fields: crate::db::from_json(&fields)?,
-            clock: crate::db::from_json(&clock)?,
-            version,
-        })
-    })
-    .transpose()
+        .optional()
+        .map_err(sqlite_error)
 }
 
 fn create_target_org(
-    conn: &Connection,
+    statements: &mut Statements<'_>,
     tenant: TenantId,
     name: &str,
-    now: DateTime<Utc>,
+    now: i64,
 ) -> StoreResult<TargetOrgId> {
-    let id: i64 = conn
-        .prepare_cached(
-            "UPDATE tenants SET next_target_org_id = next_target_org_id + 1 WHERE id = ?1
-             RETURNING next_target_org_id - 1",
-        )
-        .and_then(|mut s| s.query_row([tenant.0], |r| r.get(0)))
+    let id: i64 = statements
+        .next_target_org
+        .query_row([tenant.0], |r| r.get(0))
         .map_err(sqlite_error)?;
-    conn.prepare_cached(
-        "INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?4)",
-    )
-    .and_then(|mut s| s.execute((tenant.0, id, name, micros(&now))))
-    .map_err(sqlite_error)?;
+    statements
+        .insert_target_org
+        .execute((tenant.0, id, name, now))
+        .map_err(sqlite_error)?;
     Ok(TargetOrgId(id))
 }
 
@@ -263,10 +472,7 @@ pub fn processed<T: DeserializeOwned>(
     now: DateTime<Utc>,
 ) -> StoreResult<Option<T>> {
     let outcome: Option<String> = conn
-        .prepare_cached(
-            "SELECT outcome FROM processed_messages
-             WHERE tenant_id = ?1 AND key_id = ?2 AND message_id = ?3 AND processed_at >= ?4",
-        )
+        .prepare_cached(PROCESSED)
         .and_then(|mut s| {
             s.query_row(
                 (tenant.0, &key.0, message_id, micros(&(now - DEDUPE_WINDOW))),
@@ -287,32 +493,238 @@ pub fn remember<T: Serialize>(
     outcome: &T,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    conn.prepare_cached(
-        "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (tenant_id, key_id, message_id) DO UPDATE SET
-             outcome = excluded.outcome, processed_at = excluded.processed_at",
-    )
-    .and_then(|mut s| s.execute((tenant.0, &key.0, message_id, to_json(outcome), micros(&now))))
-    .map_err(sqlite_error)?;
+    conn.prepare_cached(REMEMBER)
+        .and_then(|mut s| s.execute((tenant.0, &key.0, message_id, to_json(outcome), micros(&now))))
+        .map_err(sqlite_error)?;
     Ok(())
 }
 
-/// Deletes dedupe and replay rows past their windows, a bounded number at a time so the
-/// writer is never held up for long.
-pub fn sweep_expired(conn: &Connection) -> StoreResult<()> {
+/// Deletes dedupe and replay rows past their windows. Dedupe rows are kept in key order (no
+/// index by age to update at every insert), so each sweep looks at the next
+/// [`SWEEP_ROWS`] of them and the sweeps go round: the writer is never held up for long.
+pub fn sweep_expired(ctx: &Ctx<'_>) -> StoreResult<()> {
     let now = Utc::now();
-    conn.execute(
-        "DELETE FROM processed_messages WHERE rowid IN
-             (SELECT rowid FROM processed_messages WHERE processed_at < ?1 LIMIT 10000)",
-        [micros(&(now - DEDUPE_WINDOW))],
-    )
+    let mut state = ctx.ingest.borrow_mut();
+    let (tenant, key, message) =
+        state
+            .sweep_from
+            .take()
+            .unwrap_or((i64::MIN, String::new(), String::new()));
+    let upto: Option<SweepKey> = ctx
+        .prepare_cached(
+            "SELECT tenant_id, key_id, message_id FROM processed_messages
+             WHERE (tenant_id, key_id, message_id) > (?1, ?2, ?3)
+             ORDER BY tenant_id, key_id, message_id LIMIT 1 OFFSET ?4",
+        )
+        .and_then(|mut s| {
+            s.query_row((tenant, &key, &message, SWEEP_ROWS - 1), |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(sqlite_error)?;
+    let cutoff = micros(&(now - DEDUPE_WINDOW));
+    match &upto {
+        Some((t, k, m)) => ctx.execute(
+            "DELETE FROM processed_messages
+             WHERE (tenant_id, key_id, message_id) > (?1, ?2, ?3)
+               AND (tenant_id, key_id, message_id) <= (?4, ?5, ?6) AND processed_at < ?7",
+            (tenant, &key, &message, t, k, m, cutoff),
+        ),
+        None => ctx.execute(
+            "DELETE FROM processed_messages
+             WHERE (tenant_id, key_id, message_id) > (?1, ?2, ?3) AND processed_at < ?4",
+            (tenant, &key, &message, cutoff),
+        ),
+    }
     .map_err(sqlite_error)?;
-    conn.execute(
+    state.sweep_from = upto;
+    drop(state);
+    ctx.execute(
         "DELETE FROM webhook_ids WHERE rowid IN
              (SELECT rowid FROM webhook_ids WHERE seen_at < ?1 LIMIT 10000)",
         [micros(&(now - REPLAY_WINDOW))],
     )
     .map_err(sqlite_error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration as StdDuration;
+
+    use trailspark_core::FieldPatch;
+    use trailspark_store::Store;
+
+    use super::*;
+    use crate::{SqliteOptions, SqliteStore};
+
+    async fn store() -> (Arc<SqliteStore>, TenantId, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default())
+            .await
+            .unwrap();
+        let tenant = store
+            .create_default_tenant_if_empty()
+            .await
+            .unwrap()
+            .unwrap();
+        (Arc::new(store), tenant.id, dir)
+    }
+
+    fn request(org: &str, plan: &str) -> IngestRequest {
+        IngestRequest {
+            key_id: ApiKeyId("key_test".into()),
+            received_at: Utc::now(),
+            webhook_id: None,
+            updates: vec![Update {
+                product_org_id: ProductOrgId::parse(org).unwrap(),
+                patches: vec![FieldPatch::PlanId(Some(plan.into()))],
+                event_at: None,
+                message_id: None,
+            }],
+        }
+    }
+
+    fn applied(result: IngestResult) -> Applied {
+        match result {
+            IngestResult::Applied(mut results) => results.pop().unwrap().unwrap(),
+            IngestResult::Replayed => panic!("replayed"),
+        }
+    }
+
+    /// A batch that fails is run again, each job alone: what its first run left in the writer's
+    /// memory must not survive the rollback (the org would then be "known" but not stored).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_rolled_back_batch_leaves_nothing_in_memory() {
+        let (store, tenant, _dir) = store().await;
+        // Hold the writer, so that the next two jobs form one batch.
+        let slow = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .writer
+                    .write(|_, _| {
+                        std::thread::sleep(StdDuration::from_millis(200));
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(StdDuration::from_millis(50)).await;
+        let first = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.ingest(tenant, request("ws_new", "pro")).await })
+        };
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+        let failing = {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move {
+                store
+                    .writer
+                    .write(|_, _| Err::<(), _>(StoreError::Other("refused".into())))
+                    .await
+            })
+        };
+        slow.await.unwrap().unwrap();
+        assert!(failing.await.unwrap().is_err());
+        let first = applied(first.await.unwrap().unwrap());
+        assert!(first.is_new_org, "the rerun found the org new, as it is");
+        let org = store
+            .product_org(tenant, &ProductOrgId::parse("ws_new").unwrap())
+            .await
+            .expect("the org was stored by the rerun");
+        assert_eq!(org.fields.plan_id.as_deref(), Some("pro"));
+        let again = applied(
+            store
+                .ingest(tenant, request("ws_new", "basic"))
+                .await
+                .unwrap(),
+        );
+        assert!(!again.is_new_org && again.changed);
+    }
+
+    /// Another connection (a CLI command, another process) writes a product org the writer
+    /// holds in memory: the writer reads it again.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_by_another_connection_is_seen() {
+        let (store, tenant, dir) = store().await;
+        let a = applied(store.ingest(tenant, request("ws_a", "pro")).await.unwrap());
+        let b = applied(store.ingest(tenant, request("ws_b", "pro")).await.unwrap());
+        assert_ne!(a.target_org_id, b.target_org_id);
+        let other = Connection::open(dir.path().join("t.db")).unwrap();
+        other
+            .execute(
+                "UPDATE product_orgs SET target_org_id = ?1 WHERE product_org_id = 'ws_a'",
+                [b.target_org_id.0],
+            )
+            .unwrap();
+        let after = applied(
+            store
+                .ingest(tenant, request("ws_a", "basic"))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(after.target_org_id, b.target_org_id);
+    }
+
+    /// Expired dedupe rows go, a sweep at a time, going round the table; recent ones stay.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sweeps_delete_expired_dedupe_rows_only() {
+        let (store, tenant, dir) = store().await;
+        let old = micros(&(Utc::now() - Duration::hours(25)));
+        let recent = micros(&(Utc::now() - Duration::hours(1)));
+        let rows = (SWEEP_ROWS * 2 + 500) as usize;
+        {
+            let conn = Connection::open(dir.path().join("t.db")).unwrap();
+            let tx = conn.unchecked_transaction().unwrap();
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO processed_messages
+                         (tenant_id, key_id, message_id, outcome, processed_at)
+                     VALUES (?1, 'key_test', ?2, '{}', ?3)",
+                )
+                .unwrap();
+            for n in 0..rows {
+                let at = if n % 2 == 0 { old } else { recent };
+                insert.execute((tenant.0, format!("m{n:06}"), at)).unwrap();
+            }
+            drop(insert);
+            tx.commit().unwrap();
+        }
+        let count = |store: Arc<SqliteStore>| async move {
+            store
+                .read(|conn| {
+                    conn.query_row("SELECT COUNT(*) FROM processed_messages", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .map_err(sqlite_error)
+                })
+                .await
+                .unwrap()
+        };
+        let sweep = |store: Arc<SqliteStore>| async move {
+            store
+                .writer
+                .write(|ctx, _| sweep_expired(ctx))
+                .await
+                .unwrap();
+        };
+        sweep(Arc::clone(&store)).await;
+        let after_one = count(Arc::clone(&store)).await;
+        assert_eq!(
+            after_one,
+            rows as i64 - SWEEP_ROWS / 2,
+            "one sweep looks at {SWEEP_ROWS} rows"
+        );
+        for _ in 0..3 {
+            sweep(Arc::clone(&store)).await;
+        }
+        assert_eq!(
+            count(Arc::clone(&store)).await,
+            rows as i64 / 2,
+            "the sweeps went round: only the recent half is left"
+        );
+    }
 }

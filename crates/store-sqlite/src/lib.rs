@@ -39,6 +39,9 @@ pub struct SqliteOptions {
     pub max_batch: usize,
     /// Most write requests waiting for the writer; beyond it writes are refused (503).
     pub queue_capacity: usize,
+    /// WAL frames (4 KiB pages) at which copying the WAL into the database file begins; the
+    /// WAL starts over soon after, and at four times this at the latest.
+    pub checkpoint_frames: i64,
 }
 
 impl Default for SqliteOptions {
@@ -47,6 +50,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             max_batch: 512,
             queue_capacity: 16_384,
+            checkpoint_frames: 16_384,
         }
     }
 }
@@ -91,6 +95,7 @@ impl SqliteStore {
             busy_timeout,
             options.max_batch,
             options.queue_capacity,
+            options.checkpoint_frames,
         )?;
         let readers = Arc::new(ReadPool {
             path,
@@ -398,7 +403,11 @@ impl Store for SqliteStore {
     ) -> StoreResult<ProductOrg> {
         let id = id.clone();
         self.writer
-            .write(move |conn, _| target_orgs::move_product_org(conn, tenant, &id, to))
+            .write(move |ctx, _| {
+                // The writer's copy of the org names its old target org.
+                ctx.ingest.borrow_mut().forget(tenant, &id);
+                target_orgs::move_product_org(ctx, tenant, &id, to)
+            })
             .await
     }
 

@@ -93,50 +93,61 @@ pub fn list_product_orgs(
     }))
 }
 
+/// A product org's history, newest first, read along the chain of `prev` links from its
+/// newest row (history rows are appended, not kept in an index by org). The cursor is the id of
+/// the next row to read; every row read must belong to the org, so a cursor made up to point
+/// elsewhere finds nothing.
 pub fn product_org_history(
     conn: &Connection,
     tenant: TenantId,
     id: &ProductOrgId,
     page: &PageRequest,
 ) -> StoreResult<Page<HistoryEntry>> {
-    let exists = conn
-        .prepare_cached("SELECT 1 FROM product_orgs WHERE tenant_id = ?1 AND product_org_id = ?2")
-        .and_then(|mut s| s.query_row((tenant.0, id.as_str()), |_| Ok(())).optional())
-        .map_err(sqlite_error)?;
-    if exists.is_none() {
-        return Err(StoreError::NotFound);
-    }
-    let before: Option<i64> = match page.cursor.as_deref() {
-        Some(c) => Some(
-            cursor::decode(c)?
-                .parse()
-                .map_err(|_| StoreError::InvalidCursor)?,
-        ),
-        None => None,
-    };
-    let limit = page.limit.max(1);
-    let mut stmt = conn
+    let head: Option<Option<i64>> = conn
         .prepare_cached(
-            "SELECT version, changes, key_id, event_at, received_at FROM product_org_history
-             WHERE tenant_id = ?1 AND product_org_id = ?2 AND (?3 IS NULL OR version < ?3)
-             ORDER BY version DESC
-             LIMIT ?4",
+            "SELECT history_head FROM product_orgs WHERE tenant_id = ?1 AND product_org_id = ?2",
         )
-        .map_err(sqlite_error)?;
-    let rows = stmt
-        .query_map((tenant.0, id.as_str(), before, i64::from(limit) + 1), |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, Option<i64>>(3)?,
-                r.get::<_, i64>(4)?,
-            ))
+        .and_then(|mut s| {
+            s.query_row((tenant.0, id.as_str()), |r| r.get(0))
+                .optional()
         })
         .map_err(sqlite_error)?;
+    let Some(head) = head else {
+        return Err(StoreError::NotFound);
+    };
+    let mut next = match page.cursor.as_deref() {
+        Some(c) => Some(
+            cursor::decode(c)?
+                .parse::<i64>()
+                .map_err(|_| StoreError::InvalidCursor)?,
+        ),
+        None => head,
+    };
+    let limit = page.limit.max(1) as usize;
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT version, changes, key_id, event_at, received_at, prev FROM product_org_history
+             WHERE id = ?1 AND tenant_id = ?2 AND product_org_id = ?3",
+        )
+        .map_err(sqlite_error)?;
     let mut items = Vec::new();
-    for row in rows {
-        let (version, changes, key_id, event_at, received_at) = row.map_err(sqlite_error)?;
+    while let Some(row_id) = next.filter(|_| items.len() < limit) {
+        let row = stmt
+            .query_row((row_id, tenant.0, id.as_str()), |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                ))
+            })
+            .optional()
+            .map_err(sqlite_error)?;
+        let Some((version, changes, key_id, event_at, received_at, prev)) = row else {
+            return Err(StoreError::InvalidCursor);
+        };
         items.push(HistoryEntry {
             version,
             changes: from_json(&changes)?,
@@ -144,6 +155,10 @@ pub fn product_org_history(
             event_at: event_at.map(from_micros),
             received_at: from_micros(received_at),
         });
+        next = prev;
     }
-    Ok(Page::from_rows(items, limit, |e| e.version.to_string()))
+    Ok(Page {
+        items,
+        next_cursor: next.map(|n| cursor::encode(&n.to_string())),
+    })
 }

@@ -12,7 +12,7 @@ use crate::writer::Mode;
 
 /// Stores a request's signals in order.
 pub fn ingest_signals(
-    conn: &Connection,
+    conn: &crate::writer::Ctx<'_>,
     mode: Mode,
     tenant: TenantId,
     request: &SignalRequest,

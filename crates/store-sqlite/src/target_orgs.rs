@@ -179,7 +179,7 @@ pub fn move_product_org(
 }
 
 pub fn import_firmographics(
-    conn: &Connection,
+    conn: &crate::writer::Ctx<'_>,
     mode: Mode,
     tenant: TenantId,
     rows: &[FirmographicsRow],

@@ -2,8 +2,10 @@
 //! connection and commits whatever jobs are waiting in one transaction (group commit), so one
 //! fsync acknowledges many requests. A job's caller is answered only after the commit.
 
+use std::cell::RefCell;
+use std::ops::Deref;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -23,11 +25,54 @@ pub enum Mode {
     Isolated,
 }
 
+/// What a write runs on: the writer's connection (it derefs to it), and what the writer keeps
+/// between batches for the ingest hot path (prepared statements, the product orgs it knows).
+pub struct Ctx<'c> {
+    conn: &'c Connection,
+    pub(crate) ingest: RefCell<crate::ingest::State<'c>>,
+}
+
+impl<'c> Ctx<'c> {
+    fn new(conn: &'c Connection) -> Self {
+        Self {
+            conn,
+            ingest: RefCell::new(crate::ingest::State::default()),
+        }
+    }
+
+    /// The connection, for as long as the writer has it.
+    pub(crate) fn connection(&self) -> &'c Connection {
+        self.conn
+    }
+
+    /// A batch transaction begins.
+    fn began(&self) {
+        self.ingest.borrow_mut().began(self.conn);
+    }
+
+    /// What the current transaction wrote was (partly) rolled back.
+    pub(crate) fn rolled_back(&self) {
+        self.ingest.borrow_mut().rolled_back();
+    }
+
+    /// The batch transaction committed.
+    fn committed(&self) {
+        self.ingest.borrow_mut().committed();
+    }
+}
+
+impl Deref for Ctx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
 /// A write waiting for the writer: run inside the batch transaction, perhaps twice (see
 /// [`Mode`]), then finished with the transaction's outcome once it is over.
 trait Job: Send {
     /// Runs the write; false means it failed.
-    fn run(&mut self, conn: &Connection, mode: Mode) -> bool;
+    fn run(&mut self, ctx: &Ctx<'_>, mode: Mode) -> bool;
     /// Answers the caller: the write's own result if the batch committed, else `error`.
     fn finish(self: Box<Self>, batch: Result<(), StoreError>);
 }
@@ -41,10 +86,10 @@ struct Pending<T, F> {
 impl<T, F> Job for Pending<T, F>
 where
     T: Send,
-    F: Fn(&Connection, Mode) -> StoreResult<T> + Send,
+    F: Fn(&Ctx<'_>, Mode) -> StoreResult<T> + Send,
 {
-    fn run(&mut self, conn: &Connection, mode: Mode) -> bool {
-        let result = (self.write)(conn, mode);
+    fn run(&mut self, ctx: &Ctx<'_>, mode: Mode) -> bool {
+        let result = (self.write)(ctx, mode);
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -61,7 +106,11 @@ where
 }
 
 /// How often expired dedupe and replay rows are swept.
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
+const SWEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// The checkpointer hands the writer the last step when at most this many frames are left to
+/// copy: copying them is what the writer waits for once per cycle of the WAL.
+const RESIDUAL_FRAMES: i64 = 64;
 
 /// Handle to the writer thread.
 pub struct Writer {
@@ -69,6 +118,47 @@ pub struct Writer {
     pub stats: std::sync::Arc<trailspark_store::CommitCounters>,
     queue: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
+    checkpoints: Arc<Checkpoints>,
+    checkpointer: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The checkpointer's and the writer's shared view of the WAL.
+///
+/// Copying the WAL into the database file (a checkpoint) writes pages all over the file and
+/// fsyncs it: tens of milliseconds that the writer would otherwise spend not committing. So a
+/// thread of its own copies what the writer commits, as it comes. But SQLite starts the WAL
+/// over only when a transaction begins with every frame copied, which a checkpointer beside a
+/// busy writer never sees: the WAL would grow for as long as writes come. So when little is
+/// left to copy, the checkpointer stops and says so (`ready`), and the writer copies the rest
+/// itself between two commits; its next transaction starts the WAL over.
+struct Checkpoints {
+    state: Mutex<CheckpointState>,
+    changed: Condvar,
+    /// The checkpointer starts copying when the WAL holds this many frames (4 KiB pages): a
+    /// page written many times in between is copied once, so the larger, the fewer writes.
+    from_frames: i64,
+    /// Past this many frames the checkpointer hands over whatever is left: the WAL's bound.
+    limit_frames: i64,
+}
+
+#[derive(Default)]
+struct CheckpointState {
+    /// The writer saw the WAL reach `from_frames`: time to copy it.
+    due: bool,
+    /// The checkpointer copied all but a few frames and waits for the writer to copy those.
+    ready: bool,
+    stop: bool,
+}
+
+thread_local! {
+    /// Frames in the WAL after the writer's last commit, as SQLite's WAL hook tells it (the
+    /// hook is a plain function: the writer's thread is where its state can live).
+    static WAL_FRAMES: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+fn note_wal_frames(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.with(|f| f.set(i64::from(frames)));
+    Ok(())
 }
 
 impl Writer {
@@ -78,26 +168,44 @@ impl Writer {
         busy_timeout: Duration,
         max_batch: usize,
         queue_capacity: usize,
+        checkpoint_frames: i64,
     ) -> StoreResult<Self> {
         let conn = db::connect(path, busy_timeout)?;
-        // The writer checkpoints itself (SQLite's automatic checkpoint, every 500 WAL
-        // pages), between its commits: the WAL is then wholly copied and the next commit
-        // starts it over from its beginning. A checkpointer beside a busy writer never catches
-        // up, so the WAL never starts over: it grew by gigabytes a minute under load, and
-        // growing a file costs far more than overwriting one.
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 500")
+        // Checkpoints are the checkpointer's (see `Checkpoints`), not a pause of the writer's
+        // every 1,000 pages.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
             .map_err(sqlite_error)?;
+        conn.wal_hook(Some(note_wal_frames));
+        let checkpoints = Arc::new(Checkpoints {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            from_frames: checkpoint_frames.max(1),
+            limit_frames: checkpoint_frames.max(1).saturating_mul(4),
+        });
+        let checkpointer = {
+            let conn = db::connect(path, busy_timeout)?;
+            let shared = Arc::clone(&checkpoints);
+            std::thread::Builder::new()
+                .name("trailspark-sqlite-checkpointer".into())
+                .spawn(move || checkpointer(&conn, &shared))
+                .map_err(|e| {
+                    StoreError::Other(format!("cannot start the SQLite checkpointer: {e}"))
+                })?
+        };
         let (tx, rx) = mpsc::channel(queue_capacity.max(1));
-        let stats = std::sync::Arc::new(trailspark_store::CommitCounters::default());
-        let counters = std::sync::Arc::clone(&stats);
+        let stats = Arc::new(trailspark_store::CommitCounters::default());
+        let counters = Arc::clone(&stats);
+        let shared = Arc::clone(&checkpoints);
         let thread = std::thread::Builder::new()
             .name("trailspark-sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch.max(1), &counters))
+            .spawn(move || run(conn, rx, max_batch.max(1), &counters, &shared))
             .map_err(|e| StoreError::Other(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self {
             stats,
             queue: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
+            checkpoints,
+            checkpointer: Mutex::new(Some(checkpointer)),
         })
     }
 
@@ -105,7 +213,7 @@ impl Writer {
     pub async fn write<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: Fn(&Connection, Mode) -> StoreResult<T> + Send + 'static,
+        F: Fn(&Ctx<'_>, Mode) -> StoreResult<T> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(Pending {
@@ -130,14 +238,120 @@ impl Writer {
             .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?
     }
 
-    /// Stops taking writes, lets the queued ones commit, and waits for the thread to end.
+    /// Stops taking writes, lets the queued ones commit, and waits for the threads to end.
     pub async fn close(&self) {
         self.queue.lock().expect("writer queue lock").take();
         let thread = self.thread.lock().expect("writer thread lock").take();
-        if let Some(thread) = thread {
-            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        let checkpointer = self
+            .checkpointer
+            .lock()
+            .expect("checkpointer thread lock")
+            .take();
+        let checkpoints = Arc::clone(&self.checkpoints);
+        let _ = tokio::task::spawn_blocking(move || {
+            // The checkpointer first: the writer's last act is a checkpoint of everything.
+            checkpoints.state.lock().expect("checkpoint lock").stop = true;
+            checkpoints.changed.notify_all();
+            if let Some(checkpointer) = checkpointer {
+                let _ = checkpointer.join();
+            }
+            if let Some(thread) = thread {
+                let _ = thread.join();
+            }
+        })
+        .await;
+    }
+}
+
+/// The checkpointer thread: once the WAL is large enough, copies it into the database file
+/// while the writer goes on, and hands the writer the last few frames.
+fn checkpointer(conn: &Connection, shared: &Checkpoints) {
+    let mut state = shared.state.lock().expect("checkpoint lock");
+    loop {
+        if state.stop {
+            return;
+        }
+        if state.ready {
+            // The writer's turn. If it does not take it (no more commits), copy the rest here.
+            let (next, waited) = shared
+                .changed
+                .wait_timeout(state, Duration::from_millis(50))
+                .expect("checkpoint lock");
+            state = next;
+            if !waited.timed_out() || !state.ready {
+                continue;
+            }
+            state.ready = false;
+        } else if !state.due {
+            state = shared.changed.wait(state).expect("checkpoint lock");
+            continue;
+        }
+        drop(state);
+        // Each pass copies what was there when it began; what came during it is left for the
+        // next. Once a pass had little to copy, what came during it is little too: the rest is
+        // the writer's.
+        let mut previous: Option<(i64, i64)> = None;
+        let outcome = loop {
+            match (passive_checkpoint(conn), previous) {
+                (Err(e), _) => break Err(e),
+                (Ok((log, _)), _) if log >= shared.limit_frames => break Ok(true),
+                // The WAL started over meanwhile, or a reader's snapshot holds the copy back.
+                (Ok((log, copied)), last) if log <= 0 || last == Some((log, copied)) => {
+                    break Ok(false)
+                }
+                (Ok((log, copied)), Some((last_log, _)))
+                    if copied == log && log - last_log <= RESIDUAL_FRAMES =>
+                {
+                    break Ok(true)
+                }
+                (Ok(pass), _) => previous = Some(pass),
+            }
+        };
+        state = shared.state.lock().expect("checkpoint lock");
+        state.due = false;
+        match outcome {
+            Ok(true) => state.ready = true,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "checkpoint failed; trying again");
+                state = shared
+                    .changed
+                    .wait_timeout(state, Duration::from_millis(100))
+                    .expect("checkpoint lock")
+                    .0;
+            }
         }
     }
+}
+
+/// One passive checkpoint (never waits for readers or the writer): the frames in the WAL and
+/// how many of them are now copied.
+fn passive_checkpoint(conn: &Connection) -> StoreResult<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })
+    .map_err(sqlite_error)
+}
+
+/// After a commit: if the checkpointer left the last frames of the WAL to the writer, copy
+/// them, so that the next transaction starts the WAL over.
+fn take_checkpoint_turn(ctx: &Ctx<'_>, shared: &Checkpoints) {
+    let frames = WAL_FRAMES.with(std::cell::Cell::get);
+    {
+        let mut state = shared.state.lock().expect("checkpoint lock");
+        if !state.ready {
+            if frames >= shared.from_frames && !state.due {
+                state.due = true;
+                shared.changed.notify_all();
+            }
+            return;
+        }
+    }
+    if let Err(e) = passive_checkpoint(ctx) {
+        tracing::warn!(error = %e, "the writer's checkpoint failed");
+    }
+    shared.state.lock().expect("checkpoint lock").ready = false;
+    shared.changed.notify_all();
 }
 
 fn run(
@@ -145,7 +359,9 @@ fn run(
     mut queue: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
     counters: &trailspark_store::CommitCounters,
+    checkpoints: &Checkpoints,
 ) {
+    let ctx = Ctx::new(&conn);
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_sweep = Instant::now();
     while let Some(first) = queue.blocking_recv() {
@@ -157,14 +373,16 @@ fn run(
             }
         }
         counters.record(batch.len());
-        commit_batch(&conn, &mut batch);
+        commit_batch(&ctx, &mut batch);
+        take_checkpoint_turn(&ctx, checkpoints);
         if last_sweep.elapsed() >= SWEEP_EVERY {
             last_sweep = Instant::now();
-            if let Err(e) = crate::ingest::sweep_expired(&conn) {
+            if let Err(e) = crate::ingest::sweep_expired(&ctx) {
                 tracing::warn!(error = %e, "could not sweep expired dedupe rows");
             }
         }
     }
+    drop(ctx);
     // Leaves an empty WAL behind, so the file alone is the whole store.
     if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
         tracing::warn!(error = %e, "final checkpoint did not run");
@@ -178,31 +396,37 @@ fn run(
     );
 }
 
-fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) {
+fn commit_batch(ctx: &Ctx<'_>, batch: &mut Vec<Box<dyn Job>>) {
     let size = batch.len();
-    let ran = begin(conn).and_then(|()| {
-        if batch.iter_mut().all(|job| job.run(conn, Mode::Fast)) {
+    let ran = begin(ctx).and_then(|()| {
+        if batch.iter_mut().all(|job| job.run(ctx, Mode::Fast)) {
             return Ok(());
         }
         // Something failed: start over with each job isolated, so only it fails.
-        conn.execute_batch("ROLLBACK").map_err(sqlite_error)?;
-        begin(conn)?;
+        ctx.execute_batch("ROLLBACK").map_err(sqlite_error)?;
+        ctx.rolled_back();
+        begin(ctx)?;
         for job in batch.iter_mut() {
-            conn.execute_batch("SAVEPOINT job").map_err(sqlite_error)?;
-            let end = if job.run(conn, Mode::Isolated) {
-                "RELEASE job"
+            ctx.execute_batch("SAVEPOINT job").map_err(sqlite_error)?;
+            if job.run(ctx, Mode::Isolated) {
+                ctx.execute_batch("RELEASE job").map_err(sqlite_error)?;
             } else {
-                "ROLLBACK TO job; RELEASE job"
-            };
-            conn.execute_batch(end).map_err(sqlite_error)?;
+                ctx.execute_batch("ROLLBACK TO job; RELEASE job")
+                    .map_err(sqlite_error)?;
+                ctx.rolled_back();
+            }
         }
         Ok(())
     });
-    let committed = ran.and_then(|()| conn.execute_batch("COMMIT").map_err(sqlite_error));
-    if let Err(e) = &committed {
-        tracing::warn!(error = %e, size, "batch not committed; nothing of it is acknowledged");
-        if !conn.is_autocommit() {
-            let _ = conn.execute_batch("ROLLBACK");
+    let committed = ran.and_then(|()| ctx.execute_batch("COMMIT").map_err(sqlite_error));
+    match &committed {
+        Ok(()) => ctx.committed(),
+        Err(e) => {
+            tracing::warn!(error = %e, size, "batch not committed; nothing of it is acknowledged");
+            if !ctx.is_autocommit() {
+                let _ = ctx.execute_batch("ROLLBACK");
+            }
+            ctx.rolled_back();
         }
     }
     for job in batch.drain(..) {
@@ -210,8 +434,10 @@ fn commit_batch(conn: &Connection, batch: &mut Vec<Box<dyn Job>>) {
     }
 }
 
-fn begin(conn: &Connection) -> StoreResult<()> {
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error)
+fn begin(ctx: &Ctx<'_>) -> StoreResult<()> {
+    ctx.execute_batch("BEGIN IMMEDIATE").map_err(sqlite_error)?;
+    ctx.began();
+    Ok(())
 }
 
 #[cfg(test)]
@@ -229,7 +455,7 @@ mod tests {
             .unwrap()
             .execute_batch("CREATE TABLE t (v TEXT)")
             .unwrap();
-        let writer = Arc::new(Writer::start(&path, Duration::from_secs(1), 64, 64).unwrap());
+        let writer = Arc::new(Writer::start(&path, Duration::from_secs(1), 64, 64, 1_000).unwrap());
         // Hold the writer, so that the next jobs queue up and form one batch.
         let slow = {
             let w = Arc::clone(&writer);

@@ -1,0 +1,159 @@
+//! A store written by the previous schema (version 4) opens with its history and its dedupe
+//! rows intact: migration 5 reshapes both tables, and nothing a user relies on may change.
+
+use rusqlite::Connection;
+use trailspark_core::{ApiKeyId, FieldPatch, ProductOrgId, Subdomain, Update};
+use trailspark_store::{IngestRequest, IngestResult, PageRequest, Store};
+use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
+
+const VERSION_4: [&str; 4] = [
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_leads.sql"),
+    include_str!("../migrations/0003_users.sql"),
+    include_str!("../migrations/0004_deliveries.sql"),
+];
+
+/// A version-4 store: tenant 1 with two product orgs (three versions of `ws_a`, one of
+/// `ws_b`) and a dedupe row for messageId `m-1`.
+fn version_4_store(path: &std::path::Path) {
+    let conn = Connection::open(path).unwrap();
+    conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
+    conn.execute_batch(
+        "CREATE TABLE schema_migrations (
+             version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+    )
+    .unwrap();
+    for (n, sql) in VERSION_4.iter().enumerate() {
+        conn.execute_batch(sql).unwrap();
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, 0)",
+            (n as i64 + 1, format!("migration {}", n + 1)),
+        )
+        .unwrap();
+    }
+    conn.execute_batch(
+        r#"
+        INSERT INTO tenants (id, subdomain, name, created_at, next_target_org_id)
+            VALUES (1, 'default', 'Default', 0, 3);
+        INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at)
+            VALUES (1, 1, 'A', 0, 0), (1, 2, 'B', 0, 0);
+        INSERT INTO product_orgs (tenant_id, product_org_id, target_org_id, name, fields,
+                field_clock, version, created_at, updated_at)
+            VALUES (1, 'ws_a', 1, 'A', '{"name":"A","planId":"enterprise","planName":null}',
+                    '{"name":1000000,"planId":3000000}', 3, 1000000, 3000000),
+                   (1, 'ws_b', 2, 'B', '{"name":"B"}', '{"name":1000000}', 1, 1000000, 1000000);
+        INSERT INTO product_org_history (tenant_id, product_org_id, version, changes, key_id,
+                event_at, received_at)
+            VALUES (1, 'ws_b', 1, '[{"field":"name","old":null,"new":"B"}]', 'key_1', NULL, 1000000),
+                   (1, 'ws_a', 2, '[{"field":"planId","old":null,"new":"pro"}]', 'key_1', NULL, 2000000),
+                   (1, 'ws_a', 1, '[{"field":"name","old":null,"new":"A"}]', 'key_1', NULL, 1000000),
+                   (1, 'ws_a', 3, '[{"field":"planId","old":"pro","new":"enterprise"}]', 'key_1', NULL, 3000000);
+        "#,
+    )
+    .unwrap();
+    let now = chrono::Utc::now().timestamp_micros();
+    conn.execute(
+        "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
+         VALUES (1, 'key_1', 'm-1',
+                 '{\"productOrgId\":\"ws_a\",\"targetOrgId\":1,\"isNewOrg\":false,\"changed\":true}', ?1)",
+        [now],
+    )
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_4_store_keeps_its_history_and_dedupe_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v4.db");
+    version_4_store(&path);
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let tenant = store
+        .tenant_by_subdomain(&Subdomain::parse("default").unwrap())
+        .await
+        .unwrap();
+    let ws_a = ProductOrgId::parse("ws_a").unwrap();
+
+    // History, newest first, two to a page, along the links migration 5 made.
+    let first = store
+        .product_org_history(
+            tenant.id,
+            &ws_a,
+            &PageRequest {
+                cursor: None,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    let versions: Vec<i64> = first.items.iter().map(|e| e.version).collect();
+    assert_eq!(versions, [3, 2]);
+    let rest = store
+        .product_org_history(
+            tenant.id,
+            &ws_a,
+            &PageRequest {
+                cursor: first.next_cursor.clone(),
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    let versions: Vec<i64> = rest.items.iter().map(|e| e.version).collect();
+    assert_eq!(versions, [1], "ws_b's row is not in ws_a's history");
+    assert!(rest.next_cursor.is_none());
+    assert_eq!(rest.items[0].changes[0].field, "name");
+
+    // The dedupe row still answers a retry with the first outcome.
+    let retry = IngestRequest {
+        key_id: ApiKeyId("key_1".into()),
+        received_at: chrono::Utc::now(),
+        webhook_id: None,
+        updates: vec![Update {
+            product_org_id: ws_a.clone(),
+            patches: vec![FieldPatch::PlanId(Some("basic".into()))],
+            event_at: None,
+            message_id: Some("m-1".into()),
+        }],
+    };
+    let IngestResult::Applied(results) = store.ingest(tenant.id, retry).await.unwrap() else {
+        panic!("replayed");
+    };
+    let outcome = results[0].as_ref().unwrap();
+    assert!(outcome.duplicate && outcome.changed && !outcome.is_new_org);
+    let org = store.product_org(tenant.id, &ws_a).await.unwrap();
+    assert_eq!(
+        org.fields.plan_id.as_deref(),
+        Some("enterprise"),
+        "not applied again"
+    );
+
+    // A new update goes on from version 3, and its history links to the migrated rows.
+    let update = IngestRequest {
+        key_id: ApiKeyId("key_1".into()),
+        received_at: chrono::Utc::now(),
+        webhook_id: None,
+        updates: vec![Update {
+            product_org_id: ws_a.clone(),
+            patches: vec![FieldPatch::PlanId(Some("basic".into()))],
+            event_at: None,
+            message_id: Some("m-2".into()),
+        }],
+    };
+    store.ingest(tenant.id, update).await.unwrap();
+    let all = store
+        .product_org_history(
+            tenant.id,
+            &ws_a,
+            &PageRequest {
+                cursor: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    let versions: Vec<i64> = all.items.iter().map(|e| e.version).collect();
+    assert_eq!(versions, [4, 3, 2, 1]);
+    store.close().await;
+}
