@@ -7,6 +7,11 @@ use axum::response::IntoResponse;
 use axum::routing::post;
 use axum::Router;
 
+// The same allocator as trailspark, so that the ratio compares the work done, not the
+// allocators.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const JSON: [(header::HeaderName, &str); 1] = [(header::CONTENT_TYPE, "application/json")];
 
 async fn webhook(body: Bytes) -> impl IntoResponse {
