@@ -1,6 +1,8 @@
 //! The single writer: every write of the store runs on one thread that owns the write
 //! connection and commits whatever jobs are waiting in one transaction (group commit), so one
-//! fsync acknowledges many requests. A job's caller is answered only after the commit.
+//! fsync acknowledges many requests. A job's caller is answered only after its commit is
+//! durable: the flusher thread fsyncs the WAL behind the writer (see [`flusher`]), and a
+//! checkpointer thread copies the WAL into the database file (see [`Checkpoints`]).
 
 use std::cell::RefCell;
 use std::ops::Deref;
@@ -120,6 +122,7 @@ pub struct Writer {
     thread: Mutex<Option<JoinHandle<()>>>,
     checkpoints: Arc<Checkpoints>,
     checkpointer: Mutex<Option<JoinHandle<()>>>,
+    flusher: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// The checkpointer's and the writer's shared view of the WAL.
@@ -173,9 +176,19 @@ impl Writer {
         let conn = db::connect(path, busy_timeout)?;
         // Checkpoints are the checkpointer's (see `Checkpoints`), not a pause of the writer's
         // every 1,000 pages.
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = OFF")
             .map_err(sqlite_error)?;
         conn.wal_hook(Some(note_wal_frames));
+        let (flushes, flushed) = std::sync::mpsc::channel();
+        let flusher = {
+            let mut wal = path.as_os_str().to_owned();
+            wal.push("-wal");
+            let wal = std::path::PathBuf::from(wal);
+            std::thread::Builder::new()
+                .name("trailspark-sqlite-flusher".into())
+                .spawn(move || flusher(&wal, &flushed))
+                .map_err(|e| StoreError::Other(format!("cannot start the SQLite flusher: {e}")))?
+        };
         let checkpoints = Arc::new(Checkpoints {
             state: Mutex::default(),
             changed: Condvar::new(),
@@ -198,7 +211,7 @@ impl Writer {
         let shared = Arc::clone(&checkpoints);
         let thread = std::thread::Builder::new()
             .name("trailspark-sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch.max(1), &counters, &shared))
+            .spawn(move || run(conn, rx, max_batch.max(1), &counters, &shared, flushes))
             .map_err(|e| StoreError::Other(format!("cannot start the SQLite writer: {e}")))?;
         Ok(Self {
             stats,
@@ -206,6 +219,7 @@ impl Writer {
             thread: Mutex::new(Some(thread)),
             checkpoints,
             checkpointer: Mutex::new(Some(checkpointer)),
+            flusher: Mutex::new(Some(flusher)),
         })
     }
 
@@ -247,6 +261,7 @@ impl Writer {
             .lock()
             .expect("checkpointer thread lock")
             .take();
+        let flusher = self.flusher.lock().expect("flusher thread lock").take();
         let checkpoints = Arc::clone(&self.checkpoints);
         let _ = tokio::task::spawn_blocking(move || {
             // The checkpointer first: the writer's last act is a checkpoint of everything.
@@ -257,6 +272,11 @@ impl Writer {
             }
             if let Some(thread) = thread {
                 let _ = thread.join();
+            }
+            // The writer is gone, and with it the flusher's queue: the last batches are
+            // flushed and answered.
+            if let Some(flusher) = flusher {
+                let _ = flusher.join();
             }
         })
         .await;
@@ -347,11 +367,56 @@ fn take_checkpoint_turn(ctx: &Ctx<'_>, shared: &Checkpoints) {
             return;
         }
     }
-    if let Err(e) = passive_checkpoint(ctx) {
+    // The writer commits without syncing, but a checkpoint that lets the WAL start over must
+    // sync both files (its next transaction overwrites what the database file now holds).
+    let turn = ctx
+        .execute_batch("PRAGMA synchronous = FULL")
+        .map_err(sqlite_error)
+        .and_then(|()| passive_checkpoint(ctx));
+    if let Err(e) = turn {
         tracing::warn!(error = %e, "the writer's checkpoint failed");
+    }
+    if let Err(e) = ctx.execute_batch("PRAGMA synchronous = OFF") {
+        tracing::warn!(error = %e, "the writer's commits sync again at every commit");
     }
     shared.state.lock().expect("checkpoint lock").ready = false;
     shared.changed.notify_all();
+}
+
+/// The flusher thread: makes the WAL durable (fdatasync) and only then answers the batches
+/// committed before, as many as are waiting at once. The writer commits without syncing and
+/// goes on with the next batch meanwhile: one batch's flush overlaps the next one's work.
+///
+/// A batch committed but not yet flushed is visible to readers, and lost only with the
+/// machine itself (a crash of the process leaves it in the page cache); it is answered only
+/// once it survives that too. Nothing older is at risk: SQLite checks every WAL frame's
+/// checksum on recovery and stops at the first that fails, so a torn tail loses only itself.
+fn flusher(wal: &Path, batches: &std::sync::mpsc::Receiver<Vec<Box<dyn Job>>>) {
+    let mut file: Option<std::fs::File> = None;
+    while let Ok(first) = batches.recv() {
+        let mut ready = vec![first];
+        ready.extend(batches.try_iter());
+        let flushed = flush(wal, &mut file);
+        if let Err(e) = &flushed {
+            tracing::error!(error = %e, "the WAL could not be flushed; its last batches are refused");
+            file = None;
+        }
+        for job in ready.into_iter().flatten() {
+            job.finish(flushed.clone());
+        }
+    }
+}
+
+fn flush(wal: &Path, file: &mut Option<std::fs::File>) -> Result<(), StoreError> {
+    let unavailable =
+        |e: std::io::Error| StoreError::Unavailable(format!("cannot flush {}: {e}", wal.display()));
+    if file.is_none() {
+        *file = Some(std::fs::File::open(wal).map_err(unavailable)?);
+    }
+    file.as_ref()
+        .expect("just opened")
+        .sync_data()
+        .map_err(unavailable)
 }
 
 fn run(
@@ -360,6 +425,7 @@ fn run(
     max_batch: usize,
     counters: &trailspark_store::CommitCounters,
     checkpoints: &Checkpoints,
+    flushes: std::sync::mpsc::Sender<Vec<Box<dyn Job>>>,
 ) {
     let ctx = Ctx::new(&conn);
     let mut batch = Vec::with_capacity(max_batch);
@@ -373,7 +439,23 @@ fn run(
             }
         }
         counters.record(batch.len());
-        commit_batch(&ctx, &mut batch);
+        match commit_batch(&ctx, &mut batch) {
+            Ok(()) => {
+                let committed = std::mem::replace(&mut batch, Vec::with_capacity(max_batch));
+                if let Err(unsent) = flushes.send(committed) {
+                    for job in unsent.0 {
+                        job.finish(Err(StoreError::Unavailable(
+                            "the store's flusher has stopped".into(),
+                        )));
+                    }
+                }
+            }
+            Err(e) => {
+                for job in batch.drain(..) {
+                    job.finish(Err(e.clone()));
+                }
+            }
+        }
         take_checkpoint_turn(&ctx, checkpoints);
         if last_sweep.elapsed() >= SWEEP_EVERY {
             last_sweep = Instant::now();
@@ -383,8 +465,12 @@ fn run(
         }
     }
     drop(ctx);
+    drop(flushes);
     // Leaves an empty WAL behind, so the file alone is the whole store.
-    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())) {
+    if let Err(e) = conn
+        .execute_batch("PRAGMA synchronous = FULL")
+        .and_then(|()| conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
+    {
         tracing::warn!(error = %e, "final checkpoint did not run");
     }
     let stats = counters.stats();
@@ -396,7 +482,9 @@ fn run(
     );
 }
 
-fn commit_batch(ctx: &Ctx<'_>, batch: &mut Vec<Box<dyn Job>>) {
+/// Runs and commits a batch (without making it durable: see [`flusher`]); the jobs stay in
+/// `batch`, to be answered.
+fn commit_batch(ctx: &Ctx<'_>, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
     let size = batch.len();
     let ran = begin(ctx).and_then(|()| {
         if batch.iter_mut().all(|job| job.run(ctx, Mode::Fast)) {
@@ -429,9 +517,7 @@ fn commit_batch(ctx: &Ctx<'_>, batch: &mut Vec<Box<dyn Job>>) {
             ctx.rolled_back();
         }
     }
-    for job in batch.drain(..) {
-        job.finish(committed.clone());
-    }
+    committed
 }
 
 fn begin(ctx: &Ctx<'_>) -> StoreResult<()> {
