@@ -70,8 +70,9 @@ pub struct DatabaseArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub write_queue: u32,
     /// Size (MiB) of SQLite's write-ahead log at which its pages start being copied into the
-    /// database file; the log starts over soon after (at four times this at the latest). Larger
-    /// means fewer writes to the database file (a page updated many times is copied once).
+    /// database file; the log starts over soon after, and at four times this size writes wait
+    /// for the copy. Larger means fewer writes to the database file (a page updated many times
+    /// is copied once).
     #[arg(long, global = true, env = "TRAILSPARK_SQLITE_CHECKPOINT_MIB", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..=4_096))]
     pub sqlite_checkpoint_mib: u32,

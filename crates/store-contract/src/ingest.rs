@@ -238,10 +238,47 @@ pub async fn message_id_dedupe(store: Arc<dyn Store>) {
 
     let (other_key, _) = crate::new_key(trailspark_core::EndpointType::ProductOrgUpdates);
     let other_key = s.create_api_key(t.id, other_key).await.unwrap().id;
-    let other = one(s, t.id, &other_key, retry).await;
+    let other = one(s, t.id, &other_key, retry.clone()).await;
     assert!(
         !other.duplicate && other.changed,
         "another key's message is its own"
+    );
+
+    // A day and an hour after the first, the same messageId is new again.
+    let mut late = retry;
+    late.patches = vec![FieldPatch::UserCount(Some(3))];
+    let request = IngestRequest {
+        key_id: key.clone(),
+        received_at: at(1_000 + 25 * 3_600),
+        webhook_id: None,
+        updates: vec![late],
+    };
+    let IngestResult::Applied(mut results) = s.ingest(t.id, request).await.unwrap() else {
+        panic!("not a replay");
+    };
+    let late = results.pop().unwrap().unwrap();
+    assert!(
+        !late.duplicate && late.changed,
+        "a messageId is remembered for 24 hours only"
+    );
+    let org = s.product_org(t.id, &id("ws_m")).await.unwrap();
+    assert_eq!(org.fields.user_count, Some(3));
+    let again = IngestRequest {
+        key_id: key.clone(),
+        received_at: at(1_000 + 25 * 3_600 + 1),
+        webhook_id: None,
+        updates: vec![{
+            let mut u = update("ws_m", vec![FieldPatch::UserCount(Some(4))], None);
+            u.message_id = Some("msg-1".into());
+            u
+        }],
+    };
+    let IngestResult::Applied(mut results) = s.ingest(t.id, again).await.unwrap() else {
+        panic!("not a replay");
+    };
+    assert!(
+        results.pop().unwrap().unwrap().duplicate,
+        "and from its new first outcome on, remembered again"
     );
 }
 

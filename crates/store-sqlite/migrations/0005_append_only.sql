@@ -36,16 +36,17 @@ FROM (SELECT tenant_id, product_org_id, max(id) AS id FROM product_org_history
 WHERE product_orgs.tenant_id = h.tenant_id AND product_orgs.product_org_id = h.product_org_id;
 
 -- Dedupe rows in one B-tree by their key: the table, its unique index and its index by age
--- were three trees to write at every update. Keyed by messageId, rows of ids that grow with
--- time (as Segment's SDKs make them) are appended near each other; expired rows are swept in
--- key order.
+-- were three trees to write at every update. The messageId leads the key after the tenant:
+-- ids that grow with time (as Segment's SDKs make them) are appended near each other, and a
+-- probe compares the messageId before the key id, which all of one key's rows share. Expired
+-- rows are swept in key order.
 CREATE TABLE processed_messages_v5 (
     tenant_id INTEGER NOT NULL,
     key_id TEXT NOT NULL,
     message_id TEXT NOT NULL,
     outcome TEXT NOT NULL,
     processed_at INTEGER NOT NULL,
-    PRIMARY KEY (tenant_id, key_id, message_id)
+    PRIMARY KEY (tenant_id, message_id, key_id)
 ) WITHOUT ROWID;
 INSERT INTO processed_messages_v5 (tenant_id, key_id, message_id, outcome, processed_at)
 SELECT tenant_id, key_id, message_id, outcome, processed_at FROM processed_messages;

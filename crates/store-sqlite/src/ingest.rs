@@ -33,7 +33,7 @@ const CACHED_ORGS: usize = 65_536;
 /// Dedupe rows looked at by one sweep.
 const SWEEP_ROWS: i64 = 10_000;
 
-/// The key of a dedupe row: tenant, key id, messageId.
+/// A dedupe row's tenant, key id and messageId (its key is ordered tenant, messageId, key id).
 type SweepKey = (i64, String, String);
 
 /// What the writer keeps for the ingest path between transactions.
@@ -92,7 +92,7 @@ struct Statements<'c> {
     update_clock: Statement<'c>,
     history: Statement<'c>,
     processed: Statement<'c>,
-    remember: Statement<'c>,
+    remember_new: Statement<'c>,
     next_target_org: Statement<'c>,
     insert_target_org: Statement<'c>,
 }
@@ -124,7 +124,7 @@ impl<'c> Statements<'c> {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?,
             processed: conn.prepare(PROCESSED)?,
-            remember: conn.prepare(REMEMBER)?,
+            remember_new: conn.prepare(REMEMBER_NEW)?,
             next_target_org: conn.prepare(NEXT_TARGET_ORG)?,
             insert_target_org: conn.prepare(INSERT_TARGET_ORG)?,
         })
@@ -136,8 +136,17 @@ const PROCESSED: &str = "SELECT outcome FROM processed_messages
 const REMEMBER: &str =
     "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
      VALUES (?1, ?2, ?3, ?4, ?5)
-     ON CONFLICT (tenant_id, key_id, message_id) DO UPDATE SET
+     ON CONFLICT (tenant_id, message_id, key_id) DO UPDATE SET
          outcome = excluded.outcome, processed_at = excluded.processed_at";
+/// Stores a messageId's outcome unless the messageId was stored within the window (?6): it
+/// changes one row when it stored, none when the messageId is a duplicate. (RETURNING would
+/// say so too, but SQLite buffers what it returns in a table of its own: dearer than asking.)
+const REMEMBER_NEW: &str =
+    "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
+     VALUES (?1, ?2, ?3, ?4, ?5)
+     ON CONFLICT (tenant_id, message_id, key_id) DO UPDATE SET
+         outcome = excluded.outcome, processed_at = excluded.processed_at
+     WHERE processed_messages.processed_at < ?6";
 const NEXT_TARGET_ORG: &str =
     "UPDATE tenants SET next_target_org_id = next_target_org_id + 1 WHERE id = ?1
      RETURNING next_target_org_id - 1";
@@ -309,21 +318,6 @@ fn apply<'c>(
     update: &Update,
 ) -> StoreResult<Applied> {
     let conn: &'c Connection = ctx.connection();
-    let window_start = micros(&(received_at - DEDUPE_WINDOW));
-    if let Some(message_id) = &update.message_id {
-        let statements = state.statements(conn)?;
-        let first: Option<String> = statements
-            .processed
-            .query_row((tenant.0, &key.0, message_id, window_start), |r| r.get(0))
-            .optional()
-            .map_err(sqlite_error)?;
-        if let Some(first) = first {
-            return Ok(Applied {
-                duplicate: true,
-                ..from_json(&first)?
-            });
-        }
-    }
     let id = &update.product_org_id;
     let cached = state.orgs.take(tenant, id);
     let existing = match cached {
@@ -335,8 +329,10 @@ fn apply<'c>(
     let statements = state.statements(conn)?;
     let mut stored = match existing {
         Some(org) => org,
+        // The id is taken now, its row written once the update is known not to be a
+        // duplicate; an id taken for a duplicate stays unused (ids have gaps, as sequences do).
         None => Stored {
-            target_org_id: create_target_org(statements, tenant, &update.target_org_name(), now)?,
+            target_org_id: next_target_org(statements, tenant)?,
             fields: "{}".into(),
             clock: "{}".into(),
             version: 0,
@@ -351,6 +347,52 @@ fn apply<'c>(
         update.event_at.unwrap_or(received_at),
     );
     let changed = is_new_org || !outcome.changes.is_empty();
+    let applied = Applied {
+        product_org_id: id.clone(),
+        target_org_id: stored.target_org_id,
+        is_new_org,
+        changed,
+        duplicate: false,
+    };
+    // The outcome is known before anything of the update is written, so its dedupe row goes
+    // first: one probe of the dedupe B-tree says whether the messageId is new, instead of a
+    // lookup and then an insert. A duplicate leaves the merge unwritten (and the org to be
+    // read again).
+    if let Some(message_id) = &update.message_id {
+        let window_start = micros(&(received_at - DEDUPE_WINDOW));
+        let stored_it = statements
+            .remember_new
+            .execute((
+                tenant.0,
+                &key.0,
+                message_id,
+                to_json(&applied),
+                now,
+                window_start,
+            ))
+            .map_err(sqlite_error)?;
+        if stored_it == 0 {
+            let first: String = statements
+                .processed
+                .query_row((tenant.0, &key.0, message_id, window_start), |r| r.get(0))
+                .map_err(sqlite_error)?;
+            return Ok(Applied {
+                duplicate: true,
+                ..from_json(&first)?
+            });
+        }
+    }
+    if is_new_org {
+        statements
+            .insert_target_org
+            .execute((
+                tenant.0,
+                stored.target_org_id.0,
+                update.target_org_name(),
+                now,
+            ))
+            .map_err(sqlite_error)?;
+    }
     if changed {
         stored.version += 1;
         statements
@@ -409,19 +451,6 @@ fn apply<'c>(
             .execute((tenant.0, id.as_str(), &*stored.clock))
             .map_err(sqlite_error)?;
     }
-    let applied = Applied {
-        product_org_id: id.clone(),
-        target_org_id: stored.target_org_id,
-        is_new_org,
-        changed,
-        duplicate: false,
-    };
-    if let Some(message_id) = &update.message_id {
-        statements
-            .remember
-            .execute((tenant.0, &key.0, message_id, to_json(&applied), now))
-            .map_err(sqlite_error)?;
-    }
     state.orgs.put(tenant, id, stored);
     Ok(applied)
 }
@@ -446,21 +475,12 @@ fn read_org(
         .map_err(sqlite_error)
 }
 
-fn create_target_org(
-    statements: &mut Statements<'_>,
-    tenant: TenantId,
-    name: &str,
-    now: i64,
-) -> StoreResult<TargetOrgId> {
-    let id: i64 = statements
+fn next_target_org(statements: &mut Statements<'_>, tenant: TenantId) -> StoreResult<TargetOrgId> {
+    statements
         .next_target_org
         .query_row([tenant.0], |r| r.get(0))
-        .map_err(sqlite_error)?;
-    statements
-        .insert_target_org
-        .execute((tenant.0, id, name, now))
-        .map_err(sqlite_error)?;
-    Ok(TargetOrgId(id))
+        .map(TargetOrgId)
+        .map_err(sqlite_error)
 }
 
 /// The first outcome of `message_id` for this key, if it was stored in the last 24 hours.
@@ -513,8 +533,8 @@ pub fn sweep_expired(ctx: &Ctx<'_>) -> StoreResult<()> {
     let upto: Option<SweepKey> = ctx
         .prepare_cached(
             "SELECT tenant_id, key_id, message_id FROM processed_messages
-             WHERE (tenant_id, key_id, message_id) > (?1, ?2, ?3)
-             ORDER BY tenant_id, key_id, message_id LIMIT 1 OFFSET ?4",
+             WHERE (tenant_id, message_id, key_id) > (?1, ?3, ?2)
+             ORDER BY tenant_id, message_id, key_id LIMIT 1 OFFSET ?4",
         )
         .and_then(|mut s| {
             s.query_row((tenant, &key, &message, SWEEP_ROWS - 1), |r| {
@@ -527,13 +547,13 @@ pub fn sweep_expired(ctx: &Ctx<'_>) -> StoreResult<()> {
     match &upto {
         Some((t, k, m)) => ctx.execute(
             "DELETE FROM processed_messages
-             WHERE (tenant_id, key_id, message_id) > (?1, ?2, ?3)
-               AND (tenant_id, key_id, message_id) <= (?4, ?5, ?6) AND processed_at < ?7",
+             WHERE (tenant_id, message_id, key_id) > (?1, ?3, ?2)
+               AND (tenant_id, message_id, key_id) <= (?4, ?6, ?5) AND processed_at < ?7",
             (tenant, &key, &message, t, k, m, cutoff),
         ),
         None => ctx.execute(
             "DELETE FROM processed_messages
-             WHERE (tenant_id, key_id, message_id) > (?1, ?2, ?3) AND processed_at < ?4",
+             WHERE (tenant_id, message_id, key_id) > (?1, ?3, ?2) AND processed_at < ?4",
             (tenant, &key, &message, cutoff),
         ),
     }

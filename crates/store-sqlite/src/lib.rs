@@ -40,7 +40,8 @@ pub struct SqliteOptions {
     /// Most write requests waiting for the writer; beyond it writes are refused (503).
     pub queue_capacity: usize,
     /// WAL frames (4 KiB pages) at which copying the WAL into the database file begins; the
-    /// WAL starts over soon after, and at four times this at the latest.
+    /// WAL starts over soon after. At four times this the writer waits for the copy (unless a
+    /// reader holds it back), so the WAL stays within about that.
     pub checkpoint_frames: i64,
 }
 

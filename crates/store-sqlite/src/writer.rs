@@ -150,6 +150,8 @@ struct CheckpointState {
     due: bool,
     /// The checkpointer copied all but a few frames and waits for the writer to copy those.
     ready: bool,
+    /// The last pass could not copy everything: a reader's snapshot still needs old frames.
+    held: bool,
     stop: bool,
 }
 
@@ -329,6 +331,7 @@ fn checkpointer(conn: &Connection, shared: &Checkpoints) {
         };
         state = shared.state.lock().expect("checkpoint lock");
         state.due = false;
+        state.held = matches!(outcome, Ok(false));
         match outcome {
             Ok(true) => state.ready = true,
             Ok(false) => {}
@@ -359,11 +362,23 @@ fn take_checkpoint_turn(ctx: &Ctx<'_>, shared: &Checkpoints) {
     let frames = WAL_FRAMES.with(std::cell::Cell::get);
     {
         let mut state = shared.state.lock().expect("checkpoint lock");
-        if !state.ready {
-            if frames >= shared.from_frames && !state.due {
-                state.due = true;
-                shared.changed.notify_all();
+        if !state.ready && frames >= shared.from_frames && !state.due {
+            state.due = true;
+            shared.changed.notify_all();
+        }
+        // At the WAL's bound the writer waits for the checkpointer's pass (backpressure),
+        // unless a reader holds the copy back: waiting would not help then.
+        if !state.ready && frames >= shared.limit_frames && !state.held {
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while !state.ready && !state.held && !state.stop && Instant::now() < deadline {
+                state = shared
+                    .changed
+                    .wait_timeout(state, Duration::from_millis(10))
+                    .expect("checkpoint lock")
+                    .0;
             }
+        }
+        if !state.ready {
             return;
         }
     }

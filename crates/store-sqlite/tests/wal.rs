@@ -63,9 +63,9 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
     // 8,000 new orgs, each a product org, a target org, a history row and a dedupe row: some
     // tens of MiB of pages written to the log in all (the old code, whose log never started
     // over, left 174 MB). A log that starts over stays within its bound: four times the
-    // checkpoint size, 4 MiB here.
+    // checkpoint size, 4 MiB here, and the batches committed while the writer reaches it.
     assert!(
-        wal <= (CHECKPOINT_FRAMES * 4 * 4_096) as u64 + (1 << 20),
+        wal <= (CHECKPOINT_FRAMES * 4 * 4_096) as u64 + (2 << 20),
         "the WAL grew to {wal} bytes (database file: {database} bytes)"
     );
     assert!(
