@@ -5,7 +5,7 @@ if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk" >&2
   apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 fi
-cargo build --release -q -p trailspark -p trailspark-bench-baseline -p trailspark-bench-seed
+cargo build --release -q -p trailspark -p trailspark-bench-baseline -p trailspark-bench-nostore -p trailspark-bench-seed
 bin=target/release
 work=$(mktemp -d)
 server_pid=""
