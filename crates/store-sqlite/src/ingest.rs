@@ -52,7 +52,8 @@ impl<'c> State<'c> {
     /// A transaction begins: forget everything if another connection wrote since the last.
     pub(crate) fn began(&mut self, conn: &Connection) {
         let version = conn
-            .query_row("PRAGMA data_version", [], |r| r.get::<_, i64>(0))
+            .prepare_cached("PRAGMA data_version")
+            .and_then(|mut s| s.query_row([], |r| r.get::<_, i64>(0)))
             .ok();
         if version.is_none() || version != self.data_version {
             self.orgs.clear();
