@@ -62,6 +62,8 @@ pub struct AppInner {
     pub deliveries: crate::deliveries::DeliveryLog,
     /// SHA-256 of the one-time setup link's token, while the store has no web UI user.
     pub setup: std::sync::Mutex<Option<[u8; 32]>>,
+    /// Admin tokens already found in the store.
+    pub admin_tokens: crate::auth::AdminTokens,
 }
 
 impl Deref for App {
@@ -86,6 +88,7 @@ impl App {
             logins: crate::web::login_limiter(),
             setup: std::sync::Mutex::new(None),
             deliveries: crate::deliveries::DeliveryLog::default(),
+            admin_tokens: crate::auth::AdminTokens::default(),
         }))
     }
 

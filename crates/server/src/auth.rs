@@ -9,6 +9,36 @@ use trailspark_core::TenantId;
 use crate::app::App;
 use crate::error::ApiError;
 
+/// Admin tokens found in the store, by hash, so an admin request (a lead-scoring model reading
+/// evaluation contexts, say) does not read the store to authenticate. Only found tokens are
+/// kept: a token cannot be revoked (there is no command for it), so what was found stays true;
+/// a revocation, if one comes, must forget it here too.
+#[derive(Default)]
+pub struct AdminTokens {
+    found: std::sync::RwLock<std::collections::HashMap<[u8; 32], TenantId>>,
+}
+
+/// Past this many remembered tokens the cache starts over.
+const MAX_ADMIN_TOKENS: usize = 10_000;
+
+impl AdminTokens {
+    fn get(&self, hash: &[u8; 32]) -> Option<TenantId> {
+        self.found
+            .read()
+            .expect("admin token lock")
+            .get(hash)
+            .copied()
+    }
+
+    fn remember(&self, hash: [u8; 32], tenant: TenantId) {
+        let mut found = self.found.write().expect("admin token lock");
+        if found.len() >= MAX_ADMIN_TOKENS {
+            found.clear();
+        }
+        found.insert(hash, tenant);
+    }
+}
+
 /// A caller holding an admin token: every admin handler works inside this tenant only.
 #[derive(Debug, Clone, Copy)]
 pub struct TenantAdmin {
@@ -29,11 +59,16 @@ impl FromRequestParts<App> for TenantAdmin {
             .map(|(_, token)| token.trim())
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
+        let hash = hash_credential(token);
+        if let Some(tenant) = app.admin_tokens.get(&hash) {
+            return Ok(Self { tenant });
+        }
         let tenant = app
             .store
-            .tenant_by_admin_token(&hash_credential(token))
+            .tenant_by_admin_token(&hash)
             .await?
             .ok_or(ApiError::Unauthorized)?;
+        app.admin_tokens.remember(hash, tenant);
         Ok(Self { tenant })
     }
 }

@@ -221,11 +221,10 @@ pub fn create_admin_token(conn: &Connection, tenant: TenantId, hash: &[u8; 32]) 
 }
 
 pub fn tenant_by_admin_token(conn: &Connection, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
-    conn.query_row(
-        "SELECT tenant_id FROM admin_tokens WHERE token_hash = ?1",
-        [&hash[..]],
-        |r| r.get(0).map(TenantId),
-    )
-    .optional()
-    .map_err(sqlite_error)
+    conn.prepare_cached("SELECT tenant_id FROM admin_tokens WHERE token_hash = ?1")
+        .and_then(|mut s| {
+            s.query_row([&hash[..]], |r| r.get(0).map(TenantId))
+                .optional()
+        })
+        .map_err(sqlite_error)
 }
