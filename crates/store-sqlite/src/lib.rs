@@ -56,7 +56,9 @@ impl Default for SqliteOptions {
     }
 }
 
-/// Idle read connections kept open.
+/// Read connections, and so reads at once. Each keeps its page cache and prepared statements
+/// warm; a read beyond them waits for one instead of opening a connection of its own (which
+/// reads the schema and prepares every statement anew) only to drop it afterwards.
 const READ_POOL_SIZE: usize = 8;
 
 /// A trailspark store in one SQLite file.
@@ -69,6 +71,7 @@ struct ReadPool {
     path: PathBuf,
     busy_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
+    permits: tokio::sync::Semaphore,
 }
 
 impl SqliteStore {
@@ -102,6 +105,7 @@ impl SqliteStore {
             path,
             busy_timeout,
             idle: Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(READ_POOL_SIZE),
         });
         Ok(Self { writer, readers })
     }
@@ -131,6 +135,12 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
+        let _permit = self
+            .readers
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| StoreError::Unavailable("the store is closing".into()))?;
         let pool = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
             let idle = pool.idle.lock().expect("read pool lock").pop();
