@@ -46,6 +46,8 @@ pub struct State<'c> {
     data_version: Option<i64>,
     /// Where the next sweep of expired dedupe rows starts (`None`: at the beginning).
     sweep_from: Option<SweepKey>,
+    /// Dedupe rows stored since the last sweep.
+    remembered: usize,
 }
 
 impl<'c> State<'c> {
@@ -69,6 +71,21 @@ impl<'c> State<'c> {
     /// The transaction committed: what the cache holds is what the store holds.
     pub(crate) fn committed(&mut self) {
         self.orgs.touched.clear();
+    }
+
+    /// Enough dedupe rows were stored since the last sweep that the next must not wait for its
+    /// time: a sweep looks at [`SWEEP_ROWS`] rows, so sweeping once per half that many new
+    /// rows goes round the table at least twice as fast as rows come, whatever the rate. The
+    /// table then holds at most about two days of messageIds; a sweep every 5 s alone looks at
+    /// 2,000 rows a second, and at a steady rate above that the table would grow without end.
+    pub(crate) fn sweep_due(&self) -> bool {
+        self.remembered >= SWEEP_ROWS as usize / 2
+    }
+
+    /// A dedupe row was stored (by a path other than product org updates, which count their
+    /// own).
+    pub(crate) fn remembered_one(&mut self) {
+        self.remembered += 1;
     }
 
     /// Forgets one product org (written by a path that does not keep the cache).
@@ -383,6 +400,7 @@ fn apply<'c>(
             });
         }
     }
+    let remembered = update.message_id.is_some();
     if is_new_org {
         statements
             .insert_target_org
@@ -453,6 +471,7 @@ fn apply<'c>(
             .map_err(sqlite_error)?;
     }
     state.orgs.put(tenant, id, stored);
+    state.remembered += usize::from(remembered);
     Ok(applied)
 }
 
@@ -560,6 +579,7 @@ pub fn sweep_expired(ctx: &Ctx<'_>) -> StoreResult<()> {
     }
     .map_err(sqlite_error)?;
     state.sweep_from = upto;
+    state.remembered = 0;
     drop(state);
     ctx.execute(
         "DELETE FROM webhook_ids WHERE rowid IN
@@ -746,6 +766,87 @@ mod tests {
             count(Arc::clone(&store)).await,
             rows as i64 / 2,
             "the sweeps went round: only the recent half is left"
+        );
+    }
+
+    /// At a high rate, sweeps come by count, not only every few seconds: once half a sweep's
+    /// worth of messageIds was stored, the writer sweeps after that batch.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_new_message_ids_bring_the_next_sweep() {
+        let (store, tenant, dir) = store().await;
+        let half = SWEEP_ROWS as usize / 2;
+        {
+            let conn = Connection::open(dir.path().join("t.db")).unwrap();
+            let tx = conn.unchecked_transaction().unwrap();
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO processed_messages
+                         (tenant_id, key_id, message_id, outcome, processed_at)
+                     VALUES (?1, 'key_test', ?2, '{}', ?3)",
+                )
+                .unwrap();
+            let expired = micros(&(Utc::now() - Duration::hours(25)));
+            for n in 0..half {
+                insert
+                    .execute((tenant.0, format!("a{n:06}"), expired))
+                    .unwrap();
+            }
+            drop(insert);
+            tx.commit().unwrap();
+        }
+        let messages = move |from: usize, count: usize| IngestRequest {
+            key_id: ApiKeyId("key_test".into()),
+            received_at: Utc::now(),
+            webhook_id: None,
+            updates: (from..from + count)
+                .map(|n| Update {
+                    product_org_id: ProductOrgId::parse("ws_sweep").unwrap(),
+                    patches: vec![FieldPatch::UserCount(Some(n as i64))],
+                    event_at: None,
+                    message_id: Some(format!("z{n:06}")),
+                })
+                .collect(),
+        };
+        // One job, so that no timed sweep can come between the two looks.
+        let (before, after) = store
+            .writer
+            .write(move |ctx, mode| {
+                ingest(ctx, mode, tenant, &messages(0, half - 1))?;
+                let before = ctx.ingest.borrow().sweep_due();
+                ingest(ctx, mode, tenant, &messages(half - 1, 1))?;
+                Ok((before, ctx.ingest.borrow().sweep_due()))
+            })
+            .await
+            .unwrap();
+        assert!(
+            !before,
+            "{} new messageIds do not call for a sweep",
+            half - 1
+        );
+        assert!(after, "{half} new messageIds call for a sweep");
+        let still_due = store
+            .writer
+            .write(|ctx, _| Ok(ctx.ingest.borrow().sweep_due()))
+            .await
+            .unwrap();
+        assert!(!still_due, "the writer swept after that batch");
+        let (expired, new): (i64, i64) = store
+            .read(|conn| {
+                conn.query_row(
+                    "SELECT COUNT(*) FILTER (WHERE message_id LIKE 'a%'),
+                            COUNT(*) FILTER (WHERE message_id LIKE 'z%')
+                     FROM processed_messages",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(sqlite_error)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (expired, new),
+            (0, half as i64),
+            "the expired rows went, the new stayed"
         );
     }
 }

@@ -31,7 +31,7 @@ pub fn ingest_signals(
 }
 
 fn store_signal(
-    conn: &Connection,
+    conn: &crate::writer::Ctx<'_>,
     tenant: TenantId,
     key: &ApiKeyId,
     received_at: DateTime<Utc>,
@@ -98,6 +98,7 @@ fn store_signal(
     };
     if let Some(message_id) = &signal.message_id {
         remember(conn, tenant, key, message_id, &applied, received_at)?;
+        conn.ingest.borrow_mut().remembered_one();
     }
     Ok(applied)
 }

@@ -472,7 +472,7 @@ fn run(
             }
         }
         take_checkpoint_turn(&ctx, checkpoints);
-        if last_sweep.elapsed() >= SWEEP_EVERY {
+        if last_sweep.elapsed() >= SWEEP_EVERY || ctx.ingest.borrow().sweep_due() {
             last_sweep = Instant::now();
             if let Err(e) = crate::ingest::sweep_expired(&ctx) {
                 tracing::warn!(error = %e, "could not sweep expired dedupe rows");
