@@ -710,6 +710,29 @@ mod tests {
         assert_eq!(after.target_org_id, b.target_org_id);
     }
 
+    /// Stores dedupe rows (messageId, processed at) of key `key_test` through a connection of
+    /// its own, as if written long ago.
+    fn insert_dedupe_rows(
+        dir: &tempfile::TempDir,
+        tenant: TenantId,
+        rows: impl Iterator<Item = (String, i64)>,
+    ) {
+        let conn = Connection::open(dir.path().join("t.db")).unwrap();
+        let tx = conn.unchecked_transaction().unwrap();
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO processed_messages
+                     (tenant_id, key_id, message_id, outcome, processed_at)
+                 VALUES (?1, 'key_test', ?2, '{}', ?3)",
+            )
+            .unwrap();
+        for (message, at) in rows {
+            insert.execute((tenant.0, message, at)).unwrap();
+        }
+        drop(insert);
+        tx.commit().unwrap();
+    }
+
     /// Expired dedupe rows go, a sweep at a time, going round the table; recent ones stay.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sweeps_delete_expired_dedupe_rows_only() {
@@ -717,23 +740,11 @@ mod tests {
         let old = micros(&(Utc::now() - Duration::hours(25)));
         let recent = micros(&(Utc::now() - Duration::hours(1)));
         let rows = (SWEEP_ROWS * 2 + 500) as usize;
-        {
-            let conn = Connection::open(dir.path().join("t.db")).unwrap();
-            let tx = conn.unchecked_transaction().unwrap();
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO processed_messages
-                         (tenant_id, key_id, message_id, outcome, processed_at)
-                     VALUES (?1, 'key_test', ?2, '{}', ?3)",
-                )
-                .unwrap();
-            for n in 0..rows {
-                let at = if n % 2 == 0 { old } else { recent };
-                insert.execute((tenant.0, format!("m{n:06}"), at)).unwrap();
-            }
-            drop(insert);
-            tx.commit().unwrap();
-        }
+        insert_dedupe_rows(
+            &dir,
+            tenant,
+            (0..rows).map(|n| (format!("m{n:06}"), if n % 2 == 0 { old } else { recent })),
+        );
         let count = |store: Arc<SqliteStore>| async move {
             store
                 .read(|conn| {
@@ -775,25 +786,12 @@ mod tests {
     async fn many_new_message_ids_bring_the_next_sweep() {
         let (store, tenant, dir) = store().await;
         let half = SWEEP_ROWS as usize / 2;
-        {
-            let conn = Connection::open(dir.path().join("t.db")).unwrap();
-            let tx = conn.unchecked_transaction().unwrap();
-            let mut insert = tx
-                .prepare(
-                    "INSERT INTO processed_messages
-                         (tenant_id, key_id, message_id, outcome, processed_at)
-                     VALUES (?1, 'key_test', ?2, '{}', ?3)",
-                )
-                .unwrap();
-            let expired = micros(&(Utc::now() - Duration::hours(25)));
-            for n in 0..half {
-                insert
-                    .execute((tenant.0, format!("a{n:06}"), expired))
-                    .unwrap();
-            }
-            drop(insert);
-            tx.commit().unwrap();
-        }
+        let expired = micros(&(Utc::now() - Duration::hours(25)));
+        insert_dedupe_rows(
+            &dir,
+            tenant,
+            (0..half).map(|n| (format!("a{n:06}"), expired)),
+        );
         let messages = move |from: usize, count: usize| IngestRequest {
             key_id: ApiKeyId("key_test".into()),
             received_at: Utc::now(),
