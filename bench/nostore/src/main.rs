@@ -5,7 +5,8 @@
 //! what the HTTP side costs and what storing costs. Not a product: nothing it acknowledges is
 //! kept.
 //!
-//! `trailspark-bench-nostore DATABASE [ADDR]`: the store must hold the key the load uses.
+//! `trailspark-bench-nostore [ADDR]`, on the SQLite file `TRAILSPARK_DATABASE_URL` names, as
+//! `serve` would; the key the load uses is created with `trailspark key create` meanwhile.
 
 use std::sync::Arc;
 
@@ -217,10 +218,10 @@ async fn main() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let mut args = std::env::args().skip(1);
-    let Some(database) = args.next() else {
-        eprintln!("usage: trailspark-bench-nostore DATABASE [ADDR]");
+    let Ok(database) = std::env::var("TRAILSPARK_DATABASE_URL") else {
+        eprintln!("usage: TRAILSPARK_DATABASE_URL=FILE trailspark-bench-nostore [ADDR]");
         std::process::exit(2);
     };
     let store = SqliteStore::open(database.as_ref(), SqliteOptions::default())
@@ -232,7 +233,9 @@ async fn main() {
         .expect("tenant default");
     // As bench/ingest runs trailspark: no rate limit, every other setting `serve`'s default.
     let config = ServerConfig {
-        listen: args.next().unwrap_or_else(|| "127.0.0.1:0".into()),
+        listen: std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "127.0.0.1:0".into()),
         rate_limit_per_key: None,
         ..ServerConfig::default()
     };

@@ -82,12 +82,6 @@ impl<'c> State<'c> {
         self.remembered >= SWEEP_ROWS as usize / 2
     }
 
-    /// A dedupe row was stored (by a path other than product org updates, which count their
-    /// own).
-    pub(crate) fn remembered_one(&mut self) {
-        self.remembered += 1;
-    }
-
     /// Forgets one product org (written by a path that does not keep the cache).
     pub(crate) fn forget(&mut self, tenant: TenantId, id: &ProductOrgId) {
         self.orgs.remove(tenant, id);
@@ -399,8 +393,9 @@ fn apply<'c>(
                 ..from_json(&first)?
             });
         }
+        state.remembered += 1;
     }
-    let remembered = update.message_id.is_some();
+    let statements = state.statements(conn)?;
     if is_new_org {
         statements
             .insert_target_org
@@ -471,7 +466,6 @@ fn apply<'c>(
             .map_err(sqlite_error)?;
     }
     state.orgs.put(tenant, id, stored);
-    state.remembered += usize::from(remembered);
     Ok(applied)
 }
 
@@ -526,16 +520,17 @@ pub fn processed<T: DeserializeOwned>(
 
 /// Remembers the outcome of `message_id` for this key.
 pub fn remember<T: Serialize>(
-    conn: &Connection,
+    ctx: &Ctx<'_>,
     tenant: TenantId,
     key: &ApiKeyId,
     message_id: &str,
     outcome: &T,
     now: DateTime<Utc>,
 ) -> StoreResult<()> {
-    conn.prepare_cached(REMEMBER)
+    ctx.prepare_cached(REMEMBER)
         .and_then(|mut s| s.execute((tenant.0, &key.0, message_id, to_json(outcome), micros(&now))))
         .map_err(sqlite_error)?;
+    ctx.ingest.borrow_mut().remembered += 1;
     Ok(())
 }
 
@@ -845,6 +840,44 @@ mod tests {
             (expired, new),
             (0, half as i64),
             "the expired rows went, the new stayed"
+        );
+    }
+
+    /// Signals' messageIds count towards the next sweep as product org updates' do.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn signal_message_ids_bring_the_next_sweep_too() {
+        let (store, tenant, _dir) = store().await;
+        let half = SWEEP_ROWS as usize / 2;
+        let signals = move |from: usize, count: usize| trailspark_store::SignalRequest {
+            key_id: ApiKeyId("key_test".into()),
+            received_at: Utc::now(),
+            webhook_id: None,
+            signals: (from..from + count)
+                .map(|n| trailspark_core::signal::Signal {
+                    lead_id: trailspark_core::LeadId::parse("ada@example.com").unwrap(),
+                    email: Some("ada@example.com".into()),
+                    product_org_id: None,
+                    name: Some("Invited teammate".into()),
+                    event_at: None,
+                    properties: None,
+                    custom_fields: serde_json::Map::new(),
+                    message_id: Some(format!("s{n:06}")),
+                })
+                .collect(),
+        };
+        let (before, after) = store
+            .writer
+            .write(move |ctx, mode| {
+                crate::signals::ingest_signals(ctx, mode, tenant, &signals(0, half - 1))?;
+                let before = ctx.ingest.borrow().sweep_due();
+                crate::signals::ingest_signals(ctx, mode, tenant, &signals(half - 1, 1))?;
+                Ok((before, ctx.ingest.borrow().sweep_due()))
+            })
+            .await
+            .unwrap();
+        assert!(
+            !before && after,
+            "the {half}th signal messageId calls for a sweep"
         );
     }
 }

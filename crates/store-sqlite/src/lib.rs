@@ -140,7 +140,7 @@ impl SqliteStore {
             .permits
             .acquire()
             .await
-            .map_err(|_| StoreError::Unavailable("the store is closing".into()))?;
+            .expect("the read pool's semaphore is never closed");
         let pool = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
             let idle = pool.idle.lock().expect("read pool lock").pop();

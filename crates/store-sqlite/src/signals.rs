@@ -98,7 +98,6 @@ fn store_signal(
     };
     if let Some(message_id) = &signal.message_id {
         remember(conn, tenant, key, message_id, &applied, received_at)?;
-        conn.ingest.borrow_mut().remembered_one();
     }
     Ok(applied)
 }
