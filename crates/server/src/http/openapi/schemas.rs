@@ -1,0 +1,227 @@
+//! `components`: the security schemes and every schema the operations refer to.
+
+use serde_json::{json, Value};
+
+use super::parts::{nullable_string, schema_ref, spread, timestamp};
+
+/// The document's `components`.
+pub(super) fn components() -> Value {
+    json!({
+        "securitySchemes": {
+            "adminToken": {"type": "http", "scheme": "bearer",
+                           "description": "`trailspark admin-token create --tenant T`"},
+            "segmentWriteKey": {"type": "http", "scheme": "basic",
+                                "description": "The API key as username; empty password, or the key's secret."},
+        },
+        "schemas": spread(intake_schemas(), admin_schemas()),
+    })
+}
+
+/// What the intake endpoints answer: the error body, and each element's result.
+fn intake_schemas() -> Value {
+    json!({
+        "Error": error_schema(),
+        "SkippedEvent": {
+            "type": "object",
+            "required": ["success", "skipped", "type"],
+            "properties": {
+                "success": {"type": "boolean", "enum": [true]},
+                "skipped": {"type": "boolean", "enum": [true]},
+                "type": {"type": "string", "description": "The event type this key does not take."},
+            },
+        },
+        "BatchResults": {
+            "type": "object",
+            "required": ["success", "results"],
+            "properties": {
+                "success": {"type": "boolean", "description": "True when every element was applied."},
+                "results": {"type": "array", "description": "One result per element, in order.",
+                            "items": {"anyOf": [schema_ref("WebhookApplied"), schema_ref("SignalApplied"),
+                                                schema_ref("SkippedEvent"), schema_ref("Error")]}},
+            },
+        },
+        "FieldError": {
+            "type": "object",
+            "required": ["field", "path", "message"],
+            "properties": {"field": {"type": "string"}, "path": {"type": "string"},
+                           "message": {"type": "string"}},
+        },
+        "WebhookApplied": {
+            "type": "object",
+            "required": ["success", "productOrgId", "targetOrgId", "isNewOrg", "changed"],
+            "properties": {
+                "success": {"type": "boolean", "enum": [true]},
+                "productOrgId": {"type": "string"},
+                "targetOrgId": {"type": "integer", "format": "int64"},
+                "isNewOrg": {"type": "boolean"},
+                "changed": {"type": "boolean"},
+            },
+        },
+        "SignalApplied": {
+            "type": "object",
+            "required": ["success", "leadId", "targetOrgId", "linked"],
+            "properties": {
+                "success": {"type": "boolean", "enum": [true]},
+                "leadId": {"type": "string"},
+                "targetOrgId": {"type": "integer", "format": "int64", "nullable": true},
+                "linked": {"type": "boolean"},
+            },
+        },
+    })
+}
+
+/// The body of every error (SPEC's `{success:false, code, error, message}` and its extras).
+fn error_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["success", "code", "error", "message"],
+        "properties": {
+            "success": {"type": "boolean", "enum": [false]},
+            "code": {"type": "string", "description": "Stable snake_case code."},
+            "error": {"type": "string", "description": "Short text."},
+            "message": {"type": "string", "description": "What is wrong and how to fix it."},
+            "path": {"type": "string", "description": "The template path that found nothing."},
+            "didYouMean": {"type": "string", "description": "The nearest existing path of the payload."},
+            "fieldErrors": {"type": "array", "items": schema_ref("FieldError")},
+            "status": {"type": "integer",
+                       "description": "In a batch's results: the status this element alone would get."},
+            "results": {"type": "array", "items": {},
+                        "description": "For a batch of which no element was applied: each element's error."},
+        },
+    })
+}
+
+/// What the admin API answers.
+fn admin_schemas() -> Value {
+    json!({
+        "Lead": {
+            "type": "object",
+            "required": ["leadId", "email", "productOrgId", "targetOrgId", "createdAt", "updatedAt"],
+            "properties": {
+                "leadId": {"type": "string"},
+                "email": nullable_string(),
+                "productOrgId": spread(nullable_string(), json!({"description": "Of the latest signal naming one."})),
+                "targetOrgId": {"type": "integer", "format": "int64", "nullable": true,
+                                "description": "Null while the product org does not exist."},
+                "createdAt": timestamp(),
+                "updatedAt": timestamp(),
+            },
+        },
+        "Signal": {
+            "type": "object",
+            "required": ["signal", "productOrgId", "properties", "customFields", "eventAt", "receivedAt"],
+            "properties": {
+                "signal": nullable_string(),
+                "productOrgId": nullable_string(),
+                "properties": {"type": "object", "additionalProperties": true, "nullable": true},
+                "customFields": {"type": "object", "additionalProperties": true},
+                "eventAt": nullable_timestamp(),
+                "receivedAt": timestamp(),
+            },
+        },
+        "ProductOrgInfo": product_org_info_schema(),
+        "EvaluationContext": {
+            "type": "object",
+            "required": ["lead", "signals", "firmographics", "productOrgInfo"],
+            "properties": {
+                "lead": schema_ref("Lead"),
+                "signals": {"type": "array", "items": schema_ref("Signal")},
+                "firmographics": {"type": "object", "additionalProperties": true, "nullable": true},
+                "productOrgInfo": {"type": "array", "items": schema_ref("ProductOrgInfo")},
+            },
+        },
+        "TargetOrg": target_org_schema(),
+        "TargetOrgDetail": {
+            "allOf": [
+                schema_ref("TargetOrg"),
+                {"type": "object", "required": ["productOrgs", "leads", "leadCount"],
+                 "properties": {"productOrgs": {"type": "array", "items": schema_ref("ProductOrg")},
+                                "leads": {"type": "array", "items": schema_ref("Lead")},
+                                "leadCount": {"type": "integer", "format": "int64"}}},
+            ],
+        },
+        "ProductOrg": product_org_schema(),
+        "HistoryEntry": history_entry_schema(),
+    })
+}
+
+fn target_org_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["targetOrgId", "name", "firmographics", "productOrgCount", "createdAt", "updatedAt"],
+        "properties": {
+            "targetOrgId": {"type": "integer", "format": "int64"},
+            "name": {"type": "string"},
+            "firmographics": {"type": "object", "additionalProperties": true, "nullable": true},
+            "productOrgCount": {"type": "integer", "format": "int64"},
+            "createdAt": timestamp(),
+            "updatedAt": timestamp(),
+        },
+    })
+}
+
+fn history_entry_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["version", "changes", "keyId", "eventAt", "receivedAt"],
+        "properties": {
+            "version": {"type": "integer", "format": "int64", "minimum": 1},
+            "changes": {"type": "array", "items": {
+                "type": "object", "required": ["field", "old", "new"],
+                "properties": {"field": {"type": "string"}, "old": {}, "new": {}}}},
+            "keyId": {"type": "string"},
+            "eventAt": nullable_timestamp(),
+            "receivedAt": timestamp(),
+        },
+    })
+}
+
+/// A `productOrgInfo` entry of an evaluation context.
+fn product_org_info_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["productOrgId"],
+        "description": "Exactly these keys; absent values are left out.",
+        "additionalProperties": false,
+        "properties": {
+            "productOrgId": {"type": "string"},
+            "name": {"type": "string"},
+            "planName": {"type": "string"},
+            "userCount": {"type": "integer", "format": "int64"},
+            "mrr": {"type": "integer", "format": "int64"},
+            "trialStatus": {"type": "string"},
+            "featureFlags": {"type": "object", "additionalProperties": true},
+            "customFields": {"type": "object", "additionalProperties": true},
+        },
+    })
+}
+
+/// A product org as the admin API shows it.
+fn product_org_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["productOrgId", "targetOrgId", "name", "planId", "planName", "userCount", "mrr",
+                     "trialStatus", "lastActiveAt", "featureFlags", "customFields", "createdAt",
+                     "updatedAt"],
+        "properties": {
+            "productOrgId": {"type": "string"},
+            "targetOrgId": {"type": "integer", "format": "int64"},
+            "name": nullable_string(),
+            "planId": nullable_string(),
+            "planName": nullable_string(),
+            "userCount": {"type": "integer", "format": "int64", "nullable": true},
+            "mrr": {"type": "integer", "format": "int64", "nullable": true,
+                    "description": "Monthly recurring revenue in cents."},
+            "trialStatus": nullable_string(),
+            "lastActiveAt": nullable_timestamp(),
+            "featureFlags": {"type": "object", "additionalProperties": true, "nullable": true},
+            "customFields": {"type": "object", "additionalProperties": true, "nullable": true},
+            "createdAt": timestamp(),
+            "updatedAt": timestamp(),
+        },
+    })
+}
+
+fn nullable_timestamp() -> Value {
+    spread(timestamp(), json!({"nullable": true}))
+}
