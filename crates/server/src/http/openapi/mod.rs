@@ -108,11 +108,55 @@ fn render(document: &Value) -> String {
 mod tests {
     use super::*;
 
+    /// The committed snapshot: reviewers read the document's changes in its diff.
+    const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/openapi.json");
+
+    /// Set to `1` to rewrite the snapshot from the code instead of checking it.
+    const REWRITE: &str = "TRAILSPARK_WRITE_OPENAPI";
+
     #[test]
-    fn the_generated_document_is_the_committed_one() {
-        let committed = include_str!("../openapi.json");
-        let parsed: Value = serde_json::from_str(committed).expect("openapi.json is JSON");
-        assert_eq!(document(), parsed);
-        assert_eq!(DOCUMENT.as_str(), committed);
+    fn the_committed_openapi_json_is_what_the_code_generates() {
+        if std::env::var(REWRITE).as_deref() == Ok("1") {
+            std::fs::write(SNAPSHOT, DOCUMENT.as_str()).expect("write the snapshot");
+            eprintln!("wrote {SNAPSHOT}");
+            return;
+        }
+        let committed = std::fs::read_to_string(SNAPSHOT).expect("read the snapshot");
+        if let Some((line, committed, generated)) = first_difference(&committed, &DOCUMENT) {
+            panic!(
+                "{SNAPSHOT} differs from what the code generates, first at line {line}:\n  \
+                 committed: {committed}\n  generated: {generated}\n\
+                 If the code is right, rewrite the file and commit it with the code:\n  \
+                 {REWRITE}=1 cargo test -p trailspark-server openapi"
+            );
+        }
+    }
+
+    /// The first line (1-based) where `a` and `b` differ, and that line of each.
+    fn first_difference<'a>(a: &'a str, b: &'a str) -> Option<(usize, &'a str, &'a str)> {
+        let (mut a_lines, mut b_lines) = (a.lines(), b.lines());
+        for line in 1.. {
+            match (a_lines.next(), b_lines.next()) {
+                (None, None) => return (a != b).then_some((line, "(end)", "(end)")),
+                (x, y) if x == y => continue,
+                (x, y) => return Some((line, x.unwrap_or("(end)"), y.unwrap_or("(end)"))),
+            }
+        }
+        unreachable!("a text has finitely many lines")
+    }
+
+    #[test]
+    fn a_difference_is_found_on_its_line() {
+        assert_eq!(first_difference("a\nb\n", "a\nb\n"), None);
+        assert_eq!(first_difference("a\nb\n", "a\nc\n"), Some((2, "b", "c")));
+        assert_eq!(first_difference("a\n", "a\nb\n"), Some((2, "(end)", "b")));
+        assert_eq!(first_difference("a\n", "a"), Some((2, "(end)", "(end)")));
+    }
+
+    #[test]
+    fn the_rendering_escapes_what_is_not_printable_ascii() {
+        let text = render(&json!({"s": "…\u{7f}é😀\n\"", "n": [], "o": {}}));
+        let expected = "{\n  \"s\": \"\\u2026\\u007f\\u00e9\\ud83d\\ude00\\n\\\"\",\n  \"n\": [],\n  \"o\": {}\n}\n";
+        assert_eq!(text, expected);
     }
 }
