@@ -1,6 +1,7 @@
 //! `GET /api/openapi.json`: the OpenAPI 3 document of every endpoint, built by this module's
 //! code so that the document changes in the same commit as the code it describes.
 
+mod fields;
 mod health;
 mod intake;
 mod leads;

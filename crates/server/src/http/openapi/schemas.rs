@@ -2,6 +2,7 @@
 
 use serde_json::{json, Value};
 
+use super::fields::{product_org_fields, product_org_info_schema, product_org_schema};
 use super::parts::{nullable_string, schema_ref, spread, timestamp};
 
 /// The document's `components`.
@@ -93,6 +94,7 @@ fn error_schema() -> Value {
 
 /// What the admin API answers.
 fn admin_schemas() -> Value {
+    let fields = product_org_fields();
     json!({
         "Lead": {
             "type": "object",
@@ -119,7 +121,7 @@ fn admin_schemas() -> Value {
                 "receivedAt": timestamp(),
             },
         },
-        "ProductOrgInfo": product_org_info_schema(),
+        "ProductOrgInfo": product_org_info_schema(&fields),
         "EvaluationContext": {
             "type": "object",
             "required": ["lead", "signals", "firmographics", "productOrgInfo"],
@@ -140,7 +142,7 @@ fn admin_schemas() -> Value {
                                 "leadCount": {"type": "integer", "format": "int64"}}},
             ],
         },
-        "ProductOrg": product_org_schema(),
+        "ProductOrg": product_org_schema(&fields),
         "HistoryEntry": history_entry_schema(),
     })
 }
@@ -172,52 +174,6 @@ fn history_entry_schema() -> Value {
             "keyId": {"type": "string"},
             "eventAt": nullable_timestamp(),
             "receivedAt": timestamp(),
-        },
-    })
-}
-
-/// A `productOrgInfo` entry of an evaluation context.
-fn product_org_info_schema() -> Value {
-    json!({
-        "type": "object",
-        "required": ["productOrgId"],
-        "description": "Exactly these keys; absent values are left out.",
-        "additionalProperties": false,
-        "properties": {
-            "productOrgId": {"type": "string"},
-            "name": {"type": "string"},
-            "planName": {"type": "string"},
-            "userCount": {"type": "integer", "format": "int64"},
-            "mrr": {"type": "integer", "format": "int64"},
-            "trialStatus": {"type": "string"},
-            "featureFlags": {"type": "object", "additionalProperties": true},
-            "customFields": {"type": "object", "additionalProperties": true},
-        },
-    })
-}
-
-/// A product org as the admin API shows it.
-fn product_org_schema() -> Value {
-    json!({
-        "type": "object",
-        "required": ["productOrgId", "targetOrgId", "name", "planId", "planName", "userCount", "mrr",
-                     "trialStatus", "lastActiveAt", "featureFlags", "customFields", "createdAt",
-                     "updatedAt"],
-        "properties": {
-            "productOrgId": {"type": "string"},
-            "targetOrgId": {"type": "integer", "format": "int64"},
-            "name": nullable_string(),
-            "planId": nullable_string(),
-            "planName": nullable_string(),
-            "userCount": {"type": "integer", "format": "int64", "nullable": true},
-            "mrr": {"type": "integer", "format": "int64", "nullable": true,
-                    "description": "Monthly recurring revenue in cents."},
-            "trialStatus": nullable_string(),
-            "lastActiveAt": nullable_timestamp(),
-            "featureFlags": {"type": "object", "additionalProperties": true, "nullable": true},
-            "customFields": {"type": "object", "additionalProperties": true, "nullable": true},
-            "createdAt": timestamp(),
-            "updatedAt": timestamp(),
         },
     })
 }
