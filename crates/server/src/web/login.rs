@@ -1,0 +1,307 @@
+//! Signing in and out: the sign-in form (tenant, email, password), the one-time setup link that
+//! creates the first user on a new store, and sign-out.
+
+use std::num::NonZeroU32;
+
+use axum::extract::{Form, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{Duration, Utc};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::Value;
+use trailspark_core::credentials::{
+    hash_credential, hash_password, password_matches, MIN_PASSWORD_LEN,
+};
+use trailspark_core::Subdomain;
+use trailspark_store::StoreError;
+
+use super::layout::page;
+use super::session::{
+    cookie, csrf_for, forbidden, random_token, same, secure, set_cookie, start_session, CsrfForm,
+    Viewer, LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS,
+};
+use crate::app::App;
+use crate::error::ApiError;
+
+/// Routes of sign-in, the setup link and sign-out.
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_page).post(login))
+        .route("/logout", post(logout))
+        .route("/setup/{token}", get(setup_page).post(setup))
+}
+
+/// Sign-in attempts allowed per tenant and email (and per client), per minute.
+pub fn login_limiter() -> DefaultKeyedRateLimiter<[u8; 32]> {
+    let per_minute = NonZeroU32::new(10).expect("10 is not zero");
+    RateLimiter::keyed(Quota::per_minute(per_minute))
+}
+
+/// `/`: the API keys for a signed-in browser, else the sign-in form.
+async fn home(viewer: Result<Viewer, Response>) -> Redirect {
+    match viewer {
+        Ok(_) => Redirect::to("/settings/api-keys"),
+        Err(_) => Redirect::to("/login"),
+    }
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    tenant: String,
+    email: String,
+    password: String,
+    csrf: String,
+}
+
+/// The sign-in form, with `error` above it when an attempt failed.
+fn login_form(tenant: &str, email: &str, error: Option<&str>, csrf: &str) -> Markup {
+    page(
+        "Sign in",
+        None,
+        html! {
+            form.card method="post" action="/login" {
+                @if let Some(error) = error { p.error role="alert" { (error) } }
+                input type="hidden" name="csrf" value=(csrf);
+                label for="tenant" { "Tenant" }
+                input #tenant type="text" name="tenant" value=(tenant) required autocomplete="organization";
+                label for="email" { "Email" }
+                input #email type="email" name="email" value=(email) required autocomplete="username";
+                label for="password" { "Password" }
+                input #password type="password" name="password" required autocomplete="current-password";
+                button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+/// The sign-in form; the tenant is prefilled from a `{subdomain}.…` Host.
+async fn login_page(headers: HeaderMap) -> Response {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let tenant = host
+        .split(':')
+        .next()
+        .and_then(|h| h.split_once('.'))
+        .map(|(sub, _)| sub)
+        .filter(|sub| Subdomain::parse(sub).is_ok())
+        .unwrap_or("");
+    let csrf = random_token();
+    let mut response = login_form(tenant, "", None, &csrf).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(LOGIN_COOKIE, &csrf, 3600, secure(&headers)),
+    );
+    response
+}
+
+/// Signs in with tenant, email and password; a limited number of attempts per minute.
+async fn login(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !same(&form.csrf, &expected) {
+        return forbidden();
+    }
+    let email = form.email.trim().to_lowercase();
+    let refuse = |status: StatusCode, message: &str| {
+        (
+            status,
+            login_form(&form.tenant, &email, Some(message), &expected),
+        )
+            .into_response()
+    };
+    let attempt = hash_credential(&format!("{}\u{0}{email}", form.tenant.trim()));
+    if app.logins.check_key(&attempt).is_err() {
+        return refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many sign-in attempts for this account; wait a minute and try again.",
+        );
+    }
+    let wrong = "Wrong tenant, email or password.";
+    let Ok(subdomain) = Subdomain::parse(form.tenant.trim()) else {
+        return refuse(StatusCode::UNAUTHORIZED, wrong);
+    };
+    let tenant = match app.store.tenant_by_subdomain(&subdomain).await {
+        Ok(tenant) => tenant,
+        Err(StoreError::NotFound) => return refuse(StatusCode::UNAUTHORIZED, wrong),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let user = match app.store.user(tenant.id, &email).await {
+        Ok(user) => user,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if !user.is_some_and(|u| password_matches(&form.password, &u.password_hash)) {
+        return refuse(StatusCode::UNAUTHORIZED, wrong);
+    }
+    let token = random_token();
+    let expires = Utc::now() + Duration::hours(SESSION_HOURS);
+    if let Err(e) = app
+        .store
+        .create_session(tenant.id, &email, &hash_credential(&token), expires)
+        .await
+    {
+        return ApiError::from(e).into_response();
+    }
+    let mut response = Redirect::to("/settings/api-keys").into_response();
+    let headers_out = response.headers_mut();
+    headers_out.append(
+        header::SET_COOKIE,
+        set_cookie(
+            SESSION_COOKIE,
+            &token,
+            SESSION_HOURS * 3600,
+            secure(&headers),
+        ),
+    );
+    headers_out.append(
+        header::SET_COOKIE,
+        set_cookie(LOGIN_COOKIE, "", 0, secure(&headers)),
+    );
+    response
+}
+
+// ---------------------------------------------------------------------------------------
+// First start: the one-time setup link
+
+/// Whether `token` is the live setup token and the store still has no user (one may have
+/// been created with the CLI meanwhile).
+async fn setup_token_ok(app: &App, token: &str) -> bool {
+    let expected = *app.setup.lock().expect("setup lock");
+    expected.is_some_and(|hash| hash == hash_credential(token))
+        && app.store.count_users().await.is_ok_and(|n| n == 0)
+}
+
+/// The form that creates the first user, with `error` above it when an attempt failed.
+fn setup_form(token: &str, email: &str, error: Option<&str>) -> Markup {
+    page(
+        "Create the first user",
+        None,
+        html! {
+            form.card method="post" action={ "/setup/" (token) } {
+                p { "This creates the first user of tenant " strong { "default" } ". The link works once." }
+                @if let Some(error) = error { p.error role="alert" { (error) } }
+                input type="hidden" name="csrf" value=(csrf_for(token));
+                label for="email" { "Email" }
+                input #email type="email" name="email" value=(email) required autocomplete="username";
+                label for="password" { "Password (at least " (MIN_PASSWORD_LEN) " characters)" }
+                input #password type="password" name="password" required minlength=(MIN_PASSWORD_LEN) autocomplete="new-password";
+                label for="confirm" { "Password again" }
+                input #confirm type="password" name="confirm" required autocomplete="new-password";
+                button type="submit" { "Create user and sign in" }
+            }
+        },
+    )
+}
+
+/// The answer to a setup link that is not (or no longer) valid.
+fn setup_gone() -> Response {
+    let body = page(
+        "Setup link used",
+        None,
+        html! { p { "This setup link is no longer valid: the first user exists. " a href="/login" { "Sign in" } "." } },
+    );
+    (StatusCode::NOT_FOUND, body).into_response()
+}
+
+/// `/setup/{token}`: the form behind the one-time setup link.
+async fn setup_page(State(app): State<App>, Path(token): Path<String>) -> Response {
+    if !setup_token_ok(&app, &token).await {
+        return setup_gone();
+    }
+    setup_form(&token, "", None).into_response()
+}
+
+#[derive(Deserialize)]
+struct SetupForm {
+    csrf: String,
+    email: String,
+    password: String,
+    confirm: String,
+}
+
+/// Creates the first user of tenant `default` and signs them in; the link dies with it.
+async fn setup(
+    State(app): State<App>,
+    Path(token): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<SetupForm>,
+) -> Response {
+    if !setup_token_ok(&app, &token).await {
+        return setup_gone();
+    }
+    if !same(&form.csrf, &csrf_for(&token)) {
+        return forbidden();
+    }
+    let refuse = |message: &str| {
+        (
+            StatusCode::BAD_REQUEST,
+            setup_form(&token, &form.email, Some(message)),
+        )
+            .into_response()
+    };
+    let email = match trailspark_core::value::email(&Value::String(form.email.clone())) {
+        Ok(email) => email,
+        Err(why) => return refuse(&format!("Email: {why}.")),
+    };
+    if form.password.chars().count() < MIN_PASSWORD_LEN {
+        return refuse(&format!(
+            "The password needs at least {MIN_PASSWORD_LEN} characters."
+        ));
+    }
+    if form.password != form.confirm {
+        return refuse("The two passwords differ.");
+    }
+    let tenant = match app
+        .store
+        .tenant_by_subdomain(&Subdomain::parse("default").expect("valid"))
+        .await
+    {
+        Ok(tenant) => tenant,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    // Consumed before the user exists: a second submission cannot create a second user.
+    if app.setup.lock().expect("setup lock").take().is_none() {
+        return setup_gone();
+    }
+    if let Err(e) = app
+        .store
+        .create_user(tenant.id, &email, &hash_password(&form.password))
+        .await
+    {
+        return ApiError::from(e).into_response();
+    }
+    start_session(&app, tenant.id, &email, &headers).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Sign-out
+
+/// Ends the session in the store, not only in the browser.
+async fn logout(
+    State(app): State<App>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(form): Form<CsrfForm>,
+) -> Response {
+    if !viewer.csrf_ok(&form.csrf) {
+        return forbidden();
+    }
+    if let Err(e) = app.store.delete_session(&viewer.token_hash).await {
+        return ApiError::from(e).into_response();
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, "", 0, secure(&headers)),
+    );
+    response
+}

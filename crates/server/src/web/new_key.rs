@@ -1,0 +1,290 @@
+//! Settings > API Keys > Create a key: the form with its template builder ([`super::builder`]),
+//! what each of its buttons does (fill from a preset, add or remove a custom row, preview,
+//! create), and the page that shows a new key once.
+
+use axum::extract::{Form, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use chrono::{Duration, Utc};
+use maud::{html, Markup, PreEscaped};
+use secrecy::ExposeSecret;
+use trailspark_core::template::Preset;
+use trailspark_core::EndpointType;
+
+use super::builder::Builder;
+use super::layout::page;
+use super::session::{forbidden, secure, Viewer};
+use crate::app::App;
+use crate::error::ApiError;
+use crate::keys::{create_api_key, KeyRequest};
+
+/// The route of the Create a key form (the API Keys page posts to itself).
+pub fn router() -> Router<App> {
+    Router::new().route("/settings/api-keys", post(create_key))
+}
+
+/// A key being composed on the API Keys page.
+struct KeyDraft {
+    name: String,
+    preset: String,
+    expires_days: String,
+    with_secret: bool,
+    with_hmac: bool,
+    builder: Builder,
+}
+
+impl KeyDraft {
+    /// The form as the API Keys page first shows it: Segment's preset for product org updates.
+    fn new() -> Self {
+        Self {
+            name: String::new(),
+            preset: "segment".into(),
+            expires_days: String::new(),
+            with_secret: false,
+            with_hmac: false,
+            builder: Builder::from_preset(EndpointType::ProductOrgUpdates, Preset::Segment),
+        }
+    }
+}
+
+/// The preset a value of the form's preset menu names.
+fn preset_named(name: &str) -> Option<Preset> {
+    match name {
+        "segment" => Some(Preset::Segment),
+        "rudderstack" => Some(Preset::Rudderstack),
+        "hightouch" => Some(Preset::Hightouch),
+        "flat" => Some(Preset::Flat),
+        _ => None,
+    }
+}
+
+/// The Create a key form, with `error` above it and `preview` below the builder.
+fn key_form(
+    viewer: &Viewer,
+    draft: &KeyDraft,
+    error: Option<&str>,
+    preview: Option<Markup>,
+) -> Markup {
+    let kind = draft.builder.kind;
+    html! {
+        form.card.wide method="post" action="/settings/api-keys#create" id="create" {
+            h2 { "Create a key" }
+            @if let Some(error) = error { p.error role="alert" { (error) } }
+            input type="hidden" name="csrf" value=(viewer.csrf);
+            label for="name" { "Name" }
+            input #name type="text" name="name" value=(draft.name) maxlength="200" placeholder="Segment production";
+            label for="endpoint_type" { "Endpoint type" }
+            select #endpoint_type name="endpoint_type" {
+                option value="product-org-updates" selected[kind == EndpointType::ProductOrgUpdates] { "Product Org Updates" }
+                option value="signal-staging" selected[kind == EndpointType::SignalStaging] { "Signal Staging" }
+            }
+            label for="preset" { "Start from a preset" }
+            select #preset name="preset" {
+                @for (value, text) in [("segment", "Segment (group calls)"), ("rudderstack", "RudderStack"), ("hightouch", "Hightouch (flat rows)"), ("flat", "Flat")] {
+                    option value=(value) selected[draft.preset == value] { (text) }
+                }
+            }
+            button type="submit" name="action" value="preset" formnovalidate { "Fill the template from the preset" }
+            (draft.builder.fieldset())
+            @if let Some(preview) = preview { (preview) }
+            label for="expires_days" { "Expires after (days, empty for never)" }
+            input #expires_days type="number" name="expires_days" min="1" max="3650" value=(draft.expires_days);
+            p.check {
+                input #with_secret type="checkbox" name="with_secret" value="on" checked[draft.with_secret];
+                " " label for="with_secret" { "Require an X-Api-Secret header" }
+            }
+            p.check {
+                input #with_hmac type="checkbox" name="with_hmac" value="on" checked[draft.with_hmac];
+                " " label for="with_hmac" { "Require signed requests (HMAC)" }
+            }
+            button type="submit" name="action" value="create" { "Create key" }
+        }
+        // With JavaScript the preview follows the typing; without, the Preview button does it.
+        script { (PreEscaped(LIVE_PREVIEW_SCRIPT)) }
+    }
+}
+
+const LIVE_PREVIEW_SCRIPT: &str = r#"(function () {
+  var form = document.getElementById('create');
+  var sample = document.getElementById('sample');
+  if (!form || !sample || !window.fetch || !window.DOMParser) return;
+  var timer;
+  function refresh() {
+    if (!sample.value.trim()) return;
+    var data = new URLSearchParams(new FormData(form));
+    data.set('action', 'preview');
+    fetch(form.getAttribute('action').split('#')[0], { method: 'POST', body: data, credentials: 'same-origin' })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, 'text/html').getElementById('preview');
+        var old = document.getElementById('preview');
+        if (!fresh) return;
+        if (old) { old.replaceWith(fresh); } else { sample.nextElementSibling.after(fresh); }
+      });
+  }
+  form.addEventListener('input', function (e) {
+    if (e.target.closest('fieldset')) { clearTimeout(timer); timer = setTimeout(refresh, 400); }
+  });
+})();"#;
+
+/// The Create a key form as the API Keys page first shows it.
+pub fn create_form(viewer: &Viewer) -> Markup {
+    key_form(viewer, &KeyDraft::new(), None, None)
+}
+
+async fn create_key(
+    State(app): State<App>,
+    viewer: Viewer,
+    headers: HeaderMap,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |name: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if !viewer.csrf_ok(&get("csrf")) {
+        return forbidden();
+    }
+    let kind =
+        EndpointType::parse(&get("endpoint_type")).unwrap_or(EndpointType::ProductOrgUpdates);
+    let mut draft = KeyDraft {
+        name: get("name"),
+        preset: get("preset"),
+        expires_days: get("expires_days"),
+        with_secret: !get("with_secret").is_empty(),
+        with_hmac: !get("with_hmac").is_empty(),
+        builder: Builder::from_form(kind, &pairs),
+    };
+    let redraw =
+        |draft: &KeyDraft, status: StatusCode, error: Option<&str>, preview: Option<Markup>| {
+            let body = page(
+                "API Keys",
+                Some(&viewer),
+                key_form(&viewer, draft, error, preview),
+            );
+            (status, body).into_response()
+        };
+    let action = get("action");
+    if !get("remove").is_empty() {
+        return redraw(&draft, StatusCode::OK, None, None);
+    }
+    match action.as_str() {
+        "preset" => {
+            let Some(preset) = preset_named(&draft.preset) else {
+                return redraw(
+                    &draft,
+                    StatusCode::BAD_REQUEST,
+                    Some("Choose a preset."),
+                    None,
+                );
+            };
+            let sample = std::mem::take(&mut draft.builder.sample);
+            draft.builder = Builder::from_preset(kind, preset);
+            draft.builder.sample = sample;
+            return redraw(&draft, StatusCode::OK, None, None);
+        }
+        "add" => {
+            draft.builder.custom.push((String::new(), String::new()));
+            return redraw(&draft, StatusCode::OK, None, None);
+        }
+        "preview" => {
+            let preview = draft.builder.preview();
+            return redraw(&draft, StatusCode::OK, None, Some(preview));
+        }
+        _ => {}
+    }
+    let invalid = |message: String| redraw(&draft, StatusCode::BAD_REQUEST, Some(&message), None);
+    let template = match draft.builder.template() {
+        Ok(template) => template,
+        Err(why) => return invalid(format!("The template is not valid: {why}.")),
+    };
+    let now = Utc::now();
+    let expires_at = match draft.expires_days.trim() {
+        "" => None,
+        days => match days.parse::<i64>() {
+            Ok(days) if (1..=3650).contains(&days) => Some(now + Duration::days(days)),
+            _ => {
+                return invalid("Expiry must be a number of days from 1 to 3650, or empty.".into())
+            }
+        },
+    };
+    let request = KeyRequest {
+        name: draft.name.clone(),
+        template,
+        expires_at,
+        with_secret: draft.with_secret,
+        with_hmac_secret: draft.with_hmac,
+    };
+    let created = match create_api_key(app.store.as_ref(), viewer.tenant, request, now).await {
+        Ok(created) => created,
+        Err(ApiError::BadRequest { message, .. }) => return invalid(message),
+        Err(e) => return e.into_response(),
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if secure(&headers) { "https" } else { "http" };
+    let path = match kind {
+        EndpointType::ProductOrgUpdates => "/api/product-orgs/webhook/",
+        EndpointType::SignalStaging => "/api/signals/webhook/",
+    };
+    let api_key = created.api_key.expose_secret();
+    let url = format!("{scheme}://{host}{path}{api_key}");
+    let secret_header = created
+        .secret
+        .as_ref()
+        .map(|s| format!(" \\\n  -H 'X-Api-Secret: {}'", s.expose_secret()))
+        .unwrap_or_default();
+    let curl = format!(
+        "curl -X POST '{url}' \\\n  -H 'Content-Type: application/json'{secret_header} \\\n  -d '{{\"type\":\"group\",\"groupId\":\"test_ws_001\",\"traits\":{{\"name\":\"Test Workspace\",\"plan\":\"pro\",\"employees\":5}}}}'"
+    );
+    let body = page(
+        "Key created",
+        Some(&viewer),
+        html! {
+            div.card.once role="status" {
+                p { strong { "Copy the key now: it is shown only this once." } " trailspark keeps only its hash." }
+                label for="new_key" { "API key" }
+                input #new_key type="text" readonly value=(api_key) data-copy;
+                label for="webhook_url" { "Webhook URL" }
+                input #webhook_url type="text" readonly value=(url) data-copy;
+                @if let Some(secret) = &created.secret {
+                    label for="api_secret" { "X-Api-Secret" }
+                    input #api_secret type="text" readonly value=(secret.expose_secret()) data-copy;
+                }
+                @if let Some(secret) = &created.hmac_secret {
+                    label for="hmac_secret" { "HMAC secret" }
+                    input #hmac_secret type="text" readonly value=(secret.expose_secret()) data-copy;
+                }
+                label for="curl" { "Try it" }
+                pre #curl { (curl) }
+                p { a href="/settings/api-keys" { "Back to API Keys" } }
+            }
+            // Copy buttons for browsers with JavaScript; the fields can be copied without.
+            script { (PreEscaped(COPY_SCRIPT)) }
+        },
+    );
+    let mut response = body.into_response();
+    // The page holds secrets: never cache it.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+const COPY_SCRIPT: &str = r#"document.querySelectorAll('[data-copy]').forEach(function (input) {
+  var button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Copy';
+  button.setAttribute('aria-label', 'Copy ' + (document.querySelector('label[for="' + input.id + '"]') || {}).textContent);
+  button.addEventListener('click', function () {
+    navigator.clipboard.writeText(input.value).then(function () { button.textContent = 'Copied'; });
+  });
+  input.insertAdjacentElement('afterend', button);
+});"#;
