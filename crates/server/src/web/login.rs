@@ -8,7 +8,6 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{Duration, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -22,7 +21,7 @@ use trailspark_store::StoreError;
 use super::layout::page;
 use super::session::{
     cookie, csrf_for, forbidden, random_token, same, secure, set_cookie, start_session, CsrfForm,
-    Viewer, LOGIN_COOKIE, SESSION_COOKIE, SESSION_HOURS,
+    Viewer, LOGIN_COOKIE, SESSION_COOKIE,
 };
 use crate::app::App;
 use crate::error::ApiError;
@@ -142,31 +141,7 @@ async fn login(
     if !user.is_some_and(|u| password_matches(&form.password, &u.password_hash)) {
         return refuse(StatusCode::UNAUTHORIZED, wrong);
     }
-    let token = random_token();
-    let expires = Utc::now() + Duration::hours(SESSION_HOURS);
-    if let Err(e) = app
-        .store
-        .create_session(tenant.id, &email, &hash_credential(&token), expires)
-        .await
-    {
-        return ApiError::from(e).into_response();
-    }
-    let mut response = Redirect::to("/settings/api-keys").into_response();
-    let headers_out = response.headers_mut();
-    headers_out.append(
-        header::SET_COOKIE,
-        set_cookie(
-            SESSION_COOKIE,
-            &token,
-            SESSION_HOURS * 3600,
-            secure(&headers),
-        ),
-    );
-    headers_out.append(
-        header::SET_COOKIE,
-        set_cookie(LOGIN_COOKIE, "", 0, secure(&headers)),
-    );
-    response
+    start_session(&app, tenant.id, &email, &headers).await
 }
 
 // ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ pub const SESSION_COOKIE: &str = "ts_session";
 /// The cookie holding the sign-in form's CSRF token (there is no session yet to derive it from).
 pub const LOGIN_COOKIE: &str = "ts_login";
 /// How long a session lasts.
-pub const SESSION_HOURS: i64 = 12;
+const SESSION_HOURS: i64 = 12;
 
 /// The signed-in person of a request; pages that need one redirect to the sign-in form.
 pub struct Viewer {
