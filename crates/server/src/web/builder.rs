@@ -3,7 +3,14 @@
 //! sample payload through the template being built (nothing is stored). Plain form posts: each
 //! button sends the whole form back and the page is drawn again with its outcome.
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::Hash;
+
 use maud::{html, Markup};
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use trailspark_core::extract::extract_product_org;
 use trailspark_core::hint::closest_path;
@@ -22,12 +29,100 @@ const BLANK_CUSTOM_ROWS: usize = 1;
 /// The builder's state, as the form holds it.
 #[derive(Debug, Clone)]
 pub struct Builder {
+    /// Which endpoint the key is for: it decides the fields.
     pub kind: EndpointType,
     /// Path text per field of `kind`, in display order.
     pub paths: Vec<(&'static str, String)>,
     /// Custom fields: name and path text.
     pub custom: Vec<(String, String)>,
+    /// A payload pasted for the preview (never stored).
     pub sample: String,
+}
+
+/// The builder's inputs as the browser posts them: `path.FIELD` per field of the key's type,
+/// `custom_name.N` and `custom_path.N` per custom row, the `sample` payload, and `remove` (the
+/// custom row whose Remove button was pressed). Other fields are the enclosing form's.
+#[derive(Debug, Default)]
+pub struct BuilderForm {
+    /// Path text by field name, as typed.
+    paths: HashMap<String, String>,
+    /// Custom field names by row number, as typed.
+    custom_names: HashMap<usize, String>,
+    /// Custom field paths by row number, as typed.
+    custom_paths: HashMap<usize, String>,
+    sample: Option<String>,
+    remove: Option<String>,
+}
+
+impl BuilderForm {
+    /// Whether a custom row's Remove button sent the form.
+    pub fn removes_a_row(&self) -> bool {
+        self.remove.as_deref().is_some_and(|row| !row.is_empty())
+    }
+
+    /// Takes one form field if it is the builder's; `false` when the form sent it before.
+    fn take(&mut self, name: &str, value: String) -> bool {
+        // Only the row numbers the page writes: `custom_name.01` is not row 1.
+        let row = |n: &str| n.parse::<usize>().ok().filter(|row| row.to_string() == n);
+        if let Some(field) = name.strip_prefix("path.") {
+            insert_new(&mut self.paths, field.to_owned(), value)
+        } else if let Some(row) = name.strip_prefix("custom_name.").and_then(row) {
+            insert_new(&mut self.custom_names, row, value)
+        } else if let Some(row) = name.strip_prefix("custom_path.").and_then(row) {
+            insert_new(&mut self.custom_paths, row, value)
+        } else if name == "sample" {
+            set_once(&mut self.sample, value)
+        } else if name == "remove" {
+            set_once(&mut self.remove, value)
+        } else {
+            true
+        }
+    }
+}
+
+/// Stores `value` under `key` unless the key has one: `false` then.
+fn insert_new<K: Eq + Hash>(map: &mut HashMap<K, String>, key: K, value: String) -> bool {
+    match map.entry(key) {
+        Entry::Vacant(slot) => {
+            slot.insert(value);
+            true
+        }
+        Entry::Occupied(_) => false,
+    }
+}
+
+/// Stores `value` unless `slot` has one: `false` then.
+fn set_once(slot: &mut Option<String>, value: String) -> bool {
+    let fresh = slot.is_none();
+    slot.get_or_insert(value);
+    fresh
+}
+
+/// The field names are made by the page (`path.name`, `custom_name.3`), so no derived struct
+/// can list them: the form is read field by field. A field sent twice makes the form unreadable,
+/// as it does every derived form's.
+impl<'de> Deserialize<'de> for BuilderForm {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Fields;
+        impl<'de> Visitor<'de> for Fields {
+            type Value = BuilderForm;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("the template builder's form fields")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BuilderForm, A::Error> {
+                let mut form = BuilderForm::default();
+                while let Some((name, value)) = map.next_entry::<String, String>()? {
+                    if !form.take(&name, value) {
+                        return Err(de::Error::custom(format_args!("duplicate field `{name}`")));
+                    }
+                }
+                Ok(form)
+            }
+        }
+        deserializer.deserialize_map(Fields)
+    }
 }
 
 impl Builder {
@@ -77,29 +172,24 @@ impl Builder {
             .unwrap_or_default();
     }
 
-    /// Reads the builder from the form's pairs (`path.FIELD`, `custom_name.N`, `custom_path.N`,
-    /// `sample`); `remove` drops custom row N, `add` offers one more blank row.
-    pub fn from_form(kind: EndpointType, pairs: &[(String, String)]) -> Self {
-        let get = |name: &str| {
-            pairs
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.trim().to_owned())
-                .unwrap_or_default()
-        };
+    /// The builder as the form left it: custom rows are read up to the first missing index,
+    /// the row whose Remove button was pressed is dropped, and so are rows left blank (the
+    /// page offers a fresh blank row anyway).
+    pub fn from_form(kind: EndpointType, form: BuilderForm) -> Self {
+        let trimmed = |text: Option<&String>| text.map(|t| t.trim().to_owned()).unwrap_or_default();
         let paths = Self::keys(kind)
             .iter()
-            .map(|key| (*key, get(&format!("path.{key}"))))
+            .map(|key| (*key, trimmed(form.paths.get(*key))))
             .collect();
         let mut custom = Vec::new();
         for n in 0.. {
-            let (name_key, path_key) = (format!("custom_name.{n}"), format!("custom_path.{n}"));
-            if !pairs.iter().any(|(k, _)| *k == name_key || *k == path_key) {
+            let (name, path) = (form.custom_names.get(&n), form.custom_paths.get(&n));
+            if name.is_none() && path.is_none() {
                 break;
             }
-            custom.push((get(&name_key), get(&path_key)));
+            custom.push((trimmed(name), trimmed(path)));
         }
-        if let Ok(remove) = get("remove").parse::<usize>() {
+        if let Ok(remove) = form.remove.unwrap_or_default().trim().parse::<usize>() {
             if remove < custom.len() {
                 custom.remove(remove);
             }
@@ -109,11 +199,7 @@ impl Builder {
             kind,
             paths,
             custom,
-            sample: pairs
-                .iter()
-                .find(|(n, _)| n == "sample")
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default(),
+            sample: form.sample.unwrap_or_default(),
         }
     }
 

@@ -7,22 +7,74 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use maud::{html, Markup, PreEscaped};
 use secrecy::ExposeSecret;
+use serde::{Deserialize, Deserializer};
 use trailspark_core::template::Preset;
 use trailspark_core::EndpointType;
 
-use super::builder::Builder;
+use super::builder::{Builder, BuilderForm};
 use super::layout::page;
 use super::session::{forbidden, secure, Viewer};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::keys::{create_api_key, KeyRequest};
+use crate::keys::{create_api_key, CreatedKey, KeyRequest};
 
 /// The route of the Create a key form (the API Keys page posts to itself).
 pub fn router() -> Router<App> {
     Router::new().route("/settings/api-keys", post(create_key))
+}
+
+/// The Create a key form as posted. A missing field reads as an empty one, as browsers leave
+/// out unticked boxes; a form without its CSRF token is then refused as forged (403). A field
+/// sent twice makes the form unreadable (422), as in every other form: no browser sends one
+/// twice, and which of two CSRF tokens counts is not a guess to make.
+#[derive(Default, Deserialize)]
+#[serde(default)]
+struct KeyForm {
+    csrf: String,
+    name: String,
+    endpoint_type: String,
+    preset: String,
+    expires_days: String,
+    #[serde(deserialize_with = "ticked")]
+    with_secret: bool,
+    #[serde(deserialize_with = "ticked")]
+    with_hmac: bool,
+    /// The value of the submit button that sent the form.
+    action: String,
+    #[serde(flatten)]
+    builder: BuilderForm,
+}
+
+/// A checkbox is ticked when the browser sends it with any value.
+fn ticked<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
+    String::deserialize(deserializer).map(|value| !value.is_empty())
+}
+
+/// What the button that sent the form asks for.
+enum Intent {
+    /// Draw the form again (a custom row's Remove button: the row is already gone).
+    Redraw,
+    FillFromPreset,
+    AddCustomRow,
+    Preview,
+    Create,
+}
+
+impl KeyForm {
+    fn intent(&self) -> Intent {
+        if self.builder.removes_a_row() {
+            return Intent::Redraw;
+        }
+        match self.action.as_str() {
+            "preset" => Intent::FillFromPreset,
+            "add" => Intent::AddCustomRow,
+            "preview" => Intent::Preview,
+            _ => Intent::Create,
+        }
+    }
 }
 
 /// A key being composed on the API Keys page.
@@ -46,6 +98,51 @@ impl KeyDraft {
             with_hmac: false,
             builder: Builder::from_preset(EndpointType::ProductOrgUpdates, Preset::Segment),
         }
+    }
+
+    /// The draft as the form left it.
+    fn from_form(form: KeyForm) -> Self {
+        let kind =
+            EndpointType::parse(&form.endpoint_type).unwrap_or(EndpointType::ProductOrgUpdates);
+        Self {
+            name: form.name,
+            preset: form.preset,
+            expires_days: form.expires_days,
+            with_secret: form.with_secret,
+            with_hmac: form.with_hmac,
+            builder: Builder::from_form(kind, form.builder),
+        }
+    }
+
+    /// Fills the builder from the chosen preset; the sample payload stays.
+    fn fill_from_preset(&mut self) -> Result<(), &'static str> {
+        let preset = preset_named(&self.preset).ok_or("Choose a preset.")?;
+        let sample = std::mem::take(&mut self.builder.sample);
+        self.builder = Builder::from_preset(self.builder.kind, preset);
+        self.builder.sample = sample;
+        Ok(())
+    }
+
+    /// The key this draft describes, or what is wrong with it.
+    fn key_request(&self, now: DateTime<Utc>) -> Result<KeyRequest, String> {
+        let template = self
+            .builder
+            .template()
+            .map_err(|why| format!("The template is not valid: {why}."))?;
+        let expires_at = match self.expires_days.trim() {
+            "" => None,
+            days => match days.parse::<i64>() {
+                Ok(days) if (1..=3650).contains(&days) => Some(now + Duration::days(days)),
+                _ => return Err("Expiry must be a number of days from 1 to 3650, or empty.".into()),
+            },
+        };
+        Ok(KeyRequest {
+            name: self.name.clone(),
+            template,
+            expires_at,
+            with_secret: self.with_secret,
+            with_hmac_secret: self.with_hmac,
+        })
     }
 }
 
@@ -134,119 +231,86 @@ pub fn create_form(viewer: &Viewer) -> Markup {
     key_form(viewer, &KeyDraft::new(), None, None)
 }
 
+/// Every button of the Create a key form. All but Create draw the form again with their
+/// outcome; Create shows the new key once.
 async fn create_key(
     State(app): State<App>,
     viewer: Viewer,
     headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
+    Form(form): Form<KeyForm>,
 ) -> Response {
-    let get = |name: &str| {
-        pairs
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
-    if !viewer.csrf_ok(&get("csrf")) {
+    if !viewer.csrf_ok(&form.csrf) {
         return forbidden();
     }
-    let kind =
-        EndpointType::parse(&get("endpoint_type")).unwrap_or(EndpointType::ProductOrgUpdates);
-    let mut draft = KeyDraft {
-        name: get("name"),
-        preset: get("preset"),
-        expires_days: get("expires_days"),
-        with_secret: !get("with_secret").is_empty(),
-        with_hmac: !get("with_hmac").is_empty(),
-        builder: Builder::from_form(kind, &pairs),
+    let intent = form.intent();
+    let mut draft = KeyDraft::from_form(form);
+    let redraw = |draft: &KeyDraft, preview: Option<Markup>| {
+        key_page(&viewer, draft, StatusCode::OK, None, preview)
     };
-    let redraw =
-        |draft: &KeyDraft, status: StatusCode, error: Option<&str>, preview: Option<Markup>| {
-            let body = page(
-                "API Keys",
-                Some(&viewer),
-                key_form(&viewer, draft, error, preview),
-            );
-            (status, body).into_response()
-        };
-    let action = get("action");
-    if !get("remove").is_empty() {
-        return redraw(&draft, StatusCode::OK, None, None);
-    }
-    match action.as_str() {
-        "preset" => {
-            let Some(preset) = preset_named(&draft.preset) else {
-                return redraw(
-                    &draft,
-                    StatusCode::BAD_REQUEST,
-                    Some("Choose a preset."),
-                    None,
-                );
-            };
-            let sample = std::mem::take(&mut draft.builder.sample);
-            draft.builder = Builder::from_preset(kind, preset);
-            draft.builder.sample = sample;
-            return redraw(&draft, StatusCode::OK, None, None);
-        }
-        "add" => {
-            draft.builder.custom.push((String::new(), String::new()));
-            return redraw(&draft, StatusCode::OK, None, None);
-        }
-        "preview" => {
-            let preview = draft.builder.preview();
-            return redraw(&draft, StatusCode::OK, None, Some(preview));
-        }
-        _ => {}
-    }
-    let invalid = |message: String| redraw(&draft, StatusCode::BAD_REQUEST, Some(&message), None);
-    let template = match draft.builder.template() {
-        Ok(template) => template,
-        Err(why) => return invalid(format!("The template is not valid: {why}.")),
-    };
-    let now = Utc::now();
-    let expires_at = match draft.expires_days.trim() {
-        "" => None,
-        days => match days.parse::<i64>() {
-            Ok(days) if (1..=3650).contains(&days) => Some(now + Duration::days(days)),
-            _ => {
-                return invalid("Expiry must be a number of days from 1 to 3650, or empty.".into())
-            }
+    match intent {
+        Intent::Redraw => redraw(&draft, None),
+        Intent::FillFromPreset => match draft.fill_from_preset() {
+            Ok(()) => redraw(&draft, None),
+            Err(why) => key_page(&viewer, &draft, StatusCode::BAD_REQUEST, Some(why), None),
         },
-    };
-    let request = KeyRequest {
-        name: draft.name.clone(),
-        template,
-        expires_at,
-        with_secret: draft.with_secret,
-        with_hmac_secret: draft.with_hmac,
-    };
-    let created = match create_api_key(app.store.as_ref(), viewer.tenant, request, now).await {
-        Ok(created) => created,
-        Err(ApiError::BadRequest { message, .. }) => return invalid(message),
-        Err(e) => return e.into_response(),
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if secure(&headers) { "https" } else { "http" };
-    let path = match kind {
-        EndpointType::ProductOrgUpdates => "/api/product-orgs/webhook/",
-        EndpointType::SignalStaging => "/api/signals/webhook/",
-    };
-    let api_key = created.api_key.expose_secret();
-    let url = format!("{scheme}://{host}{path}{api_key}");
-    let secret_header = created
-        .secret
-        .as_ref()
-        .map(|s| format!(" \\\n  -H 'X-Api-Secret: {}'", s.expose_secret()))
-        .unwrap_or_default();
-    let curl = format!(
-        "curl -X POST '{url}' \\\n  -H 'Content-Type: application/json'{secret_header} \\\n  -d '{{\"type\":\"group\",\"groupId\":\"test_ws_001\",\"traits\":{{\"name\":\"Test Workspace\",\"plan\":\"pro\",\"employees\":5}}}}'"
+        Intent::AddCustomRow => {
+            draft.builder.custom.push((String::new(), String::new()));
+            redraw(&draft, None)
+        }
+        Intent::Preview => redraw(&draft, Some(draft.builder.preview())),
+        Intent::Create => match create(&app, &viewer, &draft).await {
+            Ok(created) => shown_once(&viewer, &headers, draft.builder.kind, &created),
+            Err(response) => response,
+        },
+    }
+}
+
+/// The API Keys page drawn by one of the form's buttons: only the form, with the outcome.
+fn key_page(
+    viewer: &Viewer,
+    draft: &KeyDraft,
+    status: StatusCode,
+    error: Option<&str>,
+    preview: Option<Markup>,
+) -> Response {
+    let body = page(
+        "API Keys",
+        Some(viewer),
+        key_form(viewer, draft, error, preview),
     );
+    (status, body).into_response()
+}
+
+/// Stores the key the draft describes; a draft that is not a valid key gets its form back
+/// with the reason.
+async fn create(app: &App, viewer: &Viewer, draft: &KeyDraft) -> Result<CreatedKey, Response> {
+    let invalid =
+        |message: &str| key_page(viewer, draft, StatusCode::BAD_REQUEST, Some(message), None);
+    let now = Utc::now();
+    let request = draft
+        .key_request(now)
+        .map_err(|message| invalid(&message))?;
+    match create_api_key(app.store.as_ref(), viewer.tenant, request, now).await {
+        Ok(created) => Ok(created),
+        Err(ApiError::BadRequest { message, .. }) => Err(invalid(&message)),
+        Err(e) => Err(e.into_response()),
+    }
+}
+
+/// The new key with its webhook URL, its secrets and a curl command to try it: shown this
+/// once, as only the key's hash is kept.
+fn shown_once(
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    kind: EndpointType,
+    created: &CreatedKey,
+) -> Response {
+    let api_key = created.api_key.expose_secret();
+    let url = webhook_url(headers, kind, api_key);
+    let curl = try_it(&url, created);
     let body = page(
         "Key created",
-        Some(&viewer),
+        Some(viewer),
         html! {
             div.card.once role="status" {
                 p { strong { "Copy the key now: it is shown only this once." } " trailspark keeps only its hash." }
@@ -278,6 +342,32 @@ async fn create_key(
     response
 }
 
+/// The key's webhook on the host (and scheme) the browser reached this server by.
+fn webhook_url(headers: &HeaderMap, kind: EndpointType, api_key: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if secure(headers) { "https" } else { "http" };
+    let path = match kind {
+        EndpointType::ProductOrgUpdates => "/api/product-orgs/webhook/",
+        EndpointType::SignalStaging => "/api/signals/webhook/",
+    };
+    format!("{scheme}://{host}{path}{api_key}")
+}
+
+/// A curl command that sends a sample group call to `url`, with the key's secret header.
+fn try_it(url: &str, created: &CreatedKey) -> String {
+    let secret_header = created
+        .secret
+        .as_ref()
+        .map(|s| format!(" \\\n  -H 'X-Api-Secret: {}'", s.expose_secret()))
+        .unwrap_or_default();
+    format!(
+        "curl -X POST '{url}' \\\n  -H 'Content-Type: application/json'{secret_header} \\\n  -d '{{\"type\":\"group\",\"groupId\":\"test_ws_001\",\"traits\":{{\"name\":\"Test Workspace\",\"plan\":\"pro\",\"employees\":5}}}}'"
+    )
+}
+
 const COPY_SCRIPT: &str = r#"document.querySelectorAll('[data-copy]').forEach(function (input) {
   var button = document.createElement('button');
   button.type = 'button';
@@ -288,3 +378,6 @@ const COPY_SCRIPT: &str = r#"document.querySelectorAll('[data-copy]').forEach(fu
   });
   input.insertAdjacentElement('afterend', button);
 });"#;
+
+#[cfg(test)]
+mod tests;
