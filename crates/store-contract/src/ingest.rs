@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use trailspark_core::{ApiKeyId, FieldPatch, ProductOrgId, TenantId, Update};
 use trailspark_store::{Applied, IngestRequest, IngestResult, Store, StoreError};
 
-use crate::{at, tenant_with_key};
+use crate::{arrival, at, tenant_with_key};
 
-fn id(text: &str) -> ProductOrgId {
+/// A product org id, for tests.
+pub fn id(text: &str) -> ProductOrgId {
     ProductOrgId::parse(text).unwrap()
 }
 
@@ -22,16 +24,29 @@ pub fn update(org: &str, patches: Vec<FieldPatch>, event: Option<i64>) -> Update
     }
 }
 
-/// Sends one request and returns its results, panicking on a store error or a replay.
+/// Sends one request, received now (see [`arrival`]), and returns its results, panicking on a
+/// store error or a replay.
 pub async fn ingest(
     store: &dyn Store,
     tenant: TenantId,
     key: &ApiKeyId,
     updates: Vec<Update>,
 ) -> Vec<Applied> {
+    ingest_at(store, tenant, key, arrival(), updates).await
+}
+
+/// Sends one request received at `received_at`, and returns its results, panicking on a store
+/// error or a replay.
+pub async fn ingest_at(
+    store: &dyn Store,
+    tenant: TenantId,
+    key: &ApiKeyId,
+    received_at: DateTime<Utc>,
+    updates: Vec<Update>,
+) -> Vec<Applied> {
     let request = IngestRequest {
         key_id: key.clone(),
-        received_at: at(1_000),
+        received_at,
         webhook_id: None,
         updates,
     };
@@ -44,7 +59,8 @@ pub async fn ingest(
     }
 }
 
-async fn one(store: &dyn Store, tenant: TenantId, key: &ApiKeyId, u: Update) -> Applied {
+/// Sends one update in a request of its own and returns its result.
+pub async fn one(store: &dyn Store, tenant: TenantId, key: &ApiKeyId, u: Update) -> Applied {
     ingest(store, tenant, key, vec![u]).await.pop().unwrap()
 }
 
@@ -68,6 +84,7 @@ pub async fn creates_then_updates(store: Arc<dyn Store>) {
     )
     .await;
     assert!(first.is_new_org && first.changed, "first update: {first:?}");
+    let created = s.product_org(t.id, &id("ws_1")).await.unwrap();
     let same = one(
         s,
         t.id,
@@ -84,6 +101,10 @@ pub async fn creates_then_updates(store: Arc<dyn Store>) {
     assert_eq!(org.fields.user_count, Some(5));
     assert_eq!(org.fields.name.as_deref(), Some("Acme"));
     assert_eq!(org.target_org_id, first.target_org_id);
+    assert_eq!(
+        org.updated_at, created.updated_at,
+        "an unchanged update, though received later, leaves updatedAt"
+    );
     let history = s
         .product_org_history(t.id, &id("ws_1"), &page(10))
         .await
@@ -106,6 +127,11 @@ pub async fn creates_then_updates(store: Arc<dyn Store>) {
     )
     .await;
     assert!(changed.changed && !changed.is_new_org);
+    let org = s.product_org(t.id, &id("ws_1")).await.unwrap();
+    assert!(
+        org.updated_at > created.updated_at,
+        "a change moves updatedAt to its receive time"
+    );
     let history = s
         .product_org_history(t.id, &id("ws_1"), &page(10))
         .await
@@ -456,7 +482,8 @@ pub async fn semantics_hold_inside_batches(store: Arc<dyn Store>) {
     assert_eq!(targets.len(), 30, "each new org has its own target org");
 }
 
-fn page(limit: u32) -> trailspark_store::PageRequest {
+/// The first page of at most `limit` items.
+pub fn page(limit: u32) -> trailspark_store::PageRequest {
     trailspark_store::PageRequest {
         cursor: None,
         limit,

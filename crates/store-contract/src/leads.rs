@@ -13,7 +13,7 @@ use trailspark_store::{
 };
 
 use crate::ingest::{ingest, update};
-use crate::{at, new_key, tenant_with_key};
+use crate::{arrival, at, new_key, tenant_with_key};
 
 fn signal(lead: &str, product_org: Option<&str>, event: Option<i64>) -> Signal {
     Signal {
@@ -31,7 +31,7 @@ fn signal(lead: &str, product_org: Option<&str>, event: Option<i64>) -> Signal {
 async fn send(store: &dyn Store, tenant: TenantId, key: &ApiKeyId, s: Signal) -> SignalApplied {
     let request = SignalRequest {
         key_id: key.clone(),
-        received_at: at(2_000),
+        received_at: arrival(),
         webhook_id: None,
         signals: vec![s],
     };

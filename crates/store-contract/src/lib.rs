@@ -4,12 +4,14 @@
 //! Each case panics with a message saying which behaviour broke.
 
 mod accounts;
+mod clocks;
 mod ingest;
 mod leads;
 pub mod postgres;
 mod reads;
 
 pub use accounts::{admin_tokens, api_keys, delivery_log, tenants, users_and_sessions};
+pub use clocks::updates_without_event_time_take_their_arrival;
 pub use ingest::{
     concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
     message_id_dedupe, per_field_last_writer_wins, semantics_hold_inside_batches,
@@ -20,6 +22,7 @@ pub use leads::{
 };
 pub use reads::{history_pages, list_pages_and_search};
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -42,7 +45,8 @@ macro_rules! store_contract_tests {
             per_field_last_writer_wins, message_id_dedupe, webhook_id_replay, tenants_stay_apart,
             concurrent_first_updates, list_pages_and_search, history_pages, signals_link_leads,
             evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,
-            semantics_hold_inside_batches, users_and_sessions, delivery_log);
+            semantics_hold_inside_batches, users_and_sessions, delivery_log,
+            updates_without_event_time_take_their_arrival);
     };
     (@cases $open:expr; $($case:ident),*) => {
         $(
@@ -96,4 +100,13 @@ pub async fn tenant_with_key(store: &Arc<dyn Store>, subdomain: &str) -> (Tenant
 /// A fixed instant plus `secs`, for event times.
 pub fn at(secs: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_767_225_600 + secs, 0).expect("valid time")
+}
+
+/// The receive time of the next request: later than every request's before it, as a server's
+/// clock is. One fixed receive time would make each update look no newer than the last, so a
+/// store that ignored receive times (what decides for updates without eventTimestamp) would
+/// pass. Steps of a millisecond from `at(1_000)`: the cases' event times stay far from it.
+pub fn arrival() -> DateTime<Utc> {
+    static ARRIVALS: AtomicI64 = AtomicI64::new(0);
+    at(1_000) + chrono::Duration::milliseconds(ARRIVALS.fetch_add(1, Ordering::Relaxed))
 }

@@ -1,0 +1,87 @@
+//! Per-field clocks (SPEC §2): the time that last wrote each field decides whether a value
+//! may overwrite it, so the store must keep those times, not only the values.
+
+use std::sync::Arc;
+
+use trailspark_core::FieldPatch;
+use trailspark_store::Store;
+
+use crate::at;
+use crate::ingest::{id, ingest_at, update};
+use crate::tenant_with_key;
+
+fn plan(name: &str) -> FieldPatch {
+    FieldPatch::PlanId(Some(name.into()))
+}
+
+/// One request of [`updates_without_event_time_take_their_arrival`].
+struct Step {
+    /// Receive time, seconds after the fixed instant.
+    received: i64,
+    event: Option<i64>,
+    plan: &'static str,
+    /// A field no earlier update wrote, sent along.
+    other: Option<FieldPatch>,
+    /// The plan stored afterwards.
+    stored: &'static str,
+}
+
+/// An update without eventTimestamp counts as its receive time, field by field: a later
+/// arrival overwrites an earlier one, an event older than that arrival loses to it, and an
+/// arrival older than a stored event time loses to that.
+pub async fn updates_without_event_time_take_their_arrival(store: Arc<dyn Store>) {
+    let (t, key) = tenant_with_key(&store, "arrivals").await;
+    let s = store.as_ref();
+    let step = |received, event, plan, other, stored| Step {
+        received,
+        event,
+        plan,
+        other,
+        stored,
+    };
+    let steps = [
+        step(10, None, "a", None, "a"),
+        step(20, None, "b", None, "b"),
+        step(30, Some(15), "c", Some(FieldPatch::Mrr(Some(100))), "b"),
+        step(40, Some(60), "d", None, "d"),
+        step(50, None, "e", Some(FieldPatch::UserCount(Some(7))), "d"),
+        step(70, None, "f", None, "f"),
+    ];
+    for Step {
+        received,
+        event,
+        plan: value,
+        other,
+        stored: expected,
+    } in steps
+    {
+        let took_other = other.is_some();
+        let patches = std::iter::once(plan(value)).chain(other).collect();
+        let mut results = ingest_at(
+            s,
+            t.id,
+            &key,
+            at(received),
+            vec![update("ws_t", patches, event)],
+        )
+        .await;
+        let applied = results.pop().unwrap();
+        let stored = s.product_org(t.id, &id("ws_t")).await.unwrap();
+        assert_eq!(
+            stored.fields.plan_id.as_deref(),
+            Some(expected),
+            "plan {value:?} received at {received} s with event time {event:?}: {applied:?}"
+        );
+        assert_eq!(
+            applied.changed,
+            expected == value || took_other,
+            "changed, for plan {value:?} received at {received} s"
+        );
+    }
+    let stored = s.product_org(t.id, &id("ws_t")).await.unwrap();
+    assert_eq!(
+        (stored.fields.mrr, stored.fields.user_count),
+        (Some(100), Some(7)),
+        "fields no update had written took the losing updates' values"
+    );
+}
