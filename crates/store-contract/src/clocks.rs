@@ -7,11 +7,56 @@ use trailspark_core::FieldPatch;
 use trailspark_store::Store;
 
 use crate::at;
-use crate::ingest::{id, ingest_at, update};
+use crate::ingest::{id, ingest_at, one, page, update};
 use crate::tenant_with_key;
 
 fn plan(name: &str) -> FieldPatch {
     FieldPatch::PlanId(Some(name.into()))
+}
+
+/// An update with the same values but a newer eventTimestamp changes nothing (`changed:false`,
+/// no history, `updatedAt` kept), yet its time is kept: an older update arriving after it
+/// still loses. Checked again after a move, which a store holding product orgs in memory
+/// answers by reading the org back: what decides is what the store holds, not a writer's copy.
+pub async fn a_newer_unchanged_update_still_outranks_older_ones(store: Arc<dyn Store>) {
+    let (t, key) = tenant_with_key(&store, "clocks").await;
+    let s = store.as_ref();
+    for org in ["ws_kept", "ws_moved"] {
+        let first = one(s, t.id, &key, update(org, vec![plan("pro")], Some(20))).await;
+        assert!(first.is_new_org, "{org}: {first:?}");
+        let before = s.product_org(t.id, &id(org)).await.unwrap();
+        let same = one(s, t.id, &key, update(org, vec![plan("pro")], Some(40))).await;
+        assert!(
+            !same.changed,
+            "{org}: the same value with a newer eventTimestamp changes nothing: {same:?}"
+        );
+        let after = s.product_org(t.id, &id(org)).await.unwrap();
+        assert_eq!(
+            after.updated_at, before.updated_at,
+            "{org}: an unchanged update leaves updatedAt"
+        );
+    }
+    let kept = s.product_org(t.id, &id("ws_kept")).await.unwrap();
+    s.move_product_org(t.id, &id("ws_moved"), kept.target_org_id)
+        .await
+        .expect("move");
+    for org in ["ws_kept", "ws_moved"] {
+        let older = one(s, t.id, &key, update(org, vec![plan("basic")], Some(30))).await;
+        let stored = s.product_org(t.id, &id(org)).await.unwrap();
+        assert_eq!(
+            stored.fields.plan_id.as_deref(),
+            Some("pro"),
+            "{org}: an update at 30 s arriving after the unchanged one at 40 s must lose to it \
+             (answered {older:?})"
+        );
+        assert!(!older.changed, "{org}: the older update changed nothing");
+        let history = s.product_org_history(t.id, &id(org), &page(10)).await;
+        assert_eq!(
+            history.unwrap().items.len(),
+            1,
+            "{org}: neither the unchanged nor the older update wrote history"
+        );
+    }
 }
 
 /// One request of [`updates_without_event_time_take_their_arrival`].

@@ -11,7 +11,10 @@ pub mod postgres;
 mod reads;
 
 pub use accounts::{admin_tokens, api_keys, delivery_log, tenants, users_and_sessions};
-pub use clocks::updates_without_event_time_take_their_arrival;
+pub use clocks::{
+    a_newer_unchanged_update_still_outranks_older_ones,
+    updates_without_event_time_take_their_arrival,
+};
 pub use ingest::{
     concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
     message_id_dedupe, per_field_last_writer_wins, semantics_hold_inside_batches,
@@ -46,7 +49,8 @@ macro_rules! store_contract_tests {
             concurrent_first_updates, list_pages_and_search, history_pages, signals_link_leads,
             evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,
             semantics_hold_inside_batches, users_and_sessions, delivery_log,
-            updates_without_event_time_take_their_arrival);
+            updates_without_event_time_take_their_arrival,
+            a_newer_unchanged_update_still_outranks_older_ones);
     };
     (@cases $open:expr; $($case:ident),*) => {
         $(
