@@ -23,7 +23,7 @@ pub use ingest::{
 pub use leads::{
     evaluation_context, firmographics_import, leads_list, signals_link_leads, target_orgs_and_moves,
 };
-pub use reads::{history_pages, list_pages_and_search};
+pub use reads::{history_pages, history_stays_in_its_tenant, list_pages_and_search};
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -49,8 +49,8 @@ macro_rules! store_contract_tests {
             concurrent_first_updates, list_pages_and_search, history_pages, signals_link_leads,
             evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,
             semantics_hold_inside_batches, users_and_sessions, delivery_log,
-            updates_without_event_time_take_their_arrival,
-            a_newer_unchanged_update_still_outranks_older_ones);
+            a_newer_unchanged_update_still_outranks_older_ones,
+            updates_without_event_time_take_their_arrival, history_stays_in_its_tenant);
     };
     (@cases $open:expr; $($case:ident),*) => {
         $(
