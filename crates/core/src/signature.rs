@@ -206,6 +206,41 @@ mod tests {
         );
     }
 
+    /// Five minutes either way are accepted, a second more either way is not: a timestamp
+    /// ahead of the server's clock is as suspect as one behind it.
+    #[test]
+    fn standard_webhooks_window_is_five_minutes_both_ways() {
+        let body = b"{}";
+        let verify_at = |offset: i64| {
+            let ts = (now().timestamp() + offset).to_string();
+            let sig = standard_sig("m", &ts, body);
+            let h = SignatureHeaders {
+                webhook_id: Some("m"),
+                webhook_timestamp: Some(&ts),
+                webhook_signature: Some(&sig),
+                x_signature: None,
+            };
+            verify(&h, body, SECRET, now())
+        };
+        for offset in [-300, 300] {
+            assert!(
+                verify_at(offset).is_ok(),
+                "a timestamp {offset} s from now is within the window: {:?}",
+                verify_at(offset)
+            );
+        }
+        assert_eq!(
+            verify_at(-301),
+            Err(SignatureError::Stale { skew_secs: 301 }),
+            "301 s in the past"
+        );
+        assert_eq!(
+            verify_at(301),
+            Err(SignatureError::Stale { skew_secs: -301 }),
+            "301 s in the future"
+        );
+    }
+
     #[test]
     fn x_signature_forms_use_the_whole_secret() {
         let body = b"{}";
