@@ -92,6 +92,26 @@ mod tests {
         assert_eq!(closest_path(&payload, "tenant.id"), None, "nothing near");
     }
 
+    /// Short paths are where a one-letter slip is most common (`ids` for `id`): every path
+    /// gets a budget of at least one edit.
+    #[test]
+    fn suggests_one_letter_typos_in_short_paths() {
+        for (wanted, present) in [
+            ("ids", "id"),
+            ("org", "orgs"),
+            ("nme", "name"),
+            ("tier", "tiers"),
+            ("grupId", "groupId"),
+        ] {
+            let payload = json!({present: "x", "traits": {"employees": 3}});
+            assert_eq!(
+                closest_path(&payload, wanted).as_deref(),
+                Some(present),
+                "{wanted:?} is one letter from {present:?}"
+            );
+        }
+    }
+
     #[test]
     fn ignores_null_values_and_escapes_dots() {
         let payload = json!({"groupid": null, "a.b": 1});
