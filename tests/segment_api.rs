@@ -269,16 +269,53 @@ async fn segment_limits() {
         post_v1(&app, "batch", Some(&key.api_key), &json!({"batch": events})).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{response}");
     assert_eq!(response["code"], json!("too_many_events"));
+}
 
-    let events: Vec<Value> = (0..30)
-        .map(|n| json!({"type": "group", "groupId": format!("w{n}"), "traits": {"name": "y".repeat(20_000)}}))
-        .collect();
-    let (status, response) =
-        post_v1(&app, "batch", Some(&key.api_key), &json!({"batch": events})).await;
-    assert_eq!(
-        status,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "over 500 KB: {response}"
+/// A body past 500 KiB is refused whole with 413, whether it comes plain or gzipped: a
+/// gzipped one small on the wire is measured as it unpacks. Nothing of it is stored.
+#[tokio::test]
+async fn batches_past_500_kib_are_413_plain_or_gzipped() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let events = |prefix: &str| -> Vec<Value> {
+        (0..30)
+            .map(|n| json!({"type": "group", "groupId": format!("{prefix}{n}"), "messageId": format!("{prefix}{n}"),
+                            "traits": {"name": "y".repeat(20_000)}}))
+            .collect()
+    };
+    let plain = json!({"batch": events("ws_plain_")});
+    let gzipped = gzip(&json!({"batch": events("ws_gz_")}));
+    assert!(
+        gzipped.len() < 64 * 1024,
+        "small on the wire: {} bytes",
+        gzipped.len()
     );
-    assert_eq!(response["code"], json!("payload_too_large"));
+    let (status, response) = post_v1(&app, "batch", Some(&key.api_key), &plain).await;
+    assert_eq!(
+        (status, &response["code"]),
+        (StatusCode::PAYLOAD_TOO_LARGE, &json!("payload_too_large")),
+        "plain, over 500 KiB: {response}"
+    );
+    let (status, response) = app
+        .send(
+            app.client
+                .post(format!("{}/v1/batch", app.base))
+                .header("Authorization", basic(&key.api_key))
+                .header("Content-Type", "application/json")
+                .header("Content-Encoding", "gzip")
+                .body(gzipped),
+        )
+        .await;
+    assert_eq!(
+        (status, &response["code"]),
+        (StatusCode::PAYLOAD_TOO_LARGE, &json!("payload_too_large")),
+        "gzipped, over 500 KiB unpacked: {response}"
+    );
+    for id in ["ws_plain_0", "ws_gz_0"] {
+        assert_eq!(
+            app.product_org(id).await.0,
+            StatusCode::NOT_FOUND,
+            "{id}: nothing of a refused batch is stored"
+        );
+    }
 }
