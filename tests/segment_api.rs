@@ -319,3 +319,83 @@ async fn batches_past_500_kib_are_413_plain_or_gzipped() {
         );
     }
 }
+
+/// A key with a secret refuses a wrong one wherever it comes (basic password, X-Api-Secret,
+/// beside a writeKey, on a single-event path) with 401 `invalid_api_secret`, and stores nothing.
+#[tokio::test]
+async fn a_wrong_secret_is_401_wherever_it_comes() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&[
+        "--type",
+        "product-org-updates",
+        "--preset",
+        "segment",
+        "--secret",
+    ]);
+    let right = key.secret.clone().expect("a secret");
+    let wrong = format!("{right}x");
+    let with_password = |password: &str| {
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{password}", key.api_key))
+        )
+    };
+    let batch = |id: &str| json!({"batch": [group(id, id, 1)]});
+    let url = |path: &str| format!("{}/v1/{path}", app.base);
+    let cases = [
+        (
+            "wrong basic password",
+            app.client
+                .post(url("batch"))
+                .header("Authorization", with_password(&wrong))
+                .json(&batch("ws_password")),
+        ),
+        (
+            "wrong X-Api-Secret",
+            app.client
+                .post(url("batch"))
+                .header("Authorization", basic(&key.api_key))
+                .header("X-Api-Secret", &wrong)
+                .json(&batch("ws_header")),
+        ),
+        (
+            "wrong X-Api-Secret beside a writeKey",
+            app.client
+                .post(url("batch"))
+                .header("X-Api-Secret", &wrong)
+                .json(&json!({"writeKey": key.api_key, "batch": [group("ws_write_key", "k", 1)]})),
+        ),
+        (
+            "wrong basic password on /v1/group",
+            app.client
+                .post(url("group"))
+                .header("Authorization", with_password(&wrong))
+                .json(&group("ws_single", "s", 1)),
+        ),
+    ];
+    for (case, request) in cases {
+        let (status, response) = app.send(request).await;
+        assert_eq!(
+            (status, &response["code"]),
+            (StatusCode::UNAUTHORIZED, &json!("invalid_api_secret")),
+            "{case}: {response}"
+        );
+    }
+    for id in ["ws_password", "ws_header", "ws_write_key", "ws_single"] {
+        assert_eq!(
+            app.product_org(id).await.0,
+            StatusCode::NOT_FOUND,
+            "{id}: a refused request stores nothing"
+        );
+    }
+    let (status, response) = app
+        .send(
+            app.client
+                .post(url("batch"))
+                .header("Authorization", basic(&key.api_key))
+                .header("X-Api-Secret", &right)
+                .json(&batch("ws_right")),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "the right X-Api-Secret: {response}");
+}
