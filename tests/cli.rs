@@ -3,11 +3,38 @@
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::TestApp;
+use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
+use sha2::Sha256;
 
 fn stderr(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The serve processes of these tests poll the store's key revision every 100 ms (see
+/// `common::TestApp`); a revoke must reach them within a few of those, even on a busy machine.
+const REVOKE_DEADLINE: Duration = Duration::from_secs(3);
+
+/// Posts a group update with a key that has a secret and an HMAC secret, signed as GitHub
+/// does (`X-Signature: sha256=…`, keyed with the whole secret as issued).
+async fn post_signed(app: &TestApp, created: &Value) -> (reqwest::StatusCode, Value) {
+    let body = json!({"type": "group", "groupId": "ws_revoke", "traits": {}}).to_string();
+    let hmac_secret = created["hmacSecret"].as_str().unwrap();
+    let mut mac = Hmac::<Sha256>::new_from_slice(hmac_secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    app.send(
+        app.client
+            .post(app.webhook_url(created["apiKey"].as_str().unwrap()))
+            .header("Content-Type", "application/json")
+            .header("X-Api-Secret", created["secret"].as_str().unwrap())
+            .header("X-Signature", signature)
+            .body(body),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -142,6 +169,9 @@ async fn keys_are_shown_once_listed_without_the_key_and_revoked() {
         "{human}"
     );
 
+    // The running server knows the key (it holds keys in memory once used)...
+    let (status, body) = post_signed(&app, &created).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "before the revoke: {body}");
     let revoked = app.cli_json(&[
         "key",
         "revoke",
@@ -150,6 +180,28 @@ async fn keys_are_shown_once_listed_without_the_key_and_revoked() {
         created["id"].as_str().unwrap(),
     ]);
     assert!(revoked["revokedAt"].is_string(), "{revoked}");
+    // ...and must drop it once its key refresh sees the CLI's revoke.
+    let revoked_at = Instant::now();
+    loop {
+        let (status, body) = post_signed(&app, &created).await;
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            assert_eq!(body["code"], json!("invalid_api_key"), "{body}");
+            break;
+        }
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+        assert!(
+            revoked_at.elapsed() < REVOKE_DEADLINE,
+            "the running server still takes the key {:?} after `key revoke`",
+            revoked_at.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, body) = post_signed(&app, &created).await;
+    assert_eq!(
+        status,
+        reqwest::StatusCode::UNAUTHORIZED,
+        "and for good: {body}"
+    );
     let out = app.cli(&["key", "revoke", "--tenant", "default", "key_nosuch"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no key"), "{}", stderr(&out));
