@@ -1,0 +1,295 @@
+//! Tests of the ingest path inside the writer: its memory of product orgs, dedupe sweeps.
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use trailspark_core::FieldPatch;
+use trailspark_store::Store;
+
+use super::*;
+use crate::{SqliteOptions, SqliteStore};
+
+async fn store() -> (Arc<SqliteStore>, TenantId, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("t.db"), SqliteOptions::default())
+        .await
+        .unwrap();
+    let tenant = store
+        .create_default_tenant_if_empty()
+        .await
+        .unwrap()
+        .unwrap();
+    (Arc::new(store), tenant.id, dir)
+}
+
+fn request(org: &str, plan: &str) -> IngestRequest {
+    IngestRequest {
+        key_id: ApiKeyId("key_test".into()),
+        received_at: Utc::now(),
+        webhook_id: None,
+        updates: vec![Update {
+            product_org_id: ProductOrgId::parse(org).unwrap(),
+            patches: vec![FieldPatch::PlanId(Some(plan.into()))],
+            event_at: None,
+            message_id: None,
+        }],
+    }
+}
+
+fn applied(result: IngestResult) -> Applied {
+    match result {
+        IngestResult::Applied(mut results) => results.pop().unwrap().unwrap(),
+        IngestResult::Replayed => panic!("replayed"),
+    }
+}
+
+/// A batch that fails is run again, each job alone: what its first run left in the writer's
+/// memory must not survive the rollback (the org would then be "known" but not stored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolled_back_batch_leaves_nothing_in_memory() {
+    let (store, tenant, _dir) = store().await;
+    // Hold the writer, so that the next two jobs form one batch.
+    let slow = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store
+                .writer
+                .write(|_, _| {
+                    std::thread::sleep(StdDuration::from_millis(200));
+                    Ok(())
+                })
+                .await
+        })
+    };
+    tokio::time::sleep(StdDuration::from_millis(50)).await;
+    let first = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.ingest(tenant, request("ws_new", "pro")).await })
+    };
+    tokio::time::sleep(StdDuration::from_millis(20)).await;
+    let failing = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move {
+            store
+                .writer
+                .write(|_, _| Err::<(), _>(StoreError::Other("refused".into())))
+                .await
+        })
+    };
+    slow.await.unwrap().unwrap();
+    assert!(failing.await.unwrap().is_err());
+    let first = applied(first.await.unwrap().unwrap());
+    assert!(first.is_new_org, "the rerun found the org new, as it is");
+    let org = store
+        .product_org(tenant, &ProductOrgId::parse("ws_new").unwrap())
+        .await
+        .expect("the org was stored by the rerun");
+    assert_eq!(org.fields.plan_id.as_deref(), Some("pro"));
+    let again = applied(
+        store
+            .ingest(tenant, request("ws_new", "basic"))
+            .await
+            .unwrap(),
+    );
+    assert!(!again.is_new_org && again.changed);
+}
+
+/// Another connection (a CLI command, another process) writes a product org the writer
+/// holds in memory: the writer reads it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_by_another_connection_is_seen() {
+    let (store, tenant, dir) = store().await;
+    let a = applied(store.ingest(tenant, request("ws_a", "pro")).await.unwrap());
+    let b = applied(store.ingest(tenant, request("ws_b", "pro")).await.unwrap());
+    assert_ne!(a.target_org_id, b.target_org_id);
+    let other = Connection::open(dir.path().join("t.db")).unwrap();
+    other
+        .execute(
+            "UPDATE product_orgs SET target_org_id = ?1 WHERE product_org_id = 'ws_a'",
+            [b.target_org_id.0],
+        )
+        .unwrap();
+    let after = applied(
+        store
+            .ingest(tenant, request("ws_a", "basic"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(after.target_org_id, b.target_org_id);
+}
+
+/// Stores dedupe rows (messageId, processed at) of key `key_test` through a connection of
+/// its own, as if written long ago.
+fn insert_dedupe_rows(
+    dir: &tempfile::TempDir,
+    tenant: TenantId,
+    rows: impl Iterator<Item = (String, i64)>,
+) {
+    let conn = Connection::open(dir.path().join("t.db")).unwrap();
+    let tx = conn.unchecked_transaction().unwrap();
+    let mut insert = tx
+        .prepare(
+            "INSERT INTO processed_messages
+                 (tenant_id, key_id, message_id, outcome, processed_at)
+             VALUES (?1, 'key_test', ?2, '{}', ?3)",
+        )
+        .unwrap();
+    for (message, at) in rows {
+        insert.execute((tenant.0, message, at)).unwrap();
+    }
+    drop(insert);
+    tx.commit().unwrap();
+}
+
+/// Expired dedupe rows go, a sweep at a time, going round the table; recent ones stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sweeps_delete_expired_dedupe_rows_only() {
+    let (store, tenant, dir) = store().await;
+    let old = micros(&(Utc::now() - Duration::hours(25)));
+    let recent = micros(&(Utc::now() - Duration::hours(1)));
+    let rows = (SWEEP_ROWS * 2 + 500) as usize;
+    insert_dedupe_rows(
+        &dir,
+        tenant,
+        (0..rows).map(|n| (format!("m{n:06}"), if n % 2 == 0 { old } else { recent })),
+    );
+    let count = |store: Arc<SqliteStore>| async move {
+        store
+            .read(|conn| {
+                conn.query_row("SELECT COUNT(*) FROM processed_messages", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map_err(sqlite_error)
+            })
+            .await
+            .unwrap()
+    };
+    let sweep = |store: Arc<SqliteStore>| async move {
+        store
+            .writer
+            .write(|ctx, _| sweep_expired(ctx))
+            .await
+            .unwrap();
+    };
+    sweep(Arc::clone(&store)).await;
+    let after_one = count(Arc::clone(&store)).await;
+    assert_eq!(
+        after_one,
+        rows as i64 - SWEEP_ROWS / 2,
+        "one sweep looks at {SWEEP_ROWS} rows"
+    );
+    for _ in 0..3 {
+        sweep(Arc::clone(&store)).await;
+    }
+    assert_eq!(
+        count(Arc::clone(&store)).await,
+        rows as i64 / 2,
+        "the sweeps went round: only the recent half is left"
+    );
+}
+
+/// At a high rate, sweeps come by count, not only every few seconds: once half a sweep's
+/// worth of messageIds was stored, the writer sweeps after that batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_new_message_ids_bring_the_next_sweep() {
+    let (store, tenant, dir) = store().await;
+    let half = SWEEP_ROWS as usize / 2;
+    let expired = micros(&(Utc::now() - Duration::hours(25)));
+    insert_dedupe_rows(
+        &dir,
+        tenant,
+        (0..half).map(|n| (format!("a{n:06}"), expired)),
+    );
+    let messages = move |from: usize, count: usize| IngestRequest {
+        key_id: ApiKeyId("key_test".into()),
+        received_at: Utc::now(),
+        webhook_id: None,
+        updates: (from..from + count)
+            .map(|n| Update {
+                product_org_id: ProductOrgId::parse("ws_sweep").unwrap(),
+                patches: vec![FieldPatch::UserCount(Some(n as i64))],
+                event_at: None,
+                message_id: Some(format!("z{n:06}")),
+            })
+            .collect(),
+    };
+    // One job, so that no timed sweep can come between the two looks.
+    let (before, after) = store
+        .writer
+        .write(move |ctx, mode| {
+            ingest(ctx, mode, tenant, &messages(0, half - 1))?;
+            let before = ctx.ingest.borrow().sweep_due();
+            ingest(ctx, mode, tenant, &messages(half - 1, 1))?;
+            Ok((before, ctx.ingest.borrow().sweep_due()))
+        })
+        .await
+        .unwrap();
+    assert!(
+        !before,
+        "{} new messageIds do not call for a sweep",
+        half - 1
+    );
+    assert!(after, "{half} new messageIds call for a sweep");
+    let still_due = store
+        .writer
+        .write(|ctx, _| Ok(ctx.ingest.borrow().sweep_due()))
+        .await
+        .unwrap();
+    assert!(!still_due, "the writer swept after that batch");
+    let (expired, new): (i64, i64) = store
+        .read(|conn| {
+            conn.query_row(
+                "SELECT COUNT(*) FILTER (WHERE message_id LIKE 'a%'),
+                        COUNT(*) FILTER (WHERE message_id LIKE 'z%')
+                 FROM processed_messages",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(sqlite_error)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (expired, new),
+        (0, half as i64),
+        "the expired rows went, the new stayed"
+    );
+}
+
+/// Signals' messageIds count towards the next sweep as product org updates' do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signal_message_ids_bring_the_next_sweep_too() {
+    let (store, tenant, _dir) = store().await;
+    let half = SWEEP_ROWS as usize / 2;
+    let signals = move |from: usize, count: usize| trailspark_store::SignalRequest {
+        key_id: ApiKeyId("key_test".into()),
+        received_at: Utc::now(),
+        webhook_id: None,
+        signals: (from..from + count)
+            .map(|n| trailspark_core::signal::Signal {
+                lead_id: trailspark_core::LeadId::parse("ada@example.com").unwrap(),
+                email: Some("ada@example.com".into()),
+                product_org_id: None,
+                name: Some("Invited teammate".into()),
+                event_at: None,
+                properties: None,
+                custom_fields: serde_json::Map::new(),
+                message_id: Some(format!("s{n:06}")),
+            })
+            .collect(),
+    };
+    let (before, after) = store
+        .writer
+        .write(move |ctx, mode| {
+            crate::signals::ingest_signals(ctx, mode, tenant, &signals(0, half - 1))?;
+            let before = ctx.ingest.borrow().sweep_due();
+            crate::signals::ingest_signals(ctx, mode, tenant, &signals(half - 1, 1))?;
+            Ok((before, ctx.ingest.borrow().sweep_due()))
+        })
+        .await
+        .unwrap();
+    assert!(
+        !before && after,
+        "the {half}th signal messageId calls for a sweep"
+    );
+}
