@@ -166,6 +166,10 @@ fn note_wal_frames(_: &rusqlite::hooks::Wal, frames: std::ffi::c_int) -> rusqlit
     Ok(())
 }
 
+/// How the flusher makes the WAL durable: an fdatasync of the file, or in tests one that
+/// fails on purpose (the writer must then refuse what it committed, never acknowledge it).
+pub(crate) type SyncWal = Box<dyn FnMut() -> std::io::Result<()> + Send>;
+
 impl Writer {
     /// Starts the writer on its own connection to `path`.
     pub fn start(
@@ -175,6 +179,26 @@ impl Writer {
         queue_capacity: usize,
         checkpoint_frames: i64,
     ) -> StoreResult<Self> {
+        let sync = sync_wal(wal_path(path));
+        Self::start_syncing(
+            path,
+            busy_timeout,
+            max_batch,
+            queue_capacity,
+            checkpoint_frames,
+            sync,
+        )
+    }
+
+    /// Starts the writer, with `sync` as the flusher's way to make the WAL durable.
+    pub(crate) fn start_syncing(
+        path: &Path,
+        busy_timeout: Duration,
+        max_batch: usize,
+        queue_capacity: usize,
+        checkpoint_frames: i64,
+        sync: SyncWal,
+    ) -> StoreResult<Self> {
         let conn = db::connect(path, busy_timeout)?;
         // Checkpoints are the checkpointer's (see `Checkpoints`), not a pause of the writer's
         // every 1,000 pages.
@@ -183,12 +207,10 @@ impl Writer {
         conn.wal_hook(Some(note_wal_frames));
         let (flushes, flushed) = std::sync::mpsc::channel();
         let flusher = {
-            let mut wal = path.as_os_str().to_owned();
-            wal.push("-wal");
-            let wal = std::path::PathBuf::from(wal);
+            let wal = wal_path(path);
             std::thread::Builder::new()
                 .name("trailspark-sqlite-flusher".into())
-                .spawn(move || flusher(&wal, &flushed))
+                .spawn(move || flusher(&wal, &flushed, sync))
                 .map_err(|e| StoreError::Other(format!("cannot start the SQLite flusher: {e}")))?
         };
         let checkpoints = Arc::new(Checkpoints {
@@ -406,15 +428,14 @@ fn take_checkpoint_turn(ctx: &Ctx<'_>, shared: &Checkpoints) {
 /// machine itself (a crash of the process leaves it in the page cache); it is answered only
 /// once it survives that too. Nothing older is at risk: SQLite checks every WAL frame's
 /// checksum on recovery and stops at the first that fails, so a torn tail loses only itself.
-fn flusher(wal: &Path, batches: &std::sync::mpsc::Receiver<Vec<Box<dyn Job>>>) {
-    let mut file: Option<std::fs::File> = None;
+fn flusher(wal: &Path, batches: &std::sync::mpsc::Receiver<Vec<Box<dyn Job>>>, mut sync: SyncWal) {
     while let Ok(first) = batches.recv() {
         let mut ready = vec![first];
         ready.extend(batches.try_iter());
-        let flushed = flush(wal, &mut file);
+        let flushed = sync()
+            .map_err(|e| StoreError::Unavailable(format!("cannot flush {}: {e}", wal.display())));
         if let Err(e) = &flushed {
             tracing::error!(error = %e, "the WAL could not be flushed; its last batches are refused");
-            file = None;
         }
         for job in ready.into_iter().flatten() {
             job.finish(flushed.clone());
@@ -422,16 +443,26 @@ fn flusher(wal: &Path, batches: &std::sync::mpsc::Receiver<Vec<Box<dyn Job>>>) {
     }
 }
 
-fn flush(wal: &Path, file: &mut Option<std::fs::File>) -> Result<(), StoreError> {
-    let unavailable =
-        |e: std::io::Error| StoreError::Unavailable(format!("cannot flush {}: {e}", wal.display()));
-    if file.is_none() {
-        *file = Some(std::fs::File::open(wal).map_err(unavailable)?);
-    }
-    file.as_ref()
-        .expect("just opened")
-        .sync_data()
-        .map_err(unavailable)
+/// The WAL of the store at `path`.
+fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
+/// Syncs the file at `wal`, kept open from one flush to the next (and opened again after a
+/// failure).
+fn sync_wal(wal: std::path::PathBuf) -> SyncWal {
+    let mut file: Option<std::fs::File> = None;
+    Box::new(move || {
+        let open = match file.take() {
+            Some(open) => open,
+            None => std::fs::File::open(&wal)?,
+        };
+        open.sync_data()?;
+        file = Some(open);
+        Ok(())
+    })
 }
 
 fn run(

@@ -65,3 +65,48 @@ async fn a_failed_job_fails_alone() {
         "the failed job's insert was rolled back, only it"
     );
 }
+
+/// A commit is answered only once the WAL is durable: when the sync fails, the jobs of the
+/// batch are refused as unavailable (503, so senders retry), never acknowledged; once syncs
+/// work again, so do writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_flush_is_unavailable_never_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    db::connect(&path, Duration::from_secs(1))
+        .unwrap()
+        .execute_batch("CREATE TABLE t (v TEXT)")
+        .unwrap();
+    let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sync: SyncWal = {
+        let failing = Arc::clone(&failing);
+        Box::new(move || {
+            if failing.load(std::sync::atomic::Ordering::SeqCst) {
+                Err(std::io::Error::other("the disk refused the sync"))
+            } else {
+                Ok(())
+            }
+        })
+    };
+    let writer =
+        Writer::start_syncing(&path, Duration::from_secs(1), 64, 64, 1_000, sync).unwrap();
+    let insert = |v: &'static str| {
+        writer.write(move |conn, _| {
+            conn.execute("INSERT INTO t (v) VALUES (?1)", [v])
+                .map(drop)
+                .map_err(sqlite_error)
+        })
+    };
+    match insert("unsynced").await {
+        Err(StoreError::Unavailable(why)) => {
+            assert!(why.contains("the disk refused the sync"), "{why}");
+        }
+        other => panic!("a write whose flush failed was answered {other:?}"),
+    }
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        insert("synced").await.is_ok(),
+        "the next write, flushed, is acknowledged"
+    );
+    writer.close().await;
+}
