@@ -582,4 +582,6 @@ fn run_cached(conn: &Connection, sql: &str) -> StoreResult<()> {
 }
 
 #[cfg(test)]
+pub(crate) mod testing;
+#[cfg(test)]
 mod tests;

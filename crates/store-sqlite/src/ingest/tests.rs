@@ -1,12 +1,12 @@
 //! Tests of the ingest path inside the writer: its memory of product orgs, dedupe sweeps.
 
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use trailspark_core::FieldPatch;
 use trailspark_store::Store;
 
 use super::*;
+use crate::writer::testing::Gate;
 use crate::{SqliteOptions, SqliteStore};
 
 async fn store() -> (Arc<SqliteStore>, TenantId, tempfile::TempDir) {
@@ -48,25 +48,27 @@ fn applied(result: IngestResult) -> Applied {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rolled_back_batch_leaves_nothing_in_memory() {
     let (store, tenant, _dir) = store().await;
-    // Hold the writer, so that the next two jobs form one batch.
-    let slow = {
-        let store = Arc::clone(&store);
+    // Hold the writer, so that the next two jobs queue up, in this order, and form one batch.
+    let gate = Gate::default();
+    let held = {
+        let (store, gate) = (Arc::clone(&store), gate.clone());
         tokio::spawn(async move {
             store
                 .writer
-                .write(|_, _| {
-                    std::thread::sleep(StdDuration::from_millis(200));
+                .write(move |_, _| {
+                    gate.wait();
                     Ok(())
                 })
                 .await
         })
     };
-    tokio::time::sleep(StdDuration::from_millis(50)).await;
+    gate.reached().await;
+    let before = store.writer.stats.stats();
     let first = {
         let store = Arc::clone(&store);
         tokio::spawn(async move { store.ingest(tenant, request("ws_new", "pro")).await })
     };
-    tokio::time::sleep(StdDuration::from_millis(20)).await;
+    store.writer.queued_reaches(1).await;
     let failing = {
         let store = Arc::clone(&store);
         tokio::spawn(async move {
@@ -76,10 +78,21 @@ async fn a_rolled_back_batch_leaves_nothing_in_memory() {
                 .await
         })
     };
-    slow.await.unwrap().unwrap();
+    store.writer.queued_reaches(2).await;
+    gate.open();
+    held.await.unwrap().unwrap();
     assert!(failing.await.unwrap().is_err());
     let first = applied(first.await.unwrap().unwrap());
     assert!(first.is_new_org, "the rerun found the org new, as it is");
+    let after = store.writer.stats.stats();
+    assert_eq!(
+        (
+            after.commits - before.commits,
+            after.requests - before.requests
+        ),
+        (1, 2),
+        "the update and the failing job were one batch"
+    );
     let org = store
         .product_org(tenant, &ProductOrgId::parse("ws_new").unwrap())
         .await

@@ -2,7 +2,17 @@
 
 use std::sync::Arc;
 
+use super::testing::Gate;
 use super::*;
+
+/// The answers of spawned writes, in the order they were spawned.
+async fn answers_of(jobs: Vec<tokio::task::JoinHandle<StoreResult<()>>>) -> Vec<StoreResult<()>> {
+    let mut answers = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        answers.push(job.await.expect("write task"));
+    }
+    answers
+}
 
 /// A failed job in a batch is rolled back alone: its neighbours commit and are answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -14,21 +24,24 @@ async fn a_failed_job_fails_alone() {
         .execute_batch("CREATE TABLE t (v TEXT)")
         .unwrap();
     let writer = Arc::new(Writer::start(&path, Duration::from_secs(1), 64, 64, 1_000).unwrap());
-    // Hold the writer, so that the next jobs queue up and form one batch.
-    let slow = {
-        let w = Arc::clone(&writer);
+    // Hold the writer, so that the next jobs queue up, in order, and form one batch.
+    let gate = Gate::default();
+    let held = {
+        let (w, gate) = (Arc::clone(&writer), gate.clone());
         tokio::spawn(async move {
-            w.write(|_, _| {
-                std::thread::sleep(Duration::from_millis(200));
+            w.write(move |_, _| {
+                gate.wait();
                 Ok(())
             })
             .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
-    let insert = |v: &'static str, fail: bool| {
+    gate.reached().await;
+    let before = writer.stats.stats();
+    let mut jobs = Vec::new();
+    for (v, fail) in [("good", false), ("bad", true), ("other", false)] {
         let w = Arc::clone(&writer);
-        tokio::spawn(async move {
+        jobs.push(tokio::spawn(async move {
             w.write(move |conn, _| {
                 conn.execute("INSERT INTO t (v) VALUES (?1)", [v])
                     .map_err(sqlite_error)?;
@@ -38,17 +51,28 @@ async fn a_failed_job_fails_alone() {
                 Ok(())
             })
             .await
-        })
-    };
-    let (good, bad, other) = (
-        insert("good", false),
-        insert("bad", true),
-        insert("other", false),
+        }));
+        writer.queued_reaches(jobs.len()).await;
+    }
+    gate.open();
+    assert!(held.await.unwrap().is_ok());
+    let answers: Vec<_> = answers_of(jobs).await;
+    assert!(answers[0].is_ok(), "good: {:?}", answers[0]);
+    assert!(
+        matches!(answers[1], Err(StoreError::Other(_))),
+        "bad: {:?}",
+        answers[1]
     );
-    assert!(slow.await.unwrap().is_ok());
-    assert!(good.await.unwrap().is_ok());
-    assert!(matches!(bad.await.unwrap(), Err(StoreError::Other(_))));
-    assert!(other.await.unwrap().is_ok());
+    assert!(answers[2].is_ok(), "other: {:?}", answers[2]);
+    let after = writer.stats.stats();
+    assert_eq!(
+        (
+            after.commits - before.commits,
+            after.requests - before.requests
+        ),
+        (1, 3),
+        "the three jobs were one batch"
+    );
     writer.close().await;
     let conn = db::connect(&path, Duration::from_secs(1)).unwrap();
     let mut values: Vec<String> = conn
@@ -88,8 +112,7 @@ async fn a_failed_flush_is_unavailable_never_ok() {
             }
         })
     };
-    let writer =
-        Writer::start_syncing(&path, Duration::from_secs(1), 64, 64, 1_000, sync).unwrap();
+    let writer = Writer::start_syncing(&path, Duration::from_secs(1), 64, 64, 1_000, sync).unwrap();
     let insert = |v: &'static str| {
         writer.write(move |conn, _| {
             conn.execute("INSERT INTO t (v) VALUES (?1)", [v])
