@@ -9,7 +9,7 @@ mod common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::TestApp;
+use common::{HeldRequest, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio::sync::watch;
@@ -122,6 +122,9 @@ async fn acknowledged_updates_survive_sigkill() {
     check(&app, &acked, "SIGKILL mid-load").await;
 }
 
+/// SIGTERM mid-load: besides the senders' requests, a few are held in flight (their bodies
+/// sent only after the signal), so the drain has something to drain whatever the timing:
+/// each must be answered 200 and found after the restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_and_loses_nothing() {
     let mut app = TestApp::spawn().await;
@@ -129,13 +132,33 @@ async fn sigterm_drains_and_loses_nothing() {
     let (_stop, running) = watch::channel(false);
     let tasks = senders(&app, &key.api_key, running);
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    let status = app.stop();
+    let path = format!("/api/product-orgs/webhook/{}", key.api_key);
+    let mut held = Vec::new();
+    for n in 0..4_i64 {
+        let id = format!("ws_held_{n}");
+        let body = json!({"type": "group", "groupId": id, "messageId": format!("held_{n}"),
+                          "traits": {"employees": n}});
+        held.push((id, n, HeldRequest::start(&app, &path, &body).await));
+    }
+    tokio::task::block_in_place(|| app.sigterm());
+    let mut drained = HashMap::new();
+    for (id, n, request) in held {
+        let answer = request.finish().await;
+        assert!(
+            matches!(answer, Some((StatusCode::OK, _))),
+            "{id} was in flight at SIGTERM: it must be answered 200, not {answer:?}"
+        );
+        drained.insert(id, n);
+    }
+    let status = tokio::task::block_in_place(|| app.wait());
     assert!(
         status.success(),
         "serve exits cleanly on SIGTERM: {status}\n{}",
         app.log()
     );
-    let acked = collect(tasks).await;
+    let mut acked = collect(tasks).await;
+    acked.count += drained.len();
+    acked.values.extend(drained);
     app.start();
     check(&app, &acked, "SIGTERM mid-load").await;
 }

@@ -2,7 +2,11 @@
 
 mod common;
 
-use common::TestApp;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{HeldRequest, TestApp};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -69,14 +73,28 @@ async fn openapi_describes_every_endpoint() {
     }
 }
 
-/// SIGTERM while requests are in flight: the server exits cleanly, and every update it
-/// answered 200 is in the store afterwards.
+/// Requests held in flight at SIGTERM: their heads sent, the server waiting for their bodies.
+const HELD: usize = 8;
+
+/// SIGTERM while requests are in flight: the server stops taking new requests but answers
+/// the ones it is in the middle of (200) and stores them, then exits cleanly. Requests whose
+/// bodies are still to come when the signal lands are in flight for sure; of a burst under
+/// way, whatever was answered 200 is stored too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_drains_in_flight_requests() {
     let mut app = TestApp::spawn().await;
     let key = app.key(&["--type", "product-org-updates", "--preset", "flat"]);
-    let requests: Vec<_> = (0..200)
+    let path = format!("/api/product-orgs/webhook/{}", key.api_key);
+    let mut held = Vec::new();
+    for i in 0..HELD {
+        let id = format!("ws_held_{i}");
+        let body = json!({"workspace_id": id, "user_count": i});
+        held.push((id, HeldRequest::start(&app, &path, &body).await));
+    }
+    let answered = Arc::new(AtomicUsize::new(0));
+    let burst: Vec<_> = (0..200)
         .map(|i| {
+            let answered = Arc::clone(&answered);
             let id = format!("ws_drain_{i}");
             let request = app
                 .client
@@ -88,22 +106,43 @@ async fn sigterm_drains_in_flight_requests() {
                     Ok(response) => response.status() == StatusCode::OK,
                     Err(_) => false,
                 };
+                answered.fetch_add(1, Ordering::SeqCst);
                 (id, acknowledged)
             })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
-    let status = tokio::task::block_in_place(|| app.stop());
+    // The signal comes once the burst is under way: some of it answered, the rest not yet.
+    let started = std::time::Instant::now();
+    while answered.load(Ordering::SeqCst) < 20 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the burst is answered"
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    tokio::task::block_in_place(|| app.sigterm());
+    let mut acknowledged = Vec::new();
+    for (id, request) in held {
+        let answer = request.finish().await;
+        assert!(
+            matches!(answer, Some((StatusCode::OK, _))),
+            "{id} was in flight at SIGTERM: it must be answered 200, not {answer:?}\n{}",
+            app.log()
+        );
+        acknowledged.push(id);
+    }
+    let status = tokio::task::block_in_place(|| app.wait());
     assert!(
         status.success(),
         "serve exits cleanly on SIGTERM: {status:?}\n{}",
         app.log()
     );
-    let mut acknowledged = Vec::new();
-    for request in requests {
+    let mut burst_acknowledged = 0;
+    for request in burst {
         let (id, ok) = request.await.expect("request task");
         if ok {
             acknowledged.push(id);
+            burst_acknowledged += 1;
         }
     }
     app.start();
@@ -116,7 +155,7 @@ async fn sigterm_drains_in_flight_requests() {
         );
     }
     eprintln!(
-        "{} of 200 requests acknowledged before shutdown, all found after restart",
-        acknowledged.len()
+        "{HELD} requests in flight at SIGTERM and {burst_acknowledged} of a burst of 200 \
+         acknowledged, all found after restart"
     );
 }

@@ -13,8 +13,10 @@ use serde_json::Value;
 use tempfile::TempDir;
 use trailspark_store_contract::postgres::TestDatabase;
 
+mod held;
 mod sdk_clients;
 
+pub use held::HeldRequest;
 pub use sdk_clients::{clients, run_client};
 
 /// The binary under test.
@@ -210,15 +212,46 @@ impl TestApp {
         std::fs::read_to_string(self.dir.path().join("serve.log")).unwrap_or_default()
     }
 
-    /// Stops the server with SIGTERM (graceful) and waits for it to exit.
-    pub fn stop(&mut self) -> std::process::ExitStatus {
-        let mut child = self.child.take().expect("server running");
+    /// Sends the server SIGTERM (graceful stop) and returns once it says it is shutting
+    /// down, without waiting for it to exit (see [`TestApp::wait`]).
+    pub fn sigterm(&self) {
+        let said = |app: &Self| {
+            app.log()
+                .matches("shutting down: finishing in-flight requests")
+                .count()
+        };
+        let before = said(self);
+        self.send_sigterm();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while said(self) == before {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "serve never said it was shutting down; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    fn send_sigterm(&self) {
+        let child = self.child.as_ref().expect("server running");
         let status = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status()
             .expect("kill");
         assert!(status.success());
+    }
+
+    /// Waits for the server to exit.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("server running");
         child.wait().expect("wait for serve")
+    }
+
+    /// Stops the server with SIGTERM (graceful) and waits for it to exit.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        self.send_sigterm();
+        self.wait()
     }
 
     /// Kills the server with SIGKILL (no chance to flush or drain) and waits for it.
