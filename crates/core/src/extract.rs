@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::fields::{Field, FieldPatch};
 use crate::hint::closest_path;
 use crate::path::FieldPath;
 use crate::template::ProductOrgTemplate;
-use crate::update::{FieldPatch, Update};
+use crate::update::Update;
 use crate::value;
 
 /// One field that could not be taken from the payload.
@@ -66,39 +67,9 @@ pub fn extract_product_org(
         patches: Vec::new(),
     };
     let product_org_id = fields.check("productOrgId", id_path, value::product_org_id(id_value));
-    fields.patch("name", &template.name, value::text, FieldPatch::Name);
-    fields.patch("planId", &template.plan_id, value::text, FieldPatch::PlanId);
-    fields.patch(
-        "planName",
-        &template.plan_name,
-        value::text,
-        FieldPatch::PlanName,
-    );
-    fields.patch(
-        "userCount",
-        &template.user_count,
-        value::count,
-        FieldPatch::UserCount,
-    );
-    fields.patch("mrr", &template.mrr, value::count, FieldPatch::Mrr);
-    fields.patch(
-        "trialStatus",
-        &template.trial_status,
-        value::text,
-        FieldPatch::TrialStatus,
-    );
-    fields.patch(
-        "lastActiveAt",
-        &template.last_active_at,
-        value::timestamp,
-        FieldPatch::LastActiveAt,
-    );
-    fields.patch(
-        "featureFlags",
-        &template.feature_flags,
-        value::object,
-        FieldPatch::FeatureFlags,
-    );
+    for (field, path) in &template.fields {
+        fields.patch(*field, path);
+    }
     let event_at: Option<DateTime<Utc>> = fields.scalar(
         "eventTimestamp",
         &template.event_timestamp,
@@ -161,20 +132,13 @@ impl Fields<'_> {
     }
 
     /// A field that can be set or cleared: missing leaves it alone, `null` clears it.
-    fn patch<T>(
-        &mut self,
-        field: &str,
-        path: &Option<FieldPath>,
-        coerce: fn(&Value) -> Result<T, String>,
-        make: fn(Option<T>) -> FieldPatch,
-    ) {
-        let Some(path) = path else { return };
+    fn patch(&mut self, field: Field, path: &FieldPath) {
         match path.resolve(self.payload) {
             None => {}
-            Some(Value::Null) => self.patches.push(make(None)),
+            Some(Value::Null) => self.patches.push(field.cleared()),
             Some(found) => {
-                if let Some(v) = self.check(field, path, coerce(found)) {
-                    self.patches.push(make(Some(v)));
+                if let Some(patch) = self.check(field.name(), path, field.read(found)) {
+                    self.patches.push(patch);
                 }
             }
         }

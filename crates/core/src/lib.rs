@@ -3,18 +3,22 @@
 
 pub mod credentials;
 pub mod extract;
+pub mod fields;
 pub mod firmographics;
 pub mod hint;
 pub mod ids;
 pub mod path;
 pub mod signal;
 pub mod signature;
+pub mod step;
 pub mod template;
 pub mod update;
 pub mod value;
 
+pub use fields::{Field, FieldPatch, ProductOrgFields};
 pub use ids::{
     ApiKeyId, EndpointType, LeadId, ProductOrgId, ProductOrgIdError, Subdomain, SubdomainError,
     TargetOrgId, TenantId,
 };
-pub use update::{FieldChange, FieldClock, FieldPatch, MergeOutcome, ProductOrgFields, Update};
+pub use step::{Applied, OrgState, SignalApplied, Step, Write};
+pub use update::{FieldChange, FieldClock, MergeOutcome, Update};

@@ -7,8 +7,11 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
+use crate::fields::{Field, CUSTOM_FIELDS};
 use crate::ids::EndpointType;
 use crate::path::{FieldPath, Path, MAX_ALTERNATIVES};
+
+pub use crate::fields::PRODUCT_ORG_KEYS;
 
 /// Most custom fields one template may map.
 pub const MAX_CUSTOM_FIELDS: usize = 100;
@@ -35,14 +38,8 @@ pub enum PayloadTemplate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductOrgTemplate {
     pub product_org_id: FieldPath,
-    pub name: Option<FieldPath>,
-    pub plan_id: Option<FieldPath>,
-    pub plan_name: Option<FieldPath>,
-    pub user_count: Option<FieldPath>,
-    pub mrr: Option<FieldPath>,
-    pub trial_status: Option<FieldPath>,
-    pub last_active_at: Option<FieldPath>,
-    pub feature_flags: Option<FieldPath>,
+    /// The standard fields it maps, in the order of [`Field::ALL`].
+    pub fields: Vec<(Field, FieldPath)>,
     pub event_timestamp: Option<FieldPath>,
     pub message_id: Option<FieldPath>,
     /// Custom field name → path, in the order written.
@@ -74,20 +71,14 @@ impl fmt::Display for TemplateError {
 
 impl std::error::Error for TemplateError {}
 
-/// The fields a Product Org Updates template maps (besides `customFields`), in display order.
-pub const PRODUCT_ORG_KEYS: [&str; 11] = [
-    "productOrgId",
-    "name",
-    "planId",
-    "planName",
-    "userCount",
-    "mrr",
-    "trialStatus",
-    "lastActiveAt",
-    "featureFlags",
-    "eventTimestamp",
-    "messageId",
-];
+impl ProductOrgTemplate {
+    /// The path of a standard field, if the template maps it.
+    pub fn path(&self, field: Field) -> Option<&FieldPath> {
+        self.fields
+            .iter()
+            .find_map(|(f, path)| (*f == field).then_some(path))
+    }
+}
 
 /// The fields a Signal Staging template maps (besides `customFields`), in display order.
 pub const SIGNAL_KEYS: [&str; 7] = [
@@ -130,14 +121,10 @@ impl PayloadTemplate {
             EndpointType::ProductOrgUpdates => {
                 let product_org_id = reader.required("productOrgId");
                 let template = ProductOrgTemplate {
-                    name: reader.optional("name"),
-                    plan_id: reader.optional("planId"),
-                    plan_name: reader.optional("planName"),
-                    user_count: reader.optional("userCount"),
-                    mrr: reader.optional("mrr"),
-                    trial_status: reader.optional("trialStatus"),
-                    last_active_at: reader.optional("lastActiveAt"),
-                    feature_flags: reader.optional("featureFlags"),
+                    fields: Field::ALL
+                        .iter()
+                        .filter_map(|f| Some((*f, reader.optional(f.name())?)))
+                        .collect(),
                     event_timestamp: reader.optional("eventTimestamp"),
                     message_id: reader.optional("messageId"),
                     custom_fields: reader.custom_fields(),
@@ -218,34 +205,29 @@ impl PayloadTemplate {
     /// The JSON form, as stored and shown: keys in a fixed order, unmapped keys left out.
     pub fn to_json(&self) -> Value {
         let mut map = Map::new();
-        let mut put = |key: &str, path: &Option<FieldPath>| {
+        let mut put = |key: &str, path: Option<&FieldPath>| {
             if let Some(path) = path {
                 map.insert(key.into(), path_json(path));
             }
         };
         let custom = match self {
             PayloadTemplate::ProductOrg(t) => {
-                put("productOrgId", &Some(t.product_org_id.clone()));
-                put("name", &t.name);
-                put("planId", &t.plan_id);
-                put("planName", &t.plan_name);
-                put("userCount", &t.user_count);
-                put("mrr", &t.mrr);
-                put("trialStatus", &t.trial_status);
-                put("lastActiveAt", &t.last_active_at);
-                put("featureFlags", &t.feature_flags);
-                put("eventTimestamp", &t.event_timestamp);
-                put("messageId", &t.message_id);
+                put("productOrgId", Some(&t.product_org_id));
+                for (field, path) in &t.fields {
+                    put(field.name(), Some(path));
+                }
+                put("eventTimestamp", t.event_timestamp.as_ref());
+                put("messageId", t.message_id.as_ref());
                 &t.custom_fields
             }
             PayloadTemplate::Signal(t) => {
-                put("email", &t.email);
-                put("leadId", &t.lead_id);
-                put("productOrgId", &t.product_org_id);
-                put("signal", &t.signal);
-                put("eventTimestamp", &t.event_timestamp);
-                put("properties", &t.properties);
-                put("messageId", &t.message_id);
+                put("email", t.email.as_ref());
+                put("leadId", t.lead_id.as_ref());
+                put("productOrgId", t.product_org_id.as_ref());
+                put("signal", t.signal.as_ref());
+                put("eventTimestamp", t.event_timestamp.as_ref());
+                put("properties", t.properties.as_ref());
+                put("messageId", t.message_id.as_ref());
                 &t.custom_fields
             }
         };
@@ -254,7 +236,7 @@ impl PayloadTemplate {
                 .iter()
                 .map(|(name, path)| (name.clone(), path_json(path)))
                 .collect();
-            map.insert("customFields".into(), Value::Object(fields));
+            map.insert(CUSTOM_FIELDS.into(), Value::Object(fields));
         }
         Value::Object(map)
     }

@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::fields::{Field, FieldKey, FieldPatch, ProductOrgFields, CUSTOM_FIELDS};
 use crate::ids::ProductOrgId;
 
 /// One validated update of one product org, as extracted from a payload by its template.
@@ -33,104 +34,6 @@ impl Update {
     }
 }
 
-/// A new value for one field; `None` clears the field (the payload held JSON `null`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum FieldPatch {
-    Name(Option<String>),
-    PlanId(Option<String>),
-    PlanName(Option<String>),
-    UserCount(Option<i64>),
-    /// Monthly recurring revenue in cents.
-    Mrr(Option<i64>),
-    TrialStatus(Option<String>),
-    LastActiveAt(Option<DateTime<Utc>>),
-    FeatureFlags(Option<Map<String, Value>>),
-    /// A custom field by name; any JSON value.
-    Custom(String, Option<Value>),
-}
-
-/// The fields of a product org other than custom fields, in the order of [`FIELD_NAMES`].
-const STANDARD_FIELDS: usize = 8;
-
-/// The names of the standard fields as used in JSON, clocks and history.
-const FIELD_NAMES: [&str; STANDARD_FIELDS] = [
-    "name",
-    "planId",
-    "planName",
-    "userCount",
-    "mrr",
-    "trialStatus",
-    "lastActiveAt",
-    "featureFlags",
-];
-
-/// Custom fields' names in clocks and history carry this prefix.
-const CUSTOM_PREFIX: &str = "customFields.";
-
-/// Which field a patch sets, without building its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FieldKey<'a> {
-    Standard(usize),
-    Custom(&'a str),
-}
-
-impl FieldKey<'_> {
-    fn name(self) -> String {
-        match self {
-            Self::Standard(n) => FIELD_NAMES[n].to_owned(),
-            Self::Custom(name) => format!("{CUSTOM_PREFIX}{name}"),
-        }
-    }
-}
-
-impl FieldPatch {
-    /// The field's name as used in JSON, clocks and history (`planName`, `customFields.x`).
-    pub fn field_name(&self) -> String {
-        self.key().name()
-    }
-
-    fn key(&self) -> FieldKey<'_> {
-        match self {
-            Self::Name(_) => FieldKey::Standard(0),
-            Self::PlanId(_) => FieldKey::Standard(1),
-            Self::PlanName(_) => FieldKey::Standard(2),
-            Self::UserCount(_) => FieldKey::Standard(3),
-            Self::Mrr(_) => FieldKey::Standard(4),
-            Self::TrialStatus(_) => FieldKey::Standard(5),
-            Self::LastActiveAt(_) => FieldKey::Standard(6),
-            Self::FeatureFlags(_) => FieldKey::Standard(7),
-            Self::Custom(name, _) => FieldKey::Custom(name),
-        }
-    }
-}
-
-/// The current values of a product org; `None` is unset.
-///
-/// Stored as JSON with the unset fields left out (a store reads and writes this at every
-/// update, and keeps many in memory); a stored `null` reads as unset too.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ProductOrgFields {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub plan_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub user_count: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mrr: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trial_status: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub last_active_at: Option<DateTime<Utc>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub feature_flags: Option<Map<String, Value>>,
-    #[serde(skip_serializing_if = "Map::is_empty")]
-    pub custom_fields: Map<String, Value>,
-}
-
 /// For each field, the event time (microseconds since the epoch) of the update that last
 /// wrote it. Kept for cleared fields too, so an older update cannot bring a value back.
 ///
@@ -139,7 +42,7 @@ pub struct ProductOrgFields {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldClock {
     /// The standard fields' times, `None` for never written.
-    standard: [Option<i64>; STANDARD_FIELDS],
+    standard: [Option<i64>; Field::COUNT],
     /// Custom fields' times by name (without the prefix), sorted by name.
     custom: Vec<(Box<str>, i64)>,
 }
@@ -147,7 +50,7 @@ pub struct FieldClock {
 impl FieldClock {
     fn get(&self, key: FieldKey<'_>) -> Option<i64> {
         match key {
-            FieldKey::Standard(n) => self.standard[n],
+            FieldKey::Standard(field) => self.standard[field as usize],
             FieldKey::Custom(name) => self
                 .custom
                 .binary_search_by(|(k, _)| (**k).cmp(name))
@@ -158,7 +61,7 @@ impl FieldClock {
 
     fn set(&mut self, key: FieldKey<'_>, at: i64) {
         match key {
-            FieldKey::Standard(n) => self.standard[n] = Some(at),
+            FieldKey::Standard(field) => self.standard[field as usize] = Some(at),
             FieldKey::Custom(name) => {
                 match self.custom.binary_search_by(|(k, _)| (**k).cmp(name)) {
                     Ok(i) => self.custom[i].1 = at,
@@ -174,9 +77,9 @@ impl Serialize for FieldClock {
         use serde::ser::SerializeMap;
         let written = self.standard.iter().flatten().count() + self.custom.len();
         let mut map = serializer.serialize_map(Some(written))?;
-        for (n, at) in self.standard.iter().enumerate() {
+        for (field, at) in Field::ALL.iter().zip(&self.standard) {
             if let Some(at) = at {
-                map.serialize_entry(FIELD_NAMES[n], at)?;
+                map.serialize_entry(field.name(), at)?;
             }
         }
         for (name, at) in &self.custom {
@@ -188,7 +91,7 @@ impl Serialize for FieldClock {
 
 /// A key of a stored clock, read without allocating for the standard fields.
 enum ClockKey {
-    Standard(usize),
+    Standard(Field),
     Custom(String),
 }
 
@@ -201,10 +104,13 @@ impl<'de> Deserialize<'de> for ClockKey {
                 f.write_str("a field name")
             }
             fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<ClockKey, E> {
-                if let Some(n) = FIELD_NAMES.iter().position(|n| *n == name) {
-                    return Ok(ClockKey::Standard(n));
+                if let Some(field) = Field::named(name) {
+                    return Ok(ClockKey::Standard(field));
                 }
-                match name.strip_prefix(CUSTOM_PREFIX) {
+                match name
+                    .strip_prefix(CUSTOM_FIELDS)
+                    .and_then(|n| n.strip_prefix('.'))
+                {
                     Some(custom) => Ok(ClockKey::Custom(custom.to_owned())),
                     None => Err(E::custom(format!(
                         "unknown field {name:?} in a field clock"
@@ -232,7 +138,7 @@ impl<'de> Deserialize<'de> for FieldClock {
                 while let Some(key) = map.next_key::<ClockKey>()? {
                     let at: i64 = map.next_value()?;
                     match key {
-                        ClockKey::Standard(n) => clock.standard[n] = Some(at),
+                        ClockKey::Standard(field) => clock.standard[field as usize] = Some(at),
                         ClockKey::Custom(name) => clock.set(FieldKey::Custom(&name), at),
                     }
                 }
@@ -259,6 +165,10 @@ pub struct MergeOutcome {
     /// Whether some field's clock moved forward (the row must be written even when no value
     /// changed, so that a later-arriving older update still loses).
     pub clock_moved: bool,
+    /// Fields the update mapped but did not apply, because a newer event wrote them.
+    pub older: Vec<String>,
+    /// The newest event time among the fields of `older`.
+    pub older_than: Option<DateTime<Utc>>,
 }
 
 /// Formats a timestamp the way trailspark shows it: RFC 3339, UTC, `Z`.
@@ -280,7 +190,12 @@ impl ProductOrgFields {
         for patch in patches {
             let key = patch.key();
             match clock.get(key) {
-                Some(written) if written > at => continue,
+                Some(written) if written > at => {
+                    outcome.older.push(key.name());
+                    let written = DateTime::from_timestamp_micros(written);
+                    outcome.older_than = outcome.older_than.max(written);
+                    continue;
+                }
                 Some(written) if written == at => {}
                 _ => {
                     clock.set(key, at);
@@ -297,43 +212,6 @@ impl ProductOrgFields {
             }
         }
         outcome
-    }
-
-    /// Sets one field and returns its old and new value as JSON.
-    fn set(&mut self, patch: &FieldPatch) -> (Value, Value) {
-        fn swap<T: Clone>(
-            slot: &mut Option<T>,
-            new: &Option<T>,
-            json: impl Fn(&T) -> Value,
-        ) -> (Value, Value) {
-            let old = slot.as_ref().map(&json).unwrap_or(Value::Null);
-            slot.clone_from(new);
-            (old, new.as_ref().map(json).unwrap_or(Value::Null))
-        }
-        let text = |s: &String| Value::String(s.clone());
-        let int = |n: &i64| Value::from(*n);
-        match patch {
-            FieldPatch::Name(v) => swap(&mut self.name, v, text),
-            FieldPatch::PlanId(v) => swap(&mut self.plan_id, v, text),
-            FieldPatch::PlanName(v) => swap(&mut self.plan_name, v, text),
-            FieldPatch::UserCount(v) => swap(&mut self.user_count, v, int),
-            FieldPatch::Mrr(v) => swap(&mut self.mrr, v, int),
-            FieldPatch::TrialStatus(v) => swap(&mut self.trial_status, v, text),
-            FieldPatch::LastActiveAt(v) => swap(&mut self.last_active_at, v, |t| {
-                Value::String(format_timestamp(t))
-            }),
-            FieldPatch::FeatureFlags(v) => {
-                swap(&mut self.feature_flags, v, |m| Value::Object(m.clone()))
-            }
-            FieldPatch::Custom(name, v) => {
-                let old = self.custom_fields.get(name).cloned().unwrap_or(Value::Null);
-                match v {
-                    Some(value) => self.custom_fields.insert(name.clone(), value.clone()),
-                    None => self.custom_fields.remove(name),
-                };
-                (old, v.clone().unwrap_or(Value::Null))
-            }
-        }
     }
 }
 

@@ -17,13 +17,14 @@ use deadpool_postgres::{GenericClient, Pool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio_postgres::types::Json;
+use trailspark_core::step::{self, OrgState, Write};
 use trailspark_core::{FieldClock, ProductOrgFields, TargetOrgId, TenantId, Update};
 use trailspark_store::{
     Applied, CommitCounters, CommitStats, IngestRequest, IngestResult, StoreError, StoreResult,
 };
 
 use crate::db::{pg_error, pool_error, prepared};
-use crate::ingest::{seen_webhook_id, DEDUPE_WINDOW};
+use crate::ingest::seen_webhook_id;
 
 /// One request waiting for a batch.
 struct Job {
@@ -178,12 +179,7 @@ async fn in_transaction(pool: &Pool, batch: &[Job]) -> StoreResult<Vec<IngestRes
 
 /// A product org as the batch sees it: as stored (or new), then as each update leaves it.
 struct Org {
-    target_org_id: TargetOrgId,
-    fields: ProductOrgFields,
-    clock: FieldClock,
-    version: i64,
-    /// Not stored before this batch.
-    new: bool,
+    state: OrgState,
     /// Some value changed in this batch: the whole row is written.
     changed: bool,
     /// Only the field clock moved: only it is written.
@@ -252,12 +248,9 @@ async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestRes
         );
         let id = update.product_org_id.as_str();
         let message = update.message_id.as_deref().map(|m| (tenant, key, m));
-        if let Some(first) = message.and_then(|m| dedupe.get(&m)) {
-            if first.1 >= now - DEDUPE_WINDOW {
-                outcomes.push(Applied {
-                    duplicate: true,
-                    ..first.0.clone()
-                });
+        if let Some((first, first_at)) = message.and_then(|m| dedupe.get(&m)) {
+            if let Some(again) = step::repeat(first.clone(), *first_at, now) {
+                outcomes.push(again);
                 continue;
             }
         }
@@ -267,13 +260,8 @@ async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestRes
                 let target = *new_targets.get(&(tenant, id)).ok_or_else(|| {
                     StoreError::Other("a new product org found no target org id".into())
                 })?;
-                created.push((tenant, target, update.target_org_name(), now));
                 slot.insert(Org {
-                    target_org_id: TargetOrgId(target),
-                    fields: ProductOrgFields::default(),
-                    clock: FieldClock::default(),
-                    version: 0,
-                    new: true,
+                    state: OrgState::new(TargetOrgId(target)),
                     changed: false,
                     clock_moved: false,
                     updated_at: now,
@@ -281,39 +269,31 @@ async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestRes
                 })
             }
         };
-        let is_new_org = org.new && org.version == 0;
-        let merge = org.fields.merge(
-            &mut org.clock,
-            &update.patches,
-            update.event_at.unwrap_or(now),
-        );
-        let changed = is_new_org || !merge.changes.is_empty();
-        if changed {
-            org.version += 1;
-            org.changed = true;
-            org.updated_at = now;
-            history.tenant.push(tenant);
-            history.id.push(id);
-            history.version.push(org.version);
-            history.changes.push(Json(merge.changes));
-            history.key.push(key);
-            history.event_at.push(update.event_at);
-            history.received_at.push(now);
-        } else if merge.clock_moved {
-            org.clock_moved = true;
+        let step = step::step(&mut org.state, update, now);
+        match step.write {
+            Write::Change(change) => {
+                if let Some(target) = change.created {
+                    created.push((tenant, target.id.0, target.name, now));
+                }
+                org.changed = true;
+                org.updated_at = now;
+                let row = change.history;
+                history.tenant.push(tenant);
+                history.id.push(id);
+                history.version.push(row.version);
+                history.changes.push(Json(row.changes));
+                history.key.push(key);
+                history.event_at.push(row.event_at);
+                history.received_at.push(row.received_at);
+            }
+            Write::Clock => org.clock_moved = true,
+            Write::Nothing => {}
         }
-        let applied = Applied {
-            product_org_id: update.product_org_id.clone(),
-            target_org_id: org.target_org_id,
-            is_new_org,
-            changed,
-            duplicate: false,
-        };
         if let Some(message) = message {
-            dedupe.insert(message, (applied.clone(), now));
-            remembered.push((message, applied.clone(), now));
+            dedupe.insert(message, (step.applied.clone(), now));
+            remembered.push((message, step.applied.clone(), now));
         }
-        outcomes.push(applied);
+        outcomes.push(step.applied);
     }
 
     // Target orgs first, on their own: product orgs refer to them.
@@ -446,11 +426,12 @@ async fn current<'a>(
         orgs.insert(
             key,
             Org {
-                target_org_id: TargetOrgId(row.get(1)),
-                fields,
-                clock,
-                version: row.get(4),
-                new: false,
+                state: OrgState {
+                    target_org_id: TargetOrgId(row.get(1)),
+                    fields,
+                    clock,
+                    version: row.get(4),
+                },
                 changed: false,
                 clock_moved: false,
                 updated_at: row.get(5),
@@ -506,11 +487,15 @@ async fn upsert_orgs(
     rows.sort_unstable_by_key(|(k, _)| **k);
     let tenants: Vec<i64> = rows.iter().map(|(k, _)| k.0).collect();
     let ids: Vec<&str> = rows.iter().map(|(k, _)| k.1).collect();
-    let targets: Vec<i64> = rows.iter().map(|(_, o)| o.target_org_id.0).collect();
-    let names: Vec<Option<&str>> = rows.iter().map(|(_, o)| o.fields.name.as_deref()).collect();
-    let fields: Vec<Json<&ProductOrgFields>> = rows.iter().map(|(_, o)| Json(&o.fields)).collect();
-    let clocks: Vec<Json<&FieldClock>> = rows.iter().map(|(_, o)| Json(&o.clock)).collect();
-    let versions: Vec<i64> = rows.iter().map(|(_, o)| o.version).collect();
+    let targets: Vec<i64> = rows.iter().map(|(_, o)| o.state.target_org_id.0).collect();
+    let names: Vec<Option<&str>> = rows
+        .iter()
+        .map(|(_, o)| o.state.fields.name.as_deref())
+        .collect();
+    let fields: Vec<Json<&ProductOrgFields>> =
+        rows.iter().map(|(_, o)| Json(&o.state.fields)).collect();
+    let clocks: Vec<Json<&FieldClock>> = rows.iter().map(|(_, o)| Json(&o.state.clock)).collect();
+    let versions: Vec<i64> = rows.iter().map(|(_, o)| o.state.version).collect();
     let created: Vec<DateTime<Utc>> = rows.iter().map(|(_, o)| o.created_at).collect();
     let updated: Vec<DateTime<Utc>> = rows.iter().map(|(_, o)| o.updated_at).collect();
     let sql = format!(

@@ -5,18 +5,16 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_postgres::types::Json;
+use trailspark_core::step;
 use trailspark_core::{ApiKeyId, TenantId};
 use trailspark_store::{StoreError, StoreResult};
 
 use crate::db::{pg_error, prepared};
-
-pub const DEDUPE_WINDOW: Duration = Duration::hours(24);
-const REPLAY_WINDOW: Duration = Duration::minutes(10);
 
 /// The work on one item. Boxed, and `Send` by its type, so that the futures of the trait's
 /// methods stay `Send` (a generic async closure cannot promise that yet).
@@ -63,7 +61,7 @@ pub async fn seen_webhook_id(
              ON CONFLICT (tenant_id, key_id, webhook_id) DO UPDATE SET seen_at = excluded.seen_at
              WHERE webhook_ids.seen_at < $5
              RETURNING 1").await?,
-            &[&tenant.0, &key.0, &webhook_id, &now, &(now - REPLAY_WINDOW)],
+            &[&tenant.0, &key.0, &webhook_id, &now, &step::replay_since(now)],
         )
         .await
         .map_err(pg_error)?;
@@ -102,7 +100,7 @@ pub async fn processed<T: DeserializeOwned>(
              WHERE tenant_id = $1 AND key_id = $2 AND message_id = $3 AND processed_at >= $4",
             )
             .await?,
-            &[&tenant.0, &key.0, &message_id, &(now - DEDUPE_WINDOW)],
+            &[&tenant.0, &key.0, &message_id, &step::dedupe_since(now)],
         )
         .await
         .map_err(pg_error)?;
@@ -144,14 +142,14 @@ pub async fn sweep_expired(client: &impl GenericClient) -> StoreResult<()> {
                 "DELETE FROM processed_messages WHERE processed_at < $1",
             )
             .await?,
-            &[&(now - DEDUPE_WINDOW)],
+            &[&step::dedupe_since(now)],
         )
         .await
         .map_err(pg_error)?;
     client
         .execute(
             &prepared(client, "DELETE FROM webhook_ids WHERE seen_at < $1").await?,
-            &[&(now - REPLAY_WINDOW)],
+            &[&step::replay_since(now)],
         )
         .await
         .map_err(pg_error)?;

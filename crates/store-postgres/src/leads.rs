@@ -5,6 +5,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
 use trailspark_core::signal::Signal;
+use trailspark_core::step::{self, LeadState, Outcome};
 use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::{
     FirmographicsKey, FirmographicsRow, IngestResult, ProductOrg, SignalApplied, SignalRequest,
@@ -51,25 +52,22 @@ async fn store_signal(
         if let Some(first) =
             processed::<SignalApplied>(tx, tenant, key, message_id, received_at).await?
         {
-            return Ok(SignalApplied {
-                duplicate: true,
-                ..first
-            });
+            return Ok(first.repeated());
         }
     }
-    let product_org = signal.product_org_id.as_ref().map(ProductOrgId::as_str);
+    let after = step::lead_after(stored_lead(tx, tenant, lead).await?.as_ref(), signal);
+    let product_org = after.product_org_id.as_ref().map(ProductOrgId::as_str);
     tx.execute(
         &prepared(
             tx,
             "INSERT INTO leads (tenant_id, lead_id, email, product_org_id, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $5)
          ON CONFLICT (tenant_id, lead_id) DO UPDATE SET
-             email = COALESCE(excluded.email, leads.email),
-             product_org_id = COALESCE(excluded.product_org_id, leads.product_org_id),
+             email = excluded.email, product_org_id = excluded.product_org_id,
              updated_at = excluded.updated_at",
         )
         .await?,
-        &[&tenant.0, &lead, &signal.email, &product_org, &received_at],
+        &[&tenant.0, &lead, &after.email, &product_org, &received_at],
     )
     .await
     .map_err(pg_error)?;
@@ -89,7 +87,7 @@ async fn store_signal(
             &signal.name,
             &signal.properties.as_ref().map(Json),
             &Json(&signal.custom_fields),
-            &product_org,
+            &signal.product_org_id.as_ref().map(ProductOrgId::as_str),
             &key.0,
             &signal.event_at,
             &received_at,
@@ -98,19 +96,64 @@ async fn store_signal(
     )
     .await
     .map_err(pg_error)?;
-    let target_org_id = reads::find_lead(tx, tenant, &signal.lead_id)
-        .await?
-        .target_org_id;
-    let applied = SignalApplied {
-        lead_id: signal.lead_id.clone(),
-        target_org_id,
-        linked: target_org_id.is_some(),
-        duplicate: false,
+    let target = match product_org {
+        Some(id) => target_org_of(tx, tenant, id).await?,
+        None => None,
     };
+    let applied = step::signal_applied(signal.lead_id.clone(), target);
     if let Some(message_id) = &signal.message_id {
         remember(tx, tenant, key, message_id, &applied, received_at).await?;
     }
     Ok(applied)
+}
+
+/// What a signal can change of a stored lead, if the lead exists.
+async fn stored_lead(
+    tx: &impl GenericClient,
+    tenant: TenantId,
+    lead: &str,
+) -> StoreResult<Option<LeadState>> {
+    let row = tx
+        .query_opt(
+            &prepared(
+                tx,
+                "SELECT email, product_org_id FROM leads WHERE tenant_id = $1 AND lead_id = $2",
+            )
+            .await?,
+            &[&tenant.0, &lead],
+        )
+        .await
+        .map_err(pg_error)?;
+    let Some(row) = row else { return Ok(None) };
+    let product_org_id = row
+        .get::<_, Option<String>>(1)
+        .map(ProductOrgId::parse)
+        .transpose()
+        .map_err(|e| StoreError::Other(format!("a stored lead's product org id: {e}")))?;
+    Ok(Some(LeadState {
+        email: row.get(0),
+        product_org_id,
+    }))
+}
+
+/// The target org of a product org, if the product org exists.
+async fn target_org_of(
+    tx: &impl GenericClient,
+    tenant: TenantId,
+    id: &str,
+) -> StoreResult<Option<TargetOrgId>> {
+    let row = tx
+        .query_opt(
+            &prepared(
+                tx,
+                "SELECT target_org_id FROM product_orgs WHERE tenant_id = $1 AND product_org_id = $2",
+            )
+            .await?,
+            &[&tenant.0, &id],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(row.map(|r| TargetOrgId(r.get(0))))
 }
 
 async fn write_firmographics(

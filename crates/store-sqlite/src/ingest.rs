@@ -10,11 +10,10 @@
 
 use std::cell::RefMut;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Statement};
-use trailspark_core::{
-    ApiKeyId, FieldClock, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId, Update,
-};
+use trailspark_core::step::{self, Change, OrgState, Outcome, Write};
+use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId, Update};
 use trailspark_store::{Applied, IngestRequest, IngestResult, StoreError, StoreResult};
 
 use serde::de::DeserializeOwned;
@@ -23,11 +22,6 @@ use serde::Serialize;
 use crate::db::{from_json, micros, sqlite_error, to_json};
 use crate::writer::{Ctx, Mode};
 
-/// How long a messageId is remembered.
-const DEDUPE_WINDOW: Duration = Duration::hours(24);
-/// How long a webhook-id is remembered: twice the signature window, so a replay can never be
-/// both fresh enough to verify and old enough to be forgotten.
-const REPLAY_WINDOW: Duration = Duration::minutes(10);
 /// Most product orgs the writer keeps in memory (a few hundred bytes each: their stored JSON).
 const CACHED_ORGS: usize = 65_536;
 /// Dedupe rows looked at by one sweep.
@@ -177,6 +171,18 @@ struct Stored {
     history_head: Option<i64>,
 }
 
+impl Stored {
+    /// The org as the write step takes it.
+    fn state(&self) -> StoreResult<OrgState> {
+        Ok(OrgState {
+            target_org_id: self.target_org_id,
+            fields: from_json(&self.fields)?,
+            clock: from_json(&self.clock)?,
+            version: self.version,
+        })
+    }
+}
+
 /// The product orgs the writer knows, as committed (or as written by the transaction under
 /// way, whose `touched` ones are forgotten if it rolls back). Bounded: past [`CACHED_ORGS`] a
 /// random one makes room.
@@ -309,7 +315,7 @@ pub fn seen_webhook_id(
         )
         .and_then(|mut s| s.query_row((tenant.0, &key.0, webhook_id), |r| r.get(0)).optional())
         .map_err(sqlite_error)?;
-    if seen_at.is_some_and(|at| at >= micros(&(now - REPLAY_WINDOW))) {
+    if seen_at.is_some_and(|at| at >= micros(&step::replay_since(now))) {
         return Ok(true);
     }
     conn.prepare_cached(
@@ -336,137 +342,146 @@ fn apply<'c>(
         Some(org) => Some(org),
         None => read_org(state.statements(conn)?, tenant, id)?,
     };
-    let is_new_org = existing.is_none();
-    let now = micros(&received_at);
     let statements = state.statements(conn)?;
-    let mut stored = match existing {
-        Some(org) => org,
+    let (mut org, history_head) = match &existing {
+        Some(stored) => (stored.state()?, stored.history_head),
         // The id is taken now, its row written once the update is known not to be a
         // duplicate; an id taken for a duplicate stays unused (ids have gaps, as sequences do).
-        None => Stored {
-            target_org_id: next_target_org(statements, tenant)?,
-            fields: "{}".into(),
-            clock: "{}".into(),
-            version: 0,
-            history_head: None,
-        },
+        None => (OrgState::new(next_target_org(statements, tenant)?), None),
     };
-    let mut fields: ProductOrgFields = from_json(&stored.fields)?;
-    let mut clock: FieldClock = from_json(&stored.clock)?;
-    let outcome = fields.merge(
-        &mut clock,
-        &update.patches,
-        update.event_at.unwrap_or(received_at),
-    );
-    let changed = is_new_org || !outcome.changes.is_empty();
-    let applied = Applied {
-        product_org_id: id.clone(),
-        target_org_id: stored.target_org_id,
-        is_new_org,
-        changed,
-        duplicate: false,
-    };
+    let step = step::step(&mut org, update, received_at);
     // The outcome is known before anything of the update is written, so its dedupe row goes
     // first: one probe of the dedupe B-tree says whether the messageId is new, instead of a
-    // lookup and then an insert. A duplicate leaves the merge unwritten (and the org to be
+    // lookup and then an insert. A duplicate leaves the step unwritten (and the org to be
     // read again).
     if let Some(message_id) = &update.message_id {
-        let window_start = micros(&(received_at - DEDUPE_WINDOW));
+        let since = micros(&step::dedupe_since(received_at));
+        let remember = (tenant.0, &key.0, message_id);
         let stored_it = statements
             .remember_new
             .execute((
-                tenant.0,
-                &key.0,
-                message_id,
-                to_json(&applied),
-                now,
-                window_start,
+                remember.0,
+                remember.1,
+                remember.2,
+                to_json(&step.applied),
+                micros(&received_at),
+                since,
             ))
             .map_err(sqlite_error)?;
         if stored_it == 0 {
             let first: String = statements
                 .processed
-                .query_row((tenant.0, &key.0, message_id, window_start), |r| r.get(0))
+                .query_row((remember.0, remember.1, remember.2, since), |r| r.get(0))
                 .map_err(sqlite_error)?;
-            return Ok(Applied {
-                duplicate: true,
-                ..from_json(&first)?
-            });
+            return Ok(from_json::<Applied>(&first)?.repeated());
         }
         state.remembered += 1;
     }
     let statements = state.statements(conn)?;
-    if is_new_org {
+    let stored = match step.write {
+        Write::Nothing => {
+            existing.ok_or_else(|| StoreError::Other("a new org wrote nothing".into()))?
+        }
+        Write::Clock => {
+            let clock: Box<str> = to_json(&org.clock).into();
+            statements
+                .update_clock
+                .execute((tenant.0, id.as_str(), &*clock))
+                .map_err(sqlite_error)?;
+            Stored {
+                clock,
+                ..existing
+                    .ok_or_else(|| StoreError::Other("a new org wrote its clock alone".into()))?
+            }
+        }
+        Write::Change(change) => write_change(
+            conn,
+            statements,
+            tenant,
+            key,
+            id,
+            &org,
+            history_head,
+            change,
+        )?,
+    };
+    state.orgs.put(tenant, id, stored);
+    Ok(step.applied)
+}
+
+/// Writes a change of a product org: its target org if the change creates it, the history row,
+/// then the org's row; returns the org as now stored.
+#[allow(clippy::too_many_arguments)]
+fn write_change(
+    conn: &Connection,
+    statements: &mut Statements<'_>,
+    tenant: TenantId,
+    key: &ApiKeyId,
+    id: &ProductOrgId,
+    org: &OrgState,
+    history_head: Option<i64>,
+    change: Change,
+) -> StoreResult<Stored> {
+    let now = micros(&change.history.received_at);
+    if let Some(target) = &change.created {
         statements
             .insert_target_org
-            .execute((
-                tenant.0,
-                stored.target_org_id.0,
-                update.target_org_name(),
-                now,
-            ))
+            .execute((tenant.0, target.id.0, &target.name, now))
             .map_err(sqlite_error)?;
     }
-    if changed {
-        stored.version += 1;
+    let history = &change.history;
+    statements
+        .history
+        .execute((
+            tenant.0,
+            id.as_str(),
+            history.version,
+            history_head,
+            to_json(&history.changes),
+            &key.0,
+            history.event_at.as_ref().map(micros),
+            now,
+        ))
+        .map_err(sqlite_error)?;
+    let stored = Stored {
+        target_org_id: org.target_org_id,
+        fields: to_json(&org.fields).into(),
+        clock: to_json(&org.clock).into(),
+        version: org.version,
+        history_head: Some(conn.last_insert_rowid()),
+    };
+    let name = org.fields.name.as_deref();
+    if change.created.is_some() {
         statements
-            .history
+            .insert_org
             .execute((
                 tenant.0,
                 id.as_str(),
+                stored.target_org_id.0,
+                name,
+                &*stored.fields,
+                &*stored.clock,
                 stored.version,
                 stored.history_head,
-                to_json(&outcome.changes),
-                &key.0,
-                update.event_at.as_ref().map(micros),
                 now,
             ))
             .map_err(sqlite_error)?;
-        stored.history_head = Some(conn.last_insert_rowid());
-        stored.fields = to_json(&fields).into();
-        stored.clock = to_json(&clock).into();
-        let name = fields.name.as_deref();
-        if is_new_org {
-            statements
-                .insert_org
-                .execute((
-                    tenant.0,
-                    id.as_str(),
-                    stored.target_org_id.0,
-                    name,
-                    &*stored.fields,
-                    &*stored.clock,
-                    stored.version,
-                    stored.history_head,
-                    now,
-                ))
-                .map_err(sqlite_error)?;
-        } else {
-            statements
-                .update_org
-                .execute((
-                    tenant.0,
-                    id.as_str(),
-                    name,
-                    &*stored.fields,
-                    &*stored.clock,
-                    stored.version,
-                    stored.history_head,
-                    now,
-                ))
-                .map_err(sqlite_error)?;
-        }
-    } else if outcome.clock_moved {
-        // No value changed, but a newer event touched some field: remember it, so a later
-        // arriving older update still loses. `updatedAt` and history stay as they were.
-        stored.clock = to_json(&clock).into();
+    } else {
         statements
-            .update_clock
-            .execute((tenant.0, id.as_str(), &*stored.clock))
+            .update_org
+            .execute((
+                tenant.0,
+                id.as_str(),
+                name,
+                &*stored.fields,
+                &*stored.clock,
+                stored.version,
+                stored.history_head,
+                now,
+            ))
             .map_err(sqlite_error)?;
     }
-    state.orgs.put(tenant, id, stored);
-    Ok(applied)
+    Ok(stored)
 }
 
 fn read_org(
@@ -509,7 +524,12 @@ pub fn processed<T: DeserializeOwned>(
         .prepare_cached(PROCESSED)
         .and_then(|mut s| {
             s.query_row(
-                (tenant.0, &key.0, message_id, micros(&(now - DEDUPE_WINDOW))),
+                (
+                    tenant.0,
+                    &key.0,
+                    message_id,
+                    micros(&step::dedupe_since(now)),
+                ),
                 |r| r.get(0),
             )
             .optional()
@@ -558,7 +578,7 @@ pub fn sweep_expired(ctx: &Ctx<'_>) -> StoreResult<()> {
             .optional()
         })
         .map_err(sqlite_error)?;
-    let cutoff = micros(&(now - DEDUPE_WINDOW));
+    let cutoff = micros(&step::dedupe_since(now));
     match &upto {
         Some((t, k, m)) => ctx.execute(
             "DELETE FROM processed_messages
@@ -579,7 +599,7 @@ pub fn sweep_expired(ctx: &Ctx<'_>) -> StoreResult<()> {
     ctx.execute(
         "DELETE FROM webhook_ids WHERE rowid IN
              (SELECT rowid FROM webhook_ids WHERE seen_at < ?1 LIMIT 10000)",
-        [micros(&(now - REPLAY_WINDOW))],
+        [micros(&step::replay_since(now))],
     )
     .map_err(sqlite_error)?;
     Ok(())

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use trailspark_core::signal::Signal;
-use trailspark_core::{ApiKeyId, LeadId, TargetOrgId, TenantId};
-use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreResult};
+use trailspark_core::step::{self, LeadState, Outcome};
+use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreError, StoreResult};
 
 use crate::db::{micros, sqlite_error, to_json};
 use crate::ingest::{each_in_savepoint, processed, remember, seen_webhook_id};
@@ -40,29 +41,25 @@ fn store_signal(
     if let Some(message_id) = &signal.message_id {
         if let Some(first) = processed::<SignalApplied>(conn, tenant, key, message_id, received_at)?
         {
-            return Ok(SignalApplied {
-                duplicate: true,
-                ..first
-            });
+            return Ok(first.repeated());
         }
     }
     let lead = &signal.lead_id;
     let now = micros(&received_at);
-    // The latest signal naming a product org sets the lead's link; one naming none keeps it.
+    let after = step::lead_after(stored_lead(conn, tenant, lead)?.as_ref(), signal);
     conn.prepare_cached(
         "INSERT INTO leads (tenant_id, lead_id, email, product_org_id, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?5)
          ON CONFLICT (tenant_id, lead_id) DO UPDATE SET
-             email = COALESCE(excluded.email, email),
-             product_org_id = COALESCE(excluded.product_org_id, product_org_id),
+             email = excluded.email, product_org_id = excluded.product_org_id,
              updated_at = excluded.updated_at",
     )
     .and_then(|mut s| {
         s.execute((
             tenant.0,
             lead.as_str(),
-            signal.email.as_deref(),
-            signal.product_org_id.as_ref().map(|id| id.as_str()),
+            after.email.as_deref(),
+            after.product_org_id.as_ref().map(ProductOrgId::as_str),
             now,
         ))
     })
@@ -89,32 +86,55 @@ fn store_signal(
         ])
     })
     .map_err(sqlite_error)?;
-    let target_org_id = linked_target_org(conn, tenant, lead)?;
-    let applied = SignalApplied {
-        lead_id: lead.clone(),
-        target_org_id,
-        linked: target_org_id.is_some(),
-        duplicate: false,
+    let target = match &after.product_org_id {
+        Some(id) => target_org_of(conn, tenant, id)?,
+        None => None,
     };
+    let applied = step::signal_applied(lead.clone(), target);
     if let Some(message_id) = &signal.message_id {
         remember(conn, tenant, key, message_id, &applied, received_at)?;
     }
     Ok(applied)
 }
 
-/// The target org of the product org a lead is linked to, if that product org exists.
-fn linked_target_org(
+/// What a signal can change of a stored lead, if the lead exists.
+fn stored_lead(
     conn: &Connection,
     tenant: TenantId,
     lead: &LeadId,
+) -> StoreResult<Option<LeadState>> {
+    let row: Option<(Option<String>, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT email, product_org_id FROM leads WHERE tenant_id = ?1 AND lead_id = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row((tenant.0, lead.as_str()), |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
+        })
+        .map_err(sqlite_error)?;
+    row.map(|(email, product_org_id)| {
+        Ok(LeadState {
+            email,
+            product_org_id: product_org_id
+                .map(ProductOrgId::parse)
+                .transpose()
+                .map_err(|e| StoreError::Other(format!("a stored lead's product org id: {e}")))?,
+        })
+    })
+    .transpose()
+}
+
+/// The target org of a product org, if the product org exists.
+fn target_org_of(
+    conn: &Connection,
+    tenant: TenantId,
+    id: &ProductOrgId,
 ) -> StoreResult<Option<TargetOrgId>> {
     conn.prepare_cached(
-        "SELECT p.target_org_id FROM leads l
-         JOIN product_orgs p ON p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id
-         WHERE l.tenant_id = ?1 AND l.lead_id = ?2",
+        "SELECT target_org_id FROM product_orgs WHERE tenant_id = ?1 AND product_org_id = ?2",
     )
     .and_then(|mut s| {
-        s.query_row((tenant.0, lead.as_str()), |r| r.get(0).map(TargetOrgId))
+        s.query_row((tenant.0, id.as_str()), |r| r.get(0).map(TargetOrgId))
             .optional()
     })
     .map_err(sqlite_error)

@@ -2,7 +2,6 @@
 //! and the evaluation context that brings them together.
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use trailspark_core::signal::Signal;
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, TargetOrgId};
@@ -17,19 +16,6 @@ pub struct SignalRequest {
     /// As in [`crate::IngestRequest`]: refused when seen before for this key.
     pub webhook_id: Option<String>,
     pub signals: Vec<Signal>,
-}
-
-/// The outcome of one stored signal: what the signal webhook answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SignalApplied {
-    pub lead_id: LeadId,
-    /// The lead's target org, through the product org it is linked to, if that org exists.
-    pub target_org_id: Option<TargetOrgId>,
-    pub linked: bool,
-    /// True when this repeats the first outcome of an already stored `messageId`.
-    #[serde(skip)]
-    pub duplicate: bool,
 }
 
 /// A person known by signals.

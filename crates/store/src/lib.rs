@@ -14,13 +14,15 @@ use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, Te
 
 pub use error::{StoreError, StoreResult};
 pub use leads::{
-    EvaluationContext, FirmographicsKey, FirmographicsRow, Lead, SignalApplied, SignalRecord,
-    SignalRequest, TargetOrg, TargetOrgDetail,
+    EvaluationContext, FirmographicsKey, FirmographicsRow, Lead, SignalRecord, SignalRequest,
+    TargetOrg, TargetOrgDetail,
 };
 pub use rows::{
-    ApiKeyRecord, Applied, CommitCounters, CommitStats, Delivery, HistoryEntry, IngestRequest,
-    IngestResult, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, Tenant, User,
+    ApiKeyRecord, CommitCounters, CommitStats, Delivery, HistoryEntry, IngestRequest, IngestResult,
+    NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, Tenant, User,
 };
+/// The outcomes of writes are the write rules' own (core); here for the stores' callers.
+pub use trailspark_core::{Applied, SignalApplied};
 
 /// Storage of tenants, keys, product orgs and their history.
 #[async_trait]

@@ -1,10 +1,9 @@
 //! Values that go in and out of a [`crate::Store`].
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use trailspark_core::{
-    ApiKeyId, EndpointType, FieldChange, ProductOrgFields, ProductOrgId, Subdomain, TargetOrgId,
-    TenantId, Update,
+    ApiKeyId, Applied, EndpointType, FieldChange, ProductOrgFields, ProductOrgId, Subdomain,
+    TargetOrgId, TenantId, Update,
 };
 
 /// A trailspark customer.
@@ -71,21 +70,6 @@ pub enum IngestResult<T = Applied> {
     Replayed,
     /// One result per update, in order.
     Applied(Vec<Result<T, String>>),
-}
-
-/// The outcome of one applied update: what the webhook answers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Applied {
-    pub product_org_id: ProductOrgId,
-    pub target_org_id: TargetOrgId,
-    /// True exactly once per (tenant, productOrgId).
-    pub is_new_org: bool,
-    /// False when no field's value changed.
-    pub changed: bool,
-    /// True when this repeats the first outcome of an already applied `messageId`.
-    #[serde(skip)]
-    pub duplicate: bool,
 }
 
 /// A product org as stored.

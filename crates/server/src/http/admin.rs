@@ -2,13 +2,15 @@
 //! bearer token: another tenant's product org is simply not found.
 
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Value};
-use trailspark_core::update::format_timestamp;
+use serde_json::Value;
 use trailspark_core::ProductOrgId;
-use trailspark_store::{HistoryEntry, Page, PageRequest, ProductOrg, SearchQuery};
+use trailspark_store::{HistoryEntry, PageRequest, ProductOrg, SearchQuery};
+
+use super::views::{self, HistoryPageView, HistoryView, PageView, ProductOrgView};
 
 use crate::app::App;
 use crate::auth::TenantAdmin;
@@ -61,12 +63,6 @@ pub(crate) fn page(cursor: Option<String>, limit: Option<String>) -> Result<Page
     })
 }
 
-/// A page as every admin list answers it: `{items, nextCursor}`.
-pub(crate) fn page_json<T>(page: &Page<T>, item: impl Fn(&T) -> Value) -> Json<Value> {
-    let items: Vec<Value> = page.items.iter().map(item).collect();
-    Json(json!({"items": items, "nextCursor": page.next_cursor}))
-}
-
 pub(crate) fn product_org_id(raw: String) -> Result<ProductOrgId, ApiError> {
     ProductOrgId::parse(raw)
         .map_err(|e| ApiError::NotFound(format!("No such product org: productOrgId {e}.")))
@@ -76,24 +72,24 @@ async fn list(
     State(app): State<App>,
     admin: TenantAdmin,
     Query(params): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let query = params.query()?;
     let found = app.store.list_product_orgs(admin.tenant, &query).await?;
-    Ok(page_json(&found, product_org_json))
+    Ok(Json(PageView::of(&found, ProductOrgView::from)).into_response())
 }
 
 async fn one(
     State(app): State<App>,
     admin: TenantAdmin,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = product_org_id(raw)?;
     let org = app
         .store
         .product_org(admin.tenant, &id)
         .await
         .map_err(|e| not_found(e, &id))?;
-    Ok(Json(product_org_json(&org)))
+    Ok(Json(ProductOrgView::from(&org)).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,7 +103,7 @@ async fn history(
     admin: TenantAdmin,
     Path(raw): Path<String>,
     Query(params): Query<PageParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = product_org_id(raw)?;
     let page = page(params.cursor, params.limit)?;
     let found = app
@@ -115,10 +111,11 @@ async fn history(
         .product_org_history(admin.tenant, &id, &page)
         .await
         .map_err(|e| not_found(e, &id))?;
-    let items: Vec<Value> = found.items.iter().map(history_json).collect();
-    Ok(Json(
-        json!({"productOrgId": id, "items": items, "nextCursor": found.next_cursor}),
-    ))
+    let view = HistoryPageView {
+        product_org_id: &id,
+        page: PageView::of(&found, HistoryView::from),
+    };
+    Ok(Json(view).into_response())
 }
 
 fn not_found(e: trailspark_store::StoreError, id: &ProductOrgId) -> ApiError {
@@ -131,32 +128,12 @@ fn not_found(e: trailspark_store::StoreError, id: &ProductOrgId) -> ApiError {
     }
 }
 
-/// A product org as the admin API shows it (SPEC §5): every field, unset ones null.
+/// A product org as the admin API shows it, as JSON (for pages that walk it).
 pub fn product_org_json(org: &ProductOrg) -> Value {
-    let f = &org.fields;
-    json!({
-        "productOrgId": org.product_org_id,
-        "targetOrgId": org.target_org_id,
-        "name": f.name,
-        "planId": f.plan_id,
-        "planName": f.plan_name,
-        "userCount": f.user_count,
-        "mrr": f.mrr,
-        "trialStatus": f.trial_status,
-        "lastActiveAt": f.last_active_at.as_ref().map(format_timestamp),
-        "featureFlags": f.feature_flags,
-        "customFields": (!f.custom_fields.is_empty()).then_some(&f.custom_fields),
-        "createdAt": format_timestamp(&org.created_at),
-        "updatedAt": format_timestamp(&org.updated_at),
-    })
+    views::to_value(ProductOrgView::from(org))
 }
 
+/// A history entry as the admin API shows it, as JSON.
 pub(crate) fn history_json(entry: &HistoryEntry) -> Value {
-    json!({
-        "version": entry.version,
-        "changes": entry.changes,
-        "keyId": entry.key_id,
-        "eventAt": entry.event_at.as_ref().map(format_timestamp),
-        "receivedAt": format_timestamp(&entry.received_at),
-    })
+    views::to_value(HistoryView::from(entry))
 }

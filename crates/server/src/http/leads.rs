@@ -1,15 +1,16 @@
 //! Admin API: leads and their evaluation context (SPEC §4–5).
 
 use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
-use trailspark_core::update::format_timestamp;
+use serde_json::Value;
 use trailspark_core::LeadId;
-use trailspark_store::{EvaluationContext, Lead, ProductOrg, SignalRecord, StoreError};
+use trailspark_store::{EvaluationContext, Lead, StoreError};
 
-use super::admin::{page_json, ListParams};
+use super::admin::ListParams;
+use super::views::{self, EvaluationContextView, LeadView, PageView};
 use crate::app::App;
 use crate::auth::TenantAdmin;
 use crate::error::ApiError;
@@ -48,23 +49,23 @@ async fn list(
     State(app): State<App>,
     admin: TenantAdmin,
     Query(params): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let found = app.store.list_leads(admin.tenant, &params.query()?).await?;
-    Ok(page_json(&found, lead_json))
+    Ok(Json(PageView::of(&found, LeadView::from)).into_response())
 }
 
 async fn one(
     State(app): State<App>,
     admin: TenantAdmin,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = lead_id(raw)?;
     let lead = app
         .store
         .lead(admin.tenant, &id)
         .await
         .map_err(|e| not_found(e, &id))?;
-    Ok(Json(lead_json(&lead)))
+    Ok(Json(LeadView::from(&lead)).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -77,7 +78,7 @@ async fn evaluation_context(
     admin: TenantAdmin,
     Path(raw): Path<String>,
     Query(params): Query<ContextParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = lead_id(raw)?;
     let signals = match params.signals.as_deref() {
         None | Some("") => DEFAULT_SIGNALS,
@@ -97,63 +98,15 @@ async fn evaluation_context(
         .evaluation_context(admin.tenant, &id, signals)
         .await
         .map_err(|e| not_found(e, &id))?;
-    Ok(Json(evaluation_context_json(&context)))
+    Ok(Json(EvaluationContextView::from(&context)).into_response())
 }
 
-/// The evaluation context a lead-scoring model reads.
+/// The evaluation context a lead-scoring model reads, as JSON (for pages that walk it).
 pub(crate) fn evaluation_context_json(context: &EvaluationContext) -> Value {
-    let signals: Vec<Value> = context.signals.iter().map(signal_json).collect();
-    let info: Vec<Value> = context.product_orgs.iter().map(product_org_info).collect();
-    json!({
-        "lead": lead_json(&context.lead),
-        "signals": signals,
-        "firmographics": context.firmographics,
-        "productOrgInfo": info,
-    })
+    views::to_value(EvaluationContextView::from(context))
 }
 
-/// A lead as the admin API shows it.
+/// A lead as the admin API shows it, as JSON.
 pub fn lead_json(lead: &Lead) -> Value {
-    json!({
-        "leadId": lead.lead_id,
-        "email": lead.email,
-        "productOrgId": lead.product_org_id,
-        "targetOrgId": lead.target_org_id,
-        "createdAt": format_timestamp(&lead.created_at),
-        "updatedAt": format_timestamp(&lead.updated_at),
-    })
-}
-
-fn signal_json(signal: &SignalRecord) -> Value {
-    json!({
-        "signal": signal.name,
-        "productOrgId": signal.product_org_id,
-        "properties": signal.properties,
-        "customFields": signal.custom_fields,
-        "eventAt": signal.event_at.as_ref().map(format_timestamp),
-        "receivedAt": format_timestamp(&signal.received_at),
-    })
-}
-
-/// One `productOrgInfo` entry: exactly the keys of the seed's example, absent values left out.
-fn product_org_info(org: &ProductOrg) -> Value {
-    let f = &org.fields;
-    let mut info = Map::new();
-    info.insert("productOrgId".into(), json!(org.product_org_id));
-    let mut put = |key: &str, value: Option<Value>| {
-        if let Some(value) = value {
-            info.insert(key.into(), value);
-        }
-    };
-    put("name", f.name.as_ref().map(|v| json!(v)));
-    put("planName", f.plan_name.as_ref().map(|v| json!(v)));
-    put("userCount", f.user_count.map(|v| json!(v)));
-    put("mrr", f.mrr.map(|v| json!(v)));
-    put("trialStatus", f.trial_status.as_ref().map(|v| json!(v)));
-    put("featureFlags", f.feature_flags.as_ref().map(|v| json!(v)));
-    put(
-        "customFields",
-        (!f.custom_fields.is_empty()).then(|| json!(f.custom_fields)),
-    );
-    Value::Object(info)
+    views::to_value(LeadView::from(lead))
 }

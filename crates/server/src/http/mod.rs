@@ -9,6 +9,7 @@ mod openapi;
 mod segment;
 mod signals;
 pub(crate) mod target_orgs;
+pub(crate) mod views;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;

@@ -3,16 +3,16 @@
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde_json::{json, Value};
-use trailspark_core::update::format_timestamp;
+use serde_json::Value;
 use trailspark_core::{firmographics, TargetOrgId};
 use trailspark_store::{StoreError, TargetOrg};
 
-use super::admin::{page_json, product_org_id, product_org_json, ListParams};
+use super::admin::{product_org_id, ListParams};
 use super::ingest::{read_body, require_json};
-use super::leads::lead_json;
+use super::views::{self, PageView, ProductOrgView, TargetOrgDetailView, TargetOrgView};
 use crate::app::App;
 use crate::auth::TenantAdmin;
 use crate::error::ApiError;
@@ -58,30 +58,26 @@ async fn list(
     State(app): State<App>,
     admin: TenantAdmin,
     Query(params): Query<ListParams>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let found = app
         .store
         .list_target_orgs(admin.tenant, &params.query()?)
         .await?;
-    Ok(page_json(&found, target_org_json))
+    Ok(Json(PageView::of(&found, TargetOrgView::from)).into_response())
 }
 
 async fn one(
     State(app): State<App>,
     admin: TenantAdmin,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = target_org_id(&raw)?;
     let detail = app
         .store
         .target_org(admin.tenant, id)
         .await
         .map_err(|e| not_found(e, id))?;
-    let mut body = target_org_json(&detail.org);
-    body["productOrgs"] = detail.product_orgs.iter().map(product_org_json).collect();
-    body["leads"] = detail.leads.iter().map(lead_json).collect();
-    body["leadCount"] = json!(detail.lead_count);
-    Ok(Json(body))
+    Ok(Json(TargetOrgDetailView::from(&detail)).into_response())
 }
 
 async fn set_firmographics(
@@ -90,7 +86,7 @@ async fn set_firmographics(
     Path(raw): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = target_org_id(&raw)?;
     let fields = firmographics::parse(json_body(&headers, body).await?).map_err(|why| {
         ApiError::BadRequest {
@@ -103,7 +99,7 @@ async fn set_firmographics(
         .set_firmographics(admin.tenant, id, fields)
         .await
         .map_err(|e| not_found(e, id))?;
-    Ok(Json(target_org_json(&org)))
+    Ok(Json(TargetOrgView::from(&org)).into_response())
 }
 
 async fn move_product_org(
@@ -112,7 +108,7 @@ async fn move_product_org(
     Path(raw): Path<String>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = product_org_id(raw)?;
     let to = json_body(&headers, body)
         .await?
@@ -140,17 +136,10 @@ async fn move_product_org(
             )),
             other => other.into(),
         })?;
-    Ok(Json(product_org_json(&moved)))
+    Ok(Json(ProductOrgView::from(&moved)).into_response())
 }
 
-/// A target org as the admin API lists it.
+/// A target org as the admin API lists it, as JSON (for pages that walk it).
 pub(crate) fn target_org_json(org: &TargetOrg) -> Value {
-    json!({
-        "targetOrgId": org.id,
-        "name": org.name,
-        "firmographics": org.firmographics,
-        "productOrgCount": org.product_org_count,
-        "createdAt": format_timestamp(&org.created_at),
-        "updatedAt": format_timestamp(&org.updated_at),
-    })
+    views::to_value(TargetOrgView::from(org))
 }

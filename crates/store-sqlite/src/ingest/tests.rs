@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use chrono::Duration;
+
 use trailspark_core::FieldPatch;
 use trailspark_store::Store;
 
