@@ -4,6 +4,7 @@
 //! without anything else changing.
 
 use serde_json::{json, Value};
+use trailspark_core::fields::{Field, CUSTOM_FIELDS};
 
 use super::parts::{spread, timestamp};
 
@@ -16,35 +17,29 @@ pub(super) struct FieldDoc {
     schema: Value,
     /// Whether a `productOrgInfo` entry carries the field.
     in_context: bool,
-    /// What the admin API's schema says of it, if anything.
-    description: Option<&'static str>,
+    /// What the field holds.
+    description: String,
 }
 
-/// The product org fields, in the order both schemas list them.
+/// The product org fields of core's field table, then the custom fields, in the order both
+/// schemas list them.
 pub(super) fn product_org_fields() -> Vec<FieldDoc> {
-    let field = |name, schema, in_context| FieldDoc {
-        name,
-        schema,
-        in_context,
-        description: None,
-    };
-    let text = || json!({"type": "string"});
-    let integer = || json!({"type": "integer", "format": "int64"});
-    let object = || json!({"type": "object", "additionalProperties": true});
-    vec![
-        field("name", text(), true),
-        field("planId", text(), false),
-        field("planName", text(), true),
-        field("userCount", integer(), true),
-        FieldDoc {
-            description: Some("Monthly recurring revenue in cents."),
-            ..field("mrr", integer(), true)
-        },
-        field("trialStatus", text(), true),
-        field("lastActiveAt", timestamp(), false),
-        field("featureFlags", object(), true),
-        field("customFields", object(), true),
-    ]
+    let mut fields: Vec<FieldDoc> = Field::ALL
+        .iter()
+        .map(|field| FieldDoc {
+            name: field.name(),
+            schema: field.schema(),
+            in_context: field.in_context(),
+            description: field.description(),
+        })
+        .collect();
+    fields.push(FieldDoc {
+        name: CUSTOM_FIELDS,
+        schema: json!({"type": "object", "additionalProperties": true}),
+        in_context: true,
+        description: "The custom fields the key's template maps, by name; any JSON values.".into(),
+    });
+    fields
 }
 
 /// `ProductOrg`, a product org as the admin API shows it: its ids, every field (null when
@@ -57,11 +52,8 @@ pub(super) fn product_org_schema(fields: &[FieldDoc]) -> Value {
     });
     for field in fields {
         required.push(field.name);
-        let mut schema = spread(field.schema.clone(), json!({"nullable": true}));
-        if let Some(description) = field.description {
-            schema["description"] = json!(description);
-        }
-        properties[field.name] = schema;
+        let schema = spread(field.schema.clone(), json!({"nullable": true}));
+        properties[field.name] = spread(schema, json!({"description": field.description}));
     }
     required.extend(["createdAt", "updatedAt"]);
     properties["createdAt"] = timestamp();
@@ -74,7 +66,10 @@ pub(super) fn product_org_schema(fields: &[FieldDoc]) -> Value {
 pub(super) fn product_org_info_schema(fields: &[FieldDoc]) -> Value {
     let mut properties = json!({"productOrgId": {"type": "string"}});
     for field in fields.iter().filter(|field| field.in_context) {
-        properties[field.name] = field.schema.clone();
+        properties[field.name] = spread(
+            field.schema.clone(),
+            json!({"description": field.description}),
+        );
     }
     json!({
         "type": "object",
