@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
-use trailspark_core::extract::FieldError;
+use trailspark_core::extract::{ExtractError, FieldError};
 use trailspark_core::signature::SignatureError;
 use trailspark_core::update::format_timestamp;
 use trailspark_core::EndpointType;
@@ -75,6 +75,30 @@ pub enum ApiError {
     RequestTimeout,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+impl From<ExtractError> for ApiError {
+    fn from(e: ExtractError) -> Self {
+        match e {
+            ExtractError::MissingProductOrgId {
+                path,
+                null,
+                did_you_mean,
+            } => Self::MissingProductOrgId {
+                path,
+                null,
+                did_you_mean,
+            },
+            ExtractError::MissingLead {
+                paths,
+                did_you_mean,
+            } => Self::MissingLead {
+                paths,
+                did_you_mean,
+            },
+            ExtractError::Invalid(errors) => Self::InvalidFields(errors),
+        }
+    }
 }
 
 impl From<StoreError> for ApiError {

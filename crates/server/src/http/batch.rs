@@ -12,7 +12,7 @@ use axum::Json;
 use serde_json::{json, Value};
 use trailspark_store::IngestResult;
 
-use super::ingest::{not_object, single, Payload};
+use super::webhook::{not_object, Payload};
 use crate::error::ApiError;
 
 /// Largest Segment event, as Segment's own API has it.
@@ -168,6 +168,17 @@ fn cut(mut text: String, max: usize) -> String {
         text.truncate(end);
     }
     text
+}
+
+/// The one result of a one-update request, or the error that stands for it.
+pub(crate) fn single<T>(result: IngestResult<T>) -> Result<T, ApiError> {
+    match result {
+        IngestResult::Replayed => Err(ApiError::Replayed),
+        IngestResult::Applied(mut results) => Ok(results
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("store returned no result for one update"))?
+            .map_err(|why| anyhow::anyhow!("update not applied: {why}"))?),
+    }
 }
 
 /// What an element turned into.

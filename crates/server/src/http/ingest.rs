@@ -1,30 +1,21 @@
 //! `POST /api/product-orgs/webhook/{apiKey}`: the hot path, top to bottom in one place:
-//! find key → verify → parse → extract → apply → respond.
+//! find key → verify → parse ([`super::webhook::accept`]) → extract → apply → respond.
 
-use axum::body::{to_bytes, Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
 use serde_json::Value;
-use trailspark_core::extract::{extract_product_org, ExtractError};
-use trailspark_core::signature::{self, SignatureHeaders, Verified};
+use trailspark_core::extract::extract_product_org;
 use trailspark_core::EndpointType;
-use trailspark_store::{Applied, IngestRequest, IngestResult};
+use trailspark_store::{Applied, IngestRequest};
 
 use super::batch::{self, Element, Intake, Note};
+use super::webhook::{accept, record, Accepted};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::keyring::IngestKey;
-
-/// Largest accepted body (SPEC §3).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Most elements of an array body: what Segment's Webhooks (Actions) batching sends at most.
-pub const MAX_ELEMENTS: usize = 4_000;
 
 /// Routes of the product org webhook.
 pub fn router() -> Router<App> {
@@ -32,118 +23,6 @@ pub fn router() -> Router<App> {
         "/api/product-orgs/webhook/{api_key}",
         post(product_org_webhook),
     )
-}
-
-/// A webhook request that passed every check before extraction: its key, its JSON body (an
-/// object, or an array of updates), and what the store needs to refuse a replay.
-pub(crate) struct Accepted {
-    pub key: Arc<IngestKey>,
-    pub payload: Payload,
-    pub webhook_id: Option<String>,
-    pub received_at: DateTime<Utc>,
-}
-
-/// One update, or a batch of them.
-pub(crate) enum Payload {
-    One(Value),
-    Many(Vec<Value>),
-}
-
-/// The front half every webhook shares: find key → secret → rate → content type → body →
-/// signature → JSON object. Cheap refusals come before reading the body.
-pub(crate) async fn accept(
-    app: &App,
-    api_key: &str,
-    kind: EndpointType,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<Accepted, ApiError> {
-    let received_at = Utc::now();
-    let key = app.keys.authenticate(api_key, kind, received_at).await?;
-    match checked(app, &key, headers, body, received_at).await {
-        Ok((payload, webhook_id)) => Ok(Accepted {
-            key,
-            payload,
-            webhook_id,
-            received_at,
-        }),
-        Err(refused) => {
-            // The key is known: its delivery log shows why the request went no further.
-            let note = Note::default();
-            note.failed(&refused);
-            let status = refused.status().as_u16();
-            let delivery = note.refused(received_at, status);
-            app.deliveries.note(key.tenant, &key.id, delivery);
-            Err(refused)
-        }
-    }
-}
-
-/// The checks of a request whose key is known: secret, rate, content type, body, signature,
-/// JSON shape.
-async fn checked(
-    app: &App,
-    key: &IngestKey,
-    headers: &HeaderMap,
-    body: Body,
-    received_at: DateTime<Utc>,
-) -> Result<(Payload, Option<String>), ApiError> {
-    check_api_secret(key, headers)?;
-    app.check_rate(key)?;
-    require_json(headers)?;
-    let body = read_body(headers, body).await?;
-    let webhook_id = match key.hmac_secret() {
-        Some(secret) => {
-            match signature::verify(&signature_headers(headers), &body, secret, received_at)? {
-                Verified::StandardWebhooks { webhook_id } => Some(webhook_id),
-                Verified::HexSha256 | Verified::HexSha1 => None,
-            }
-        }
-        None => None,
-    };
-    let payload: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
-    let payload = match payload {
-        Value::Object(_) => Payload::One(payload),
-        Value::Array(items) => Payload::Many(checked_batch(items, MAX_ELEMENTS)?),
-        other => return Err(not_object(&other)),
-    };
-    Ok((payload, webhook_id))
-}
-
-/// The elements of a batch, refused whole when empty or over `limit`.
-pub(crate) fn checked_batch(items: Vec<Value>, limit: usize) -> Result<Vec<Value>, ApiError> {
-    if items.is_empty() {
-        return Err(ApiError::InvalidBody {
-            code: "empty_batch",
-            message: "The batch is an empty array: send at least one update.".into(),
-        });
-    }
-    if items.len() > limit {
-        return Err(ApiError::TooManyEvents { limit });
-    }
-    Ok(items)
-}
-
-pub(crate) fn not_object(value: &Value) -> ApiError {
-    ApiError::InvalidBody {
-        code: "body_not_object",
-        message: format!(
-            "An update must be a JSON object (or the body an array of them), got {}.",
-            json_kind(value)
-        ),
-    }
-}
-
-/// The one result of a one-update request, or the error that stands for it.
-pub(crate) fn single<T>(result: IngestResult<T>) -> Result<T, ApiError> {
-    match result {
-        IngestResult::Replayed => Err(ApiError::Replayed),
-        IngestResult::Applied(mut results) => Ok(results
-            .pop()
-            .ok_or_else(|| anyhow::anyhow!("store returned no result for one update"))?
-            .map_err(|why| anyhow::anyhow!("update not applied: {why}"))?),
-    }
 }
 
 async fn product_org_webhook(
@@ -166,19 +45,6 @@ async fn product_org_webhook(
     result
 }
 
-/// Marks the key used and adds the request to its delivery log.
-pub(crate) fn record(
-    app: &App,
-    accepted: &Accepted,
-    note: Note,
-    result: &Result<Response, ApiError>,
-) {
-    let key = &accepted.key;
-    app.keys.mark_used(key, accepted.received_at);
-    let delivery = note.delivery(accepted.received_at, &accepted.payload, result);
-    app.deliveries.note(key.tenant, &key.id, delivery);
-}
-
 /// Extracts and applies a request's product org update(s) and renders the answer.
 pub(crate) async fn apply_product_org_updates(
     app: &App,
@@ -195,7 +61,7 @@ pub(crate) async fn apply_product_org_updates(
         if let Some(skipped) = intake.skips(item, &["group"])? {
             return Ok(Element::Skipped(skipped));
         }
-        let mut update = extract_product_org(template, item).map_err(extract_error)?;
+        let mut update = extract_product_org(template, item).map_err(ApiError::from)?;
         if update.message_id.is_none() {
             update.message_id = intake.message_id(item);
         }
@@ -255,99 +121,4 @@ struct AppliedBody {
     target_org_id: trailspark_core::TargetOrgId,
     is_new_org: bool,
     changed: bool,
-}
-
-fn check_api_secret(key: &IngestKey, headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(stored) = &key.secret_hash else {
-        return Ok(());
-    };
-    let presented = headers
-        .get("x-api-secret")
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::MissingApiSecret)?;
-    if trailspark_core::credentials::secret_matches(presented, stored) {
-        Ok(())
-    } else {
-        Err(ApiError::InvalidApiSecret)
-    }
-}
-
-pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let essence = content_type
-        .and_then(|ct| ct.split(';').next())
-        .map(|ct| ct.trim().to_ascii_lowercase());
-    match essence.as_deref() {
-        Some("application/json") => Ok(()),
-        Some(ct) if ct.starts_with("application/") && ct.ends_with("+json") => Ok(()),
-        _ => Err(ApiError::UnsupportedMediaType {
-            got: content_type.map(str::to_owned),
-        }),
-    }
-}
-
-pub(crate) async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
-    read_body_limited(headers, body, MAX_BODY_BYTES).await
-}
-
-/// The body, refused (413) past `limit` bytes, by its declared length before reading it.
-pub(crate) async fn read_body_limited(
-    headers: &HeaderMap,
-    body: Body,
-    limit: usize,
-) -> Result<Bytes, ApiError> {
-    let too_large = ApiError::PayloadTooLarge { limit };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(too_large);
-    }
-    to_bytes(body, limit).await.map_err(|_| too_large)
-}
-
-fn signature_headers(headers: &HeaderMap) -> SignatureHeaders<'_> {
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    SignatureHeaders {
-        webhook_id: get("webhook-id"),
-        webhook_timestamp: get("webhook-timestamp"),
-        webhook_signature: get("webhook-signature"),
-        x_signature: get("x-signature"),
-    }
-}
-
-pub(crate) fn extract_error(e: ExtractError) -> ApiError {
-    match e {
-        ExtractError::MissingProductOrgId {
-            path,
-            null,
-            did_you_mean,
-        } => ApiError::MissingProductOrgId {
-            path,
-            null,
-            did_you_mean,
-        },
-        ExtractError::MissingLead {
-            paths,
-            did_you_mean,
-        } => ApiError::MissingLead {
-            paths,
-            did_you_mean,
-        },
-        ExtractError::Invalid(errors) => ApiError::InvalidFields(errors),
-    }
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }

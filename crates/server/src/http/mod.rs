@@ -10,6 +10,7 @@ mod segment;
 mod signals;
 pub(crate) mod target_orgs;
 pub(crate) mod views;
+pub(crate) mod webhook;
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;

@@ -21,10 +21,9 @@ use serde_json::Value;
 use trailspark_core::EndpointType;
 
 use super::batch::{Intake, Note};
-use super::ingest::{
-    apply_product_org_updates, checked_batch, read_body_limited, record, Accepted, Payload,
-};
+use super::ingest::apply_product_org_updates;
 use super::signals::apply_signals;
+use super::webhook::{checked_batch, read_body_limited, record, Accepted, Payload};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -145,7 +144,7 @@ async fn read(headers: &HeaderMap, body: Body) -> Result<(Option<Credentials>, V
     let body: Value =
         serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
     if !body.is_object() {
-        return Err(super::ingest::not_object(&body));
+        return Err(super::webhook::not_object(&body));
     }
     Ok((basic(headers), body))
 }

@@ -14,7 +14,7 @@ use trailspark_core::EndpointType;
 use trailspark_store::{SignalApplied, SignalRequest};
 
 use super::batch::{self, Element, Intake, Note};
-use super::ingest::{accept, extract_error, record, Accepted};
+use super::webhook::{accept, record, Accepted};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -51,7 +51,7 @@ pub(crate) async fn apply_signals(
         if let Some(skipped) = intake.skips(item, &["identify", "track", "page", "screen"])? {
             return Ok(Element::Skipped(skipped));
         }
-        let mut signal = extract_signal(template, item).map_err(extract_error)?;
+        let mut signal = extract_signal(template, item).map_err(ApiError::from)?;
         if signal.message_id.is_none() {
             signal.message_id = intake.message_id(item);
         }

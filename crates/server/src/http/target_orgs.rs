@@ -11,8 +11,8 @@ use trailspark_core::{firmographics, TargetOrgId};
 use trailspark_store::{StoreError, TargetOrg};
 
 use super::admin::{product_org_id, ListParams};
-use super::ingest::{read_body, require_json};
 use super::views::{self, PageView, ProductOrgView, TargetOrgDetailView, TargetOrgView};
+use super::webhook::{read_body, require_json};
 use crate::app::App;
 use crate::auth::TenantAdmin;
 use crate::error::ApiError;

@@ -19,8 +19,6 @@ use trailspark_core::signal::extract_signal;
 use trailspark_core::template::{PayloadTemplate, Preset, PRODUCT_ORG_KEYS, SIGNAL_KEYS};
 use trailspark_core::EndpointType;
 
-use crate::http::ingest::extract_error;
-
 /// Alternatives in one input (tried in order, as a template's path arrays are).
 const SEPARATOR: &str = " | ";
 /// Blank custom field rows offered beside the filled ones.
@@ -323,7 +321,7 @@ impl Builder {
             PayloadTemplate::ProductOrg(t) => extract_product_org(t, &payload).map(|_| ()),
             PayloadTemplate::Signal(t) => extract_signal(t, &payload).map(|_| ()),
         }
-        .map_err(|e| extract_error(e).body());
+        .map_err(|e| crate::error::ApiError::from(e).body());
         html! {
             div #preview.card role="status" {
                 h2 { "Preview" }
