@@ -14,7 +14,9 @@ use tempfile::TempDir;
 use trailspark_store_contract::postgres::TestDatabase;
 
 mod held;
+pub mod leads;
 mod sdk_clients;
+pub mod status;
 
 pub use held::HeldRequest;
 pub use sdk_clients::{clients, run_client};

@@ -14,7 +14,7 @@ use std::time::Instant;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use trailspark_core::signal::Signal;
-use trailspark_core::{ApiKeyId, FieldPatch, LeadId, ProductOrgId, Update};
+use trailspark_core::{ApiKeyId, FieldPatch, LeadId, ProductOrgId, TenantId, Update};
 use trailspark_store::{IngestRequest, SignalRequest, Store};
 use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
 
@@ -43,12 +43,28 @@ async fn main() {
             .await
             .expect("tenant default"),
     };
-    let key = ApiKeyId("key_seed".into());
+    let started = Instant::now();
+    seed_orgs(&store, tenant.id, orgs).await;
+    println!(
+        "{orgs} product orgs in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let started = Instant::now();
+    seed_leads(&store, tenant.id, leads, orgs).await;
+    println!("{leads} leads in {:.1} s", started.elapsed().as_secs_f64());
+    store.close().await;
+}
+
+fn key() -> ApiKeyId {
+    ApiKeyId("key_seed".into())
+}
+
+/// Product orgs `ws_1` … `ws_{orgs}`.
+async fn seed_orgs(store: &SqliteStore, tenant: TenantId, orgs: usize) {
     // Before the load's events (2026-01-15), which therefore win.
     let seeded_at = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
         .expect("seed time")
         .with_timezone(&Utc);
-    let started = Instant::now();
     for chunk in (1..=orgs).collect::<Vec<_>>().chunks(CHUNK) {
         let updates = chunk
             .iter()
@@ -68,18 +84,17 @@ async fn main() {
             })
             .collect();
         let request = IngestRequest {
-            key_id: key.clone(),
+            key_id: key(),
             received_at: Utc::now(),
             webhook_id: None,
             updates,
         };
-        store.ingest(tenant.id, request).await.expect("ingest");
+        store.ingest(tenant, request).await.expect("ingest");
     }
-    println!(
-        "{orgs} product orgs in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    let started = Instant::now();
+}
+
+/// Leads `lead_1` … `lead_{leads}`, one signal each, spread over the `orgs` product orgs.
+async fn seed_leads(store: &SqliteStore, tenant: TenantId, leads: usize, orgs: usize) {
     for chunk in (1..=leads).collect::<Vec<_>>().chunks(CHUNK) {
         let signals = chunk
             .iter()
@@ -96,16 +111,14 @@ async fn main() {
             })
             .collect();
         let request = SignalRequest {
-            key_id: key.clone(),
+            key_id: key(),
             received_at: Utc::now(),
             webhook_id: None,
             signals,
         };
         store
-            .ingest_signals(tenant.id, request)
+            .ingest_signals(tenant, request)
             .await
             .expect("signals");
     }
-    println!("{leads} leads in {:.1} s", started.elapsed().as_secs_f64());
-    store.close().await;
 }

@@ -26,7 +26,7 @@ pub use leads::{
 pub use reads::{history_pages, history_stays_in_its_tenant, list_pages_and_search};
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use trailspark_core::credentials::{
@@ -101,9 +101,13 @@ pub async fn tenant_with_key(store: &Arc<dyn Store>, subdomain: &str) -> (Tenant
     (tenant, record.id)
 }
 
-/// A fixed instant plus `secs`, for event times.
+/// An instant taken once per test run (now, in whole seconds) plus `secs`, for event and
+/// receive times. Near the wall clock, not a fixed date: what a store does by its own clock
+/// (sweeping messageIds older than a day) must see the cases' rows as the recent rows they are.
 pub fn at(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_767_225_600 + secs, 0).expect("valid time")
+    static BASE: OnceLock<i64> = OnceLock::new();
+    let base = *BASE.get_or_init(|| Utc::now().timestamp());
+    DateTime::from_timestamp(base + secs, 0).expect("valid time")
 }
 
 /// The receive time of the next request: later than every request's before it, as a server's
