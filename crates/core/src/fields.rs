@@ -157,13 +157,12 @@ impl Serialize for ContextFields<'_> {
 }
 
 /// Declares the product org fields. Each row: its doc comment, its variant and member names,
-/// its [`Kind`], its JSON name, its label in words, and whether the evaluation context's
-/// `productOrgInfo` carries it.
+/// its [`Kind`], its JSON name, and whether the evaluation context's `productOrgInfo` carries
+/// it.
 macro_rules! product_org_fields {
     ($(
         $(#[doc = $doc:literal])*
-        $variant:ident $member:ident: $kind:ident = $json:literal, $label:literal,
-            context: $context:literal;
+        $variant:ident $member:ident: $kind:ident = $json:literal, context: $context:literal;
     )*) => {
         /// A standard field of a product org (every field but the custom ones), in the order
         /// templates, outputs and documents list them.
@@ -181,11 +180,6 @@ macro_rules! product_org_fields {
             /// The name used in JSON, templates, clocks and history.
             pub const fn name(self) -> &'static str {
                 match self { $(Field::$variant => $json,)* }
-            }
-
-            /// The name in words, for people.
-            pub const fn label(self) -> &'static str {
-                match self { $(Field::$variant => $label,)* }
             }
 
             /// Whether a `productOrgInfo` entry of the evaluation context carries this field.
@@ -275,13 +269,6 @@ macro_rules! product_org_fields {
                 }
             }
 
-            /// One standard field's value as JSON (`null` for unset).
-            pub fn get(&self, field: Field) -> Value {
-                match field {
-                    $(Field::$variant => self.$member.as_ref().map_or(Value::Null, <$kind as Kind>::json),)*
-                }
-            }
-
             /// Writes one standard field into `map`: unset as `null` when `nulls`, else not
             /// at all.
             fn serialize_field<M: SerializeMap>(
@@ -309,21 +296,21 @@ macro_rules! product_org_fields {
 
 product_org_fields! {
     /// The product org's name; the first update of a product org names its target org after it.
-    Name name: Text = "name", "Name", context: true;
+    Name name: Text = "name", context: true;
     /// The id of its plan in the sender's billing system.
-    PlanId plan_id: Text = "planId", "Plan ID", context: false;
+    PlanId plan_id: Text = "planId", context: false;
     /// The plan's name, as people read it.
-    PlanName plan_name: Text = "planName", "Plan name", context: true;
+    PlanName plan_name: Text = "planName", context: true;
     /// How many users (seats) it has.
-    UserCount user_count: Count = "userCount", "User count", context: true;
+    UserCount user_count: Count = "userCount", context: true;
     /// Monthly recurring revenue in cents.
-    Mrr mrr: Count = "mrr", "MRR", context: true;
+    Mrr mrr: Count = "mrr", context: true;
     /// Where it stands in a trial (`active`, `converted`, `expired`, …).
-    TrialStatus trial_status: Text = "trialStatus", "Trial status", context: true;
+    TrialStatus trial_status: Text = "trialStatus", context: true;
     /// When someone last used it.
-    LastActiveAt last_active_at: Timestamp = "lastActiveAt", "Last active", context: false;
+    LastActiveAt last_active_at: Timestamp = "lastActiveAt", context: false;
     /// Its feature flags, as an object of flag → value.
-    FeatureFlags feature_flags: Object = "featureFlags", "Feature flags", context: true;
+    FeatureFlags feature_flags: Object = "featureFlags", context: true;
 }
 
 #[cfg(test)]
