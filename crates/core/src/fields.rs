@@ -108,13 +108,6 @@ impl FieldKey<'_> {
     }
 }
 
-impl FieldPatch {
-    /// The field's name as used in JSON, clocks and history (`planName`, `customFields.x`).
-    pub fn field_name(&self) -> String {
-        self.key().name()
-    }
-}
-
 /// Swaps a field's value for a patch's, returning the old and the new one as JSON (`null`
 /// for unset).
 fn swap<K: Kind>(slot: &mut Option<K::Value>, new: &Option<K::Value>) -> (Value, Value) {
