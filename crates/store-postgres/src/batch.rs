@@ -24,7 +24,7 @@ use trailspark_store::{
 };
 
 use crate::db::{pg_error, pool_error, prepared};
-use crate::ingest::seen_webhook_id;
+use crate::dedupe::seen_webhook_id;
 
 /// One request waiting for a batch.
 struct Job {
@@ -327,7 +327,7 @@ async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestRes
 }
 
 /// Takes the advisory lock of every product org of the batch, in the order of `keys`
-/// (sorted), the same lock [`crate::ingest::lock`] takes for one org.
+/// (sorted), the same lock [`crate::dedupe::lock`] takes for one org.
 async fn lock_all(tx: &Transaction<'_>, keys: &[OrgKey<'_>]) -> StoreResult<()> {
     if keys.is_empty() {
         return Ok(());

@@ -13,7 +13,7 @@ use trailspark_store::{
 };
 
 use crate::db::{pg_error, prepared};
-use crate::ingest::{each_in_savepoint, lock, processed, remember, seen_webhook_id};
+use crate::dedupe::{each_in_savepoint, lock, processed, remember, seen_webhook_id};
 use crate::reads;
 
 pub async fn ingest_signals(

@@ -5,7 +5,7 @@
 mod accounts;
 mod batch;
 mod db;
-mod ingest;
+mod dedupe;
 mod leads;
 mod reads;
 mod users;
@@ -93,7 +93,7 @@ impl PostgresStore {
             while !pool.is_closed() {
                 tick.tick().await;
                 let swept = match pool.get().await {
-                    Ok(client) => ingest::sweep_expired(&client).await,
+                    Ok(client) => dedupe::sweep_expired(&client).await,
                     Err(e) => Err(pool_error(e)),
                 };
                 if let Err(e) = swept {
@@ -345,7 +345,7 @@ impl Store for PostgresStore {
         to: TargetOrgId,
     ) -> StoreResult<ProductOrg> {
         self.write(async |tx| {
-            ingest::lock(tx, tenant, "product_org", id.as_str()).await?;
+            dedupe::lock(tx, tenant, "product_org", id.as_str()).await?;
             leads::move_product_org(tx, tenant, id, to).await
         })
         .await
