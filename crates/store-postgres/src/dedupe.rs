@@ -1,4 +1,4 @@
-//! The pieces of a write that product org batches ([`crate::batch`]) and signals share:
+//! The pieces of a write that product org batches ([`crate::ingest`]) and signals share:
 //! per-item savepoints, advisory locks, messageId dedupe, webhook-id replay refusal, and the
 //! sweep of expired dedupe rows.
 

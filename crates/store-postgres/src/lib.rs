@@ -3,9 +3,9 @@
 //! locks; everything else is plain transactions.
 
 mod accounts;
-mod batch;
 mod db;
 mod dedupe;
+mod ingest;
 mod leads;
 mod reads;
 mod users;
@@ -24,7 +24,7 @@ use trailspark_store::{
     SignalApplied, SignalRequest, Store, StoreResult, TargetOrg, TargetOrgDetail, Tenant, User,
 };
 
-use crate::batch::Batcher;
+use crate::ingest::Batcher;
 use crate::db::{pg_error, pool_error};
 
 /// How often expired dedupe and replay rows are deleted.
