@@ -6,8 +6,8 @@ mod accounts;
 mod db;
 mod dedupe;
 mod ingest;
-mod leads;
 mod reads;
+mod signals;
 mod users;
 
 use std::time::Duration;
@@ -293,7 +293,7 @@ impl Store for PostgresStore {
         tenant: TenantId,
         request: SignalRequest,
     ) -> StoreResult<IngestResult<SignalApplied>> {
-        self.write(async |tx| leads::ingest_signals(tx, tenant, &request).await)
+        self.write(async |tx| signals::ingest_signals(tx, tenant, &request).await)
             .await
     }
 
@@ -334,7 +334,7 @@ impl Store for PostgresStore {
         id: TargetOrgId,
         firmographics: Map<String, Value>,
     ) -> StoreResult<TargetOrg> {
-        self.write(async |tx| leads::set_firmographics(tx, tenant, id, &firmographics).await)
+        self.write(async |tx| signals::set_firmographics(tx, tenant, id, &firmographics).await)
             .await
     }
 
@@ -346,7 +346,7 @@ impl Store for PostgresStore {
     ) -> StoreResult<ProductOrg> {
         self.write(async |tx| {
             dedupe::lock(tx, tenant, "product_org", id.as_str()).await?;
-            leads::move_product_org(tx, tenant, id, to).await
+            signals::move_product_org(tx, tenant, id, to).await
         })
         .await
     }
@@ -356,7 +356,7 @@ impl Store for PostgresStore {
         tenant: TenantId,
         rows: Vec<FirmographicsRow>,
     ) -> StoreResult<Vec<Result<TargetOrgId, String>>> {
-        self.write(async |tx| leads::import_firmographics(tx, tenant, &rows).await)
+        self.write(async |tx| signals::import_firmographics(tx, tenant, &rows).await)
             .await
     }
 
