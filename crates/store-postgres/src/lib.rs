@@ -8,6 +8,7 @@ mod dedupe;
 mod ingest;
 mod reads;
 mod signals;
+mod target_orgs;
 mod users;
 
 use std::time::Duration;
@@ -24,8 +25,8 @@ use trailspark_store::{
     SignalApplied, SignalRequest, Store, StoreResult, TargetOrg, TargetOrgDetail, Tenant, User,
 };
 
-use crate::ingest::Batcher;
 use crate::db::{pg_error, pool_error};
+use crate::ingest::Batcher;
 
 /// How often expired dedupe and replay rows are deleted.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -320,11 +321,11 @@ impl Store for PostgresStore {
         tenant: TenantId,
         query: &SearchQuery,
     ) -> StoreResult<Page<TargetOrg>> {
-        reads::list_target_orgs(&self.client().await?, tenant, query).await
+        target_orgs::list_target_orgs(&self.client().await?, tenant, query).await
     }
 
     async fn target_org(&self, tenant: TenantId, id: TargetOrgId) -> StoreResult<TargetOrgDetail> {
-        self.snapshot(async |tx| reads::target_org(tx, tenant, id).await)
+        self.snapshot(async |tx| target_orgs::target_org(tx, tenant, id).await)
             .await
     }
 
@@ -334,7 +335,7 @@ impl Store for PostgresStore {
         id: TargetOrgId,
         firmographics: Map<String, Value>,
     ) -> StoreResult<TargetOrg> {
-        self.write(async |tx| signals::set_firmographics(tx, tenant, id, &firmographics).await)
+        self.write(async |tx| target_orgs::set_firmographics(tx, tenant, id, &firmographics).await)
             .await
     }
 
@@ -346,7 +347,7 @@ impl Store for PostgresStore {
     ) -> StoreResult<ProductOrg> {
         self.write(async |tx| {
             dedupe::lock(tx, tenant, "product_org", id.as_str()).await?;
-            signals::move_product_org(tx, tenant, id, to).await
+            target_orgs::move_product_org(tx, tenant, id, to).await
         })
         .await
     }
@@ -356,7 +357,7 @@ impl Store for PostgresStore {
         tenant: TenantId,
         rows: Vec<FirmographicsRow>,
     ) -> StoreResult<Vec<Result<TargetOrgId, String>>> {
-        self.write(async |tx| signals::import_firmographics(tx, tenant, &rows).await)
+        self.write(async |tx| target_orgs::import_firmographics(tx, tenant, &rows).await)
             .await
     }
 

@@ -1,4 +1,4 @@
-//! Reads: product orgs and history, leads and their evaluation context, target orgs.
+//! Reads: product orgs and history, leads and their evaluation context.
 
 use deadpool_postgres::GenericClient;
 use serde_json::{Map, Value};
@@ -7,21 +7,17 @@ use tokio_postgres::Row;
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::{
     cursor, EvaluationContext, HistoryEntry, Lead, Page, PageRequest, ProductOrg, SearchQuery,
-    SignalRecord, StoreError, StoreResult, TargetOrg, TargetOrgDetail,
+    SignalRecord, StoreError, StoreResult,
 };
 
 use crate::db::{pg_error, prepared};
 
 const ORG_COLUMNS: &str = "product_org_id, target_org_id, fields, created_at, updated_at";
 /// A lead's columns; its target org comes through the product org it is linked to.
-const LEAD_SELECT: &str = "SELECT l.lead_id, l.email, l.product_org_id, p.target_org_id,
+pub const LEAD_SELECT: &str = "SELECT l.lead_id, l.email, l.product_org_id, p.target_org_id,
         l.created_at, l.updated_at
     FROM leads l
     LEFT JOIN product_orgs p ON p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id";
-const TARGET_SELECT: &str = "SELECT t.id, t.name, t.firmographics, t.created_at, t.updated_at,
-        (SELECT COUNT(*) FROM product_orgs p WHERE p.tenant_id = t.tenant_id AND p.target_org_id = t.id)
-    FROM target_orgs t";
-
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("corrupt {what} in store: {e}"))
 }
@@ -38,7 +34,7 @@ fn org(row: &Row) -> StoreResult<ProductOrg> {
     })
 }
 
-fn lead(row: &Row) -> StoreResult<Lead> {
+pub fn lead(row: &Row) -> StoreResult<Lead> {
     Ok(Lead {
         lead_id: LeadId::parse(row.get::<_, String>(0)).map_err(|e| corrupt("lead id", e))?,
         email: row.get(1),
@@ -53,21 +49,8 @@ fn lead(row: &Row) -> StoreResult<Lead> {
     })
 }
 
-fn target(row: &Row) -> TargetOrg {
-    TargetOrg {
-        id: TargetOrgId(row.get(0)),
-        name: row.get(1),
-        firmographics: row
-            .get::<_, Option<Json<Map<String, Value>>>>(2)
-            .map(|j| j.0),
-        created_at: row.get(3),
-        updated_at: row.get(4),
-        product_org_count: row.get(5),
-    }
-}
-
 /// `%term%` for ILIKE, with `%`, `_` and `\` matched literally.
-fn like_pattern(term: &str) -> String {
+pub fn like_pattern(term: &str) -> String {
     let escaped = term
         .replace('\\', "\\\\")
         .replace('%', "\\%")
@@ -75,7 +58,7 @@ fn like_pattern(term: &str) -> String {
     format!("%{escaped}%")
 }
 
-fn numeric_cursor(page: &PageRequest) -> StoreResult<Option<i64>> {
+pub fn numeric_cursor(page: &PageRequest) -> StoreResult<Option<i64>> {
     match page.cursor.as_deref() {
         Some(c) => Ok(Some(
             cursor::decode(c)?
@@ -232,7 +215,7 @@ pub async fn list_leads(
     }))
 }
 
-async fn product_orgs_of(
+pub async fn product_orgs_of(
     c: &impl GenericClient,
     tenant: TenantId,
     target: TargetOrgId,
@@ -317,91 +300,5 @@ pub async fn evaluation_context(
         signals,
         firmographics,
         product_orgs,
-    })
-}
-
-pub async fn find_target_org(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    id: TargetOrgId,
-) -> StoreResult<TargetOrg> {
-    let row = c
-        .query_opt(
-            &prepared(
-                c,
-                &format!("{TARGET_SELECT} WHERE t.tenant_id = $1 AND t.id = $2"),
-            )
-            .await?,
-            &[&tenant.0, &id.0],
-        )
-        .await
-        .map_err(pg_error)?
-        .ok_or(StoreError::NotFound)?;
-    Ok(target(&row))
-}
-
-pub async fn list_target_orgs(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    query: &SearchQuery,
-) -> StoreResult<Page<TargetOrg>> {
-    let after = numeric_cursor(&query.page)?;
-    let limit = query.page.limit.max(1);
-    let rows = c
-        .query(
-            &prepared(
-                c,
-                &format!(
-                    "{TARGET_SELECT}
-                 WHERE t.tenant_id = $1 AND ($2::bigint IS NULL OR t.id > $2)
-                   AND ($3::text IS NULL OR t.name ILIKE $3)
-                 ORDER BY t.id LIMIT $4"
-                ),
-            )
-            .await?,
-            &[
-                &tenant.0,
-                &after,
-                &query.search.as_deref().map(like_pattern),
-                &(i64::from(limit) + 1),
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
-    let items = rows.iter().map(target).collect();
-    Ok(Page::from_rows(items, limit, |t: &TargetOrg| {
-        t.id.0.to_string()
-    }))
-}
-
-/// Runs inside a REPEATABLE READ transaction, so its reads are one snapshot.
-pub async fn target_org(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    id: TargetOrgId,
-) -> StoreResult<TargetOrgDetail> {
-    let org = find_target_org(c, tenant, id).await?;
-    let product_orgs = product_orgs_of(c, tenant, id).await?;
-    let rows = c
-        .query(&prepared(c, &format!("{LEAD_SELECT} WHERE l.tenant_id = $1 AND p.target_org_id = $2 ORDER BY l.lead_id LIMIT $3")).await?,
-            &[&tenant.0, &id.0, &i64::from(TargetOrgDetail::MAX_LEADS)],
-        )
-        .await
-        .map_err(pg_error)?;
-    let leads = rows.iter().map(lead).collect::<StoreResult<Vec<_>>>()?;
-    let lead_count: i64 = c
-        .query_one(&prepared(c, "SELECT COUNT(*) FROM leads l
-             JOIN product_orgs p ON p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id
-             WHERE l.tenant_id = $1 AND p.target_org_id = $2").await?,
-            &[&tenant.0, &id.0],
-        )
-        .await
-        .map_err(pg_error)?
-        .get(0);
-    Ok(TargetOrgDetail {
-        org,
-        product_orgs,
-        leads,
-        lead_count,
     })
 }

@@ -1,20 +1,15 @@
-//! Writes of the lead side: signals (linking their leads), firmographics, moves.
+//! Signals: each stored with its lead, which it creates or links to a product org.
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
-use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
 use trailspark_core::signal::Signal;
 use trailspark_core::step::{self, LeadState, Outcome};
 use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId};
-use trailspark_store::{
-    FirmographicsKey, FirmographicsRow, IngestResult, ProductOrg, SignalApplied, SignalRequest,
-    StoreError, StoreResult, TargetOrg,
-};
+use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreError, StoreResult};
 
 use crate::db::{pg_error, prepared};
 use crate::dedupe::{each_in_savepoint, lock, processed, remember, seen_webhook_id};
-use crate::reads;
 
 pub async fn ingest_signals(
     tx: &mut Transaction<'_>,
@@ -154,96 +149,4 @@ async fn target_org_of(
         .await
         .map_err(pg_error)?;
     Ok(row.map(|r| TargetOrgId(r.get(0))))
-}
-
-async fn write_firmographics(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    id: TargetOrgId,
-    firmographics: &Map<String, Value>,
-) -> StoreResult<bool> {
-    let updated = c
-        .execute(&prepared(c, "UPDATE target_orgs SET firmographics = $3, updated_at = $4 WHERE tenant_id = $1 AND id = $2").await?,
-            &[&tenant.0, &id.0, &Json(firmographics), &Utc::now()],
-        )
-        .await
-        .map_err(pg_error)?;
-    Ok(updated > 0)
-}
-
-pub async fn set_firmographics(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    id: TargetOrgId,
-    firmographics: &Map<String, Value>,
-) -> StoreResult<TargetOrg> {
-    if !write_firmographics(c, tenant, id, firmographics).await? {
-        return Err(StoreError::NotFound);
-    }
-    reads::find_target_org(c, tenant, id).await
-}
-
-pub async fn move_product_org(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    id: &ProductOrgId,
-    to: TargetOrgId,
-) -> StoreResult<ProductOrg> {
-    reads::find_target_org(c, tenant, to).await?;
-    let moved = c
-        .execute(&prepared(c, "UPDATE product_orgs SET target_org_id = $3 WHERE tenant_id = $1 AND product_org_id = $2").await?,
-            &[&tenant.0, &id.as_str(), &to.0],
-        )
-        .await
-        .map_err(pg_error)?;
-    if moved == 0 {
-        return Err(StoreError::NotFound);
-    }
-    reads::product_org(c, tenant, id).await
-}
-
-pub async fn import_firmographics(
-    tx: &mut Transaction<'_>,
-    tenant: TenantId,
-    rows: &[FirmographicsRow],
-) -> StoreResult<Vec<Result<TargetOrgId, String>>> {
-    let results = each_in_savepoint(tx, &tenant, rows, |tx, tenant, row| {
-        Box::pin(firmographics_row(tx, *tenant, row))
-    })
-    .await?;
-    Ok(results
-        .into_iter()
-        .map(|r| r.and_then(|inner| inner))
-        .collect())
-}
-
-/// Sets one import row's firmographics, or says why the row is refused.
-async fn firmographics_row(
-    tx: &impl GenericClient,
-    tenant: TenantId,
-    row: &FirmographicsRow,
-) -> StoreResult<Result<TargetOrgId, String>> {
-    {
-        let target = match &row.key {
-            FirmographicsKey::TargetOrg(id) => Some(*id),
-            FirmographicsKey::ProductOrg(id) => tx
-                .query_opt(&prepared(tx, "SELECT target_org_id FROM product_orgs WHERE tenant_id = $1 AND product_org_id = $2").await?,
-                    &[&tenant.0, &id.as_str()],
-                )
-                .await
-                .map_err(pg_error)?
-                .map(|r| TargetOrgId(r.get(0))),
-        };
-        if let Some(target) = target {
-            if write_firmographics(tx, tenant, target, &row.fields).await? {
-                return Ok(Ok(target));
-            }
-        }
-        Ok(Err(match &row.key {
-            FirmographicsKey::ProductOrg(id) => {
-                format!("no product org with productOrgId {:?}", id.as_str())
-            }
-            FirmographicsKey::TargetOrg(id) => format!("no target org with targetOrgId {id}"),
-        }))
-    }
 }
