@@ -6,6 +6,7 @@ mod accounts;
 mod db;
 mod dedupe;
 mod ingest;
+mod leads;
 mod reads;
 mod signals;
 mod target_orgs;
@@ -299,11 +300,11 @@ impl Store for PostgresStore {
     }
 
     async fn lead(&self, tenant: TenantId, id: &LeadId) -> StoreResult<Lead> {
-        reads::find_lead(&self.client().await?, tenant, id).await
+        leads::find_lead(&self.client().await?, tenant, id).await
     }
 
     async fn list_leads(&self, tenant: TenantId, query: &SearchQuery) -> StoreResult<Page<Lead>> {
-        reads::list_leads(&self.client().await?, tenant, query).await
+        leads::list_leads(&self.client().await?, tenant, query).await
     }
 
     async fn evaluation_context(
@@ -312,7 +313,7 @@ impl Store for PostgresStore {
         id: &LeadId,
         signals: u32,
     ) -> StoreResult<EvaluationContext> {
-        self.snapshot(async |tx| reads::evaluation_context(tx, tenant, id, signals).await)
+        self.snapshot(async |tx| leads::evaluation_context(tx, tenant, id, signals).await)
             .await
     }
 

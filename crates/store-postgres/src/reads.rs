@@ -1,24 +1,18 @@
-//! Reads: product orgs and history, leads and their evaluation context.
+//! Product org reads (one, the list, its history), and the helpers the other reads share.
 
 use deadpool_postgres::GenericClient;
-use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
-use trailspark_core::{ApiKeyId, LeadId, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_core::{ApiKeyId, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::{
-    cursor, EvaluationContext, HistoryEntry, Lead, Page, PageRequest, ProductOrg, SearchQuery,
-    SignalRecord, StoreError, StoreResult,
+    cursor, HistoryEntry, Page, PageRequest, ProductOrg, SearchQuery, StoreError, StoreResult,
 };
 
 use crate::db::{pg_error, prepared};
 
 const ORG_COLUMNS: &str = "product_org_id, target_org_id, fields, created_at, updated_at";
-/// A lead's columns; its target org comes through the product org it is linked to.
-pub const LEAD_SELECT: &str = "SELECT l.lead_id, l.email, l.product_org_id, p.target_org_id,
-        l.created_at, l.updated_at
-    FROM leads l
-    LEFT JOIN product_orgs p ON p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id";
-fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+
+pub fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("corrupt {what} in store: {e}"))
 }
 
@@ -31,21 +25,6 @@ fn org(row: &Row) -> StoreResult<ProductOrg> {
         fields,
         created_at: row.get(3),
         updated_at: row.get(4),
-    })
-}
-
-pub fn lead(row: &Row) -> StoreResult<Lead> {
-    Ok(Lead {
-        lead_id: LeadId::parse(row.get::<_, String>(0)).map_err(|e| corrupt("lead id", e))?,
-        email: row.get(1),
-        product_org_id: row
-            .get::<_, Option<String>>(2)
-            .map(ProductOrgId::parse)
-            .transpose()
-            .map_err(|e| corrupt("lead", e))?,
-        target_org_id: row.get::<_, Option<i64>>(3).map(TargetOrgId),
-        created_at: row.get(4),
-        updated_at: row.get(5),
     })
 }
 
@@ -160,61 +139,6 @@ pub async fn product_org_history(
     }))
 }
 
-pub async fn find_lead(c: &impl GenericClient, tenant: TenantId, id: &LeadId) -> StoreResult<Lead> {
-    let row = c
-        .query_opt(
-            &prepared(
-                c,
-                &format!("{LEAD_SELECT} WHERE l.tenant_id = $1 AND l.lead_id = $2"),
-            )
-            .await?,
-            &[&tenant.0, &id.as_str()],
-        )
-        .await
-        .map_err(pg_error)?
-        .ok_or(StoreError::NotFound)?;
-    lead(&row)
-}
-
-pub async fn list_leads(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    query: &SearchQuery,
-) -> StoreResult<Page<Lead>> {
-    let after = query
-        .page
-        .cursor
-        .as_deref()
-        .map(cursor::decode)
-        .transpose()?;
-    let limit = query.page.limit.max(1);
-    let rows = c
-        .query(
-            &prepared(
-                c,
-                &format!(
-                    "{LEAD_SELECT}
-                 WHERE l.tenant_id = $1 AND ($2::text IS NULL OR l.lead_id > $2)
-                   AND ($3::text IS NULL OR l.lead_id ILIKE $3 OR l.email ILIKE $3)
-                 ORDER BY l.lead_id LIMIT $4"
-                ),
-            )
-            .await?,
-            &[
-                &tenant.0,
-                &after,
-                &query.search.as_deref().map(like_pattern),
-                &(i64::from(limit) + 1),
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
-    let items = rows.iter().map(lead).collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page::from_rows(items, limit, |l| {
-        l.lead_id.as_str().to_owned()
-    }))
-}
-
 pub async fn product_orgs_of(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -235,70 +159,4 @@ pub async fn product_orgs_of(
         .await
         .map_err(pg_error)?;
     rows.iter().map(org).collect()
-}
-
-/// Runs inside a REPEATABLE READ transaction, so its reads are one snapshot.
-pub async fn evaluation_context(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    id: &LeadId,
-    signal_limit: u32,
-) -> StoreResult<EvaluationContext> {
-    let lead = find_lead(c, tenant, id).await?;
-    let rows = c
-        .query(
-            &prepared(
-                c,
-                "SELECT name, properties, custom_fields, product_org_id, event_at, received_at
-             FROM signals WHERE tenant_id = $1 AND lead_id = $2
-             ORDER BY occurred_at DESC, seq DESC LIMIT $3",
-            )
-            .await?,
-            &[&tenant.0, &id.as_str(), &i64::from(signal_limit)],
-        )
-        .await
-        .map_err(pg_error)?;
-    let signals = rows
-        .iter()
-        .map(|r| {
-            Ok(SignalRecord {
-                name: r.get(0),
-                properties: r.get::<_, Option<Json<Map<String, Value>>>>(1).map(|j| j.0),
-                custom_fields: r.get::<_, Json<Map<String, Value>>>(2).0,
-                product_org_id: r
-                    .get::<_, Option<String>>(3)
-                    .map(ProductOrgId::parse)
-                    .transpose()
-                    .map_err(|e| corrupt("signal", e))?,
-                event_at: r.get(4),
-                received_at: r.get(5),
-            })
-        })
-        .collect::<StoreResult<Vec<_>>>()?;
-    let (firmographics, product_orgs) = match lead.target_org_id {
-        Some(target) => {
-            let row = c
-                .query_one(
-                    &prepared(
-                        c,
-                        "SELECT firmographics FROM target_orgs WHERE tenant_id = $1 AND id = $2",
-                    )
-                    .await?,
-                    &[&tenant.0, &target.0],
-                )
-                .await
-                .map_err(pg_error)?;
-            let firmographics = row
-                .get::<_, Option<Json<Map<String, Value>>>>(0)
-                .map(|j| j.0);
-            (firmographics, product_orgs_of(c, tenant, target).await?)
-        }
-        None => (None, Vec::new()),
-    };
-    Ok(EvaluationContext {
-        lead,
-        signals,
-        firmographics,
-        product_orgs,
-    })
 }

@@ -14,7 +14,8 @@ use trailspark_store::{
 
 use crate::db::{pg_error, prepared};
 use crate::dedupe::each_in_savepoint;
-use crate::reads::{self, lead, like_pattern, numeric_cursor, product_orgs_of, LEAD_SELECT};
+use crate::leads::{lead, LEAD_SELECT};
+use crate::reads::{self, like_pattern, numeric_cursor, product_orgs_of};
 
 const TARGET_SELECT: &str = "SELECT t.id, t.name, t.firmographics, t.created_at, t.updated_at,
         (SELECT COUNT(*) FROM product_orgs p WHERE p.tenant_id = t.tenant_id AND p.target_org_id = t.id)
