@@ -1,0 +1,131 @@
+//! The batch's reads, each one multi-row statement: its advisory locks, the stored outcomes of
+//! its messageIds, the stored state of its product orgs.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::types::Json;
+use trailspark_core::step::OrgState;
+use trailspark_core::{FieldClock, ProductOrgFields, TargetOrgId, Update};
+use trailspark_store::{Applied, StoreError, StoreResult};
+
+use super::apply::{MessageKey, Org, OrgKey};
+use super::Job;
+use crate::db::{pg_error, prepared};
+
+/// Takes the advisory lock of every product org of the batch, in the order of `keys`
+/// (sorted), the same lock [`crate::dedupe::lock`] takes for one org.
+pub(super) async fn lock_all(tx: &Transaction<'_>, keys: &[OrgKey<'_>]) -> StoreResult<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let tenants: Vec<i64> = keys.iter().map(|k| k.0).collect();
+    let names: Vec<String> = keys
+        .iter()
+        .map(|k| format!("product_org:{}", k.1))
+        .collect();
+    // Functions in the select list run after ORDER BY: the locks are taken in array order.
+    let sql = "SELECT pg_advisory_xact_lock(hashtextextended(k.name, k.tenant))
+               FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS k(name, tenant, n)
+               ORDER BY k.n";
+    tx.execute(&prepared(tx, sql).await?, &[&names, &tenants])
+        .await
+        .map_err(pg_error)?;
+    Ok(())
+}
+
+/// The stored dedupe outcomes of the batch's messageIds, with when they were stored.
+pub(super) async fn processed<'a>(
+    tx: &Transaction<'_>,
+    updates: &[(&'a Job, &'a Update)],
+) -> StoreResult<HashMap<MessageKey<'a>, (Applied, DateTime<Utc>)>> {
+    let asked: Vec<MessageKey<'a>> = updates
+        .iter()
+        .filter_map(|(job, update)| {
+            let message = update.message_id.as_deref()?;
+            Some((job.tenant.0, job.request.key_id.0.as_str(), message))
+        })
+        .collect();
+    let mut found = HashMap::new();
+    if asked.is_empty() {
+        return Ok(found);
+    }
+    let tenants: Vec<i64> = asked.iter().map(|m| m.0).collect();
+    let keys: Vec<&str> = asked.iter().map(|m| m.1).collect();
+    let messages: Vec<&str> = asked.iter().map(|m| m.2).collect();
+    // One primary key probe per message: the generic plan of a prepared join, blind to the
+    // arrays' length, hashed the whole table for every batch. `OFFSET 0` keeps the LATERAL
+    // subquery from being flattened into such a join.
+    let sql = "SELECT m.n, p.outcome, p.processed_at
+               FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY
+                   AS m(tenant_id, key_id, message_id, n),
+               LATERAL (SELECT outcome, processed_at FROM processed_messages
+                   WHERE tenant_id = m.tenant_id AND key_id = m.key_id
+                       AND message_id = m.message_id OFFSET 0) p";
+    let rows = tx
+        .query(&prepared(tx, sql).await?, &[&tenants, &keys, &messages])
+        .await
+        .map_err(pg_error)?;
+    for row in rows {
+        let Json(outcome): Json<Applied> = row.get(1);
+        found.insert(*nth(&asked, row.get(0))?, (outcome, row.get(2)));
+    }
+    Ok(found)
+}
+
+/// The element of `items` at the 1-based ordinal `n` that `WITH ORDINALITY` returned.
+fn nth<T>(items: &[T], n: i64) -> StoreResult<&T> {
+    usize::try_from(n - 1)
+        .ok()
+        .and_then(|i| items.get(i))
+        .ok_or_else(|| StoreError::Other("unnest returned an unknown ordinal".into()))
+}
+
+/// The stored state of the batch's product orgs that exist, and for each that does not, a
+/// new target org id. An id taken for an org whose every update turns out to be a duplicate
+/// stays unused: ids have gaps, as sequences do.
+pub(super) async fn current<'a>(
+    tx: &Transaction<'_>,
+    keys: &[OrgKey<'a>],
+) -> StoreResult<(HashMap<OrgKey<'a>, Org>, HashMap<OrgKey<'a>, i64>)> {
+    let tenants: Vec<i64> = keys.iter().map(|k| k.0).collect();
+    let ids: Vec<&str> = keys.iter().map(|k| k.1).collect();
+    // One primary key probe per org, as in `processed`.
+    let sql = "SELECT k.n, p.target_org_id, p.fields, p.field_clock, p.version, p.updated_at,
+                   CASE WHEN p.version IS NULL THEN nextval('target_org_ids') END
+               FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS k(tenant_id, product_org_id, n)
+               LEFT JOIN LATERAL (SELECT * FROM product_orgs WHERE tenant_id = k.tenant_id
+                   AND product_org_id = k.product_org_id COLLATE \"C\" OFFSET 0) p ON true";
+    let rows = tx
+        .query(&prepared(tx, sql).await?, &[&tenants, &ids])
+        .await
+        .map_err(pg_error)?;
+    let mut orgs = HashMap::with_capacity(keys.len());
+    let mut new = HashMap::new();
+    for row in rows {
+        let key = *nth(keys, row.get(0))?;
+        if let Some(target) = row.get::<_, Option<i64>>(6) {
+            new.insert(key, target);
+            continue;
+        }
+        let Json(fields): Json<ProductOrgFields> = row.get(2);
+        let Json(clock): Json<FieldClock> = row.get(3);
+        orgs.insert(
+            key,
+            Org {
+                state: OrgState {
+                    target_org_id: TargetOrgId(row.get(1)),
+                    fields,
+                    clock,
+                    version: row.get(4),
+                },
+                changed: false,
+                clock_moved: false,
+                updated_at: row.get(5),
+                created_at: row.get(5),
+            },
+        );
+    }
+    Ok((orgs, new))
+}

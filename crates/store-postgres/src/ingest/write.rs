@@ -1,0 +1,148 @@
+//! The batch's writes, each one multi-row statement from arrays (`unnest`): new target orgs,
+//! product orgs, history rows, remembered messageIds.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::types::Json;
+use trailspark_core::{FieldClock, ProductOrgFields};
+use trailspark_store::{Applied, StoreResult};
+
+use super::apply::{HistoryRows, MessageKey, Org, OrgKey};
+use crate::db::{pg_error, prepared};
+
+pub(super) async fn insert_target_orgs(
+    tx: &Transaction<'_>,
+    created: &[(i64, i64, String, DateTime<Utc>)],
+) -> StoreResult<()> {
+    if created.is_empty() {
+        return Ok(());
+    }
+    let tenants: Vec<i64> = created.iter().map(|c| c.0).collect();
+    let ids: Vec<i64> = created.iter().map(|c| c.1).collect();
+    let names: Vec<&str> = created.iter().map(|c| c.2.as_str()).collect();
+    let at: Vec<DateTime<Utc>> = created.iter().map(|c| c.3).collect();
+    let sql = "INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at)
+               SELECT t, i, n, a, a FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS r(t, i, n, a)";
+    tx.execute(&prepared(tx, sql).await?, &[&tenants, &ids, &names, &at])
+        .await
+        .map_err(pg_error)?;
+    Ok(())
+}
+
+/// Writes the final state of every org the batch changed: the whole row when a value
+/// changed, only the field clock when only it moved.
+pub(super) async fn write_orgs(
+    tx: &Transaction<'_>,
+    orgs: &HashMap<OrgKey<'_>, Org>,
+) -> StoreResult<()> {
+    // An insert from arrays, never a join: no plan can turn it into a scan of the table.
+    const CHANGED: &str = "DO UPDATE SET name = excluded.name, fields = excluded.fields,
+        field_clock = excluded.field_clock, version = excluded.version,
+        updated_at = excluded.updated_at";
+    const CLOCK_ONLY: &str = "DO UPDATE SET field_clock = excluded.field_clock";
+    upsert_orgs(tx, orgs, |o| o.changed, CHANGED).await?;
+    upsert_orgs(tx, orgs, |o| !o.changed && o.clock_moved, CLOCK_ONLY).await
+}
+
+async fn upsert_orgs(
+    tx: &Transaction<'_>,
+    orgs: &HashMap<OrgKey<'_>, Org>,
+    pick: impl Fn(&Org) -> bool,
+    on_conflict: &str,
+) -> StoreResult<()> {
+    let mut rows: Vec<(&OrgKey, &Org)> = orgs.iter().filter(|(_, o)| pick(o)).collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    // Row locks in a stable order too, for the same reason as the advisory locks.
+    rows.sort_unstable_by_key(|(k, _)| **k);
+    let tenants: Vec<i64> = rows.iter().map(|(k, _)| k.0).collect();
+    let ids: Vec<&str> = rows.iter().map(|(k, _)| k.1).collect();
+    let targets: Vec<i64> = rows.iter().map(|(_, o)| o.state.target_org_id.0).collect();
+    let names: Vec<Option<&str>> = rows
+        .iter()
+        .map(|(_, o)| o.state.fields.name.as_deref())
+        .collect();
+    let fields: Vec<Json<&ProductOrgFields>> =
+        rows.iter().map(|(_, o)| Json(&o.state.fields)).collect();
+    let clocks: Vec<Json<&FieldClock>> = rows.iter().map(|(_, o)| Json(&o.state.clock)).collect();
+    let versions: Vec<i64> = rows.iter().map(|(_, o)| o.state.version).collect();
+    let created: Vec<DateTime<Utc>> = rows.iter().map(|(_, o)| o.created_at).collect();
+    let updated: Vec<DateTime<Utc>> = rows.iter().map(|(_, o)| o.updated_at).collect();
+    let sql = format!(
+        "INSERT INTO product_orgs (tenant_id, product_org_id, target_org_id, name, fields,
+             field_clock, version, created_at, updated_at)
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::jsonb[],
+             $6::jsonb[], $7::bigint[], $8::timestamptz[], $9::timestamptz[])
+         ON CONFLICT (tenant_id, product_org_id) {on_conflict}"
+    );
+    tx.execute(
+        &prepared(tx, &sql).await?,
+        &[
+            &tenants, &ids, &targets, &names, &fields, &clocks, &versions, &created, &updated,
+        ],
+    )
+    .await
+    .map_err(pg_error)?;
+    Ok(())
+}
+
+pub(super) async fn insert_history(
+    tx: &Transaction<'_>,
+    rows: &HistoryRows<'_>,
+) -> StoreResult<()> {
+    if rows.tenant.is_empty() {
+        return Ok(());
+    }
+    let sql = "INSERT INTO product_org_history (tenant_id, product_org_id, version, changes,
+                   key_id, event_at, received_at)
+               SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::jsonb[],
+                   $5::text[], $6::timestamptz[], $7::timestamptz[])";
+    tx.execute(
+        &prepared(tx, sql).await?,
+        &[
+            &rows.tenant,
+            &rows.id,
+            &rows.version,
+            &rows.changes,
+            &rows.key,
+            &rows.event_at,
+            &rows.received_at,
+        ],
+    )
+    .await
+    .map_err(pg_error)?;
+    Ok(())
+}
+
+/// Stores the first outcome of each new messageId (sorted, so concurrent batches take their
+/// row locks in one order).
+pub(super) async fn remember_all(
+    tx: &Transaction<'_>,
+    rows: &mut [(MessageKey<'_>, Applied, DateTime<Utc>)],
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let tenants: Vec<i64> = rows.iter().map(|r| r.0 .0).collect();
+    let keys: Vec<&str> = rows.iter().map(|r| r.0 .1).collect();
+    let messages: Vec<&str> = rows.iter().map(|r| r.0 .2).collect();
+    let outcomes: Vec<Json<&Applied>> = rows.iter().map(|r| Json(&r.1)).collect();
+    let at: Vec<DateTime<Utc>> = rows.iter().map(|r| r.2).collect();
+    let sql =
+        "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
+               SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[],
+                   $5::timestamptz[])
+               ON CONFLICT (tenant_id, key_id, message_id) DO UPDATE SET
+                   outcome = excluded.outcome, processed_at = excluded.processed_at";
+    tx.execute(
+        &prepared(tx, sql).await?,
+        &[&tenants, &keys, &messages, &outcomes, &at],
+    )
+    .await
+    .map_err(pg_error)?;
+    Ok(())
+}
