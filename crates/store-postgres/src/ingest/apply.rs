@@ -6,10 +6,13 @@
 //! final state of each org is written once. Writers of one product org are serialised across
 //! workers and instances by advisory locks, taken in sorted order so batches never deadlock.
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use tokio_postgres::types::Json;
-use trailspark_core::step::{self, OrgState, Write};
+use trailspark_core::step::{self, HistoryRow, OrgState, Write};
 use trailspark_core::{TargetOrgId, Update};
 use trailspark_store::{Applied, IngestResult, StoreError, StoreResult};
 
@@ -43,11 +46,66 @@ pub(super) struct HistoryRows<'a> {
     pub(super) received_at: Vec<DateTime<Utc>>,
 }
 
+/// A product org of the batch: tenant and productOrgId.
 pub(super) type OrgKey<'a> = (i64, &'a str);
+/// A messageId of the batch: tenant, API key and messageId.
 pub(super) type MessageKey<'a> = (i64, &'a str, &'a str);
 
+impl<'a> HistoryRows<'a> {
+    /// Adds the history row of a change of product org `id`, sent with API key `key`.
+    fn push(&mut self, tenant: i64, id: &'a str, key: &'a str, row: HistoryRow) {
+        self.tenant.push(tenant);
+        self.id.push(id);
+        self.version.push(row.version);
+        self.changes.push(Json(row.changes));
+        self.key.push(key);
+        self.event_at.push(row.event_at);
+        self.received_at.push(row.received_at);
+    }
+}
+
+/// What is stored of the batch, read under its locks.
+struct Loaded<'a> {
+    /// The first outcomes of the batch's messageIds, with when they were stored.
+    dedupe: HashMap<MessageKey<'a>, (Applied, DateTime<Utc>)>,
+    /// The batch's product orgs that exist.
+    orgs: HashMap<OrgKey<'a>, Org>,
+    /// A new target org id for each of the batch's product orgs that does not.
+    new_targets: HashMap<OrgKey<'a>, i64>,
+}
+
+/// What the batch writes once its updates went through [`step::step`] in memory.
+struct Merged<'a> {
+    /// The batch's product orgs as its last updates left them.
+    orgs: HashMap<OrgKey<'a>, Org>,
+    /// Target orgs created with new product orgs: tenant, id, name, creation time.
+    created: Vec<(i64, i64, String, DateTime<Utc>)>,
+    history: HistoryRows<'a>,
+    /// The first outcome of each new messageId, with its receive time.
+    remembered: Vec<(MessageKey<'a>, Applied, DateTime<Utc>)>,
+    /// The outcome of each update not replayed, in arrival order.
+    outcomes: Vec<Applied>,
+}
+
+/// Applies a batch in `tx`: the result of each of its requests, in order.
 pub(super) async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestResult>> {
     // Signed requests first: a replayed webhook-id applies nothing.
+    let replayed = replayed_jobs(tx, batch).await?;
+    let updates: Vec<(&Job, &Update)> = batch
+        .iter()
+        .zip(&replayed)
+        .filter(|(_, replayed)| !**replayed)
+        .flat_map(|(job, _)| job.request.updates.iter().map(move |u| (job, u)))
+        .collect();
+    let loaded = lock_and_load(tx, &updates).await?;
+    let mut merged = merge(&updates, loaded)?;
+    write_merged(tx, &mut merged).await?;
+    Ok(answers(batch, replayed, merged.outcomes))
+}
+
+/// Records the webhook-id of each signed job of the batch, in order; true for those already
+/// seen within the replay window.
+async fn replayed_jobs(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<bool>> {
     let mut replayed = vec![false; batch.len()];
     for (job, replayed) in batch.iter().zip(&mut replayed) {
         if let Some(id) = &job.request.webhook_id {
@@ -56,13 +114,15 @@ pub(super) async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Ve
                 seen_webhook_id(tx, job.tenant, &request.key_id, id, request.received_at).await?;
         }
     }
-    let updates: Vec<(&Job, &Update)> = batch
-        .iter()
-        .zip(&replayed)
-        .filter(|(_, replayed)| !**replayed)
-        .flat_map(|(job, _)| job.request.updates.iter().map(move |u| (job, u)))
-        .collect();
+    Ok(replayed)
+}
 
+/// Locks the product orgs of `updates` (in sorted order), then reads what is stored of them
+/// and of their messageIds.
+async fn lock_and_load<'a>(
+    tx: &Transaction<'_>,
+    updates: &[(&'a Job, &'a Update)],
+) -> StoreResult<Loaded<'a>> {
     let mut keys: Vec<OrgKey> = updates
         .iter()
         .map(|(job, u)| (job.tenant.0, u.product_org_id.as_str()))
@@ -71,17 +131,35 @@ pub(super) async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Ve
     keys.dedup();
     lock_all(tx, &keys).await?;
     // Independent statements go out together (tokio-postgres pipelines the futures polled
-    // at once): one round trip for both reads, one for the writes below.
+    // at once): one round trip for both reads, one for the writes in `write_merged`.
     // Results are looked at in statement order: after a failed statement the later ones
     // only say "transaction aborted", and the first error is the one that explains.
-    let (dedupe, current) = tokio::join!(processed(tx, &updates), current(tx, &keys));
-    let (mut dedupe, (mut orgs, new_targets)) = (dedupe?, current?);
+    let (dedupe, current) = tokio::join!(processed(tx, updates), current(tx, &keys));
+    let (dedupe, (orgs, new_targets)) = (dedupe?, current?);
+    Ok(Loaded {
+        dedupe,
+        orgs,
+        new_targets,
+    })
+}
 
-    let mut history = HistoryRows::default();
-    let mut created = Vec::new();
-    let mut remembered: Vec<(MessageKey, Applied, DateTime<Utc>)> = Vec::new();
-    let mut outcomes = Vec::with_capacity(updates.len());
-    for (job, update) in &updates {
+/// The in-memory pass: each update through [`step::step`] in arrival order, from the state
+/// the updates before it left; a messageId seen before (stored, or earlier in the batch) is
+/// answered with its first outcome.
+fn merge<'a>(updates: &[(&'a Job, &'a Update)], loaded: Loaded<'a>) -> StoreResult<Merged<'a>> {
+    let Loaded {
+        mut dedupe,
+        orgs,
+        new_targets,
+    } = loaded;
+    let mut merged = Merged {
+        orgs,
+        created: Vec::new(),
+        history: HistoryRows::default(),
+        remembered: Vec::new(),
+        outcomes: Vec::with_capacity(updates.len()),
+    };
+    for (job, update) in updates {
         let (tenant, key, now) = (
             job.tenant.0,
             job.request.key_id.0.as_str(),
@@ -91,65 +169,78 @@ pub(super) async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Ve
         let message = update.message_id.as_deref().map(|m| (tenant, key, m));
         if let Some((first, first_at)) = message.and_then(|m| dedupe.get(&m)) {
             if let Some(again) = step::repeat(first.clone(), *first_at, now) {
-                outcomes.push(again);
+                merged.outcomes.push(again);
                 continue;
             }
         }
-        let org = match orgs.entry((tenant, id)) {
-            std::collections::hash_map::Entry::Occupied(org) => org.into_mut(),
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                let target = *new_targets.get(&(tenant, id)).ok_or_else(|| {
-                    StoreError::Other("a new product org found no target org id".into())
-                })?;
-                slot.insert(Org {
-                    state: OrgState::new(TargetOrgId(target)),
-                    changed: false,
-                    clock_moved: false,
-                    updated_at: now,
-                    created_at: now,
-                })
-            }
-        };
+        let org = batch_org(&mut merged.orgs, &new_targets, (tenant, id), now)?;
         let step = step::step(&mut org.state, update, now);
         match step.write {
             Write::Change(change) => {
                 if let Some(target) = change.created {
-                    created.push((tenant, target.id.0, target.name, now));
+                    merged.created.push((tenant, target.id.0, target.name, now));
                 }
                 org.changed = true;
                 org.updated_at = now;
-                let row = change.history;
-                history.tenant.push(tenant);
-                history.id.push(id);
-                history.version.push(row.version);
-                history.changes.push(Json(row.changes));
-                history.key.push(key);
-                history.event_at.push(row.event_at);
-                history.received_at.push(row.received_at);
+                merged.history.push(tenant, id, key, change.history);
             }
             Write::Clock => org.clock_moved = true,
             Write::Nothing => {}
         }
         if let Some(message) = message {
             dedupe.insert(message, (step.applied.clone(), now));
-            remembered.push((message, step.applied.clone(), now));
+            merged.remembered.push((message, step.applied.clone(), now));
         }
-        outcomes.push(step.applied);
+        merged.outcomes.push(step.applied);
     }
+    Ok(merged)
+}
 
+/// The product org at `key` as the batch has it so far: as stored or as earlier updates left
+/// it, else new (received `now`) with the target org id taken for it.
+fn batch_org<'m, 'a>(
+    orgs: &'m mut HashMap<OrgKey<'a>, Org>,
+    new_targets: &HashMap<OrgKey<'a>, i64>,
+    key: OrgKey<'a>,
+    now: DateTime<Utc>,
+) -> StoreResult<&'m mut Org> {
+    Ok(match orgs.entry(key) {
+        Entry::Occupied(org) => org.into_mut(),
+        Entry::Vacant(slot) => {
+            let target = *new_targets.get(&key).ok_or_else(|| {
+                StoreError::Other("a new product org found no target org id".into())
+            })?;
+            slot.insert(Org {
+                state: OrgState::new(TargetOrgId(target)),
+                changed: false,
+                clock_moved: false,
+                updated_at: now,
+                created_at: now,
+            })
+        }
+    })
+}
+
+/// Writes what the batch merged.
+async fn write_merged(tx: &Transaction<'_>, merged: &mut Merged<'_>) -> StoreResult<()> {
     // Target orgs first, on their own: product orgs refer to them.
-    insert_target_orgs(tx, &created).await?;
+    insert_target_orgs(tx, &merged.created).await?;
     let (orgs, history, remembered) = tokio::join!(
-        write_orgs(tx, &orgs),
-        insert_history(tx, &history),
-        remember_all(tx, &mut remembered)
+        write_orgs(tx, &merged.orgs),
+        insert_history(tx, &merged.history),
+        remember_all(tx, &mut merged.remembered)
     );
     orgs?;
     history?;
     remembered?;
+    Ok(())
+}
 
+/// Each request's result: replayed, or the outcomes of its updates, taken in turn from
+/// `outcomes` (those of the requests not replayed, in order).
+fn answers(batch: &[Job], replayed: Vec<bool>, outcomes: Vec<Applied>) -> Vec<IngestResult> {
     let mut outcomes = outcomes.into_iter();
-    Ok(batch
+    batch
         .iter()
         .zip(replayed)
         .map(|(job, replayed)| {
@@ -164,5 +255,5 @@ pub(super) async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Ve
                     .collect(),
             )
         })
-        .collect())
+        .collect()
 }
