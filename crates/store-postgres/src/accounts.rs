@@ -23,6 +23,7 @@ fn tenant(row: &Row) -> StoreResult<Tenant> {
     })
 }
 
+/// Creates a tenant; a subdomain already taken is a conflict.
 pub async fn create_tenant(
     c: &impl GenericClient,
     subdomain: &Subdomain,
@@ -40,6 +41,7 @@ pub async fn create_tenant(
     tenant(&row)
 }
 
+/// Creates the `default` tenant if there is no tenant yet.
 pub async fn create_default_tenant_if_empty(c: &impl GenericClient) -> StoreResult<Option<Tenant>> {
     // Two instances starting on an empty database: the lock makes only one create `default`.
     c.execute(
@@ -63,6 +65,7 @@ pub async fn create_default_tenant_if_empty(c: &impl GenericClient) -> StoreResu
     create_tenant(c, &subdomain, "Default").await.map(Some)
 }
 
+/// The tenant with this subdomain.
 pub async fn tenant_by_subdomain(
     c: &impl GenericClient,
     subdomain: &Subdomain,
@@ -121,6 +124,7 @@ fn key(row: &Row) -> StoreResult<ApiKeyRecord> {
     })
 }
 
+/// Stores a new API key of the tenant.
 pub async fn create_api_key(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -152,6 +156,7 @@ pub async fn create_api_key(
     key(&row)
 }
 
+/// The tenant's API keys, newest first.
 pub async fn list_api_keys(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -163,6 +168,7 @@ pub async fn list_api_keys(
     rows.iter().map(key).collect()
 }
 
+/// Revokes an API key of the tenant (revoking again keeps the first time).
 pub async fn revoke_api_key(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -182,6 +188,7 @@ pub async fn revoke_api_key(
     key(&row)
 }
 
+/// The API key with this hash, if any.
 pub async fn api_key_by_hash(
     c: &impl GenericClient,
     hash: &[u8; 32],
@@ -200,6 +207,7 @@ pub async fn api_key_by_hash(
     row.as_ref().map(key).transpose()
 }
 
+/// The revision of the API keys, bumped whenever a key is created or revoked.
 pub async fn key_revision(c: &impl GenericClient) -> StoreResult<i64> {
     Ok(c.query_one(
         &prepared(c, "SELECT value FROM revisions WHERE name = 'api_keys'").await?,
@@ -210,6 +218,7 @@ pub async fn key_revision(c: &impl GenericClient) -> StoreResult<i64> {
     .get(0))
 }
 
+/// Moves the last-used time of each key forward (never back).
 pub async fn touch_api_keys(
     c: &impl GenericClient,
     used: &[(TenantId, ApiKeyId, DateTime<Utc>)],
@@ -230,6 +239,7 @@ pub async fn touch_api_keys(
     Ok(())
 }
 
+/// Stores an admin token of the tenant.
 pub async fn create_admin_token(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -248,6 +258,7 @@ pub async fn create_admin_token(
     Ok(())
 }
 
+/// The tenant of the admin token with this hash, if any.
 pub async fn tenant_by_admin_token(
     c: &impl GenericClient,
     hash: &[u8; 32],

@@ -18,6 +18,7 @@ pub const LEAD_SELECT: &str = "SELECT l.lead_id, l.email, l.product_org_id, p.ta
     FROM leads l
     LEFT JOIN product_orgs p ON p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id";
 
+/// A lead from a row of [`LEAD_SELECT`].
 pub fn lead(row: &Row) -> StoreResult<Lead> {
     Ok(Lead {
         lead_id: LeadId::parse(row.get::<_, String>(0)).map_err(|e| corrupt("lead id", e))?,
@@ -33,6 +34,7 @@ pub fn lead(row: &Row) -> StoreResult<Lead> {
     })
 }
 
+/// One lead of the tenant.
 pub async fn find_lead(c: &impl GenericClient, tenant: TenantId, id: &LeadId) -> StoreResult<Lead> {
     let row = c
         .query_opt(
@@ -49,6 +51,7 @@ pub async fn find_lead(c: &impl GenericClient, tenant: TenantId, id: &LeadId) ->
     lead(&row)
 }
 
+/// A page of the tenant's leads by id, optionally filtered by a search term.
 pub async fn list_leads(
     c: &impl GenericClient,
     tenant: TenantId,

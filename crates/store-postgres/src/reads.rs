@@ -12,6 +12,7 @@ use crate::db::{pg_error, prepared};
 
 const ORG_COLUMNS: &str = "product_org_id, target_org_id, fields, created_at, updated_at";
 
+/// The error of a stored value that does not parse.
 pub fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Other(format!("corrupt {what} in store: {e}"))
 }
@@ -37,6 +38,7 @@ pub fn like_pattern(term: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// The number a page's cursor carries, if it has one.
 pub fn numeric_cursor(page: &PageRequest) -> StoreResult<Option<i64>> {
     match page.cursor.as_deref() {
         Some(c) => Ok(Some(
@@ -48,6 +50,7 @@ pub fn numeric_cursor(page: &PageRequest) -> StoreResult<Option<i64>> {
     }
 }
 
+/// One product org of the tenant.
 pub async fn product_org(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -63,6 +66,7 @@ pub async fn product_org(
     org(&row)
 }
 
+/// A page of the tenant's product orgs by id, optionally filtered by a search term.
 pub async fn list_product_orgs(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -102,6 +106,7 @@ pub async fn list_product_orgs(
     }))
 }
 
+/// A page of a product org's history, newest version first.
 pub async fn product_org_history(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -139,6 +144,7 @@ pub async fn product_org_history(
     }))
 }
 
+/// The product orgs of a target org, by id.
 pub async fn product_orgs_of(
     c: &impl GenericClient,
     tenant: TenantId,

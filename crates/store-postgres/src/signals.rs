@@ -11,6 +11,7 @@ use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreError, S
 use crate::db::{pg_error, prepared};
 use crate::dedupe::{each_in_savepoint, lock, processed, remember, seen_webhook_id};
 
+/// Stores a request's signals, each in its own savepoint, unless its webhook-id is a replay.
 pub async fn ingest_signals(
     tx: &mut Transaction<'_>,
     tenant: TenantId,

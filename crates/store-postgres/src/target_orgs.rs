@@ -34,6 +34,7 @@ fn target(row: &Row) -> TargetOrg {
     }
 }
 
+/// One target org of the tenant.
 pub async fn find_target_org(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -54,6 +55,7 @@ pub async fn find_target_org(
     Ok(target(&row))
 }
 
+/// A page of the tenant's target orgs by id, optionally filtered by a search term.
 pub async fn list_target_orgs(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -135,6 +137,7 @@ async fn write_firmographics(
     Ok(updated > 0)
 }
 
+/// Replaces a target org's firmographics.
 pub async fn set_firmographics(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -147,6 +150,7 @@ pub async fn set_firmographics(
     find_target_org(c, tenant, id).await
 }
 
+/// Moves a product org to another target org of the tenant.
 pub async fn move_product_org(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -166,6 +170,7 @@ pub async fn move_product_org(
     reads::product_org(c, tenant, id).await
 }
 
+/// Sets the firmographics of each import row, each in its own savepoint.
 pub async fn import_firmographics(
     tx: &mut Transaction<'_>,
     tenant: TenantId,

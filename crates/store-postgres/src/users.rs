@@ -7,6 +7,7 @@ use trailspark_store::{Delivery, Session, StoreResult, User};
 
 use crate::db::{pg_error, prepared};
 
+/// Creates a web UI user of the tenant.
 pub async fn create_user(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -24,6 +25,7 @@ pub async fn create_user(
     Ok(())
 }
 
+/// The tenant's web UI user with this email, if any.
 pub async fn user(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -43,6 +45,7 @@ pub async fn user(
     }))
 }
 
+/// How many web UI users there are, across tenants.
 pub async fn count_users(c: &impl GenericClient) -> StoreResult<i64> {
     let row = c
         .query_one(&prepared(c, "SELECT COUNT(*) FROM users").await?, &[])
@@ -51,6 +54,7 @@ pub async fn count_users(c: &impl GenericClient) -> StoreResult<i64> {
     Ok(row.get(0))
 }
 
+/// Starts a web UI session, deleting expired ones on the way.
 pub async fn create_session(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -77,6 +81,7 @@ pub async fn create_session(
     Ok(())
 }
 
+/// The live session with this token hash, if any.
 pub async fn session(
     c: &impl GenericClient,
     token_hash: &[u8; 32],
@@ -94,6 +99,7 @@ pub async fn session(
     }))
 }
 
+/// Ends the session with this token hash.
 pub async fn delete_session(c: &impl GenericClient, token_hash: &[u8; 32]) -> StoreResult<()> {
     c.execute(
         &prepared(c, "DELETE FROM sessions WHERE token_hash = $1").await?,
@@ -104,6 +110,7 @@ pub async fn delete_session(c: &impl GenericClient, token_hash: &[u8; 32]) -> St
     Ok(())
 }
 
+/// Appends to a key's delivery log and trims it to the newest entries kept.
 pub async fn record_deliveries(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -141,6 +148,7 @@ pub async fn record_deliveries(
     Ok(())
 }
 
+/// A key's delivery log, newest first.
 pub async fn deliveries(
     c: &impl GenericClient,
     tenant: TenantId,

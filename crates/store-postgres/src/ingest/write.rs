@@ -12,6 +12,7 @@ use trailspark_store::{Applied, StoreResult};
 use super::apply::{HistoryRows, MessageKey, Org, OrgKey};
 use crate::db::{pg_error, prepared};
 
+/// Inserts the target orgs created with the batch's new product orgs.
 pub(super) async fn insert_target_orgs(
     tx: &Transaction<'_>,
     created: &[(i64, i64, String, DateTime<Utc>)],
@@ -89,6 +90,7 @@ async fn upsert_orgs(
     Ok(())
 }
 
+/// Inserts the history rows of the batch's changes.
 pub(super) async fn insert_history(
     tx: &Transaction<'_>,
     rows: &HistoryRows<'_>,
