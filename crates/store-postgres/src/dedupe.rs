@@ -1,6 +1,7 @@
-//! The pieces of a write that product org batches ([`crate::ingest`]) and signals share:
-//! per-item savepoints, advisory locks, messageId dedupe, webhook-id replay refusal, and the
-//! sweep of expired dedupe rows.
+//! The pieces of a write that product org batches ([`crate::ingest`]) and signals
+//! ([`crate::signals`]) share: per-item savepoints (which the firmographics import uses too),
+//! advisory locks, messageId dedupe, webhook-id replay refusal, and the sweep of expired dedupe
+//! rows.
 
 use std::future::Future;
 use std::pin::Pin;
