@@ -144,6 +144,24 @@ struct Checkpoints {
     limit_frames: i64,
 }
 
+impl Checkpoints {
+    /// Copying starts at `from_frames` frames in the WAL; four times that is the WAL's bound.
+    fn new(from_frames: i64) -> Self {
+        Self {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            from_frames: from_frames.max(1),
+            limit_frames: from_frames.max(1).saturating_mul(4),
+        }
+    }
+
+    /// Tells the checkpointer to stop, and a writer waiting for it not to wait.
+    fn stop(&self) {
+        self.state.lock().expect("checkpoint lock").stop = true;
+        self.changed.notify_all();
+    }
+}
+
 #[derive(Default)]
 struct CheckpointState {
     /// The writer saw the WAL reach `from_frames`: time to copy it.
@@ -205,30 +223,9 @@ impl Writer {
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = OFF")
             .map_err(sqlite_error)?;
         conn.wal_hook(Some(note_wal_frames));
-        let (flushes, flushed) = std::sync::mpsc::channel();
-        let flusher = {
-            let wal = wal_path(path);
-            std::thread::Builder::new()
-                .name("trailspark-sqlite-flusher".into())
-                .spawn(move || flusher(&wal, &flushed, sync))
-                .map_err(|e| StoreError::Other(format!("cannot start the SQLite flusher: {e}")))?
-        };
-        let checkpoints = Arc::new(Checkpoints {
-            state: Mutex::default(),
-            changed: Condvar::new(),
-            from_frames: checkpoint_frames.max(1),
-            limit_frames: checkpoint_frames.max(1).saturating_mul(4),
-        });
-        let checkpointer = {
-            let conn = db::connect(path, busy_timeout)?;
-            let shared = Arc::clone(&checkpoints);
-            std::thread::Builder::new()
-                .name("trailspark-sqlite-checkpointer".into())
-                .spawn(move || checkpointer(&conn, &shared))
-                .map_err(|e| {
-                    StoreError::Other(format!("cannot start the SQLite checkpointer: {e}"))
-                })?
-        };
+        let (flushes, flusher) = start_flusher(path, sync)?;
+        let checkpoints = Arc::new(Checkpoints::new(checkpoint_frames));
+        let checkpointer = start_checkpointer(path, busy_timeout, &checkpoints)?;
         let (tx, rx) = mpsc::channel(queue_capacity.max(1));
         let stats = Arc::new(trailspark_store::CommitCounters::default());
         let counters = Arc::clone(&stats);
@@ -289,8 +286,7 @@ impl Writer {
         let checkpoints = Arc::clone(&self.checkpoints);
         let _ = tokio::task::spawn_blocking(move || {
             // The checkpointer first: the writer's last act is a checkpoint of everything.
-            checkpoints.state.lock().expect("checkpoint lock").stop = true;
-            checkpoints.changed.notify_all();
+            checkpoints.stop();
             if let Some(checkpointer) = checkpointer {
                 let _ = checkpointer.join();
             }
@@ -305,6 +301,20 @@ impl Writer {
         })
         .await;
     }
+}
+
+/// Starts the checkpointer thread, on a connection of its own.
+fn start_checkpointer(
+    path: &Path,
+    busy_timeout: Duration,
+    checkpoints: &Arc<Checkpoints>,
+) -> StoreResult<JoinHandle<()>> {
+    let conn = db::connect(path, busy_timeout)?;
+    let shared = Arc::clone(checkpoints);
+    std::thread::Builder::new()
+        .name("trailspark-sqlite-checkpointer".into())
+        .spawn(move || checkpointer(&conn, &shared))
+        .map_err(|e| StoreError::Other(format!("cannot start the SQLite checkpointer: {e}")))
 }
 
 /// The checkpointer thread: once the WAL is large enough, copies it into the database file
@@ -420,6 +430,20 @@ fn take_checkpoint_turn(ctx: &Ctx<'_>, shared: &Checkpoints) {
     shared.changed.notify_all();
 }
 
+/// Committed batches on their way to the flusher, to be answered once they are durable.
+type Flushes = std::sync::mpsc::Sender<Vec<Box<dyn Job>>>;
+
+/// Starts the flusher thread for the WAL of the store at `path`; returns the way to it.
+fn start_flusher(path: &Path, sync: SyncWal) -> StoreResult<(Flushes, JoinHandle<()>)> {
+    let (flushes, flushed) = std::sync::mpsc::channel();
+    let wal = wal_path(path);
+    let flusher = std::thread::Builder::new()
+        .name("trailspark-sqlite-flusher".into())
+        .spawn(move || flusher(&wal, &flushed, sync))
+        .map_err(|e| StoreError::Other(format!("cannot start the SQLite flusher: {e}")))?;
+    Ok((flushes, flusher))
+}
+
 /// The flusher thread: makes the WAL durable (fdatasync) and only then answers the batches
 /// committed before, as many as are waiting at once. The writer commits without syncing and
 /// goes on with the next batch meanwhile: one batch's flush overlaps the next one's work.
@@ -471,7 +495,7 @@ fn run(
     max_batch: usize,
     counters: &trailspark_store::CommitCounters,
     checkpoints: &Checkpoints,
-    flushes: std::sync::mpsc::Sender<Vec<Box<dyn Job>>>,
+    flushes: Flushes,
 ) {
     let ctx = Ctx::new(&conn);
     let mut batch = Vec::with_capacity(max_batch);
