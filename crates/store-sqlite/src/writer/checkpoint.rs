@@ -1,0 +1,207 @@
+//! Checkpoints: the checkpointer thread copies the WAL into the database file beside the
+//! writer, the writer copies the last few frames itself so that the WAL starts over, and the
+//! WAL hook tells the writer how large the WAL is.
+
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use rusqlite::Connection;
+use trailspark_store::{StoreError, StoreResult};
+
+use super::Ctx;
+use crate::db::{self, sqlite_error};
+
+/// The checkpointer hands the writer the last step when at most this many frames are left to
+/// copy: copying them is what the writer waits for once per cycle of the WAL.
+const RESIDUAL_FRAMES: i64 = 64;
+
+/// The checkpointer's and the writer's shared view of the WAL.
+///
+/// Copying the WAL into the database file (a checkpoint) writes pages all over the file and
+/// fsyncs it: tens of milliseconds that the writer would otherwise spend not committing. So a
+/// thread of its own copies what the writer commits, as it comes. But SQLite starts the WAL
+/// over only when a transaction begins with every frame copied, which a checkpointer beside a
+/// busy writer never sees: the WAL would grow for as long as writes come. So when little is
+/// left to copy, the checkpointer stops and says so (`ready`), and the writer copies the rest
+/// itself between two commits; its next transaction starts the WAL over.
+pub(super) struct Checkpoints {
+    state: Mutex<CheckpointState>,
+    changed: Condvar,
+    /// The checkpointer starts copying when the WAL holds this many frames (4 KiB pages): a
+    /// page written many times in between is copied once, so the larger, the fewer writes.
+    from_frames: i64,
+    /// Past this many frames the checkpointer hands over whatever is left: the WAL's bound.
+    limit_frames: i64,
+}
+
+impl Checkpoints {
+    /// Copying starts at `from_frames` frames in the WAL; four times that is the WAL's bound.
+    pub(super) fn new(from_frames: i64) -> Self {
+        Self {
+            state: Mutex::default(),
+            changed: Condvar::new(),
+            from_frames: from_frames.max(1),
+            limit_frames: from_frames.max(1).saturating_mul(4),
+        }
+    }
+
+    /// Tells the checkpointer to stop, and a writer waiting for it not to wait.
+    pub(super) fn stop(&self) {
+        self.state.lock().expect("checkpoint lock").stop = true;
+        self.changed.notify_all();
+    }
+}
+
+#[derive(Default)]
+struct CheckpointState {
+    /// The writer saw the WAL reach `from_frames`: time to copy it.
+    due: bool,
+    /// The checkpointer copied all but a few frames and waits for the writer to copy those.
+    ready: bool,
+    /// The last pass could not copy everything: a reader's snapshot still needs old frames.
+    held: bool,
+    stop: bool,
+}
+
+thread_local! {
+    /// Frames in the WAL after the writer's last commit, as SQLite's WAL hook tells it (the
+    /// hook is a plain function: the writer's thread is where its state can live).
+    static WAL_FRAMES: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+pub(super) fn note_wal_frames(
+    _: &rusqlite::hooks::Wal,
+    frames: std::ffi::c_int,
+) -> rusqlite::Result<()> {
+    WAL_FRAMES.with(|f| f.set(i64::from(frames)));
+    Ok(())
+}
+
+/// Starts the checkpointer thread, on a connection of its own.
+pub(super) fn start_checkpointer(
+    path: &Path,
+    busy_timeout: Duration,
+    checkpoints: &Arc<Checkpoints>,
+) -> StoreResult<JoinHandle<()>> {
+    let conn = db::connect(path, busy_timeout)?;
+    let shared = Arc::clone(checkpoints);
+    std::thread::Builder::new()
+        .name("trailspark-sqlite-checkpointer".into())
+        .spawn(move || checkpointer(&conn, &shared))
+        .map_err(|e| StoreError::Other(format!("cannot start the SQLite checkpointer: {e}")))
+}
+
+/// The checkpointer thread: once the WAL is large enough, copies it into the database file
+/// while the writer goes on, and hands the writer the last few frames.
+fn checkpointer(conn: &Connection, shared: &Checkpoints) {
+    let mut state = shared.state.lock().expect("checkpoint lock");
+    loop {
+        if state.stop {
+            return;
+        }
+        if state.ready {
+            // The writer's turn. If it does not take it (no more commits), copy the rest here.
+            let (next, waited) = shared
+                .changed
+                .wait_timeout(state, Duration::from_millis(50))
+                .expect("checkpoint lock");
+            state = next;
+            if !waited.timed_out() || !state.ready {
+                continue;
+            }
+            state.ready = false;
+        } else if !state.due {
+            state = shared.changed.wait(state).expect("checkpoint lock");
+            continue;
+        }
+        drop(state);
+        // Each pass copies what was there when it began; what came during it is left for the
+        // next. Once a pass had little to copy, what came during it is little too: the rest is
+        // the writer's.
+        let mut previous: Option<(i64, i64)> = None;
+        let outcome = loop {
+            match (passive_checkpoint(conn), previous) {
+                (Err(e), _) => break Err(e),
+                (Ok((log, _)), _) if log >= shared.limit_frames => break Ok(true),
+                // The WAL started over meanwhile, or a reader's snapshot holds the copy back.
+                (Ok((log, copied)), last) if log <= 0 || last == Some((log, copied)) => {
+                    break Ok(false)
+                }
+                (Ok((log, copied)), Some((last_log, _)))
+                    if copied == log && log - last_log <= RESIDUAL_FRAMES =>
+                {
+                    break Ok(true)
+                }
+                (Ok(pass), _) => previous = Some(pass),
+            }
+        };
+        state = shared.state.lock().expect("checkpoint lock");
+        state.due = false;
+        state.held = matches!(outcome, Ok(false));
+        match outcome {
+            Ok(true) => state.ready = true,
+            Ok(false) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "checkpoint failed; trying again");
+                state = shared
+                    .changed
+                    .wait_timeout(state, Duration::from_millis(100))
+                    .expect("checkpoint lock")
+                    .0;
+            }
+        }
+    }
+}
+
+/// One passive checkpoint (never waits for readers or the writer): the frames in the WAL and
+/// how many of them are now copied.
+fn passive_checkpoint(conn: &Connection) -> StoreResult<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })
+    .map_err(sqlite_error)
+}
+
+/// After a commit: if the checkpointer left the last frames of the WAL to the writer, copy
+/// them, so that the next transaction starts the WAL over.
+pub(super) fn take_checkpoint_turn(ctx: &Ctx<'_>, shared: &Checkpoints) {
+    let frames = WAL_FRAMES.with(std::cell::Cell::get);
+    {
+        let mut state = shared.state.lock().expect("checkpoint lock");
+        if !state.ready && frames >= shared.from_frames && !state.due {
+            state.due = true;
+            shared.changed.notify_all();
+        }
+        // At the WAL's bound the writer waits for the checkpointer's pass (backpressure),
+        // unless a reader holds the copy back: waiting would not help then.
+        if !state.ready && frames >= shared.limit_frames && !state.held {
+            let deadline = Instant::now() + Duration::from_secs(1);
+            while !state.ready && !state.held && !state.stop && Instant::now() < deadline {
+                state = shared
+                    .changed
+                    .wait_timeout(state, Duration::from_millis(10))
+                    .expect("checkpoint lock")
+                    .0;
+            }
+        }
+        if !state.ready {
+            return;
+        }
+    }
+    // The writer commits without syncing, but a checkpoint that lets the WAL start over must
+    // sync both files (its next transaction overwrites what the database file now holds).
+    let turn = ctx
+        .execute_batch("PRAGMA synchronous = FULL")
+        .map_err(sqlite_error)
+        .and_then(|()| passive_checkpoint(ctx));
+    if let Err(e) = turn {
+        tracing::warn!(error = %e, "the writer's checkpoint failed");
+    }
+    if let Err(e) = ctx.execute_batch("PRAGMA synchronous = OFF") {
+        tracing::warn!(error = %e, "the writer's commits sync again at every commit");
+    }
+    shared.state.lock().expect("checkpoint lock").ready = false;
+    shared.changed.notify_all();
+}

@@ -1,0 +1,72 @@
+//! Making commits durable: the flusher thread fsyncs the WAL behind the writer and only then
+//! answers what was committed.
+
+use std::path::Path;
+use std::thread::JoinHandle;
+
+use trailspark_store::{StoreError, StoreResult};
+
+use super::queue::Job;
+
+/// How the flusher makes the WAL durable: an fdatasync of the file, or in tests one that
+/// fails on purpose (the writer must then refuse what it committed, never acknowledge it).
+pub(crate) type SyncWal = Box<dyn FnMut() -> std::io::Result<()> + Send>;
+
+/// Committed batches on their way to the flusher, to be answered once they are durable.
+pub(super) type Flushes = std::sync::mpsc::Sender<Vec<Box<dyn Job>>>;
+
+/// Starts the flusher thread for the WAL of the store at `path`; returns the way to it.
+pub(super) fn start_flusher(path: &Path, sync: SyncWal) -> StoreResult<(Flushes, JoinHandle<()>)> {
+    let (flushes, flushed) = std::sync::mpsc::channel();
+    let wal = wal_path(path);
+    let flusher = std::thread::Builder::new()
+        .name("trailspark-sqlite-flusher".into())
+        .spawn(move || flusher(&wal, &flushed, sync))
+        .map_err(|e| StoreError::Other(format!("cannot start the SQLite flusher: {e}")))?;
+    Ok((flushes, flusher))
+}
+
+/// The flusher thread: makes the WAL durable (fdatasync) and only then answers the batches
+/// committed before, as many as are waiting at once. The writer commits without syncing and
+/// goes on with the next batch meanwhile: one batch's flush overlaps the next one's work.
+///
+/// A batch committed but not yet flushed is visible to readers, and lost only with the
+/// machine itself (a crash of the process leaves it in the page cache); it is answered only
+/// once it survives that too. Nothing older is at risk: SQLite checks every WAL frame's
+/// checksum on recovery and stops at the first that fails, so a torn tail loses only itself.
+fn flusher(wal: &Path, batches: &std::sync::mpsc::Receiver<Vec<Box<dyn Job>>>, mut sync: SyncWal) {
+    while let Ok(first) = batches.recv() {
+        let mut ready = vec![first];
+        ready.extend(batches.try_iter());
+        let flushed = sync()
+            .map_err(|e| StoreError::Unavailable(format!("cannot flush {}: {e}", wal.display())));
+        if let Err(e) = &flushed {
+            tracing::error!(error = %e, "the WAL could not be flushed; its last batches are refused");
+        }
+        for job in ready.into_iter().flatten() {
+            job.finish(flushed.clone());
+        }
+    }
+}
+
+/// The WAL of the store at `path`.
+pub(super) fn wal_path(path: &Path) -> std::path::PathBuf {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
+/// Syncs the file at `wal`, kept open from one flush to the next (and opened again after a
+/// failure).
+pub(super) fn sync_wal(wal: std::path::PathBuf) -> SyncWal {
+    let mut file: Option<std::fs::File> = None;
+    Box::new(move || {
+        let open = match file.take() {
+            Some(open) => open,
+            None => std::fs::File::open(&wal)?,
+        };
+        open.sync_data()?;
+        file = Some(open);
+        Ok(())
+    })
+}
