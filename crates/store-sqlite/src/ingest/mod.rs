@@ -8,7 +8,7 @@
 //! is appended: a history row goes at the end of the history, linked to the org's previous one
 //! (`prev`) rather than kept in an index by org, whose pages every update would touch at random.
 
-use std::cell::RefMut;
+use std::cell::{Cell, RefMut};
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Statement};
@@ -38,10 +38,6 @@ pub struct State<'c> {
     /// SQLite's `data_version` at the last transaction: it moves when another connection (a
     /// CLI command, another process) commits, and then what the cache holds may be stale.
     data_version: Option<i64>,
-    /// Where the next sweep of expired dedupe rows starts (`None`: at the beginning).
-    sweep_from: Option<SweepKey>,
-    /// Dedupe rows stored since the last sweep.
-    remembered: usize,
 }
 
 impl<'c> State<'c> {
@@ -67,15 +63,6 @@ impl<'c> State<'c> {
         self.orgs.touched.clear();
     }
 
-    /// Enough dedupe rows were stored since the last sweep that the next must not wait for its
-    /// time: a sweep looks at [`SWEEP_ROWS`] rows, so sweeping once per half that many new
-    /// rows goes round the table at least twice as fast as rows come, whatever the rate. The
-    /// table then holds at most about two days of messageIds; a sweep every 5 s alone looks at
-    /// 2,000 rows a second, and at a steady rate above that the table would grow without end.
-    pub(crate) fn sweep_due(&self) -> bool {
-        self.remembered >= SWEEP_ROWS as usize / 2
-    }
-
     /// Forgets one product org (written by a path that does not keep the cache).
     pub(crate) fn forget(&mut self, tenant: TenantId, id: &ProductOrgId) {
         self.orgs.remove(tenant, id);
@@ -86,6 +73,32 @@ impl<'c> State<'c> {
             self.statements = Some(Statements::prepare(conn).map_err(sqlite_error)?);
         }
         Ok(self.statements.as_mut().expect("just prepared"))
+    }
+}
+
+/// What the writer keeps between transactions for the sweeps of expired dedupe rows, which
+/// product org updates and signals both store.
+#[derive(Default)]
+pub struct Sweeps {
+    /// Where the next sweep of expired dedupe rows starts (`None`: at the beginning).
+    from: Cell<Option<SweepKey>>,
+    /// Dedupe rows stored since the last sweep.
+    remembered: Cell<usize>,
+}
+
+impl Sweeps {
+    /// One more dedupe row was stored.
+    fn remembered_one(&self) {
+        self.remembered.set(self.remembered.get() + 1);
+    }
+
+    /// Enough dedupe rows were stored since the last sweep that the next must not wait for its
+    /// time: a sweep looks at [`SWEEP_ROWS`] rows, so sweeping once per half that many new
+    /// rows goes round the table at least twice as fast as rows come, whatever the rate. The
+    /// table then holds at most about two days of messageIds; a sweep every 5 s alone looks at
+    /// 2,000 rows a second, and at a steady rate above that the table would grow without end.
+    pub(crate) fn sweep_due(&self) -> bool {
+        self.remembered.get() >= SWEEP_ROWS as usize / 2
     }
 }
 
@@ -375,9 +388,8 @@ fn apply<'c>(
                 .map_err(sqlite_error)?;
             return Ok(from_json::<Applied>(&first)?.repeated());
         }
-        state.remembered += 1;
+        ctx.dedupe.remembered_one();
     }
-    let statements = state.statements(conn)?;
     let stored = match step.write {
         Write::Nothing => {
             existing.ok_or_else(|| StoreError::Other("a new org wrote nothing".into()))?
@@ -550,7 +562,7 @@ pub fn remember<T: Serialize>(
     ctx.prepare_cached(REMEMBER)
         .and_then(|mut s| s.execute((tenant.0, &key.0, message_id, to_json(outcome), micros(&now))))
         .map_err(sqlite_error)?;
-    ctx.ingest.borrow_mut().remembered += 1;
+    ctx.dedupe.remembered_one();
     Ok(())
 }
 
@@ -559,10 +571,9 @@ pub fn remember<T: Serialize>(
 /// [`SWEEP_ROWS`] of them and the sweeps go round: the writer is never held up for long.
 pub fn sweep_expired(ctx: &Ctx<'_>) -> StoreResult<()> {
     let now = Utc::now();
-    let mut state = ctx.ingest.borrow_mut();
     let (tenant, key, message) =
-        state
-            .sweep_from
+        ctx.dedupe
+            .from
             .take()
             .unwrap_or((i64::MIN, String::new(), String::new()));
     let upto: Option<SweepKey> = ctx
@@ -593,9 +604,8 @@ pub fn sweep_expired(ctx: &Ctx<'_>) -> StoreResult<()> {
         ),
     }
     .map_err(sqlite_error)?;
-    state.sweep_from = upto;
-    state.remembered = 0;
-    drop(state);
+    ctx.dedupe.from.set(upto);
+    ctx.dedupe.remembered.set(0);
     ctx.execute(
         "DELETE FROM webhook_ids WHERE rowid IN
              (SELECT rowid FROM webhook_ids WHERE seen_at < ?1 LIMIT 10000)",

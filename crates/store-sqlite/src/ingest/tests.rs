@@ -233,9 +233,9 @@ async fn many_new_message_ids_bring_the_next_sweep() {
         .writer
         .write(move |ctx, mode| {
             ingest(ctx, mode, tenant, &messages(0, half - 1))?;
-            let before = ctx.ingest.borrow().sweep_due();
+            let before = ctx.dedupe.sweep_due();
             ingest(ctx, mode, tenant, &messages(half - 1, 1))?;
-            Ok((before, ctx.ingest.borrow().sweep_due()))
+            Ok((before, ctx.dedupe.sweep_due()))
         })
         .await
         .unwrap();
@@ -247,7 +247,7 @@ async fn many_new_message_ids_bring_the_next_sweep() {
     assert!(after, "{half} new messageIds call for a sweep");
     let still_due = store
         .writer
-        .write(|ctx, _| Ok(ctx.ingest.borrow().sweep_due()))
+        .write(|ctx, _| Ok(ctx.dedupe.sweep_due()))
         .await
         .unwrap();
     assert!(!still_due, "the writer swept after that batch");
@@ -297,9 +297,9 @@ async fn signal_message_ids_bring_the_next_sweep_too() {
         .writer
         .write(move |ctx, mode| {
             crate::signals::ingest_signals(ctx, mode, tenant, &signals(0, half - 1))?;
-            let before = ctx.ingest.borrow().sweep_due();
+            let before = ctx.dedupe.sweep_due();
             crate::signals::ingest_signals(ctx, mode, tenant, &signals(half - 1, 1))?;
-            Ok((before, ctx.ingest.borrow().sweep_due()))
+            Ok((before, ctx.dedupe.sweep_due()))
         })
         .await
         .unwrap();

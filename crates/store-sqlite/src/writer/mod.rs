@@ -35,10 +35,12 @@ pub enum Mode {
 }
 
 /// What a write runs on: the writer's connection (it derefs to it), and what the writer keeps
-/// between batches for the ingest hot path (prepared statements, the product orgs it knows).
+/// between batches for the ingest hot path (prepared statements, the product orgs it knows)
+/// and for the dedupe sweeps (where the next starts, how many rows came since the last).
 pub struct Ctx<'c> {
     conn: &'c Connection,
     pub(crate) ingest: RefCell<crate::ingest::State<'c>>,
+    pub(crate) dedupe: crate::ingest::Sweeps,
 }
 
 impl<'c> Ctx<'c> {
@@ -46,6 +48,7 @@ impl<'c> Ctx<'c> {
         Self {
             conn,
             ingest: RefCell::new(crate::ingest::State::default()),
+            dedupe: crate::ingest::Sweeps::default(),
         }
     }
 
@@ -215,7 +218,7 @@ fn run(
             }
         }
         take_checkpoint_turn(&ctx, checkpoints);
-        if last_sweep.elapsed() >= SWEEP_EVERY || ctx.ingest.borrow().sweep_due() {
+        if last_sweep.elapsed() >= SWEEP_EVERY || ctx.dedupe.sweep_due() {
             last_sweep = Instant::now();
             if let Err(e) = crate::ingest::sweep_expired(&ctx) {
                 tracing::warn!(error = %e, "could not sweep expired dedupe rows");
