@@ -368,25 +368,15 @@ fn apply<'c>(
     // lookup and then an insert. A duplicate leaves the step unwritten (and the org to be
     // read again).
     if let Some(message_id) = &update.message_id {
-        let since = micros(&step::dedupe_since(received_at));
-        let remember = (tenant.0, &key.0, message_id);
-        let stored_it = statements
-            .remember_new
-            .execute((
-                remember.0,
-                remember.1,
-                remember.2,
-                to_json(&step.applied),
-                micros(&received_at),
-                since,
-            ))
-            .map_err(sqlite_error)?;
-        if stored_it == 0 {
-            let first: String = statements
-                .processed
-                .query_row((remember.0, remember.1, remember.2, since), |r| r.get(0))
-                .map_err(sqlite_error)?;
-            return Ok(from_json::<Applied>(&first)?.repeated());
+        if let Some(first) = remember_new(
+            statements,
+            tenant,
+            key,
+            message_id,
+            &step.applied,
+            received_at,
+        )? {
+            return Ok(first.repeated());
         }
         ctx.dedupe.remembered_one();
     }
@@ -419,6 +409,39 @@ fn apply<'c>(
     };
     state.orgs.put(tenant, id, stored);
     Ok(step.applied)
+}
+
+/// Stores the outcome of `message_id` for this key, unless the messageId was stored within
+/// the dedupe window: then nothing is stored, and the first outcome is returned.
+fn remember_new(
+    statements: &mut Statements<'_>,
+    tenant: TenantId,
+    key: &ApiKeyId,
+    message_id: &str,
+    outcome: &Applied,
+    received_at: DateTime<Utc>,
+) -> StoreResult<Option<Applied>> {
+    let since = micros(&step::dedupe_since(received_at));
+    let remember = (tenant.0, &key.0, message_id);
+    let stored_it = statements
+        .remember_new
+        .execute((
+            remember.0,
+            remember.1,
+            remember.2,
+            to_json(outcome),
+            micros(&received_at),
+            since,
+        ))
+        .map_err(sqlite_error)?;
+    if stored_it == 0 {
+        let first: String = statements
+            .processed
+            .query_row((remember.0, remember.1, remember.2, since), |r| r.get(0))
+            .map_err(sqlite_error)?;
+        return Ok(Some(from_json::<Applied>(&first)?));
+    }
+    Ok(None)
 }
 
 /// Writes a change of a product org: its target org if the change creates it, the history row,
