@@ -4,6 +4,7 @@
 
 mod accounts;
 mod db;
+mod dedupe;
 mod ingest;
 mod leads;
 mod reads;

@@ -8,7 +8,7 @@ use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreError, StoreResult};
 
 use crate::db::{micros, sqlite_error, to_json};
-use crate::ingest::{each_in_savepoint, processed, remember, seen_webhook_id};
+use crate::dedupe::{each_in_savepoint, processed, remember, seen_webhook_id};
 use crate::writer::Mode;
 
 /// Stores a request's signals in order.

@@ -10,7 +10,7 @@ use trailspark_store::{
 };
 
 use crate::db::{from_json, from_micros, micros, sqlite_error, to_json};
-use crate::ingest::each_in_savepoint;
+use crate::dedupe::each_in_savepoint;
 use crate::leads::{lead, lead_row, product_orgs_of};
 use crate::reads::like_pattern;
 use crate::writer::Mode;

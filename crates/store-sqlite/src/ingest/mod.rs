@@ -1,5 +1,6 @@
 //! Applying updates inside the writer's transaction: upsert, per-field last-writer-wins,
-//! history, messageId dedupe and webhook-id replay refusal (SPEC §2–3).
+//! history, messageId dedupe and webhook-id replay refusal (SPEC §2–3); what signals share of
+//! the last two is in [`crate::dedupe`].
 //!
 //! This is the hot path of the store, shaped by what an update costs the writer thread and the
 //! disk. Its statements are prepared once for the writer's life. The product orgs it has read
@@ -8,7 +9,9 @@
 //! is appended: a history row goes at the end of the history, linked to the org's previous one
 //! (`prev`) rather than kept in an index by org, whose pages every update would touch at random.
 
-use std::cell::{Cell, RefMut};
+mod cache;
+
+use std::cell::RefMut;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Statement};
@@ -16,19 +19,10 @@ use trailspark_core::step::{self, Change, OrgState, Outcome, Write};
 use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId, Update};
 use trailspark_store::{Applied, IngestRequest, IngestResult, StoreError, StoreResult};
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-
 use crate::db::{from_json, micros, sqlite_error, to_json};
+use crate::dedupe::{each_in_savepoint, seen_webhook_id, PROCESSED, REMEMBER_NEW};
 use crate::writer::{Ctx, Mode};
-
-/// Most product orgs the writer keeps in memory (a few hundred bytes each: their stored JSON).
-const CACHED_ORGS: usize = 65_536;
-/// Dedupe rows looked at by one sweep.
-const SWEEP_ROWS: i64 = 10_000;
-
-/// A dedupe row's tenant, key id and messageId (its key is ordered tenant, messageId, key id).
-type SweepKey = (i64, String, String);
+use cache::{OrgCache, Stored};
 
 /// What the writer keeps for the ingest path between transactions.
 #[derive(Default)]
@@ -73,32 +67,6 @@ impl<'c> State<'c> {
             self.statements = Some(Statements::prepare(conn).map_err(sqlite_error)?);
         }
         Ok(self.statements.as_mut().expect("just prepared"))
-    }
-}
-
-/// What the writer keeps between transactions for the sweeps of expired dedupe rows, which
-/// product org updates and signals both store.
-#[derive(Default)]
-pub struct Sweeps {
-    /// Where the next sweep of expired dedupe rows starts (`None`: at the beginning).
-    from: Cell<Option<SweepKey>>,
-    /// Dedupe rows stored since the last sweep.
-    remembered: Cell<usize>,
-}
-
-impl Sweeps {
-    /// One more dedupe row was stored.
-    fn remembered_one(&self) {
-        self.remembered.set(self.remembered.get() + 1);
-    }
-
-    /// Enough dedupe rows were stored since the last sweep that the next must not wait for its
-    /// time: a sweep looks at [`SWEEP_ROWS`] rows, so sweeping once per half that many new
-    /// rows goes round the table at least twice as fast as rows come, whatever the rate. The
-    /// table then holds at most about two days of messageIds; a sweep every 5 s alone looks at
-    /// 2,000 rows a second, and at a steady rate above that the table would grow without end.
-    pub(crate) fn sweep_due(&self) -> bool {
-        self.remembered.get() >= SWEEP_ROWS as usize / 2
     }
 }
 
@@ -150,107 +118,12 @@ impl<'c> Statements<'c> {
     }
 }
 
-const PROCESSED: &str = "SELECT outcome FROM processed_messages
-     WHERE tenant_id = ?1 AND key_id = ?2 AND message_id = ?3 AND processed_at >= ?4";
-const REMEMBER: &str =
-    "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
-     VALUES (?1, ?2, ?3, ?4, ?5)
-     ON CONFLICT (tenant_id, message_id, key_id) DO UPDATE SET
-         outcome = excluded.outcome, processed_at = excluded.processed_at";
-/// Stores a messageId's outcome unless the messageId was stored within the window (?6): it
-/// changes one row when it stored, none when the messageId is a duplicate. (RETURNING would
-/// say so too, but SQLite buffers what it returns in a table of its own: dearer than asking.)
-const REMEMBER_NEW: &str =
-    "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
-     VALUES (?1, ?2, ?3, ?4, ?5)
-     ON CONFLICT (tenant_id, message_id, key_id) DO UPDATE SET
-         outcome = excluded.outcome, processed_at = excluded.processed_at
-     WHERE processed_messages.processed_at < ?6";
 const NEXT_TARGET_ORG: &str =
     "UPDATE tenants SET next_target_org_id = next_target_org_id + 1 WHERE id = ?1
      RETURNING next_target_org_id - 1";
 const INSERT_TARGET_ORG: &str =
     "INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at)
      VALUES (?1, ?2, ?3, ?4, ?4)";
-
-/// The stored state of one product org, as its row has it: what the writer keeps in memory
-/// (the JSON is small; the parsed fields are several times larger).
-struct Stored {
-    target_org_id: TargetOrgId,
-    fields: Box<str>,
-    clock: Box<str>,
-    version: i64,
-    /// Id of its newest history row.
-    history_head: Option<i64>,
-}
-
-impl Stored {
-    /// The org as the write step takes it.
-    fn state(&self) -> StoreResult<OrgState> {
-        Ok(OrgState {
-            target_org_id: self.target_org_id,
-            fields: from_json(&self.fields)?,
-            clock: from_json(&self.clock)?,
-            version: self.version,
-        })
-    }
-}
-
-/// The product orgs the writer knows, as committed (or as written by the transaction under
-/// way, whose `touched` ones are forgotten if it rolls back). Bounded: past [`CACHED_ORGS`] a
-/// random one makes room.
-#[derive(Default)]
-struct OrgCache {
-    orgs: std::collections::HashMap<(TenantId, ProductOrgId), Stored>,
-    touched: Vec<(TenantId, ProductOrgId)>,
-    /// xorshift state, for picking what to evict.
-    seed: u64,
-}
-
-impl OrgCache {
-    /// Takes the org out while an update works on it ([`OrgCache::put`] puts it back):
-    /// cheaper than a copy, and if the update fails it is simply read again.
-    fn take(&mut self, tenant: TenantId, id: &ProductOrgId) -> Option<Stored> {
-        // The key is built to look it up; a borrowed form would need a second map type.
-        self.orgs.remove(&(tenant, id.clone()))
-    }
-
-    fn put(&mut self, tenant: TenantId, id: &ProductOrgId, org: Stored) {
-        let key = (tenant, id.clone());
-        if self.orgs.len() >= CACHED_ORGS && !self.orgs.contains_key(&key) {
-            self.evict_one();
-        }
-        self.touched.push(key.clone());
-        self.orgs.insert(key, org);
-    }
-
-    fn evict_one(&mut self) {
-        self.seed ^= self.seed << 13;
-        self.seed ^= self.seed >> 7;
-        self.seed ^= self.seed << 17;
-        self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        // HashMap iteration starts at a random-enough bucket; skipping a few varies it.
-        let skip = (self.seed % 8) as usize;
-        if let Some(key) = self.orgs.keys().nth(skip).cloned() {
-            self.orgs.remove(&key);
-        }
-    }
-
-    fn remove(&mut self, tenant: TenantId, id: &ProductOrgId) {
-        self.orgs.remove(&(tenant, id.clone()));
-    }
-
-    fn forget_touched(&mut self) {
-        for key in self.touched.drain(..) {
-            self.orgs.remove(&key);
-        }
-    }
-
-    fn clear(&mut self) {
-        self.orgs.clear();
-        self.touched.clear();
-    }
-}
 
 /// Applies a request's updates in order. Runs inside the writer's transaction.
 pub fn ingest(
@@ -278,66 +151,6 @@ pub fn ingest(
         )
     })
     .map(IngestResult::Applied)
-}
-
-/// Runs `apply` for each item. Isolated, each in its own savepoint: a failed item is rolled
-/// back alone and reported, except contention or I/O trouble, which fails the whole request
-/// so the sender retries it. Fast, any failure fails the job (the writer then runs the batch
-/// again isolated).
-pub fn each_in_savepoint<U, T>(
-    ctx: &Ctx<'_>,
-    mode: Mode,
-    items: &[U],
-    mut apply: impl FnMut(&U) -> StoreResult<T>,
-) -> StoreResult<Vec<Result<T, String>>> {
-    if mode == Mode::Fast {
-        return items.iter().map(|item| apply(item).map(Ok)).collect();
-    }
-    let mut results = Vec::with_capacity(items.len());
-    for item in items {
-        ctx.execute_batch("SAVEPOINT item").map_err(sqlite_error)?;
-        match apply(item) {
-            Ok(done) => {
-                ctx.execute_batch("RELEASE item").map_err(sqlite_error)?;
-                results.push(Ok(done));
-            }
-            Err(e @ StoreError::Unavailable(_)) => return Err(e),
-            Err(e) => {
-                ctx.execute_batch("ROLLBACK TO item; RELEASE item")
-                    .map_err(sqlite_error)?;
-                ctx.rolled_back();
-                tracing::error!(error = %e, "item not applied");
-                results.push(Err(e.to_string()));
-            }
-        }
-    }
-    Ok(results)
-}
-
-/// Records `webhook_id` for the key; true if it was already seen within the replay window.
-pub fn seen_webhook_id(
-    conn: &Connection,
-    tenant: TenantId,
-    key: &ApiKeyId,
-    webhook_id: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<bool> {
-    let seen_at: Option<i64> = conn
-        .prepare_cached(
-            "SELECT seen_at FROM webhook_ids WHERE tenant_id = ?1 AND key_id = ?2 AND webhook_id = ?3",
-        )
-        .and_then(|mut s| s.query_row((tenant.0, &key.0, webhook_id), |r| r.get(0)).optional())
-        .map_err(sqlite_error)?;
-    if seen_at.is_some_and(|at| at >= micros(&step::replay_since(now))) {
-        return Ok(true);
-    }
-    conn.prepare_cached(
-        "INSERT INTO webhook_ids (tenant_id, key_id, webhook_id, seen_at) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (tenant_id, key_id, webhook_id) DO UPDATE SET seen_at = excluded.seen_at",
-    )
-    .and_then(|mut s| s.execute((tenant.0, &key.0, webhook_id, micros(&now))))
-    .map_err(sqlite_error)?;
-    Ok(false)
 }
 
 fn apply<'c>(
@@ -545,97 +358,6 @@ fn next_target_org(statements: &mut Statements<'_>, tenant: TenantId) -> StoreRe
         .query_row([tenant.0], |r| r.get(0))
         .map(TargetOrgId)
         .map_err(sqlite_error)
-}
-
-/// The first outcome of `message_id` for this key, if it was stored in the last 24 hours.
-pub fn processed<T: DeserializeOwned>(
-    conn: &Connection,
-    tenant: TenantId,
-    key: &ApiKeyId,
-    message_id: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<Option<T>> {
-    let outcome: Option<String> = conn
-        .prepare_cached(PROCESSED)
-        .and_then(|mut s| {
-            s.query_row(
-                (
-                    tenant.0,
-                    &key.0,
-                    message_id,
-                    micros(&step::dedupe_since(now)),
-                ),
-                |r| r.get(0),
-            )
-            .optional()
-        })
-        .map_err(sqlite_error)?;
-    outcome.map(|json| from_json(&json)).transpose()
-}
-
-/// Remembers the outcome of `message_id` for this key.
-pub fn remember<T: Serialize>(
-    ctx: &Ctx<'_>,
-    tenant: TenantId,
-    key: &ApiKeyId,
-    message_id: &str,
-    outcome: &T,
-    now: DateTime<Utc>,
-) -> StoreResult<()> {
-    ctx.prepare_cached(REMEMBER)
-        .and_then(|mut s| s.execute((tenant.0, &key.0, message_id, to_json(outcome), micros(&now))))
-        .map_err(sqlite_error)?;
-    ctx.dedupe.remembered_one();
-    Ok(())
-}
-
-/// Deletes dedupe and replay rows past their windows. Dedupe rows are kept in key order (no
-/// index by age to update at every insert), so each sweep looks at the next
-/// [`SWEEP_ROWS`] of them and the sweeps go round: the writer is never held up for long.
-pub fn sweep_expired(ctx: &Ctx<'_>) -> StoreResult<()> {
-    let now = Utc::now();
-    let (tenant, key, message) =
-        ctx.dedupe
-            .from
-            .take()
-            .unwrap_or((i64::MIN, String::new(), String::new()));
-    let upto: Option<SweepKey> = ctx
-        .prepare_cached(
-            "SELECT tenant_id, key_id, message_id FROM processed_messages
-             WHERE (tenant_id, message_id, key_id) > (?1, ?3, ?2)
-             ORDER BY tenant_id, message_id, key_id LIMIT 1 OFFSET ?4",
-        )
-        .and_then(|mut s| {
-            s.query_row((tenant, &key, &message, SWEEP_ROWS - 1), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()
-        })
-        .map_err(sqlite_error)?;
-    let cutoff = micros(&step::dedupe_since(now));
-    match &upto {
-        Some((t, k, m)) => ctx.execute(
-            "DELETE FROM processed_messages
-             WHERE (tenant_id, message_id, key_id) > (?1, ?3, ?2)
-               AND (tenant_id, message_id, key_id) <= (?4, ?6, ?5) AND processed_at < ?7",
-            (tenant, &key, &message, t, k, m, cutoff),
-        ),
-        None => ctx.execute(
-            "DELETE FROM processed_messages
-             WHERE (tenant_id, message_id, key_id) > (?1, ?3, ?2) AND processed_at < ?4",
-            (tenant, &key, &message, cutoff),
-        ),
-    }
-    .map_err(sqlite_error)?;
-    ctx.dedupe.from.set(upto);
-    ctx.dedupe.remembered.set(0);
-    ctx.execute(
-        "DELETE FROM webhook_ids WHERE rowid IN
-             (SELECT rowid FROM webhook_ids WHERE seen_at < ?1 LIMIT 10000)",
-        [micros(&step::replay_since(now))],
-    )
-    .map_err(sqlite_error)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use trailspark_core::FieldPatch;
 use trailspark_store::Store;
 
 use super::*;
+use crate::dedupe::{sweep_expired, SWEEP_ROWS};
 use crate::writer::testing::Gate;
 use crate::{SqliteOptions, SqliteStore};
 

@@ -40,7 +40,7 @@ pub enum Mode {
 pub struct Ctx<'c> {
     conn: &'c Connection,
     pub(crate) ingest: RefCell<crate::ingest::State<'c>>,
-    pub(crate) dedupe: crate::ingest::Sweeps,
+    pub(crate) dedupe: crate::dedupe::Sweeps,
 }
 
 impl<'c> Ctx<'c> {
@@ -48,7 +48,7 @@ impl<'c> Ctx<'c> {
         Self {
             conn,
             ingest: RefCell::new(crate::ingest::State::default()),
-            dedupe: crate::ingest::Sweeps::default(),
+            dedupe: crate::dedupe::Sweeps::default(),
         }
     }
 
@@ -220,7 +220,7 @@ fn run(
         take_checkpoint_turn(&ctx, checkpoints);
         if last_sweep.elapsed() >= SWEEP_EVERY || ctx.dedupe.sweep_due() {
             last_sweep = Instant::now();
-            if let Err(e) = crate::ingest::sweep_expired(&ctx) {
+            if let Err(e) = crate::dedupe::sweep_expired(&ctx) {
                 tracing::warn!(error = %e, "could not sweep expired dedupe rows");
             }
         }
