@@ -3,12 +3,11 @@
 use rusqlite::{Connection, Row};
 use trailspark_core::{LeadId, ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::{
-    cursor, EvaluationContext, Lead, Page, ProductOrg, SearchQuery, SignalRecord, StoreError,
-    StoreResult,
+    cursor, EvaluationContext, Lead, Page, SearchQuery, SignalRecord, StoreError, StoreResult,
 };
 
 use crate::db::{from_json, from_micros, sqlite_error};
-use crate::reads::{like_pattern, org, org_row, ORG_COLUMNS};
+use crate::reads::{like_pattern, product_orgs_of};
 
 /// A lead's columns; its target org comes through the product org it is linked to.
 pub const LEAD_SELECT: &str = "SELECT l.lead_id, l.email, l.product_org_id, p.target_org_id,
@@ -138,26 +137,6 @@ fn signals(
         });
     }
     Ok(out)
-}
-
-/// The product orgs of a target org, ordered by id.
-pub fn product_orgs_of(
-    conn: &Connection,
-    tenant: TenantId,
-    target: TargetOrgId,
-) -> StoreResult<Vec<ProductOrg>> {
-    let mut stmt = conn
-        .prepare_cached(&format!(
-            // Without the hint SQLite walks all the tenant's orgs in id order to skip a sort.
-            "SELECT {ORG_COLUMNS} FROM product_orgs INDEXED BY product_orgs_target
-             WHERE tenant_id = ?1 AND target_org_id = ?2
-             ORDER BY product_org_id"
-        ))
-        .map_err(sqlite_error)?;
-    let rows = stmt
-        .query_map((tenant.0, target.0), org_row)
-        .map_err(sqlite_error)?;
-    rows.map(|r| org(r.map_err(sqlite_error)?)).collect()
 }
 
 pub fn evaluation_context(

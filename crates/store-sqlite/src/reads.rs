@@ -9,11 +9,11 @@ use trailspark_store::{
 
 use crate::db::{from_json, from_micros, sqlite_error};
 
-pub const ORG_COLUMNS: &str = "product_org_id, target_org_id, fields, created_at, updated_at";
+const ORG_COLUMNS: &str = "product_org_id, target_org_id, fields, created_at, updated_at";
 
-pub type RawOrg = (String, i64, String, i64, i64);
+type RawOrg = (String, i64, String, i64, i64);
 
-pub fn org_row(row: &Row<'_>) -> rusqlite::Result<RawOrg> {
+fn org_row(row: &Row<'_>) -> rusqlite::Result<RawOrg> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -23,7 +23,7 @@ pub fn org_row(row: &Row<'_>) -> rusqlite::Result<RawOrg> {
     ))
 }
 
-pub fn org(raw: RawOrg) -> StoreResult<ProductOrg> {
+fn org(raw: RawOrg) -> StoreResult<ProductOrg> {
     let (id, target, fields, created_at, updated_at) = raw;
     Ok(ProductOrg {
         product_org_id: ProductOrgId::parse(id)
@@ -47,6 +47,26 @@ pub fn product_org(
         .and_then(|mut s| s.query_row((tenant.0, id.as_str()), org_row))
         .map_err(sqlite_error)?;
     org(raw)
+}
+
+/// The product orgs of a target org, ordered by id.
+pub fn product_orgs_of(
+    conn: &Connection,
+    tenant: TenantId,
+    target: TargetOrgId,
+) -> StoreResult<Vec<ProductOrg>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            // Without the hint SQLite walks all the tenant's orgs in id order to skip a sort.
+            "SELECT {ORG_COLUMNS} FROM product_orgs INDEXED BY product_orgs_target
+             WHERE tenant_id = ?1 AND target_org_id = ?2
+             ORDER BY product_org_id"
+        ))
+        .map_err(sqlite_error)?;
+    let rows = stmt
+        .query_map((tenant.0, target.0), org_row)
+        .map_err(sqlite_error)?;
+    rows.map(|r| org(r.map_err(sqlite_error)?)).collect()
 }
 
 /// Escapes `%`, `_` and `\` so a search term matches literally inside LIKE.

@@ -11,8 +11,8 @@ use trailspark_store::{
 
 use crate::db::{from_json, from_micros, micros, sqlite_error, to_json};
 use crate::dedupe::each_in_savepoint;
-use crate::leads::{lead, lead_row, product_orgs_of};
-use crate::reads::like_pattern;
+use crate::leads::{lead, lead_row};
+use crate::reads::{like_pattern, product_orgs_of};
 use crate::writer::Mode;
 
 const TARGET_SELECT: &str = "SELECT t.id, t.name, t.firmographics, t.created_at, t.updated_at,
