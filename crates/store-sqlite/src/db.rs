@@ -1,7 +1,8 @@
-//! Opening connections, running migrations, and the one place where SQLite errors and values
-//! become the store's own.
+//! Opening connections (and the pool of read connections), running migrations, and the one
+//! place where SQLite errors and values become the store's own.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -54,6 +55,60 @@ pub fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreE
     conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
         .map_err(sqlite_error)?;
     Ok(conn)
+}
+
+/// Read connections, and so reads at once. Each keeps its page cache and prepared statements
+/// warm; a read beyond them waits for one instead of opening a connection of its own (which
+/// reads the schema and prepares every statement anew) only to drop it afterwards.
+const READ_POOL_SIZE: usize = 8;
+
+/// The store's read connections, opened as reads first need them and kept for the next.
+pub struct ReadPool {
+    path: PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+    permits: tokio::sync::Semaphore,
+}
+
+impl ReadPool {
+    /// A pool of read connections to the store at `path`, none open yet.
+    pub fn new(path: PathBuf, busy_timeout: Duration) -> Self {
+        Self {
+            path,
+            busy_timeout,
+            idle: Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(READ_POOL_SIZE),
+        }
+    }
+
+    /// Runs `f` on a read connection, off the async threads.
+    pub async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("the read pool's semaphore is never closed");
+        let pool = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let idle = pool.idle.lock().expect("read pool lock").pop();
+            let conn = match idle {
+                Some(conn) => conn,
+                None => connect(&pool.path, pool.busy_timeout)?,
+            };
+            let result = f(&conn);
+            let mut idle = pool.idle.lock().expect("read pool lock");
+            if idle.len() < READ_POOL_SIZE {
+                idle.push(conn);
+            }
+            result
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("store read panicked: {e}")))?
+    }
 }
 
 /// Brings the schema up to date; refuses a file written by a newer trailspark.

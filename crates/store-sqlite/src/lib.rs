@@ -13,8 +13,8 @@ mod target_orgs;
 mod users;
 mod writer;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -57,22 +57,10 @@ impl Default for SqliteOptions {
     }
 }
 
-/// Read connections, and so reads at once. Each keeps its page cache and prepared statements
-/// warm; a read beyond them waits for one instead of opening a connection of its own (which
-/// reads the schema and prepares every statement anew) only to drop it afterwards.
-const READ_POOL_SIZE: usize = 8;
-
 /// A trailspark store in one SQLite file.
 pub struct SqliteStore {
     writer: Writer,
-    readers: Arc<ReadPool>,
-}
-
-struct ReadPool {
-    path: PathBuf,
-    busy_timeout: Duration,
-    idle: Mutex<Vec<Connection>>,
-    permits: tokio::sync::Semaphore,
+    readers: Arc<db::ReadPool>,
 }
 
 impl SqliteStore {
@@ -102,12 +90,7 @@ impl SqliteStore {
             options.queue_capacity,
             options.checkpoint_frames,
         )?;
-        let readers = Arc::new(ReadPool {
-            path,
-            busy_timeout,
-            idle: Mutex::new(Vec::new()),
-            permits: tokio::sync::Semaphore::new(READ_POOL_SIZE),
-        });
+        let readers = Arc::new(db::ReadPool::new(path, busy_timeout));
         Ok(Self { writer, readers })
     }
 
@@ -136,28 +119,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
-        let _permit = self
-            .readers
-            .permits
-            .acquire()
-            .await
-            .expect("the read pool's semaphore is never closed");
-        let pool = Arc::clone(&self.readers);
-        tokio::task::spawn_blocking(move || {
-            let idle = pool.idle.lock().expect("read pool lock").pop();
-            let conn = match idle {
-                Some(conn) => conn,
-                None => db::connect(&pool.path, pool.busy_timeout)?,
-            };
-            let result = f(&conn);
-            let mut idle = pool.idle.lock().expect("read pool lock");
-            if idle.len() < READ_POOL_SIZE {
-                idle.push(conn);
-            }
-            result
-        })
-        .await
-        .map_err(|e| StoreError::Other(format!("store read panicked: {e}")))?
+        self.readers.read(f).await
     }
 }
 
