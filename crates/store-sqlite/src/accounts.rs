@@ -27,6 +27,7 @@ fn tenant(raw: (i64, String, String, i64)) -> StoreResult<Tenant> {
     })
 }
 
+/// Creates a tenant; a subdomain already taken is a conflict.
 pub fn create_tenant(conn: &Connection, subdomain: &Subdomain, name: &str) -> StoreResult<Tenant> {
     let now = micros(&Utc::now());
     let raw = conn
@@ -47,6 +48,7 @@ pub fn create_tenant(conn: &Connection, subdomain: &Subdomain, name: &str) -> St
     tenant(raw)
 }
 
+/// Creates the `default` tenant if the store has no tenant yet.
 pub fn create_default_tenant_if_empty(conn: &Connection) -> StoreResult<Option<Tenant>> {
     let any: bool = conn
         .query_row("SELECT EXISTS (SELECT 1 FROM tenants)", [], |r| r.get(0))
@@ -58,6 +60,7 @@ pub fn create_default_tenant_if_empty(conn: &Connection) -> StoreResult<Option<T
     create_tenant(conn, &subdomain, "Default").map(Some)
 }
 
+/// The tenant at `subdomain`.
 pub fn tenant_by_subdomain(conn: &Connection, subdomain: &Subdomain) -> StoreResult<Tenant> {
     let raw = conn
         .query_row(
@@ -78,6 +81,7 @@ fn bump_key_revision(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
+/// Stores a new API key and moves the key revision.
 pub fn create_api_key(
     conn: &Connection,
     tenant: TenantId,
@@ -146,6 +150,7 @@ fn key_by_id(conn: &Connection, tenant: TenantId, id: &ApiKeyId) -> StoreResult<
     .map_err(sqlite_error)?
 }
 
+/// A tenant's API keys, newest first.
 pub fn list_api_keys(conn: &Connection, tenant: TenantId) -> StoreResult<Vec<ApiKeyRecord>> {
     let mut stmt = conn
         .prepare(&format!(
@@ -156,6 +161,7 @@ pub fn list_api_keys(conn: &Connection, tenant: TenantId) -> StoreResult<Vec<Api
     rows.map(|r| r.map_err(sqlite_error)?).collect()
 }
 
+/// Revokes a key (a revoked key keeps its first revocation time) and moves the key revision.
 pub fn revoke_api_key(
     conn: &Connection,
     tenant: TenantId,
@@ -174,6 +180,7 @@ pub fn revoke_api_key(
     key_by_id(conn, tenant, id)
 }
 
+/// The key, of any tenant, whose secret hashes to `hash`.
 pub fn api_key_by_hash(conn: &Connection, hash: &[u8; 32]) -> StoreResult<Option<ApiKeyRecord>> {
     conn.query_row(
         &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE key_hash = ?1"),
@@ -185,6 +192,7 @@ pub fn api_key_by_hash(conn: &Connection, hash: &[u8; 32]) -> StoreResult<Option
     .transpose()
 }
 
+/// The key revision: it moves whenever a key is created or revoked.
 pub fn key_revision(conn: &Connection) -> StoreResult<i64> {
     conn.query_row(
         "SELECT value FROM revisions WHERE name = 'api_keys'",
@@ -194,6 +202,7 @@ pub fn key_revision(conn: &Connection) -> StoreResult<i64> {
     .map_err(sqlite_error)
 }
 
+/// Records when keys were last used; a last use never moves back.
 pub fn touch_api_keys(
     conn: &Connection,
     used: &[(TenantId, ApiKeyId, DateTime<Utc>)],
@@ -211,6 +220,7 @@ pub fn touch_api_keys(
     Ok(())
 }
 
+/// Stores the hash of an admin token of a tenant.
 pub fn create_admin_token(conn: &Connection, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()> {
     conn.execute(
         "INSERT INTO admin_tokens (token_hash, tenant_id, created_at) VALUES (?1, ?2, ?3)",
@@ -220,6 +230,7 @@ pub fn create_admin_token(conn: &Connection, tenant: TenantId, hash: &[u8; 32]) 
     Ok(())
 }
 
+/// The tenant of the admin token whose hash is `hash`.
 pub fn tenant_by_admin_token(conn: &Connection, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
     conn.prepare_cached("SELECT tenant_id FROM admin_tokens WHERE token_hash = ?1")
         .and_then(|mut s| {

@@ -48,8 +48,10 @@ impl Sweeps {
     }
 }
 
+/// The outcome of a key's messageId, if it was stored since ?4.
 pub(crate) const PROCESSED: &str = "SELECT outcome FROM processed_messages
      WHERE tenant_id = ?1 AND key_id = ?2 AND message_id = ?3 AND processed_at >= ?4";
+/// Stores a key's messageId with its outcome, over one stored before.
 const REMEMBER: &str =
     "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
      VALUES (?1, ?2, ?3, ?4, ?5)

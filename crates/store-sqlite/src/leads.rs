@@ -24,6 +24,7 @@ type RawLead = (
     i64,
 );
 
+/// A lead as [`LEAD_SELECT`] reads it.
 pub fn lead_row(row: &Row<'_>) -> rusqlite::Result<RawLead> {
     Ok((
         row.get(0)?,
@@ -35,6 +36,7 @@ pub fn lead_row(row: &Row<'_>) -> rusqlite::Result<RawLead> {
     ))
 }
 
+/// A lead row as a [`Lead`]; a corrupt row is a store error, not a panic.
 pub fn lead(raw: RawLead) -> StoreResult<Lead> {
     let (lead_id, email, product_org_id, target, created_at, updated_at) = raw;
     let corrupt = |e: String| StoreError::Other(format!("corrupt lead in store: {e}"));
@@ -51,6 +53,7 @@ pub fn lead(raw: RawLead) -> StoreResult<Lead> {
     })
 }
 
+/// One lead of a tenant.
 pub fn find_lead(conn: &Connection, tenant: TenantId, id: &LeadId) -> StoreResult<Lead> {
     let raw = conn
         .prepare_cached(&format!(
@@ -61,6 +64,7 @@ pub fn find_lead(conn: &Connection, tenant: TenantId, id: &LeadId) -> StoreResul
     lead(raw)
 }
 
+/// A page of a tenant's leads in id order, those whose id or email holds the search.
 pub fn list_leads(
     conn: &Connection,
     tenant: TenantId,
@@ -139,6 +143,8 @@ fn signals(
     Ok(out)
 }
 
+/// A lead's evaluation context (SPEC §4): the lead, its latest signals, and its target org's
+/// firmographics and product orgs.
 pub fn evaluation_context(
     conn: &Connection,
     tenant: TenantId,

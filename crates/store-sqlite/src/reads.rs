@@ -35,6 +35,7 @@ fn org(raw: RawOrg) -> StoreResult<ProductOrg> {
     })
 }
 
+/// One product org of a tenant.
 pub fn product_org(
     conn: &Connection,
     tenant: TenantId,
@@ -78,6 +79,7 @@ pub fn like_pattern(term: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// A page of a tenant's product orgs in id order, those whose id or name holds the search.
 pub fn list_product_orgs(
     conn: &Connection,
     tenant: TenantId,

@@ -54,6 +54,7 @@ fn find(conn: &Connection, tenant: TenantId, id: TargetOrgId) -> StoreResult<Tar
     target(raw)
 }
 
+/// A page of a tenant's target orgs in id order, those whose name holds the search.
 pub fn list_target_orgs(
     conn: &Connection,
     tenant: TenantId,
@@ -86,6 +87,7 @@ pub fn list_target_orgs(
     Ok(Page::from_rows(items, limit, |t| t.id.0.to_string()))
 }
 
+/// A target org with its product orgs, its first leads and how many it has, in one snapshot.
 pub fn target_org(
     conn: &Connection,
     tenant: TenantId,
@@ -147,6 +149,7 @@ fn write_firmographics(
     Ok(updated > 0)
 }
 
+/// Replaces a target org's firmographics.
 pub fn set_firmographics(
     conn: &Connection,
     tenant: TenantId,
@@ -159,6 +162,7 @@ pub fn set_firmographics(
     find(conn, tenant, id)
 }
 
+/// Moves a product org to another target org of the tenant.
 pub fn move_product_org(
     conn: &Connection,
     tenant: TenantId,
@@ -178,6 +182,8 @@ pub fn move_product_org(
     crate::reads::product_org(conn, tenant, id)
 }
 
+/// Sets firmographics row by row, each by target org or product org id; a row whose org
+/// does not exist is refused alone.
 pub fn import_firmographics(
     conn: &crate::writer::Ctx<'_>,
     mode: Mode,

@@ -8,6 +8,7 @@ use trailspark_store::{Delivery, Session, StoreResult, User};
 
 use crate::db::{from_micros, micros, sqlite_error};
 
+/// Creates a web UI user of a tenant.
 pub fn create_user(
     conn: &Connection,
     tenant: TenantId,
@@ -22,6 +23,7 @@ pub fn create_user(
     Ok(())
 }
 
+/// A tenant's web UI user, by email.
 pub fn user(conn: &Connection, tenant: TenantId, email: &str) -> StoreResult<Option<User>> {
     conn.query_row(
         "SELECT email, password_hash, created_at FROM users WHERE tenant_id = ?1 AND email = ?2",
@@ -39,11 +41,13 @@ pub fn user(conn: &Connection, tenant: TenantId, email: &str) -> StoreResult<Opt
     .map_err(sqlite_error)
 }
 
+/// Web UI users, of all tenants.
 pub fn count_users(conn: &Connection) -> StoreResult<i64> {
     conn.query_row("SELECT COUNT(*) FROM users", [], |r| r.get(0))
         .map_err(sqlite_error)
 }
 
+/// Starts a web UI session, and deletes the expired ones.
 pub fn create_session(
     conn: &Connection,
     tenant: TenantId,
@@ -70,6 +74,7 @@ pub fn create_session(
     Ok(())
 }
 
+/// The session whose token hashes to `token_hash`, unless it expired by `now`.
 pub fn session(
     conn: &Connection,
     token_hash: &[u8; 32],
@@ -90,6 +95,7 @@ pub fn session(
     .map_err(sqlite_error)
 }
 
+/// Ends a session.
 pub fn delete_session(conn: &Connection, token_hash: &[u8; 32]) -> StoreResult<()> {
     conn.execute(
         "DELETE FROM sessions WHERE token_hash = ?1",
@@ -99,6 +105,7 @@ pub fn delete_session(conn: &Connection, token_hash: &[u8; 32]) -> StoreResult<(
     Ok(())
 }
 
+/// Appends to a key's delivery log, which keeps its last [`Delivery::KEPT`] deliveries.
 pub fn record_deliveries(
     conn: &Connection,
     tenant: TenantId,
@@ -135,6 +142,7 @@ pub fn record_deliveries(
     Ok(())
 }
 
+/// A key's delivery log, newest first.
 pub fn deliveries(
     conn: &Connection,
     tenant: TenantId,

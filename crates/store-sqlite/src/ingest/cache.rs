@@ -52,6 +52,7 @@ impl OrgCache {
         self.orgs.remove(&(tenant, id.clone()))
     }
 
+    /// Puts an org (back), as the transaction under way read or wrote it.
     pub(super) fn put(&mut self, tenant: TenantId, id: &ProductOrgId, org: Stored) {
         let key = (tenant, id.clone());
         if self.orgs.len() >= CACHED_ORGS && !self.orgs.contains_key(&key) {
@@ -73,16 +74,19 @@ impl OrgCache {
         }
     }
 
+    /// Forgets one org.
     pub(super) fn remove(&mut self, tenant: TenantId, id: &ProductOrgId) {
         self.orgs.remove(&(tenant, id.clone()));
     }
 
+    /// Forgets the orgs the transaction under way touched: it rolled back.
     pub(super) fn forget_touched(&mut self) {
         for key in self.touched.drain(..) {
             self.orgs.remove(&key);
         }
     }
 
+    /// Forgets every org.
     pub(super) fn clear(&mut self) {
         self.orgs.clear();
         self.touched.clear();

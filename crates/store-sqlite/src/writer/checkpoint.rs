@@ -71,6 +71,7 @@ thread_local! {
     static WAL_FRAMES: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
 }
 
+/// SQLite's WAL hook: notes the frames in the WAL after each commit of the writer.
 pub(super) fn note_wal_frames(
     _: &rusqlite::hooks::Wal,
     frames: std::ffi::c_int,
