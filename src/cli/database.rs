@@ -221,7 +221,7 @@ pub async fn find_tenant(store: &dyn Store, subdomain: &str) -> anyhow::Result<T
     let parsed = Subdomain::parse(subdomain)?;
     match store.tenant_by_subdomain(&parsed).await {
         Ok(t) => Ok(t),
-        Err(StoreError::NotFound) => bail!(
+        Err(StoreError::NotFound(_)) => bail!(
             "there is no tenant {subdomain:?}; create it with `trailspark tenant create {subdomain}`"
         ),
         Err(e) => Err(e.into()),

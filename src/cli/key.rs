@@ -241,7 +241,7 @@ async fn revoke(db: &DatabaseArgs, json: bool, args: RevokeArgs) -> anyhow::Resu
     let id = ApiKeyId(args.id);
     let record = match store.revoke_api_key(tenant.id, &id).await {
         Ok(r) => r,
-        Err(StoreError::NotFound) => {
+        Err(StoreError::NotFound(_)) => {
             bail!(
                 "tenant {} has no key {}; `trailspark key list --tenant {}` shows its keys",
                 tenant.subdomain,

@@ -32,7 +32,7 @@ pub async fn run(db: &DatabaseArgs, json: bool, cmd: TenantCommand) -> anyhow::R
     let name = args.name.unwrap_or_else(|| subdomain.to_string());
     let tenant = match store.create_tenant(&subdomain, &name).await {
         Ok(t) => t,
-        Err(StoreError::Conflict(_)) => bail!("a tenant {subdomain:?} already exists"),
+        Err(StoreError::Conflict { .. }) => bail!("a tenant {subdomain:?} already exists"),
         Err(e) => return Err(e.into()),
     };
     store.close().await;

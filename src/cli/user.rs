@@ -51,7 +51,7 @@ pub async fn run(db: &DatabaseArgs, json: bool, cmd: UserCommand) -> anyhow::Res
     store.close().await;
     match created {
         Ok(()) => {}
-        Err(StoreError::Conflict(_)) => {
+        Err(StoreError::Conflict { .. }) => {
             bail!("tenant {} already has a user {email}", tenant.subdomain)
         }
         Err(e) => return Err(e.into()),

@@ -67,6 +67,8 @@ pub enum ApiError {
     Unauthorized,
     #[error("not found")]
     NotFound(String),
+    #[error("conflict")]
+    Conflict(String),
     #[error("bad request")]
     BadRequest { code: &'static str, message: String },
     #[error("method not allowed")]
@@ -104,8 +106,9 @@ impl From<ExtractError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::NotFound => Self::NotFound("no such resource for this tenant".into()),
-            StoreError::Unavailable(why) => Self::Unavailable(why),
+            StoreError::NotFound(missing) => Self::NotFound(missing.to_string()),
+            e @ StoreError::Unavailable { .. } => Self::Unavailable(e.chain()),
+            StoreError::Conflict { what, .. } => Self::Conflict(what),
             StoreError::InvalidCursor => Self::BadRequest {
                 code: "invalid_cursor",
                 message: "The cursor is not one this API returned; pass nextCursor from the previous page as it is.".into(),
@@ -140,6 +143,7 @@ impl ApiError {
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -177,6 +181,7 @@ impl ApiError {
             Self::Unavailable(_) => "store_unavailable",
             Self::Unauthorized => "unauthorized",
             Self::NotFound(_) => "not_found",
+            Self::Conflict(_) => "conflict",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::RequestTimeout => "request_timeout",
             Self::Internal(_) => "internal_error",
@@ -216,6 +221,7 @@ impl ApiError {
             Self::Unavailable(_) => "The store is unavailable right now; nothing was stored. Retry the request.".into(),
             Self::Unauthorized => "Send a valid admin token as `Authorization: Bearer <token>` (create one with `trailspark admin-token create --tenant T`).".into(),
             Self::NotFound(what) => what.clone(),
+            Self::Conflict(what) => format!("Nothing was changed: {what}."),
             Self::MethodNotAllowed => "This endpoint does not take this HTTP method; the Allow header lists the ones it takes.".into(),
             Self::RequestTimeout => "The request took too long to arrive or to be handled; nothing is known to be stored. Retry it.".into(),
             Self::Internal(_) => "Something went wrong on the server; the request was not applied. It has been logged.".into(),
@@ -288,5 +294,59 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use trailspark_core::{ProductOrgId, TargetOrgId};
+    use trailspark_store::Missing;
+
+    use super::*;
+
+    /// Each store error answers its own status, and handlers need not re-match any of them:
+    /// a missing thing is named, a conflict is 409, an unavailable store 503, and anything else
+    /// a 500 whose log keeps the whole cause chain.
+    #[test]
+    fn store_errors_answer_their_status_and_keep_their_cause() {
+        let missing = ApiError::from(StoreError::from(Missing::ProductOrg(
+            ProductOrgId::parse("ws_1").unwrap(),
+        )));
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            missing.body()["message"],
+            "This tenant has no product org with id \"ws_1\"."
+        );
+        let target = ApiError::from(StoreError::from(Missing::TargetOrg(TargetOrgId(9))));
+        assert_eq!(target.body()["message"], "This tenant has no target org 9.");
+
+        let conflict = ApiError::from(StoreError::conflict("the subdomain acme is taken"));
+        assert_eq!(conflict.status(), StatusCode::CONFLICT);
+        assert_eq!(conflict.code(), "conflict");
+        assert!(conflict.body()["message"]
+            .as_str()
+            .unwrap()
+            .contains("the subdomain acme is taken"));
+
+        let io = std::io::Error::other("the disk refused the sync");
+        let away = ApiError::from(StoreError::unavailable("cannot flush").caused_by(io));
+        assert_eq!(away.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let ApiError::Unavailable(why) = &away else {
+            panic!("{away:?}")
+        };
+        assert!(why.contains("the disk refused the sync"), "{why}");
+
+        let corrupt = std::io::Error::other("expected value at line 1");
+        let other = ApiError::from(StoreError::other("corrupt JSON").caused_by(corrupt));
+        assert_eq!(other.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let ApiError::Internal(e) = &other else {
+            panic!("{other:?}")
+        };
+        assert!(
+            format!("{e:#}").contains("expected value at line 1"),
+            "the logged error keeps its cause: {e:#}"
+        );
+        let cursor = ApiError::from(StoreError::InvalidCursor);
+        assert_eq!(cursor.status(), StatusCode::BAD_REQUEST);
     }
 }

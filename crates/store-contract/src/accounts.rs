@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use trailspark_core::credentials::hash_credential;
 use trailspark_core::{ApiKeyId, EndpointType, Subdomain};
-use trailspark_store::{Store, StoreError};
+use trailspark_store::{Missing, Store, StoreError};
 
 use crate::{new_key, tenant};
 
@@ -31,7 +31,7 @@ pub async fn tenants(store: Arc<dyn Store>) {
         .create_tenant(&Subdomain::parse("acme").unwrap(), "Acme again")
         .await;
     assert!(
-        matches!(again, Err(StoreError::Conflict(_))),
+        matches!(again, Err(StoreError::Conflict { .. })),
         "a taken subdomain is a conflict: {again:?}"
     );
     let found = store
@@ -42,7 +42,10 @@ pub async fn tenants(store: Arc<dyn Store>) {
     let missing = store
         .tenant_by_subdomain(&Subdomain::parse("nobody").unwrap())
         .await;
-    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert!(
+        matches!(&missing, Err(StoreError::NotFound(Missing::Tenant(s))) if s.as_str() == "nobody"),
+        "the error names the tenant: {missing:?}"
+    );
 }
 
 /// Keys are found by hash, listed per tenant, revoked per tenant, and every change moves the
@@ -89,13 +92,16 @@ pub async fn api_keys(store: Arc<dyn Store>) {
 
     let other = store.revoke_api_key(b.id, &first.id).await;
     assert!(
-        matches!(other, Err(StoreError::NotFound)),
+        matches!(&other, Err(StoreError::NotFound(Missing::ApiKey(id))) if *id == first.id),
         "another tenant cannot revoke: {other:?}"
     );
     let unknown = store
         .revoke_api_key(a.id, &ApiKeyId("key_nope".into()))
         .await;
-    assert!(matches!(unknown, Err(StoreError::NotFound)), "{unknown:?}");
+    assert!(
+        matches!(&unknown, Err(StoreError::NotFound(Missing::ApiKey(id))) if id.0 == "key_nope"),
+        "{unknown:?}"
+    );
     let revoked = store.revoke_api_key(a.id, &first.id).await.unwrap();
     assert!(revoked.revoked_at.is_some());
     assert!(
@@ -171,7 +177,7 @@ pub async fn users_and_sessions(store: Arc<dyn Store>) {
     assert!(matches!(
         s.create_user(a.id, "ana@example.com", "$argon2id$other")
             .await,
-        Err(StoreError::Conflict(_))
+        Err(StoreError::Conflict { .. })
     ));
     s.create_user(b.id, "ana@example.com", "$argon2id$b")
         .await

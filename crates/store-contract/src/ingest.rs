@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use trailspark_core::{ApiKeyId, FieldPatch, ProductOrgId, TenantId, Update};
-use trailspark_store::{Applied, IngestRequest, IngestResult, Store, StoreError};
+use trailspark_store::{Applied, IngestRequest, IngestResult, Missing, Store, StoreError};
 
 use crate::{arrival, at, tenant_with_key};
 
@@ -152,7 +152,10 @@ pub async fn creates_then_updates(store: Arc<dyn Store>) {
         (5.into(), 6.into())
     );
     let missing = s.product_org(t.id, &id("ws_2")).await;
-    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
+    assert!(
+        matches!(&missing, Err(StoreError::NotFound(Missing::ProductOrg(m))) if m.as_str() == "ws_2"),
+        "the error names the product org: {missing:?}"
+    );
 }
 
 /// Several updates of one new id in one request: applied in order, `isNewOrg` on the first.
@@ -364,11 +367,11 @@ pub async fn tenants_stay_apart(store: Arc<dyn Store>) {
     let (c, _) = tenant_with_key(&store, "apart-c").await;
     assert!(matches!(
         s.product_org(c.id, &id("ws_same")).await,
-        Err(StoreError::NotFound)
+        Err(StoreError::NotFound(Missing::ProductOrg(_)))
     ));
     let history = s.product_org_history(c.id, &id("ws_same"), &page(10)).await;
     assert!(
-        matches!(history, Err(StoreError::NotFound)),
+        matches!(&history, Err(StoreError::NotFound(Missing::ProductOrg(m))) if m.as_str() == "ws_same"),
         "{:?}",
         history.map(|p| p.items)
     );

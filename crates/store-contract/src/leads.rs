@@ -8,8 +8,8 @@ use trailspark_core::{
     ApiKeyId, EndpointType, FieldPatch, LeadId, ProductOrgId, TargetOrgId, TenantId,
 };
 use trailspark_store::{
-    FirmographicsKey, FirmographicsRow, IngestResult, PageRequest, SearchQuery, SignalApplied,
-    SignalRequest, Store, StoreError,
+    FirmographicsKey, FirmographicsRow, IngestResult, Missing, PageRequest, SearchQuery,
+    SignalApplied, SignalRequest, Store, StoreError,
 };
 
 use crate::ingest::{ingest, update};
@@ -169,15 +169,15 @@ pub async fn evaluation_context(store: Arc<dyn Store>) {
     assert!(alone.product_orgs.is_empty() && alone.firmographics.is_none());
     let missing = s.evaluation_context(t.id, &lead_id("nobody"), 50).await;
     assert!(
-        matches!(missing, Err(StoreError::NotFound)),
-        "{:?}",
+        matches!(&missing, Err(StoreError::NotFound(Missing::Lead(l))) if l.as_str() == "nobody"),
+        "the error names the lead: {:?}",
         missing.map(|c| c.lead)
     );
     let (other, _) = tenant_with_key(&store, "context-other").await;
     assert!(
         matches!(
             s.lead(other.id, &lead_id("ada")).await,
-            Err(StoreError::NotFound)
+            Err(StoreError::NotFound(Missing::Lead(_)))
         ),
         "tenant-scoped"
     );
@@ -263,15 +263,24 @@ pub async fn target_orgs_and_moves(store: Arc<dyn Store>) {
     assert_eq!(detail.lead_count, 1);
 
     let nowhere = s.move_product_org(t.id, &ws_y, TargetOrgId(9_999)).await;
-    assert!(matches!(nowhere, Err(StoreError::NotFound)));
+    assert!(
+        matches!(
+            nowhere,
+            Err(StoreError::NotFound(Missing::TargetOrg(TargetOrgId(9_999))))
+        ),
+        "the error names the target org, which is what is missing: {nowhere:?}"
+    );
     let unknown = s
         .set_firmographics(t.id, TargetOrgId(9_999), Map::new())
         .await;
-    assert!(matches!(unknown, Err(StoreError::NotFound)));
+    assert!(matches!(
+        unknown,
+        Err(StoreError::NotFound(Missing::TargetOrg(TargetOrgId(9_999))))
+    ));
     let (other, _) = tenant_with_key(&store, "targets-other").await;
     assert!(matches!(
         s.target_org(other.id, orgs[0].target_org_id).await,
-        Err(StoreError::NotFound)
+        Err(StoreError::NotFound(Missing::TargetOrg(_)))
     ));
 }
 

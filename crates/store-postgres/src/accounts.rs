@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use trailspark_core::{ApiKeyId, EndpointType, Subdomain, TenantId};
+use trailspark_store::Missing;
 use trailspark_store::{ApiKeyRecord, NewApiKey, StoreError, StoreResult, Tenant};
 
 use crate::db::{pg_error, prepared};
@@ -17,7 +18,7 @@ fn tenant(row: &Row) -> StoreResult<Tenant> {
     Ok(Tenant {
         id: TenantId(row.get(0)),
         subdomain: Subdomain::parse(&subdomain)
-            .map_err(|e| StoreError::Other(format!("corrupt subdomain in store: {e}")))?,
+            .map_err(|e| StoreError::other("corrupt subdomain in store").caused_by(e))?,
         name: row.get(2),
         created_at: row.get(3),
     })
@@ -35,7 +36,7 @@ pub async fn create_tenant(
         )
         .await
         .map_err(|e| match pg_error(e) {
-            StoreError::Conflict(_) => StoreError::Conflict(format!("the subdomain {subdomain} is already taken")),
+            StoreError::Conflict { .. } => StoreError::conflict(format!("the subdomain {subdomain} is already taken")),
             other => other,
         })?;
     tenant(&row)
@@ -81,7 +82,7 @@ pub async fn tenant_by_subdomain(
         )
         .await
         .map_err(pg_error)?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or_else(|| Missing::Tenant(subdomain.clone()))?;
     tenant(&row)
 }
 
@@ -102,7 +103,7 @@ async fn bump_key_revision(c: &impl GenericClient) -> StoreResult<()> {
 fn key(row: &Row) -> StoreResult<ApiKeyRecord> {
     let endpoint_type: String = row.get(3);
     let endpoint_type = EndpointType::parse(&endpoint_type).ok_or_else(|| {
-        StoreError::Other(format!("unknown endpoint type {endpoint_type:?} in store"))
+        StoreError::other(format!("unknown endpoint type {endpoint_type:?} in store"))
     })?;
     let hash = |i: usize| -> Option<[u8; 32]> {
         row.get::<_, Option<Vec<u8>>>(i)
@@ -183,7 +184,7 @@ pub async fn revoke_api_key(
         )
         .await
         .map_err(pg_error)?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or_else(|| Missing::ApiKey(id.clone()))?;
     bump_key_revision(c).await?;
     key(&row)
 }

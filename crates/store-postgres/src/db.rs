@@ -35,7 +35,7 @@ const MIGRATION_LOCK: i64 = 0x7472_6169_6c73;
 pub fn pool(url: &str, options: &PostgresOptions) -> Result<Pool, StoreError> {
     let mut config: Config = url
         .parse()
-        .map_err(|e| StoreError::Other(format!("the PostgreSQL URL is not valid: {e}")))?;
+        .map_err(|e| StoreError::other("the PostgreSQL URL is not valid").caused_by(e))?;
     config.connect_timeout(options.connect_timeout);
     if config.get_application_name().is_none() {
         config.application_name("trailspark");
@@ -56,7 +56,7 @@ pub fn pool(url: &str, options: &PostgresOptions) -> Result<Pool, StoreError> {
         })
         .runtime(deadpool_postgres::Runtime::Tokio1)
         .build()
-        .map_err(|e| StoreError::Other(format!("cannot build the PostgreSQL pool: {e}")))
+        .map_err(|e| StoreError::other("cannot build the PostgreSQL pool").caused_by(e))
 }
 
 /// Brings the schema up to date, one instance at a time (advisory lock), refusing a
@@ -96,7 +96,7 @@ async fn apply_migrations(
         .get(0);
     let newest = MIGRATIONS.last().map_or(0, |m| m.0);
     if current > newest {
-        return Err(StoreError::Other(format!(
+        return Err(StoreError::other(format!(
             "the database has schema version {current}, newer than this trailspark knows ({newest}); run a newer trailspark"
         )));
     }
@@ -127,38 +127,30 @@ pub async fn prepared(
 }
 
 /// Maps a driver error: lost connections, shutdowns, contention and exhausted resources are
-/// `Unavailable` (the sender retries), a uniqueness violation is `Conflict`, the rest `Other`.
+/// `Unavailable` (the sender retries), a uniqueness violation is `Conflict`, the rest `Other`;
+/// the driver's error (with PostgreSQL's own message) is kept as the cause.
 pub fn pg_error(e: tokio_postgres::Error) -> StoreError {
     let Some(code) = e.code() else {
-        // No SQLSTATE: the connection itself failed (refused, reset, closed); the cause
-        // ("Connection refused") is in the source.
-        let text = match std::error::Error::source(&e) {
-            Some(cause) => format!("{e}: {cause}"),
-            None => e.to_string(),
-        };
-        return StoreError::Unavailable(text);
+        // No SQLSTATE: the connection itself failed (refused, reset, closed).
+        return StoreError::unavailable("no connection to PostgreSQL").caused_by(e);
     };
-    let text = match e.as_db_error() {
-        Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
-    };
-    if *code == SqlState::UNIQUE_VIOLATION {
-        return StoreError::Conflict(text);
-    }
-    let class = &code.code()[..2];
-    // 08 connection, 40 rollback (serialisation, deadlock), 53 resources, 57 operator
-    // intervention (shutdown), 58 system error.
-    if matches!(class, "08" | "40" | "53" | "57" | "58") {
-        StoreError::Unavailable(text)
+    let code = code.code().to_owned();
+    let error = if code == SqlState::UNIQUE_VIOLATION.code() {
+        StoreError::conflict(format!("PostgreSQL refused a duplicate ({code})"))
+    } else if matches!(&code[..2], "08" | "40" | "53" | "57" | "58") {
+        // 08 connection, 40 rollback (serialisation, deadlock), 53 resources, 57 operator
+        // intervention (shutdown), 58 system error.
+        StoreError::unavailable(format!("PostgreSQL cannot serve the request now ({code})"))
     } else {
-        StoreError::Other(text)
-    }
+        StoreError::other(format!("PostgreSQL refused the statement ({code})"))
+    };
+    error.caused_by(e)
 }
 
 /// A pool that cannot hand out a connection means the database cannot be reached in time.
 pub fn pool_error(e: PoolError) -> StoreError {
     match e {
         PoolError::Backend(e) => pg_error(e),
-        other => StoreError::Unavailable(format!("no PostgreSQL connection: {other}")),
+        other => StoreError::unavailable("no PostgreSQL connection free in time").caused_by(other),
     }
 }

@@ -37,7 +37,7 @@ pub async fn each_in_savepoint<C: Sync, U: Sync, T>(
                 savepoint.commit().await.map_err(pg_error)?;
                 results.push(Ok(done));
             }
-            Err(e @ StoreError::Unavailable(_)) => return Err(e),
+            Err(e @ StoreError::Unavailable { .. }) => return Err(e),
             Err(e) => {
                 savepoint.rollback().await.map_err(pg_error)?;
                 tracing::error!(error = %e, "item not applied");

@@ -5,9 +5,8 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 use trailspark_core::{LeadId, ProductOrgId, TargetOrgId, TenantId};
-use trailspark_store::{
-    cursor, EvaluationContext, Lead, Page, SearchQuery, SignalRecord, StoreError, StoreResult,
-};
+use trailspark_store::Missing;
+use trailspark_store::{EvaluationContext, Lead, Page, SearchQuery, SignalRecord, StoreResult};
 
 use crate::db::{pg_error, prepared};
 use crate::reads::{corrupt, like_pattern, product_orgs_of};
@@ -47,7 +46,7 @@ pub async fn find_lead(c: &impl GenericClient, tenant: TenantId, id: &LeadId) ->
         )
         .await
         .map_err(pg_error)?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or_else(|| Missing::Lead(id.clone()))?;
     lead(&row)
 }
 
@@ -57,13 +56,7 @@ pub async fn list_leads(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<Lead>> {
-    let after = query
-        .page
-        .cursor
-        .as_deref()
-        .map(cursor::decode)
-        .transpose()?;
-    let limit = query.page.limit.max(1);
+    let window = query.page.window::<String>()?;
     let rows = c
         .query(
             &prepared(
@@ -78,17 +71,15 @@ pub async fn list_leads(
             .await?,
             &[
                 &tenant.0,
-                &after,
+                &window.after,
                 &query.search.as_deref().map(like_pattern),
-                &(i64::from(limit) + 1),
+                &window.rows_to_fetch(),
             ],
         )
         .await
         .map_err(pg_error)?;
     let items = rows.iter().map(lead).collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page::from_rows(items, limit, |l| {
-        l.lead_id.as_str().to_owned()
-    }))
+    Ok(window.page(items, |l| l.lead_id.as_str().to_owned()))
 }
 
 /// Runs inside a REPEATABLE READ transaction, so its reads are one snapshot.

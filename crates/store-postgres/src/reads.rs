@@ -4,8 +4,9 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 use trailspark_core::{ApiKeyId, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_store::Missing;
 use trailspark_store::{
-    cursor, HistoryEntry, Page, PageRequest, ProductOrg, SearchQuery, StoreError, StoreResult,
+    HistoryEntry, Page, PageRequest, ProductOrg, SearchQuery, StoreError, StoreResult,
 };
 
 use crate::db::{pg_error, prepared};
@@ -14,7 +15,7 @@ const ORG_COLUMNS: &str = "product_org_id, target_org_id, fields, created_at, up
 
 /// The error of a stored value that does not parse.
 pub fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Other(format!("corrupt {what} in store: {e}"))
+    StoreError::other(format!("corrupt {what} in store: {e}"))
 }
 
 fn org(row: &Row) -> StoreResult<ProductOrg> {
@@ -38,18 +39,6 @@ pub fn like_pattern(term: &str) -> String {
     format!("%{escaped}%")
 }
 
-/// The number a page's cursor carries, if it has one.
-pub fn numeric_cursor(page: &PageRequest) -> StoreResult<Option<i64>> {
-    match page.cursor.as_deref() {
-        Some(c) => Ok(Some(
-            cursor::decode(c)?
-                .parse()
-                .map_err(|_| StoreError::InvalidCursor)?,
-        )),
-        None => Ok(None),
-    }
-}
-
 /// One product org of the tenant.
 pub async fn product_org(
     c: &impl GenericClient,
@@ -62,7 +51,7 @@ pub async fn product_org(
         )
         .await
         .map_err(pg_error)?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or_else(|| Missing::ProductOrg(id.clone()))?;
     org(&row)
 }
 
@@ -72,13 +61,7 @@ pub async fn list_product_orgs(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<ProductOrg>> {
-    let after = query
-        .page
-        .cursor
-        .as_deref()
-        .map(cursor::decode)
-        .transpose()?;
-    let limit = query.page.limit.max(1);
+    let window = query.page.window::<String>()?;
     let rows = c
         .query(
             &prepared(
@@ -93,17 +76,15 @@ pub async fn list_product_orgs(
             .await?,
             &[
                 &tenant.0,
-                &after,
+                &window.after,
                 &query.search.as_deref().map(like_pattern),
-                &(i64::from(limit) + 1),
+                &window.rows_to_fetch(),
             ],
         )
         .await
         .map_err(pg_error)?;
     let items = rows.iter().map(org).collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page::from_rows(items, limit, |o| {
-        o.product_org_id.as_str().to_owned()
-    }))
+    Ok(window.page(items, |o| o.product_org_id.as_str().to_owned()))
 }
 
 /// A page of a product org's history, newest version first.
@@ -114,8 +95,8 @@ pub async fn product_org_history(
     request: &PageRequest,
 ) -> StoreResult<Page<HistoryEntry>> {
     product_org(c, tenant, id).await?;
-    let before = numeric_cursor(request)?;
-    let limit = request.limit.max(1);
+    // Newest first: a page starts after (below) the last version of the one before.
+    let window = request.window::<i64>()?;
     let rows = c
         .query(
             &prepared(
@@ -125,7 +106,12 @@ pub async fn product_org_history(
              ORDER BY version DESC LIMIT $4",
             )
             .await?,
-            &[&tenant.0, &id.as_str(), &before, &(i64::from(limit) + 1)],
+            &[
+                &tenant.0,
+                &id.as_str(),
+                &window.after,
+                &window.rows_to_fetch(),
+            ],
         )
         .await
         .map_err(pg_error)?;
@@ -139,9 +125,7 @@ pub async fn product_org_history(
             received_at: r.get(4),
         })
         .collect();
-    Ok(Page::from_rows(items, limit, |e: &HistoryEntry| {
-        e.version.to_string()
-    }))
+    Ok(window.page(items, |e: &HistoryEntry| e.version))
 }
 
 /// The product orgs of a target org, by id.

@@ -125,7 +125,7 @@ async fn stored_lead(
         .get::<_, Option<String>>(1)
         .map(ProductOrgId::parse)
         .transpose()
-        .map_err(|e| StoreError::Other(format!("a stored lead's product org id: {e}")))?;
+        .map_err(|e| StoreError::other("a stored lead's product org id").caused_by(e))?;
     Ok(Some(LeadState {
         email: row.get(0),
         product_org_id,

@@ -7,15 +7,16 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 use trailspark_core::{ProductOrgId, TargetOrgId, TenantId};
+use trailspark_store::Missing;
 use trailspark_store::{
-    FirmographicsKey, FirmographicsRow, Page, ProductOrg, SearchQuery, StoreError, StoreResult,
-    TargetOrg, TargetOrgDetail,
+    FirmographicsKey, FirmographicsRow, Page, ProductOrg, SearchQuery, StoreResult, TargetOrg,
+    TargetOrgDetail,
 };
 
 use crate::db::{pg_error, prepared};
 use crate::dedupe::each_in_savepoint;
 use crate::leads::{lead, LEAD_SELECT};
-use crate::reads::{self, like_pattern, numeric_cursor, product_orgs_of};
+use crate::reads::{self, like_pattern, product_orgs_of};
 
 const TARGET_SELECT: &str = "SELECT t.id, t.name, t.firmographics, t.created_at, t.updated_at,
         (SELECT COUNT(*) FROM product_orgs p WHERE p.tenant_id = t.tenant_id AND p.target_org_id = t.id)
@@ -51,7 +52,7 @@ pub async fn find_target_org(
         )
         .await
         .map_err(pg_error)?
-        .ok_or(StoreError::NotFound)?;
+        .ok_or(Missing::TargetOrg(id))?;
     Ok(target(&row))
 }
 
@@ -61,8 +62,7 @@ pub async fn list_target_orgs(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<TargetOrg>> {
-    let after = numeric_cursor(&query.page)?;
-    let limit = query.page.limit.max(1);
+    let window = query.page.window::<i64>()?;
     let rows = c
         .query(
             &prepared(
@@ -77,17 +77,15 @@ pub async fn list_target_orgs(
             .await?,
             &[
                 &tenant.0,
-                &after,
+                &window.after,
                 &query.search.as_deref().map(like_pattern),
-                &(i64::from(limit) + 1),
+                &window.rows_to_fetch(),
             ],
         )
         .await
         .map_err(pg_error)?;
     let items = rows.iter().map(target).collect();
-    Ok(Page::from_rows(items, limit, |t: &TargetOrg| {
-        t.id.0.to_string()
-    }))
+    Ok(window.page(items, |t: &TargetOrg| t.id.0))
 }
 
 /// Runs inside a REPEATABLE READ transaction, so its reads are one snapshot.
@@ -145,7 +143,7 @@ pub async fn set_firmographics(
     firmographics: &Map<String, Value>,
 ) -> StoreResult<TargetOrg> {
     if !write_firmographics(c, tenant, id, firmographics).await? {
-        return Err(StoreError::NotFound);
+        return Err(Missing::TargetOrg(id).into());
     }
     find_target_org(c, tenant, id).await
 }
@@ -165,7 +163,7 @@ pub async fn move_product_org(
         .await
         .map_err(pg_error)?;
     if moved == 0 {
-        return Err(StoreError::NotFound);
+        return Err(Missing::ProductOrg(id.clone()).into());
     }
     reads::product_org(c, tenant, id).await
 }

@@ -72,7 +72,7 @@ async fn a_refused_request_fails_alone() {
         let (id, result) = task.await.unwrap();
         if id == "ws_bad" {
             assert!(
-                matches!(&result, Err(StoreError::Other(e)) if e.contains("refused by the test")),
+                matches!(&result, Err(e @ StoreError::Other { .. }) if e.chain().contains("refused by the test")),
                 "the refused request fails with the database's reason: {result:?}"
             );
             continue;
@@ -91,7 +91,7 @@ async fn a_refused_request_fails_alone() {
         store
             .product_org(tenant.id, &ProductOrgId::parse("ws_bad").unwrap())
             .await,
-        Err(StoreError::NotFound)
+        Err(StoreError::NotFound(_))
     ));
     store.close().await;
 }

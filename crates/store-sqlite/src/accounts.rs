@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row};
 use trailspark_core::{ApiKeyId, EndpointType, Subdomain, TenantId};
-use trailspark_store::{ApiKeyRecord, NewApiKey, StoreError, StoreResult, Tenant};
+use trailspark_store::{ApiKeyRecord, Missing, NewApiKey, StoreError, StoreResult, Tenant};
 
 use crate::db::{from_micros, micros, sqlite_error};
 
@@ -21,7 +21,7 @@ fn tenant(raw: (i64, String, String, i64)) -> StoreResult<Tenant> {
     Ok(Tenant {
         id: TenantId(id),
         subdomain: Subdomain::parse(&subdomain)
-            .map_err(|e| StoreError::Other(format!("corrupt subdomain in store: {e}")))?,
+            .map_err(|e| StoreError::other("corrupt subdomain in store").caused_by(e))?,
         name,
         created_at: from_micros(created_at),
     })
@@ -40,8 +40,8 @@ pub fn create_tenant(conn: &Connection, subdomain: &Subdomain, name: &str) -> St
             tenant_row,
         )
         .map_err(|e| match sqlite_error(e) {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict(format!("the subdomain {subdomain} is already taken"))
+            StoreError::Conflict { .. } => {
+                StoreError::conflict(format!("the subdomain {subdomain} is already taken"))
             }
             other => other,
         })?;
@@ -68,7 +68,9 @@ pub fn tenant_by_subdomain(conn: &Connection, subdomain: &Subdomain) -> StoreRes
             [subdomain.as_str()],
             tenant_row,
         )
-        .map_err(sqlite_error)?;
+        .optional()
+        .map_err(sqlite_error)?
+        .ok_or_else(|| Missing::Tenant(subdomain.clone()))?;
     tenant(raw)
 }
 
@@ -118,7 +120,7 @@ fn key_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<ApiKeyRecord>> {
         Ok(bytes.and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok()))
     };
     let Some(endpoint_type) = EndpointType::parse(&endpoint_type) else {
-        return Ok(Err(StoreError::Other(format!(
+        return Ok(Err(StoreError::other(format!(
             "unknown endpoint type {endpoint_type:?} in store"
         ))));
     };
@@ -174,7 +176,7 @@ pub fn revoke_api_key(
         )
         .map_err(sqlite_error)?;
     if updated == 0 {
-        return Err(StoreError::NotFound);
+        return Err(Missing::ApiKey(id.clone()).into());
     }
     bump_key_revision(conn)?;
     key_by_id(conn, tenant, id)

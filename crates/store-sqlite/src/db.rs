@@ -48,7 +48,7 @@ pub fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreE
         .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
         .map_err(sqlite_error)?;
     if !mode.eq_ignore_ascii_case("wal") {
-        return Err(StoreError::Other(format!(
+        return Err(StoreError::other(format!(
             "the SQLite file cannot use write-ahead logging (journal mode {mode})"
         )));
     }
@@ -107,7 +107,7 @@ impl ReadPool {
             result
         })
         .await
-        .map_err(|e| StoreError::Other(format!("store read panicked: {e}")))?
+        .map_err(|e| StoreError::other("store read panicked").caused_by(e))?
     }
 }
 
@@ -130,7 +130,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         .map_err(sqlite_error)?;
     let newest = MIGRATIONS.last().map_or(0, |m| m.0);
     if current > newest {
-        return Err(StoreError::Other(format!(
+        return Err(StoreError::other(format!(
             "the store has schema version {current}, newer than this trailspark knows ({newest}); \
              run a newer trailspark"
         )));
@@ -148,9 +148,11 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 }
 
 /// Maps a driver error: contention and I/O trouble are `Unavailable` (the sender retries),
-/// a uniqueness violation is `Conflict`, the rest `Other`.
+/// a uniqueness violation is `Conflict`, the rest `Other`; the driver's error is kept as the
+/// cause. A query that found no row where one was expected is `Other`: a read that may find
+/// nothing asks with `optional()` and says what it did not find.
 pub fn sqlite_error(e: rusqlite::Error) -> StoreError {
-    match &e {
+    let error = match &e {
         rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
             ErrorCode::DatabaseBusy
             | ErrorCode::DatabaseLocked
@@ -158,13 +160,14 @@ pub fn sqlite_error(e: rusqlite::Error) -> StoreError {
             | ErrorCode::DiskFull
             | ErrorCode::ReadOnly
             | ErrorCode::CannotOpen
-            | ErrorCode::OutOfMemory => StoreError::Unavailable(e.to_string()),
-            ErrorCode::ConstraintViolation => StoreError::Conflict(e.to_string()),
-            _ => StoreError::Other(e.to_string()),
+            | ErrorCode::OutOfMemory => StoreError::unavailable("SQLite cannot read or write"),
+            ErrorCode::ConstraintViolation => StoreError::conflict("SQLite refused a duplicate"),
+            _ => StoreError::other("SQLite refused the statement"),
         },
-        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
-        _ => StoreError::Other(e.to_string()),
-    }
+        rusqlite::Error::QueryReturnedNoRows => StoreError::other("SQLite found no row"),
+        _ => StoreError::other("SQLite failed"),
+    };
+    error.caused_by(e)
 }
 
 /// A timestamp as stored: microseconds since the epoch.
@@ -179,7 +182,8 @@ pub fn from_micros(us: i64) -> DateTime<Utc> {
 
 /// A stored JSON column back as a value; corrupt JSON is a store error, not a panic.
 pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreError> {
-    serde_json::from_str(text).map_err(|e| StoreError::Other(format!("corrupt JSON in store: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::other("corrupt JSON in the store").caused_by(e))
 }
 
 /// A value as a JSON column.

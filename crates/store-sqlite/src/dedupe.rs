@@ -88,7 +88,7 @@ pub fn each_in_savepoint<U, T>(
                 ctx.execute_batch("RELEASE item").map_err(sqlite_error)?;
                 results.push(Ok(done));
             }
-            Err(e @ StoreError::Unavailable(_)) => return Err(e),
+            Err(e @ StoreError::Unavailable { .. }) => return Err(e),
             Err(e) => {
                 ctx.execute_batch("ROLLBACK TO item; RELEASE item")
                     .map_err(sqlite_error)?;

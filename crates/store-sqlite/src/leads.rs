@@ -1,9 +1,9 @@
 //! Reads of leads, their signals and their evaluation context.
 
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 use trailspark_core::{LeadId, ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::{
-    cursor, EvaluationContext, Lead, Page, SearchQuery, SignalRecord, StoreError, StoreResult,
+    EvaluationContext, Lead, Missing, Page, SearchQuery, SignalRecord, StoreError, StoreResult,
 };
 
 use crate::db::{from_json, from_micros, sqlite_error};
@@ -39,7 +39,7 @@ pub fn lead_row(row: &Row<'_>) -> rusqlite::Result<RawLead> {
 /// A lead row as a [`Lead`]; a corrupt row is a store error, not a panic.
 pub fn lead(raw: RawLead) -> StoreResult<Lead> {
     let (lead_id, email, product_org_id, target, created_at, updated_at) = raw;
-    let corrupt = |e: String| StoreError::Other(format!("corrupt lead in store: {e}"));
+    let corrupt = |e: String| StoreError::other(format!("corrupt lead in store: {e}"));
     Ok(Lead {
         lead_id: LeadId::parse(lead_id).map_err(corrupt)?,
         email,
@@ -59,8 +59,9 @@ pub fn find_lead(conn: &Connection, tenant: TenantId, id: &LeadId) -> StoreResul
         .prepare_cached(&format!(
             "{LEAD_SELECT} WHERE l.tenant_id = ?1 AND l.lead_id = ?2"
         ))
-        .and_then(|mut s| s.query_row((tenant.0, id.as_str()), lead_row))
-        .map_err(sqlite_error)?;
+        .and_then(|mut s| s.query_row((tenant.0, id.as_str()), lead_row).optional())
+        .map_err(sqlite_error)?
+        .ok_or_else(|| Missing::Lead(id.clone()))?;
     lead(raw)
 }
 
@@ -70,13 +71,7 @@ pub fn list_leads(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<Lead>> {
-    let after = query
-        .page
-        .cursor
-        .as_deref()
-        .map(cursor::decode)
-        .transpose()?;
-    let limit = query.page.limit.max(1);
+    let window = query.page.window::<String>()?;
     let mut stmt = conn
         .prepare_cached(&format!(
             "{LEAD_SELECT}
@@ -89,14 +84,15 @@ pub fn list_leads(
         .map_err(sqlite_error)?;
     let pattern = query.search.as_deref().map(like_pattern);
     let rows = stmt
-        .query_map((tenant.0, after, pattern, i64::from(limit) + 1), lead_row)
+        .query_map(
+            (tenant.0, &window.after, pattern, window.rows_to_fetch()),
+            lead_row,
+        )
         .map_err(sqlite_error)?;
     let items = rows
         .map(|r| lead(r.map_err(sqlite_error)?))
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page::from_rows(items, limit, |l| {
-        l.lead_id.as_str().to_owned()
-    }))
+    Ok(window.page(items, |l| l.lead_id.as_str().to_owned()))
 }
 
 fn signals(
@@ -135,7 +131,7 @@ fn signals(
             product_org_id: product_org_id
                 .map(ProductOrgId::parse)
                 .transpose()
-                .map_err(|e| StoreError::Other(format!("corrupt signal in store: {e}")))?,
+                .map_err(|e| StoreError::other("corrupt signal in store").caused_by(e))?,
             event_at: event_at.map(from_micros),
             received_at: from_micros(received_at),
         });

@@ -72,17 +72,18 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || -> StoreResult<()> {
             if let Some(dir) = setup_path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| {
-                    StoreError::Unavailable(format!(
-                        "cannot create the directory {}: {e}",
+                    StoreError::unavailable(format!(
+                        "cannot create the directory {}",
                         dir.display()
                     ))
+                    .caused_by(e)
                 })?;
             }
             let mut conn = db::connect(&setup_path, busy_timeout)?;
             db::migrate(&mut conn)
         })
         .await
-        .map_err(|e| StoreError::Other(format!("store setup panicked: {e}")))??;
+        .map_err(|e| StoreError::other("store setup panicked").caused_by(e))??;
         let writer = Writer::start(
             &path,
             busy_timeout,
@@ -99,7 +100,7 @@ impl SqliteStore {
     /// simply not in the copy. The copy is a complete SQLite store, compacted.
     pub async fn backup(&self, to: &Path) -> StoreResult<()> {
         if to.exists() {
-            return Err(StoreError::Conflict(format!(
+            return Err(StoreError::conflict(format!(
                 "{} exists; back up to a new file",
                 to.display()
             )));

@@ -4,7 +4,8 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::{
-    cursor, HistoryEntry, Page, PageRequest, ProductOrg, SearchQuery, StoreError, StoreResult,
+    cursor, HistoryEntry, Missing, Page, PageRequest, ProductOrg, SearchQuery, StoreError,
+    StoreResult,
 };
 
 use crate::db::{from_json, from_micros, sqlite_error};
@@ -27,7 +28,7 @@ fn org(raw: RawOrg) -> StoreResult<ProductOrg> {
     let (id, target, fields, created_at, updated_at) = raw;
     Ok(ProductOrg {
         product_org_id: ProductOrgId::parse(id)
-            .map_err(|e| StoreError::Other(format!("corrupt product org id in store: {e}")))?,
+            .map_err(|e| StoreError::other("corrupt product org id in store").caused_by(e))?,
         target_org_id: TargetOrgId(target),
         fields: from_json(&fields)?,
         created_at: from_micros(created_at),
@@ -45,8 +46,9 @@ pub fn product_org(
         .prepare_cached(&format!(
             "SELECT {ORG_COLUMNS} FROM product_orgs WHERE tenant_id = ?1 AND product_org_id = ?2"
         ))
-        .and_then(|mut s| s.query_row((tenant.0, id.as_str()), org_row))
-        .map_err(sqlite_error)?;
+        .and_then(|mut s| s.query_row((tenant.0, id.as_str()), org_row).optional())
+        .map_err(sqlite_error)?
+        .ok_or_else(|| Missing::ProductOrg(id.clone()))?;
     org(raw)
 }
 
@@ -85,13 +87,7 @@ pub fn list_product_orgs(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<ProductOrg>> {
-    let after = query
-        .page
-        .cursor
-        .as_deref()
-        .map(cursor::decode)
-        .transpose()?;
-    let limit = query.page.limit.max(1);
+    let window = query.page.window::<String>()?;
     // SQLite's LIKE is case-insensitive for ASCII, which is what a search box wants.
     let mut stmt = conn
         .prepare_cached(&format!(
@@ -105,14 +101,15 @@ pub fn list_product_orgs(
         .map_err(sqlite_error)?;
     let pattern = query.search.as_deref().map(like_pattern);
     let rows = stmt
-        .query_map((tenant.0, after, pattern, i64::from(limit) + 1), org_row)
+        .query_map(
+            (tenant.0, &window.after, pattern, window.rows_to_fetch()),
+            org_row,
+        )
         .map_err(sqlite_error)?;
     let items = rows
         .map(|r| org(r.map_err(sqlite_error)?))
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page::from_rows(items, limit, |o| {
-        o.product_org_id.as_str().to_owned()
-    }))
+    Ok(window.page(items, |o| o.product_org_id.as_str().to_owned()))
 }
 
 /// A product org's history, newest first, read along the chain of `prev` links from its
@@ -134,18 +131,10 @@ pub fn product_org_history(
                 .optional()
         })
         .map_err(sqlite_error)?;
-    let Some(head) = head else {
-        return Err(StoreError::NotFound);
-    };
-    let mut next = match page.cursor.as_deref() {
-        Some(c) => Some(
-            cursor::decode(c)?
-                .parse::<i64>()
-                .map_err(|_| StoreError::InvalidCursor)?,
-        ),
-        None => head,
-    };
-    let limit = page.limit.max(1) as usize;
+    let head = head.ok_or_else(|| Missing::ProductOrg(id.clone()))?;
+    let window = page.window::<i64>()?;
+    let mut next = window.after.or(head);
+    let limit = window.limit as usize;
     let mut stmt = conn
         .prepare_cached(
             "SELECT version, changes, key_id, event_at, received_at, prev FROM product_org_history

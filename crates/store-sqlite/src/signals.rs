@@ -118,7 +118,7 @@ fn stored_lead(
             product_org_id: product_org_id
                 .map(ProductOrgId::parse)
                 .transpose()
-                .map_err(|e| StoreError::Other(format!("a stored lead's product org id: {e}")))?,
+                .map_err(|e| StoreError::other("a stored lead's product org id").caused_by(e))?,
         })
     })
     .transpose()

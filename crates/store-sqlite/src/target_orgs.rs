@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::{Map, Value};
 use trailspark_core::{ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::{
-    cursor, FirmographicsKey, FirmographicsRow, Page, ProductOrg, SearchQuery, StoreError,
-    StoreResult, TargetOrg, TargetOrgDetail,
+    FirmographicsKey, FirmographicsRow, Missing, Page, ProductOrg, SearchQuery, StoreResult,
+    TargetOrg, TargetOrgDetail,
 };
 
 use crate::db::{from_json, from_micros, micros, sqlite_error, to_json};
@@ -49,8 +49,9 @@ fn find(conn: &Connection, tenant: TenantId, id: TargetOrgId) -> StoreResult<Tar
         .prepare_cached(&format!(
             "{TARGET_SELECT} WHERE t.tenant_id = ?1 AND t.id = ?2"
         ))
-        .and_then(|mut s| s.query_row((tenant.0, id.0), target_row))
-        .map_err(sqlite_error)?;
+        .and_then(|mut s| s.query_row((tenant.0, id.0), target_row).optional())
+        .map_err(sqlite_error)?
+        .ok_or(Missing::TargetOrg(id))?;
     target(raw)
 }
 
@@ -60,15 +61,7 @@ pub fn list_target_orgs(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<TargetOrg>> {
-    let after: Option<i64> = match query.page.cursor.as_deref() {
-        Some(c) => Some(
-            cursor::decode(c)?
-                .parse()
-                .map_err(|_| StoreError::InvalidCursor)?,
-        ),
-        None => None,
-    };
-    let limit = query.page.limit.max(1);
+    let window = query.page.window::<i64>()?;
     let mut stmt = conn
         .prepare_cached(&format!(
             "{TARGET_SELECT}
@@ -79,12 +72,15 @@ pub fn list_target_orgs(
         .map_err(sqlite_error)?;
     let pattern = query.search.as_deref().map(like_pattern);
     let rows = stmt
-        .query_map((tenant.0, after, pattern, i64::from(limit) + 1), target_row)
+        .query_map(
+            (tenant.0, window.after, pattern, window.rows_to_fetch()),
+            target_row,
+        )
         .map_err(sqlite_error)?;
     let items = rows
         .map(|r| target(r.map_err(sqlite_error)?))
         .collect::<StoreResult<Vec<_>>>()?;
-    Ok(Page::from_rows(items, limit, |t| t.id.0.to_string()))
+    Ok(window.page(items, |t| t.id.0))
 }
 
 /// A target org with its product orgs, its first leads and how many it has, in one snapshot.
@@ -157,7 +153,7 @@ pub fn set_firmographics(
     firmographics: &Map<String, Value>,
 ) -> StoreResult<TargetOrg> {
     if !write_firmographics(conn, tenant, id, firmographics)? {
-        return Err(StoreError::NotFound);
+        return Err(Missing::TargetOrg(id).into());
     }
     find(conn, tenant, id)
 }
@@ -177,7 +173,7 @@ pub fn move_product_org(
         )
         .map_err(sqlite_error)?;
     if moved == 0 {
-        return Err(StoreError::NotFound);
+        return Err(Missing::ProductOrg(id.clone()).into());
     }
     crate::reads::product_org(conn, tenant, id)
 }

@@ -12,14 +12,15 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
 
-pub use error::{StoreError, StoreResult};
+pub use error::{Cause, Missing, StoreError, StoreResult};
 pub use leads::{
     EvaluationContext, FirmographicsKey, FirmographicsRow, Lead, SignalRecord, SignalRequest,
     TargetOrg, TargetOrgDetail,
 };
 pub use rows::{
-    ApiKeyRecord, CommitCounters, CommitStats, Delivery, HistoryEntry, IngestRequest, IngestResult,
-    NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, Tenant, User,
+    ApiKeyRecord, CommitCounters, CommitStats, CursorKey, Delivery, HistoryEntry, IngestRequest,
+    IngestResult, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, Tenant, User,
+    Window,
 };
 /// The outcomes of writes are the write rules' own (core); here for the stores' callers.
 pub use trailspark_core::{Applied, SignalApplied};

@@ -1,5 +1,6 @@
 //! Values that go in and out of a [`crate::Store`].
 
+use crate::{StoreError, StoreResult};
 use chrono::{DateTime, Utc};
 use trailspark_core::{
     ApiKeyId, Applied, EndpointType, FieldChange, ProductOrgFields, ProductOrgId, Subdomain,
@@ -116,17 +117,80 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
-impl<T> Page<T> {
-    /// A page from the up to `limit + 1` rows a query fetched: the extra row only says that
-    /// there is a next page, whose cursor is the sort `key` of this page's last item.
-    pub fn from_rows(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Self {
-        let next_cursor = if items.len() > limit as usize {
-            items.truncate(limit as usize);
-            items.last().map(|item| crate::cursor::encode(&key(item)))
+impl PageRequest {
+    /// Where this page starts and how many rows to fetch for it: the skeleton every list of
+    /// every store shares. `K` is the list's sort key, which the cursor carries.
+    pub fn window<K: CursorKey>(&self) -> StoreResult<Window<K>> {
+        let after = match self.cursor.as_deref() {
+            Some(cursor) => Some(
+                K::from_text(&crate::cursor::decode(cursor)?).ok_or(StoreError::InvalidCursor)?,
+            ),
+            None => None,
+        };
+        Ok(Window {
+            after,
+            limit: self.limit.max(1),
+        })
+    }
+}
+
+/// A sort key that a page cursor carries.
+pub trait CursorKey: Sized {
+    /// The key as a cursor's text.
+    fn to_text(&self) -> String;
+    /// The key back from a cursor's text; `None` for text no cursor of this list holds.
+    fn from_text(text: &str) -> Option<Self>;
+}
+
+impl CursorKey for String {
+    fn to_text(&self) -> String {
+        self.clone()
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        Some(text.to_owned())
+    }
+}
+
+impl CursorKey for i64 {
+    fn to_text(&self) -> String {
+        self.to_string()
+    }
+    fn from_text(text: &str) -> Option<Self> {
+        text.parse().ok()
+    }
+}
+
+/// One page of a list being read: the sort key it starts after, and its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window<K> {
+    /// The sort key of the previous page's last item; `None` for the first page.
+    pub after: Option<K>,
+    /// Most items on the page (at least 1).
+    pub limit: u32,
+}
+
+impl<K: CursorKey> Window<K> {
+    /// How many rows to fetch: one more than the page holds, which only says whether there
+    /// is a next page.
+    pub fn rows_to_fetch(&self) -> i64 {
+        i64::from(self.limit) + 1
+    }
+
+    /// The page of the rows fetched (up to [`Window::rows_to_fetch`]); its next cursor is the
+    /// sort `key` of its last item when there is a next page.
+    pub fn page<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> K) -> Page<T> {
+        let limit = self.limit as usize;
+        let next_cursor = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last()
+                .map(|item| crate::cursor::encode(&key(item).to_text()))
         } else {
             None
         };
-        Page { items, next_cursor }
+        Page {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 

@@ -84,11 +84,7 @@ async fn one(
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = product_org_id(raw)?;
-    let org = app
-        .store
-        .product_org(admin.tenant, &id)
-        .await
-        .map_err(|e| not_found(e, &id))?;
+    let org = app.store.product_org(admin.tenant, &id).await?;
     Ok(Json(ProductOrgView::from(&org)).into_response())
 }
 
@@ -109,23 +105,12 @@ async fn history(
     let found = app
         .store
         .product_org_history(admin.tenant, &id, &page)
-        .await
-        .map_err(|e| not_found(e, &id))?;
+        .await?;
     let view = HistoryPageView {
         product_org_id: &id,
         page: PageView::of(&found, HistoryView::from),
     };
     Ok(Json(view).into_response())
-}
-
-fn not_found(e: trailspark_store::StoreError, id: &ProductOrgId) -> ApiError {
-    match e {
-        trailspark_store::StoreError::NotFound => ApiError::NotFound(format!(
-            "This tenant has no product org with id {:?}.",
-            id.as_str()
-        )),
-        other => other.into(),
-    }
 }
 
 /// A product org as the admin API shows it, as JSON (for pages that walk it).

@@ -81,7 +81,7 @@ pub(crate) async fn apply_product_org_updates(
             .observe(started.elapsed().as_secs_f64());
         if let Err(e) = &result {
             let kind = match e {
-                trailspark_store::StoreError::Unavailable(_) => "unavailable",
+                trailspark_store::StoreError::Unavailable { .. } => "unavailable",
                 _ => "other",
             };
             app.metrics

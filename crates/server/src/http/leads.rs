@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use trailspark_core::LeadId;
-use trailspark_store::{EvaluationContext, Lead, StoreError};
+use trailspark_store::{EvaluationContext, Lead};
 
 use super::admin::ListParams;
 use super::views::{self, EvaluationContextView, LeadView, PageView};
@@ -35,16 +35,6 @@ fn lead_id(raw: String) -> Result<LeadId, ApiError> {
     LeadId::parse(raw).map_err(|e| ApiError::NotFound(format!("No such lead: leadId {e}.")))
 }
 
-fn not_found(e: StoreError, id: &LeadId) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::NotFound(format!(
-            "This tenant has no lead with id {:?}.",
-            id.as_str()
-        )),
-        other => other.into(),
-    }
-}
-
 async fn list(
     State(app): State<App>,
     admin: TenantAdmin,
@@ -60,11 +50,7 @@ async fn one(
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = lead_id(raw)?;
-    let lead = app
-        .store
-        .lead(admin.tenant, &id)
-        .await
-        .map_err(|e| not_found(e, &id))?;
+    let lead = app.store.lead(admin.tenant, &id).await?;
     Ok(Json(LeadView::from(&lead)).into_response())
 }
 
@@ -96,8 +82,7 @@ async fn evaluation_context(
     let context = app
         .store
         .evaluation_context(admin.tenant, &id, signals)
-        .await
-        .map_err(|e| not_found(e, &id))?;
+        .await?;
     Ok(Json(EvaluationContextView::from(&context)).into_response())
 }
 

@@ -8,7 +8,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::Value;
 use trailspark_core::{firmographics, TargetOrgId};
-use trailspark_store::{StoreError, TargetOrg};
+use trailspark_store::TargetOrg;
 
 use super::admin::{product_org_id, ListParams};
 use super::views::{self, PageView, ProductOrgView, TargetOrgDetailView, TargetOrgView};
@@ -40,13 +40,6 @@ fn target_org_id(raw: &str) -> Result<TargetOrgId, ApiError> {
     })
 }
 
-fn not_found(e: StoreError, id: TargetOrgId) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::NotFound(format!("This tenant has no target org {id}.")),
-        other => other.into(),
-    }
-}
-
 /// A JSON request body, read with the webhook's limits and errors.
 async fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
     require_json(headers)?;
@@ -72,11 +65,7 @@ async fn one(
     Path(raw): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = target_org_id(&raw)?;
-    let detail = app
-        .store
-        .target_org(admin.tenant, id)
-        .await
-        .map_err(|e| not_found(e, id))?;
+    let detail = app.store.target_org(admin.tenant, id).await?;
     Ok(Json(TargetOrgDetailView::from(&detail)).into_response())
 }
 
@@ -97,8 +86,7 @@ async fn set_firmographics(
     let org = app
         .store
         .set_firmographics(admin.tenant, id, fields)
-        .await
-        .map_err(|e| not_found(e, id))?;
+        .await?;
     Ok(Json(TargetOrgView::from(&org)).into_response())
 }
 
@@ -120,22 +108,8 @@ async fn move_product_org(
                 .into(),
         })?;
     let to = TargetOrgId(to);
-    // Check the target first so that a 404 says which of the two is missing.
-    app.store
-        .target_org(admin.tenant, to)
-        .await
-        .map_err(|e| not_found(e, to))?;
-    let moved = app
-        .store
-        .move_product_org(admin.tenant, &id, to)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound(format!(
-                "This tenant has no product org with id {:?}.",
-                id.as_str()
-            )),
-            other => other.into(),
-        })?;
+    // The store checks the target first, so a 404 says which of the two is missing.
+    let moved = app.store.move_product_org(admin.tenant, &id, to).await?;
     Ok(Json(ProductOrgView::from(&moved)).into_response())
 }
 

@@ -8,7 +8,7 @@ use axum::Router;
 use maud::{html, Markup};
 use trailspark_core::update::format_timestamp;
 use trailspark_core::{ApiKeyId, TenantId};
-use trailspark_store::{ApiKeyRecord, StoreError};
+use trailspark_store::ApiKeyRecord;
 
 use super::layout::{page, time};
 use super::new_key::create_form;
@@ -149,9 +149,6 @@ async fn revoke(
     match app.store.revoke_api_key(viewer.tenant, &ApiKeyId(id)).await {
         // Servers drop a revoked key within --key-refresh-ms.
         Ok(_) => Redirect::to("/settings/api-keys").into_response(),
-        Err(StoreError::NotFound) => {
-            ApiError::NotFound("This tenant has no such key.".into()).into_response()
-        }
         Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -131,7 +131,7 @@ async fn login(
     };
     let tenant = match app.store.tenant_by_subdomain(&subdomain).await {
         Ok(tenant) => tenant,
-        Err(StoreError::NotFound) => return refuse(StatusCode::UNAUTHORIZED, wrong),
+        Err(StoreError::NotFound(_)) => return refuse(StatusCode::UNAUTHORIZED, wrong),
         Err(e) => return ApiError::from(e).into_response(),
     };
     let user = match app.store.user(tenant.id, &email).await {

@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
 use trailspark_core::{LeadId, ProductOrgId, TargetOrgId};
-use trailspark_store::{PageRequest, SearchQuery, StoreError};
+use trailspark_store::{PageRequest, SearchQuery};
 
 use super::layout::{fields, page, shown, time};
 use super::session::Viewer;
@@ -89,16 +89,7 @@ async fn target_org(
         .parse::<i64>()
         .map(TargetOrgId)
         .map_err(|_| ApiError::NotFound("No such target org.".into()))?;
-    let detail = app
-        .store
-        .target_org(viewer.tenant, id)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => {
-                ApiError::NotFound("This tenant has no such target org.".into())
-            }
-            other => other.into(),
-        })?;
+    let detail = app.store.target_org(viewer.tenant, id).await?;
     let summary = target_org_json(&detail.org);
     Ok(page(
         &detail.org.name,
@@ -142,15 +133,7 @@ async fn product_org(
 ) -> Result<Markup, ApiError> {
     let id =
         ProductOrgId::parse(id).map_err(|_| ApiError::NotFound("No such product org.".into()))?;
-    let not_found = |e: StoreError| match e {
-        StoreError::NotFound => ApiError::NotFound("This tenant has no such product org.".into()),
-        other => other.into(),
-    };
-    let org = app
-        .store
-        .product_org(viewer.tenant, &id)
-        .await
-        .map_err(not_found)?;
+    let org = app.store.product_org(viewer.tenant, &id).await?;
     let history = app
         .store
         .product_org_history(
@@ -161,8 +144,7 @@ async fn product_org(
                 limit: 100,
             },
         )
-        .await
-        .map_err(not_found)?;
+        .await?;
     Ok(page(
         id.as_str(),
         Some(&viewer),
@@ -195,14 +177,7 @@ async fn lead(
     Path(id): Path<String>,
 ) -> Result<Markup, ApiError> {
     let id = LeadId::parse(id).map_err(|_| ApiError::NotFound("No such lead.".into()))?;
-    let context = app
-        .store
-        .evaluation_context(viewer.tenant, &id, 50)
-        .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::NotFound("This tenant has no such lead.".into()),
-            other => other.into(),
-        })?;
+    let context = app.store.evaluation_context(viewer.tenant, &id, 50).await?;
     let json = evaluation_context_json(&context);
     let pretty = serde_json::to_string_pretty(&json).unwrap_or_default();
     Ok(page(

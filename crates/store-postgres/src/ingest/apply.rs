@@ -207,9 +207,9 @@ fn batch_org<'m, 'a>(
     Ok(match orgs.entry(key) {
         Entry::Occupied(org) => org.into_mut(),
         Entry::Vacant(slot) => {
-            let target = *new_targets.get(&key).ok_or_else(|| {
-                StoreError::Other("a new product org found no target org id".into())
-            })?;
+            let target = *new_targets
+                .get(&key)
+                .ok_or_else(|| StoreError::other("a new product org found no target org id"))?;
             slot.insert(Org {
                 state: OrgState::new(TargetOrgId(target)),
                 changed: false,

@@ -79,7 +79,7 @@ fn nth<T>(items: &[T], n: i64) -> StoreResult<&T> {
     usize::try_from(n - 1)
         .ok()
         .and_then(|i| items.get(i))
-        .ok_or_else(|| StoreError::Other("unnest returned an unknown ordinal".into()))
+        .ok_or_else(|| StoreError::other("unnest returned an unknown ordinal"))
 }
 
 /// The stored state of the batch's product orgs that exist, and for each that does not, a

@@ -65,7 +65,7 @@ impl Batcher {
         let (answer, answered) = oneshot::channel();
         let sender = self.queue.lock().expect("batch queue lock").clone();
         let Some(sender) = sender else {
-            return Err(StoreError::Unavailable("the store is shutting down".into()));
+            return Err(StoreError::unavailable("the store is shutting down"));
         };
         let job = Job {
             tenant,
@@ -74,15 +74,15 @@ impl Batcher {
         };
         sender.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
-                StoreError::Unavailable("too many writes are waiting for the store".into())
+                StoreError::unavailable("too many writes are waiting for the store")
             }
             mpsc::error::TrySendError::Closed(_) => {
-                StoreError::Unavailable("the store is shutting down".into())
+                StoreError::unavailable("the store is shutting down")
             }
         })?;
         answered
             .await
-            .map_err(|_| StoreError::Unavailable("the store is shutting down".into()))?
+            .map_err(|_| StoreError::unavailable("the store is shutting down"))?
     }
 
     /// Batches committed so far.
@@ -143,8 +143,8 @@ async fn commit(pool: &Pool, batch: Vec<Job>) {
                 let _ = job.answer.send(Ok(result));
             }
         }
-        Err(e) if batch.len() == 1 || matches!(e, StoreError::Unavailable(_)) => {
-            if !matches!(e, StoreError::Unavailable(_)) {
+        Err(e) if batch.len() == 1 || matches!(e, StoreError::Unavailable { .. }) => {
+            if !matches!(e, StoreError::Unavailable { .. }) {
                 tracing::error!(error = %e, "update not applied");
             }
             for job in batch {

@@ -194,9 +194,7 @@ fn apply<'c>(
         ctx.dedupe.remembered_one();
     }
     let stored = match step.write {
-        Write::Nothing => {
-            existing.ok_or_else(|| StoreError::Other("a new org wrote nothing".into()))?
-        }
+        Write::Nothing => existing.ok_or_else(|| StoreError::other("a new org wrote nothing"))?,
         Write::Clock => {
             let clock: Box<str> = to_json(&org.clock).into();
             statements
@@ -205,8 +203,7 @@ fn apply<'c>(
                 .map_err(sqlite_error)?;
             Stored {
                 clock,
-                ..existing
-                    .ok_or_else(|| StoreError::Other("a new org wrote its clock alone".into()))?
+                ..existing.ok_or_else(|| StoreError::other("a new org wrote its clock alone"))?
             }
         }
         Write::Change(change) => write_change(

@@ -77,7 +77,7 @@ async fn a_rolled_back_batch_leaves_nothing_in_memory() {
         tokio::spawn(async move {
             store
                 .writer
-                .write(|_, _| Err::<(), _>(StoreError::Other("refused".into())))
+                .write(|_, _| Err::<(), _>(StoreError::other("refused")))
                 .await
         })
     };

@@ -91,7 +91,7 @@ pub(super) fn start_checkpointer(
     std::thread::Builder::new()
         .name("trailspark-sqlite-checkpointer".into())
         .spawn(move || checkpointer(&conn, &shared))
-        .map_err(|e| StoreError::Other(format!("cannot start the SQLite checkpointer: {e}")))
+        .map_err(|e| StoreError::other("cannot start the SQLite checkpointer").caused_by(e))
 }
 
 /// The checkpointer thread: once the WAL is large enough, copies it into the database file

@@ -22,7 +22,7 @@ pub(super) fn start_flusher(path: &Path, sync: SyncWal) -> StoreResult<(Flushes,
     let flusher = std::thread::Builder::new()
         .name("trailspark-sqlite-flusher".into())
         .spawn(move || flusher(&wal, &flushed, sync))
-        .map_err(|e| StoreError::Other(format!("cannot start the SQLite flusher: {e}")))?;
+        .map_err(|e| StoreError::other("cannot start the SQLite flusher").caused_by(e))?;
     Ok((flushes, flusher))
 }
 
@@ -38,8 +38,9 @@ fn flusher(wal: &Path, batches: &std::sync::mpsc::Receiver<Vec<Box<dyn Job>>>, m
     while let Ok(first) = batches.recv() {
         let mut ready = vec![first];
         ready.extend(batches.try_iter());
-        let flushed = sync()
-            .map_err(|e| StoreError::Unavailable(format!("cannot flush {}: {e}", wal.display())));
+        let flushed = sync().map_err(|e| {
+            StoreError::unavailable(format!("cannot flush {}", wal.display())).caused_by(e)
+        });
         if let Err(e) = &flushed {
             tracing::error!(error = %e, "the WAL could not be flushed; its last batches are refused");
         }

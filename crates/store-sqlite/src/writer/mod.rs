@@ -139,7 +139,7 @@ impl Writer {
         let thread = std::thread::Builder::new()
             .name("trailspark-sqlite-writer".into())
             .spawn(move || run(conn, rx, max_batch.max(1), &counters, &shared, flushes))
-            .map_err(|e| StoreError::Other(format!("cannot start the SQLite writer: {e}")))?;
+            .map_err(|e| StoreError::other("cannot start the SQLite writer").caused_by(e))?;
         Ok(Self {
             stats,
             queue: Mutex::new(Some(tx)),
@@ -205,8 +205,8 @@ fn run(
                 let committed = std::mem::replace(&mut batch, Vec::with_capacity(max_batch));
                 if let Err(unsent) = flushes.send(committed) {
                     for job in unsent.0 {
-                        job.finish(Err(StoreError::Unavailable(
-                            "the store's flusher has stopped".into(),
+                        job.finish(Err(StoreError::unavailable(
+                            "the store's flusher has stopped",
                         )));
                     }
                 }

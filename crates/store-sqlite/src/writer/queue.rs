@@ -37,7 +37,7 @@ where
         let answer = match (batch, self.result) {
             (Ok(()), Some(result)) => result,
             (Err(e), _) => Err(e),
-            (Ok(()), None) => Err(StoreError::Other("a write was skipped".into())),
+            (Ok(()), None) => Err(StoreError::other("a write was skipped")),
         };
         let _ = self.answer.send(answer);
     }
@@ -58,18 +58,18 @@ impl Writer {
         });
         let sender = self.queue.lock().expect("writer queue lock").clone();
         let Some(sender) = sender else {
-            return Err(StoreError::Unavailable("the store is shutting down".into()));
+            return Err(StoreError::unavailable("the store is shutting down"));
         };
         sender.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => {
-                StoreError::Unavailable("too many writes are waiting for the store".into())
+                StoreError::unavailable("too many writes are waiting for the store")
             }
             mpsc::error::TrySendError::Closed(_) => {
-                StoreError::Unavailable("the store writer has stopped".into())
+                StoreError::unavailable("the store writer has stopped")
             }
         })?;
         answered
             .await
-            .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?
+            .map_err(|_| StoreError::unavailable("the store writer has stopped"))?
     }
 }

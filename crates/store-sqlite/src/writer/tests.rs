@@ -46,7 +46,7 @@ async fn a_failed_job_fails_alone() {
                 conn.execute("INSERT INTO t (v) VALUES (?1)", [v])
                     .map_err(sqlite_error)?;
                 if fail {
-                    return Err(StoreError::Other("refused".into()));
+                    return Err(StoreError::other("refused"));
                 }
                 Ok(())
             })
@@ -59,7 +59,7 @@ async fn a_failed_job_fails_alone() {
     let answers: Vec<_> = answers_of(jobs).await;
     assert!(answers[0].is_ok(), "good: {:?}", answers[0]);
     assert!(
-        matches!(answers[1], Err(StoreError::Other(_))),
+        matches!(answers[1], Err(StoreError::Other { .. })),
         "bad: {:?}",
         answers[1]
     );
@@ -121,8 +121,8 @@ async fn a_failed_flush_is_unavailable_never_ok() {
         })
     };
     match insert("unsynced").await {
-        Err(StoreError::Unavailable(why)) => {
-            assert!(why.contains("the disk refused the sync"), "{why}");
+        Err(e @ StoreError::Unavailable { .. }) => {
+            assert!(e.chain().contains("the disk refused the sync"), "{e:?}");
         }
         other => panic!("a write whose flush failed was answered {other:?}"),
     }
