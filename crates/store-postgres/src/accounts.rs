@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use trailspark_core::{ApiKeyId, EndpointType, Subdomain, TenantId};
-use trailspark_store::Missing;
-use trailspark_store::{ApiKeyRecord, NewApiKey, StoreError, StoreResult, Tenant};
+use trailspark_store::{ApiKeyRecord, Missing, NewApiKey, StoreError, StoreResult, Tenant};
 
 use crate::db::{pg_error, prepared};
 

@@ -5,11 +5,12 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 use trailspark_core::{LeadId, ProductOrgId, TargetOrgId, TenantId};
-use trailspark_store::Missing;
-use trailspark_store::{EvaluationContext, Lead, Page, SearchQuery, SignalRecord, StoreResult};
+use trailspark_store::{
+    EvaluationContext, Lead, Missing, Page, SearchQuery, SignalRecord, StoreResult,
+};
 
 use crate::db::{pg_error, prepared};
-use crate::reads::{corrupt, like_pattern, product_orgs_of};
+use crate::reads::{corrupt, product_orgs_of, search_page};
 
 /// A lead's columns; its target org comes through the product org it is linked to.
 pub const LEAD_SELECT: &str = "SELECT l.lead_id, l.email, l.product_org_id, p.target_org_id,
@@ -56,30 +57,16 @@ pub async fn list_leads(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<Lead>> {
-    let window = query.page.window::<String>()?;
-    let rows = c
-        .query(
-            &prepared(
-                c,
-                &format!(
-                    "{LEAD_SELECT}
-                 WHERE l.tenant_id = $1 AND ($2::text IS NULL OR l.lead_id > $2)
-                   AND ($3::text IS NULL OR l.lead_id ILIKE $3 OR l.email ILIKE $3)
-                 ORDER BY l.lead_id LIMIT $4"
-                ),
-            )
-            .await?,
-            &[
-                &tenant.0,
-                &window.after,
-                &query.search.as_deref().map(like_pattern),
-                &window.rows_to_fetch(),
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
-    let items = rows.iter().map(lead).collect::<StoreResult<Vec<_>>>()?;
-    Ok(window.page(items, |l| l.lead_id.as_str().to_owned()))
+    let sql = format!(
+        "{LEAD_SELECT}
+         WHERE l.tenant_id = $1 AND ($2::text IS NULL OR l.lead_id > $2)
+           AND ($3::text IS NULL OR l.lead_id ILIKE $3 OR l.email ILIKE $3)
+         ORDER BY l.lead_id LIMIT $4"
+    );
+    search_page(c, &sql, tenant, query, lead, |l| {
+        l.lead_id.as_str().to_owned()
+    })
+    .await
 }
 
 /// Runs inside a REPEATABLE READ transaction, so its reads are one snapshot.

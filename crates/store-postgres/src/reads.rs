@@ -1,12 +1,12 @@
 //! Product org reads (one, the list, its history), and the helpers the other reads share.
 
 use deadpool_postgres::GenericClient;
-use tokio_postgres::types::Json;
+use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::Row;
 use trailspark_core::{ApiKeyId, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId};
-use trailspark_store::Missing;
 use trailspark_store::{
-    HistoryEntry, Page, PageRequest, ProductOrg, SearchQuery, StoreError, StoreResult,
+    CursorKey, HistoryEntry, Missing, Page, PageRequest, ProductOrg, SearchQuery, StoreError,
+    StoreResult,
 };
 
 use crate::db::{pg_error, prepared};
@@ -30,6 +30,26 @@ fn org(row: &Row) -> StoreResult<ProductOrg> {
     })
 }
 
+/// The target org of a product org, if the product org exists.
+pub async fn target_org_of(
+    tx: &impl GenericClient,
+    tenant: TenantId,
+    id: &str,
+) -> StoreResult<Option<TargetOrgId>> {
+    let row = tx
+        .query_opt(
+            &prepared(
+                tx,
+                "SELECT target_org_id FROM product_orgs WHERE tenant_id = $1 AND product_org_id = $2",
+            )
+            .await?,
+            &[&tenant.0, &id],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(row.map(|r| TargetOrgId(r.get(0))))
+}
+
 /// `%term%` for ILIKE, with `%`, `_` and `\` matched literally.
 pub fn like_pattern(term: &str) -> String {
     let escaped = term
@@ -37,6 +57,34 @@ pub fn like_pattern(term: &str) -> String {
         .replace('%', "\\%")
         .replace('_', "\\_");
     format!("%{escaped}%")
+}
+
+/// One page of a tenant's list that can be searched. `sql` takes $1 the tenant, $2 the sort
+/// key the page starts after (NULL for the first), $3 the ILIKE pattern of the search (NULL
+/// for none) and $4 the rows to fetch; `item` reads a row, `key` is an item's sort key.
+pub async fn search_page<T, K: CursorKey + ToSql + Sync>(
+    c: &impl GenericClient,
+    sql: &str,
+    tenant: TenantId,
+    query: &SearchQuery,
+    item: impl Fn(&Row) -> StoreResult<T>,
+    key: impl Fn(&T) -> K,
+) -> StoreResult<Page<T>> {
+    let window = query.page.window::<K>()?;
+    let rows = c
+        .query(
+            &prepared(c, sql).await?,
+            &[
+                &tenant.0,
+                &window.after,
+                &query.search.as_deref().map(like_pattern),
+                &window.rows_to_fetch(),
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+    let items = rows.iter().map(item).collect::<StoreResult<Vec<_>>>()?;
+    Ok(window.page(items, key))
 }
 
 /// One product org of the tenant.
@@ -61,30 +109,16 @@ pub async fn list_product_orgs(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<ProductOrg>> {
-    let window = query.page.window::<String>()?;
-    let rows = c
-        .query(
-            &prepared(
-                c,
-                &format!(
-                    "SELECT {ORG_COLUMNS} FROM product_orgs
-                 WHERE tenant_id = $1 AND ($2::text IS NULL OR product_org_id > $2)
-                   AND ($3::text IS NULL OR product_org_id ILIKE $3 OR name ILIKE $3)
-                 ORDER BY product_org_id LIMIT $4"
-                ),
-            )
-            .await?,
-            &[
-                &tenant.0,
-                &window.after,
-                &query.search.as_deref().map(like_pattern),
-                &window.rows_to_fetch(),
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
-    let items = rows.iter().map(org).collect::<StoreResult<Vec<_>>>()?;
-    Ok(window.page(items, |o| o.product_org_id.as_str().to_owned()))
+    let sql = format!(
+        "SELECT {ORG_COLUMNS} FROM product_orgs
+         WHERE tenant_id = $1 AND ($2::text IS NULL OR product_org_id > $2)
+           AND ($3::text IS NULL OR product_org_id ILIKE $3 OR name ILIKE $3)
+         ORDER BY product_org_id LIMIT $4"
+    );
+    search_page(c, &sql, tenant, query, org, |o| {
+        o.product_org_id.as_str().to_owned()
+    })
+    .await
 }
 
 /// A page of a product org's history, newest version first.

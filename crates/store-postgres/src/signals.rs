@@ -5,7 +5,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::types::Json;
 use trailspark_core::signal::Signal;
 use trailspark_core::step::{self, LeadState, Outcome};
-use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_core::{ApiKeyId, ProductOrgId, TenantId};
 use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreError, StoreResult};
 
 use crate::db::{pg_error, prepared};
@@ -93,7 +93,7 @@ async fn store_signal(
     .await
     .map_err(pg_error)?;
     let target = match product_org {
-        Some(id) => target_org_of(tx, tenant, id).await?,
+        Some(id) => crate::reads::target_org_of(tx, tenant, id).await?,
         None => None,
     };
     let applied = step::signal_applied(signal.lead_id.clone(), target);
@@ -130,24 +130,4 @@ async fn stored_lead(
         email: row.get(0),
         product_org_id,
     }))
-}
-
-/// The target org of a product org, if the product org exists.
-async fn target_org_of(
-    tx: &impl GenericClient,
-    tenant: TenantId,
-    id: &str,
-) -> StoreResult<Option<TargetOrgId>> {
-    let row = tx
-        .query_opt(
-            &prepared(
-                tx,
-                "SELECT target_org_id FROM product_orgs WHERE tenant_id = $1 AND product_org_id = $2",
-            )
-            .await?,
-            &[&tenant.0, &id],
-        )
-        .await
-        .map_err(pg_error)?;
-    Ok(row.map(|r| TargetOrgId(r.get(0))))
 }

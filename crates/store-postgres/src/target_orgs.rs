@@ -7,16 +7,15 @@ use serde_json::{Map, Value};
 use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 use trailspark_core::{ProductOrgId, TargetOrgId, TenantId};
-use trailspark_store::Missing;
 use trailspark_store::{
-    FirmographicsKey, FirmographicsRow, Page, ProductOrg, SearchQuery, StoreResult, TargetOrg,
-    TargetOrgDetail,
+    FirmographicsKey, FirmographicsRow, Missing, Page, ProductOrg, SearchQuery, StoreResult,
+    TargetOrg, TargetOrgDetail,
 };
 
 use crate::db::{pg_error, prepared};
 use crate::dedupe::each_in_savepoint;
 use crate::leads::{lead, LEAD_SELECT};
-use crate::reads::{self, like_pattern, product_orgs_of};
+use crate::reads::{self, product_orgs_of, search_page};
 
 const TARGET_SELECT: &str = "SELECT t.id, t.name, t.firmographics, t.created_at, t.updated_at,
         (SELECT COUNT(*) FROM product_orgs p WHERE p.tenant_id = t.tenant_id AND p.target_org_id = t.id)
@@ -62,30 +61,13 @@ pub async fn list_target_orgs(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<TargetOrg>> {
-    let window = query.page.window::<i64>()?;
-    let rows = c
-        .query(
-            &prepared(
-                c,
-                &format!(
-                    "{TARGET_SELECT}
-                 WHERE t.tenant_id = $1 AND ($2::bigint IS NULL OR t.id > $2)
-                   AND ($3::text IS NULL OR t.name ILIKE $3)
-                 ORDER BY t.id LIMIT $4"
-                ),
-            )
-            .await?,
-            &[
-                &tenant.0,
-                &window.after,
-                &query.search.as_deref().map(like_pattern),
-                &window.rows_to_fetch(),
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
-    let items = rows.iter().map(target).collect();
-    Ok(window.page(items, |t: &TargetOrg| t.id.0))
+    let sql = format!(
+        "{TARGET_SELECT}
+         WHERE t.tenant_id = $1 AND ($2::bigint IS NULL OR t.id > $2)
+           AND ($3::text IS NULL OR t.name ILIKE $3)
+         ORDER BY t.id LIMIT $4"
+    );
+    search_page(c, &sql, tenant, query, |r| Ok(target(r)), |t| t.id.0).await
 }
 
 /// Runs inside a REPEATABLE READ transaction, so its reads are one snapshot.
@@ -193,13 +175,9 @@ async fn firmographics_row(
     {
         let target = match &row.key {
             FirmographicsKey::TargetOrg(id) => Some(*id),
-            FirmographicsKey::ProductOrg(id) => tx
-                .query_opt(&prepared(tx, "SELECT target_org_id FROM product_orgs WHERE tenant_id = $1 AND product_org_id = $2").await?,
-                    &[&tenant.0, &id.as_str()],
-                )
-                .await
-                .map_err(pg_error)?
-                .map(|r| TargetOrgId(r.get(0))),
+            FirmographicsKey::ProductOrg(id) => {
+                reads::target_org_of(tx, tenant, id.as_str()).await?
+            }
         };
         if let Some(target) = target {
             if write_firmographics(tx, tenant, target, &row.fields).await? {

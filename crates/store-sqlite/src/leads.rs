@@ -7,7 +7,7 @@ use trailspark_store::{
 };
 
 use crate::db::{from_json, from_micros, sqlite_error};
-use crate::reads::{like_pattern, product_orgs_of};
+use crate::reads::{product_orgs_of, search_page};
 
 /// A lead's columns; its target org comes through the product org it is linked to.
 pub const LEAD_SELECT: &str = "SELECT l.lead_id, l.email, l.product_org_id, p.target_org_id,
@@ -71,28 +71,22 @@ pub fn list_leads(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<Lead>> {
-    let window = query.page.window::<String>()?;
-    let mut stmt = conn
-        .prepare_cached(&format!(
+    search_page(
+        conn,
+        &format!(
             "{LEAD_SELECT}
              WHERE l.tenant_id = ?1
                AND (?2 IS NULL OR l.lead_id > ?2)
                AND (?3 IS NULL OR l.lead_id LIKE ?3 ESCAPE '\\' OR l.email LIKE ?3 ESCAPE '\\')
              ORDER BY l.lead_id
              LIMIT ?4"
-        ))
-        .map_err(sqlite_error)?;
-    let pattern = query.search.as_deref().map(like_pattern);
-    let rows = stmt
-        .query_map(
-            (tenant.0, &window.after, pattern, window.rows_to_fetch()),
-            lead_row,
-        )
-        .map_err(sqlite_error)?;
-    let items = rows
-        .map(|r| lead(r.map_err(sqlite_error)?))
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(window.page(items, |l| l.lead_id.as_str().to_owned()))
+        ),
+        tenant,
+        query,
+        lead_row,
+        lead,
+        |l| l.lead_id.as_str().to_owned(),
+    )
 }
 
 fn signals(

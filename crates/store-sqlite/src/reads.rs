@@ -4,8 +4,8 @@
 use rusqlite::{Connection, OptionalExtension, Row};
 use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::{
-    cursor, HistoryEntry, Missing, Page, PageRequest, ProductOrg, SearchQuery, StoreError,
-    StoreResult,
+    cursor, CursorKey, HistoryEntry, Missing, Page, PageRequest, ProductOrg, SearchQuery,
+    StoreError, StoreResult,
 };
 
 use crate::db::{from_json, from_micros, sqlite_error};
@@ -72,6 +72,22 @@ pub fn product_orgs_of(
     rows.map(|r| org(r.map_err(sqlite_error)?)).collect()
 }
 
+/// The target org of a product org, if the product org exists.
+pub fn target_org_of(
+    conn: &Connection,
+    tenant: TenantId,
+    id: &ProductOrgId,
+) -> StoreResult<Option<TargetOrgId>> {
+    conn.prepare_cached(
+        "SELECT target_org_id FROM product_orgs WHERE tenant_id = ?1 AND product_org_id = ?2",
+    )
+    .and_then(|mut s| {
+        s.query_row((tenant.0, id.as_str()), |r| r.get(0).map(TargetOrgId))
+            .optional()
+    })
+    .map_err(sqlite_error)
+}
+
 /// Escapes `%`, `_` and `\` so a search term matches literally inside LIKE.
 pub fn like_pattern(term: &str) -> String {
     let escaped = term
@@ -81,35 +97,57 @@ pub fn like_pattern(term: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// One page of a tenant's list that can be searched. `sql` takes ?1 the tenant, ?2 the sort
+/// key the page starts after (NULL for the first), ?3 the LIKE pattern of the search (NULL
+/// for none) and ?4 the rows to fetch; `row` reads a row, `item` makes it an item, `key` is an
+/// item's sort key. SQLite's LIKE is case-insensitive for ASCII, which is what a search box
+/// wants.
+pub fn search_page<R, T, K: CursorKey + rusqlite::ToSql>(
+    conn: &Connection,
+    sql: &str,
+    tenant: TenantId,
+    query: &SearchQuery,
+    row: impl FnMut(&Row<'_>) -> rusqlite::Result<R>,
+    item: impl Fn(R) -> StoreResult<T>,
+    key: impl Fn(&T) -> K,
+) -> StoreResult<Page<T>> {
+    let window = query.page.window::<K>()?;
+    let pattern = query.search.as_deref().map(like_pattern);
+    let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
+    let rows = stmt
+        .query_map(
+            (tenant.0, &window.after, pattern, window.rows_to_fetch()),
+            row,
+        )
+        .map_err(sqlite_error)?;
+    let items = rows
+        .map(|r| item(r.map_err(sqlite_error)?))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(window.page(items, key))
+}
+
 /// A page of a tenant's product orgs in id order, those whose id or name holds the search.
 pub fn list_product_orgs(
     conn: &Connection,
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<ProductOrg>> {
-    let window = query.page.window::<String>()?;
-    // SQLite's LIKE is case-insensitive for ASCII, which is what a search box wants.
-    let mut stmt = conn
-        .prepare_cached(&format!(
+    search_page(
+        conn,
+        &format!(
             "SELECT {ORG_COLUMNS} FROM product_orgs
              WHERE tenant_id = ?1
                AND (?2 IS NULL OR product_org_id > ?2)
                AND (?3 IS NULL OR product_org_id LIKE ?3 ESCAPE '\\' OR name LIKE ?3 ESCAPE '\\')
              ORDER BY product_org_id
              LIMIT ?4"
-        ))
-        .map_err(sqlite_error)?;
-    let pattern = query.search.as_deref().map(like_pattern);
-    let rows = stmt
-        .query_map(
-            (tenant.0, &window.after, pattern, window.rows_to_fetch()),
-            org_row,
-        )
-        .map_err(sqlite_error)?;
-    let items = rows
-        .map(|r| org(r.map_err(sqlite_error)?))
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(window.page(items, |o| o.product_org_id.as_str().to_owned()))
+        ),
+        tenant,
+        query,
+        org_row,
+        org,
+        |o| o.product_org_id.as_str().to_owned(),
+    )
 }
 
 /// A product org's history, newest first, read along the chain of `prev` links from its

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use trailspark_core::signal::Signal;
 use trailspark_core::step::{self, LeadState, Outcome};
-use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, TenantId};
 use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreError, StoreResult};
 
 use crate::db::{micros, sqlite_error, to_json};
@@ -87,7 +87,7 @@ fn store_signal(
     })
     .map_err(sqlite_error)?;
     let target = match &after.product_org_id {
-        Some(id) => target_org_of(conn, tenant, id)?,
+        Some(id) => crate::reads::target_org_of(conn, tenant, id)?,
         None => None,
     };
     let applied = step::signal_applied(lead.clone(), target);
@@ -122,20 +122,4 @@ fn stored_lead(
         })
     })
     .transpose()
-}
-
-/// The target org of a product org, if the product org exists.
-fn target_org_of(
-    conn: &Connection,
-    tenant: TenantId,
-    id: &ProductOrgId,
-) -> StoreResult<Option<TargetOrgId>> {
-    conn.prepare_cached(
-        "SELECT target_org_id FROM product_orgs WHERE tenant_id = ?1 AND product_org_id = ?2",
-    )
-    .and_then(|mut s| {
-        s.query_row((tenant.0, id.as_str()), |r| r.get(0).map(TargetOrgId))
-            .optional()
-    })
-    .map_err(sqlite_error)
 }

@@ -12,7 +12,7 @@ use trailspark_store::{
 use crate::db::{from_json, from_micros, micros, sqlite_error, to_json};
 use crate::dedupe::each_in_savepoint;
 use crate::leads::{lead, lead_row};
-use crate::reads::{like_pattern, product_orgs_of};
+use crate::reads::{product_orgs_of, search_page};
 use crate::writer::Mode;
 
 const TARGET_SELECT: &str = "SELECT t.id, t.name, t.firmographics, t.created_at, t.updated_at,
@@ -61,26 +61,20 @@ pub fn list_target_orgs(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<TargetOrg>> {
-    let window = query.page.window::<i64>()?;
-    let mut stmt = conn
-        .prepare_cached(&format!(
+    search_page(
+        conn,
+        &format!(
             "{TARGET_SELECT}
              WHERE t.tenant_id = ?1 AND (?2 IS NULL OR t.id > ?2)
                AND (?3 IS NULL OR t.name LIKE ?3 ESCAPE '\\')
              ORDER BY t.id LIMIT ?4"
-        ))
-        .map_err(sqlite_error)?;
-    let pattern = query.search.as_deref().map(like_pattern);
-    let rows = stmt
-        .query_map(
-            (tenant.0, window.after, pattern, window.rows_to_fetch()),
-            target_row,
-        )
-        .map_err(sqlite_error)?;
-    let items = rows
-        .map(|r| target(r.map_err(sqlite_error)?))
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(window.page(items, |t| t.id.0))
+        ),
+        tenant,
+        query,
+        target_row,
+        target,
+        |t| t.id.0,
+    )
 }
 
 /// A target org with its product orgs, its first leads and how many it has, in one snapshot.
@@ -189,12 +183,7 @@ pub fn import_firmographics(
     let results = each_in_savepoint(conn, mode, rows, |row| {
         let target = match &row.key {
             FirmographicsKey::TargetOrg(id) => Some(*id),
-            FirmographicsKey::ProductOrg(id) => conn
-                .prepare_cached(
-                    "SELECT target_org_id FROM product_orgs WHERE tenant_id = ?1 AND product_org_id = ?2",
-                )
-                .and_then(|mut s| s.query_row((tenant.0, id.as_str()), |r| r.get(0).map(TargetOrgId)).optional())
-                .map_err(sqlite_error)?,
+            FirmographicsKey::ProductOrg(id) => crate::reads::target_org_of(conn, tenant, id)?,
         };
         let refused = match (&row.key, target) {
             (_, Some(target)) if write_firmographics(conn, tenant, target, &row.fields)? => {
