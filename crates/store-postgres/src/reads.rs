@@ -50,15 +50,6 @@ pub async fn target_org_of(
     Ok(row.map(|r| TargetOrgId(r.get(0))))
 }
 
-/// `%term%` for ILIKE, with `%`, `_` and `\` matched literally.
-pub fn like_pattern(term: &str) -> String {
-    let escaped = term
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 /// One page of a tenant's list that can be searched. `sql` takes $1 the tenant, $2 the sort
 /// key the page starts after (NULL for the first), $3 the ILIKE pattern of the search (NULL
 /// for none) and $4 the rows to fetch; `item` reads a row, `key` is an item's sort key.
@@ -77,7 +68,7 @@ pub async fn search_page<T, K: CursorKey + ToSql + Sync>(
             &[
                 &tenant.0,
                 &window.after,
-                &query.search.as_deref().map(like_pattern),
+                &query.like_pattern(),
                 &window.rows_to_fetch(),
             ],
         )

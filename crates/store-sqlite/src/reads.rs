@@ -88,15 +88,6 @@ pub fn target_org_of(
     .map_err(sqlite_error)
 }
 
-/// Escapes `%`, `_` and `\` so a search term matches literally inside LIKE.
-pub fn like_pattern(term: &str) -> String {
-    let escaped = term
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 /// One page of a tenant's list that can be searched. `sql` takes ?1 the tenant, ?2 the sort
 /// key the page starts after (NULL for the first), ?3 the LIKE pattern of the search (NULL
 /// for none) and ?4 the rows to fetch; `row` reads a row, `item` makes it an item, `key` is an
@@ -112,7 +103,7 @@ pub fn search_page<R, T, K: CursorKey + rusqlite::ToSql>(
     key: impl Fn(&T) -> K,
 ) -> StoreResult<Page<T>> {
     let window = query.page.window::<K>()?;
-    let pattern = query.search.as_deref().map(like_pattern);
+    let pattern = query.like_pattern();
     let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
     let rows = stmt
         .query_map(

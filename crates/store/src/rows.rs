@@ -110,6 +110,19 @@ pub struct SearchQuery {
     pub page: PageRequest,
 }
 
+impl SearchQuery {
+    /// The search as a `LIKE`/`ILIKE` pattern that finds it anywhere (`%term%`), with `%`, `_`
+    /// and `\` matched literally (both stores escape with `\`); `None` without a search.
+    pub fn like_pattern(&self) -> Option<String> {
+        let term = self.search.as_deref()?;
+        let escaped = term
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        Some(format!("%{escaped}%"))
+    }
+}
+
 /// One page of results; `next_cursor` is `None` on the last page.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
@@ -276,5 +289,46 @@ impl CommitCounters {
             commits: self.commits.load(Relaxed),
             requests: self.requests.load(Relaxed),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_matches_its_wildcards_literally() {
+        let query = |search: &str| SearchQuery {
+            search: Some(search.into()),
+            page: PageRequest::default(),
+        };
+        assert_eq!(
+            query(r"50%_a\b").like_pattern().as_deref(),
+            Some(r"%50\%\_a\\b%")
+        );
+        assert_eq!(SearchQuery::default().like_pattern(), None);
+    }
+
+    #[test]
+    fn a_window_fetches_one_row_more_and_cuts_the_page_at_its_limit() {
+        let request = PageRequest {
+            cursor: Some(crate::cursor::encode("7")),
+            limit: 2,
+        };
+        let window = request.window::<i64>().unwrap();
+        assert_eq!((window.after, window.rows_to_fetch()), (Some(7), 3));
+        let page = window.page(vec![8_i64, 9, 10], |n| *n);
+        assert_eq!(page.items, [8, 9]);
+        assert_eq!(page.next_cursor, Some(crate::cursor::encode("9")));
+        let last = window.page(vec![8_i64, 9], |n| *n);
+        assert_eq!(last.next_cursor, None, "no extra row: the last page");
+        let forged = PageRequest {
+            cursor: Some(crate::cursor::encode("ws_1")),
+            limit: 2,
+        };
+        assert!(matches!(
+            forged.window::<i64>(),
+            Err(StoreError::InvalidCursor)
+        ));
     }
 }
