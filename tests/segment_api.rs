@@ -399,3 +399,39 @@ async fn a_wrong_secret_is_401_wherever_it_comes() {
         .await;
     assert_eq!(status, StatusCode::OK, "the right X-Api-Secret: {response}");
 }
+
+/// A refused `/v1` event is kept in the key's delivery log so its sender can see why, but the
+/// write key it carried in its body is not: no key may reach the store in clear.
+#[tokio::test]
+async fn a_refused_event_keeps_its_body_but_not_its_write_key() {
+    let mut app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    for (path, body) in [
+        (
+            "group",
+            json!({"writeKey": key.api_key, "traits": {"plan": "pro"}}),
+        ),
+        (
+            "batch",
+            json!({"writeKey": key.api_key, "batch": [{"type": "group", "traits": {"plan": "pro"}}]}),
+        ),
+    ] {
+        let (status, response) = post_v1(&app, path, None, &body).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "no groupId is refused: {response}"
+        );
+    }
+    // Stopping writes the delivery log.
+    app.stop();
+    let disk = String::from_utf8_lossy(&app.store_contents().await).into_owned();
+    assert!(
+        !disk.contains(&key.api_key),
+        "the write key reached the store in clear"
+    );
+    assert!(
+        disk.contains("[redacted]"),
+        "the refused bodies were logged, their write key replaced"
+    );
+}

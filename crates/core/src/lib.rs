@@ -8,6 +8,7 @@ pub mod firmographics;
 pub mod hint;
 pub mod ids;
 pub mod path;
+pub mod redact;
 pub mod signal;
 pub mod signature;
 pub mod step;

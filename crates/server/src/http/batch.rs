@@ -138,14 +138,16 @@ impl Note {
             }
         };
         let error = self.error.into_inner().expect("note lock");
-        // The body of a refused request helps to fix the mapping; keys and secrets travel
-        // in the URL and headers, never here.
+        // The body of a refused request helps to fix the mapping.
+        // Keys and secrets travel in the URL and headers, or (`/v1`) as `writeKey` in the body:
+        // that one is taken out before the body is kept.
         let body = error.is_some().then(|| {
-            let text = match payload {
-                Payload::One(value) => value.to_string(),
-                Payload::Many(items) => Value::from(items.clone()).to_string(),
+            let mut kept = match payload {
+                Payload::One(value) => value.clone(),
+                Payload::Many(items) => Value::from(items.clone()),
             };
-            cut(text, trailspark_store::Delivery::MAX_BODY)
+            trailspark_core::redact::redact(&mut kept, &[]);
+            cut(kept.to_string(), trailspark_store::Delivery::MAX_BODY)
         });
         trailspark_store::Delivery {
             at,
