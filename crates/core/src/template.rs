@@ -27,6 +27,31 @@ pub enum Preset {
     Flat,
 }
 
+impl Preset {
+    /// Every preset, in the order menus and documents list them.
+    pub const ALL: [Preset; 4] = [
+        Preset::Segment,
+        Preset::Rudderstack,
+        Preset::Hightouch,
+        Preset::Flat,
+    ];
+
+    /// The name used on the command line and in the admin API (`segment`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Segment => "segment",
+            Preset::Rudderstack => "rudderstack",
+            Preset::Hightouch => "hightouch",
+            Preset::Flat => "flat",
+        }
+    }
+
+    /// The preset of that name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|preset| preset.name() == name)
+    }
+}
+
 /// A compiled template for one endpoint type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PayloadTemplate {
@@ -436,6 +461,14 @@ mod tests {
         assert_eq!(flat["featureFlags"], "feature_flags");
         let signals = PayloadTemplate::preset(EndpointType::SignalStaging, Preset::Segment);
         assert_eq!(signals.to_json()["productOrgId"][0], "context.groupId");
+    }
+
+    #[test]
+    fn presets_are_found_by_their_names() {
+        for preset in Preset::ALL {
+            assert_eq!(Preset::parse(preset.name()), Some(preset));
+        }
+        assert_eq!(Preset::parse("Segment"), None, "names are lower-case");
     }
 
     #[test]
