@@ -53,6 +53,7 @@ fn service() -> &'static Service {
                 expires_at: None,
                 with_secret: false,
                 with_hmac_secret: false,
+                created_by: "fuzz".into(),
             };
             let key = create_api_key(store.as_ref(), tenant.id, request, chrono::Utc::now())
                 .await

@@ -135,6 +135,7 @@ async fn create(db: &DatabaseArgs, json: bool, args: CreateArgs) -> anyhow::Resu
         expires_at: args.expires_at,
         with_secret: args.secret,
         with_hmac_secret: args.hmac_secret,
+        created_by: trailspark_server::keys::BY_CLI.into(),
     };
     let created = create_api_key(store.as_ref(), tenant.id, request, Utc::now())
         .await

@@ -19,7 +19,7 @@ use trailspark_store::{
     ApiKeyRecord, Applied, CommitStats, Delivery, EvaluationContext, FirmographicsRow,
     HistoryEntry, IngestRequest, IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg,
     SearchQuery, Session, SignalApplied, SignalRequest, Store, StoreResult, TargetOrg,
-    TargetOrgDetail, Tenant, User,
+    TargetOrgDetail, TemplateVersion, Tenant, User,
 };
 use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
 
@@ -67,6 +67,25 @@ impl Store for NoIngest {
     }
     async fn list_api_keys(&self, tenant: TenantId) -> StoreResult<Vec<ApiKeyRecord>> {
         self.0.list_api_keys(tenant).await
+    }
+    async fn api_key(&self, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {
+        self.0.api_key(tenant, id).await
+    }
+    async fn set_template(
+        &self,
+        tenant: TenantId,
+        id: &ApiKeyId,
+        template: &str,
+        author: &str,
+    ) -> StoreResult<TemplateVersion> {
+        self.0.set_template(tenant, id, template, author).await
+    }
+    async fn template_versions(
+        &self,
+        tenant: TenantId,
+        id: &ApiKeyId,
+    ) -> StoreResult<Vec<TemplateVersion>> {
+        self.0.template_versions(tenant, id).await
     }
     async fn revoke_api_key(&self, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {
         self.0.revoke_api_key(tenant, id).await

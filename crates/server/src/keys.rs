@@ -16,6 +16,13 @@ use crate::error::ApiError;
 /// Longest key name accepted.
 const MAX_NAME_LEN: usize = 200;
 
+/// The author of what is done with an admin token (tokens have no names yet).
+pub const BY_ADMIN_TOKEN: &str = "admin token";
+/// The author of what is done on the command line.
+pub const BY_CLI: &str = "cli";
+/// The author of what is done in the web UI (sessions are not named as authors yet).
+pub const BY_WEB_UI: &str = "web UI";
+
 /// What a new key should be.
 #[derive(Debug, Clone)]
 pub struct KeyRequest {
@@ -27,6 +34,8 @@ pub struct KeyRequest {
     pub with_secret: bool,
     /// Require an HMAC signature.
     pub with_hmac_secret: bool,
+    /// Who asks for the key: the author of its template's version 1.
+    pub created_by: String,
 }
 
 /// A key just created: the only moment its text and secrets exist outside the sender.
@@ -74,6 +83,7 @@ pub async fn create_api_key(
         hmac_secret_sealed: hmac_secret
             .as_deref()
             .map(|s| seal_hmac_secret(&api_key, s)),
+        created_by: request.created_by,
     };
     let record = store.create_api_key(tenant, new).await?;
     Ok(CreatedKey {

@@ -9,6 +9,7 @@ mod ingest;
 mod leads;
 pub mod postgres;
 mod reads;
+mod templates;
 
 pub use accounts::{admin_tokens, api_keys, delivery_log, tenants, users_and_sessions};
 pub use clocks::{
@@ -24,6 +25,10 @@ pub use leads::{
     evaluation_context, firmographics_import, leads_list, signals_link_leads, target_orgs_and_moves,
 };
 pub use reads::{history_pages, history_stays_in_its_tenant, list_pages_and_search};
+pub use templates::{
+    concurrent_template_changes_take_consecutive_versions,
+    template_versions_are_kept_per_key_and_tenant,
+};
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -50,7 +55,9 @@ macro_rules! store_contract_tests {
             evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,
             semantics_hold_inside_batches, users_and_sessions, delivery_log,
             a_newer_unchanged_update_still_outranks_older_ones,
-            updates_without_event_time_take_their_arrival, history_stays_in_its_tenant);
+            updates_without_event_time_take_their_arrival, history_stays_in_its_tenant,
+            template_versions_are_kept_per_key_and_tenant,
+            concurrent_template_changes_take_consecutive_versions);
     };
     (@cases $open:expr; $($case:ident),*) => {
         $(
@@ -86,6 +93,7 @@ pub fn new_key(kind: EndpointType) -> (NewApiKey, String) {
         expires_at: None,
         secret_hash: None,
         hmac_secret_sealed: None,
+        created_by: "contract".into(),
     };
     (key, text)
 }

@@ -4,13 +4,16 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 use trailspark_core::{ApiKeyId, EndpointType, Subdomain, TenantId};
-use trailspark_store::{ApiKeyRecord, Missing, NewApiKey, StoreError, StoreResult, Tenant};
+use trailspark_store::{
+    ApiKeyRecord, Missing, NewApiKey, StoreError, StoreResult, TemplateVersion, Tenant,
+};
 
 use crate::db::{pg_error, prepared};
 
 const TENANT_COLUMNS: &str = "id, subdomain, name, created_at";
-const KEY_COLUMNS: &str = "tenant_id, id, name, endpoint_type, prefix, template, created_at, \
-     expires_at, revoked_at, last_used_at, secret_hash, hmac_secret_sealed";
+/// The columns of an [`ApiKeyRecord`], in the order [`key`] reads them.
+pub const KEY_COLUMNS: &str = "tenant_id, id, name, endpoint_type, prefix, template, created_at, \
+     expires_at, revoked_at, last_used_at, secret_hash, hmac_secret_sealed, template_version";
 
 fn tenant(row: &Row) -> StoreResult<Tenant> {
     let subdomain: String = row.get(1);
@@ -85,7 +88,8 @@ pub async fn tenant_by_subdomain(
     tenant(&row)
 }
 
-async fn bump_key_revision(c: &impl GenericClient) -> StoreResult<()> {
+/// Moves the key revision: servers holding keys in memory drop them at their next check.
+pub async fn bump_key_revision(c: &impl GenericClient) -> StoreResult<()> {
     c.execute(
         &prepared(
             c,
@@ -99,7 +103,8 @@ async fn bump_key_revision(c: &impl GenericClient) -> StoreResult<()> {
     Ok(())
 }
 
-fn key(row: &Row) -> StoreResult<ApiKeyRecord> {
+/// A key row (of [`KEY_COLUMNS`]) as the store's record.
+pub fn key(row: &Row) -> StoreResult<ApiKeyRecord> {
     let endpoint_type: String = row.get(3);
     let endpoint_type = EndpointType::parse(&endpoint_type).ok_or_else(|| {
         StoreError::other(format!("unknown endpoint type {endpoint_type:?} in store"))
@@ -121,10 +126,11 @@ fn key(row: &Row) -> StoreResult<ApiKeyRecord> {
         last_used_at: row.get(9),
         secret_hash: hash(10),
         hmac_secret_sealed: row.get(11),
+        template_version: row.get(12),
     })
 }
 
-/// Stores a new API key of the tenant.
+/// Stores a new API key of the tenant, its template as version 1.
 pub async fn create_api_key(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -152,7 +158,36 @@ pub async fn create_api_key(
         )
         .await
         .map_err(pg_error)?;
+    let created = key(&row)?;
+    let first = TemplateVersion {
+        version: 1,
+        template: created.template.clone(),
+        created_at: created.created_at,
+        created_by: k.created_by.clone(),
+    };
+    crate::templates::add_version(c, tenant, &created.id, &first).await?;
     bump_key_revision(c).await?;
+    Ok(created)
+}
+
+/// One API key of the tenant; not found when the tenant has no key of that id.
+pub async fn api_key(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    id: &ApiKeyId,
+) -> StoreResult<ApiKeyRecord> {
+    let row = c
+        .query_opt(
+            &prepared(
+                c,
+                &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = $1 AND id = $2"),
+            )
+            .await?,
+            &[&tenant.0, &id.0],
+        )
+        .await
+        .map_err(pg_error)?
+        .ok_or_else(|| Missing::ApiKey(id.clone()))?;
     key(&row)
 }
 
@@ -207,7 +242,8 @@ pub async fn api_key_by_hash(
     row.as_ref().map(key).transpose()
 }
 
-/// The revision of the API keys, bumped whenever a key is created or revoked.
+/// The revision of the API keys, bumped whenever a key is created, revoked or given a new
+/// template.
 pub async fn key_revision(c: &impl GenericClient) -> StoreResult<i64> {
     Ok(c.query_one(
         &prepared(c, "SELECT value FROM revisions WHERE name = 'api_keys'").await?,

@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0004_deliveries",
         include_str!("../migrations/0004_deliveries.sql"),
     ),
+    (
+        5,
+        "0005_template_versions",
+        include_str!("../migrations/0005_template_versions.sql"),
+    ),
 ];
 
 /// Any fixed number: the advisory lock under which instances migrate one at a time.

@@ -10,6 +10,7 @@ mod leads;
 mod reads;
 mod signals;
 mod target_orgs;
+mod templates;
 mod users;
 
 use std::time::Duration;
@@ -23,7 +24,8 @@ use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, Te
 use trailspark_store::{
     ApiKeyRecord, Delivery, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest,
     IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session,
-    SignalApplied, SignalRequest, Store, StoreResult, TargetOrg, TargetOrgDetail, Tenant, User,
+    SignalApplied, SignalRequest, Store, StoreResult, TargetOrg, TargetOrgDetail, TemplateVersion,
+    Tenant, User,
 };
 
 use crate::db::{pg_error, pool_error};
@@ -181,6 +183,29 @@ impl Store for PostgresStore {
 
     async fn list_api_keys(&self, tenant: TenantId) -> StoreResult<Vec<ApiKeyRecord>> {
         accounts::list_api_keys(&self.client().await?, tenant).await
+    }
+
+    async fn api_key(&self, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {
+        accounts::api_key(&self.client().await?, tenant, id).await
+    }
+
+    async fn set_template(
+        &self,
+        tenant: TenantId,
+        id: &ApiKeyId,
+        template: &str,
+        author: &str,
+    ) -> StoreResult<TemplateVersion> {
+        self.write(async |tx| templates::set_template(tx, tenant, id, template, author).await)
+            .await
+    }
+
+    async fn template_versions(
+        &self,
+        tenant: TenantId,
+        id: &ApiKeyId,
+    ) -> StoreResult<Vec<TemplateVersion>> {
+        templates::template_versions(&self.client().await?, tenant, id).await
     }
 
     async fn revoke_api_key(&self, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {

@@ -66,6 +66,7 @@ async fn every_tenant_table_is_keyed_by_tenant_first() {
         "sessions",
         "signals",
         "target_orgs",
+        "template_versions",
         "users",
         "webhook_ids",
     ];

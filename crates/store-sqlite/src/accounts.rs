@@ -4,13 +4,15 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row};
 use trailspark_core::{ApiKeyId, EndpointType, Subdomain, TenantId};
-use trailspark_store::{ApiKeyRecord, Missing, NewApiKey, StoreError, StoreResult, Tenant};
+use trailspark_store::{
+    ApiKeyRecord, Missing, NewApiKey, StoreError, StoreResult, TemplateVersion, Tenant,
+};
 
 use crate::db::{from_micros, micros, sqlite_error};
 
 const TENANT_COLUMNS: &str = "id, subdomain, name, created_at";
 const KEY_COLUMNS: &str = "tenant_id, id, name, endpoint_type, prefix, template, created_at, \
-     expires_at, revoked_at, last_used_at, secret_hash, hmac_secret_sealed";
+     expires_at, revoked_at, last_used_at, secret_hash, hmac_secret_sealed, template_version";
 
 fn tenant_row(row: &Row<'_>) -> rusqlite::Result<(i64, String, String, i64)> {
     Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
@@ -74,7 +76,8 @@ pub fn tenant_by_subdomain(conn: &Connection, subdomain: &Subdomain) -> StoreRes
     tenant(raw)
 }
 
-fn bump_key_revision(conn: &Connection) -> StoreResult<()> {
+/// Moves the key revision: servers holding keys in memory drop them at their next check.
+pub fn bump_key_revision(conn: &Connection) -> StoreResult<()> {
     conn.execute(
         "UPDATE revisions SET value = value + 1 WHERE name = 'api_keys'",
         [],
@@ -83,13 +86,14 @@ fn bump_key_revision(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
-/// Stores a new API key and moves the key revision.
+/// Stores a new API key, its template as version 1, and moves the key revision.
 pub fn create_api_key(
     conn: &Connection,
     tenant: TenantId,
     key: &NewApiKey,
 ) -> StoreResult<ApiKeyRecord> {
-    let now = Utc::now();
+    // Whole microseconds, as stored: the key and its version 1 carry the same time.
+    let now = from_micros(micros(&Utc::now()));
     conn.execute(
         "INSERT INTO api_keys (tenant_id, id, name, endpoint_type, prefix, key_hash, template,
              created_at, expires_at, secret_hash, hmac_secret_sealed)
@@ -109,8 +113,15 @@ pub fn create_api_key(
         ],
     )
     .map_err(sqlite_error)?;
+    let first = TemplateVersion {
+        version: 1,
+        template: key.template.clone(),
+        created_at: now,
+        created_by: key.created_by.clone(),
+    };
+    crate::templates::add_version(conn, tenant, &key.id, &first)?;
     bump_key_revision(conn)?;
-    key_by_id(conn, tenant, &key.id)
+    api_key(conn, tenant, &key.id)
 }
 
 fn key_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<ApiKeyRecord>> {
@@ -140,16 +151,18 @@ fn key_row(row: &Row<'_>) -> rusqlite::Result<StoreResult<ApiKeyRecord>> {
         last_used_at: time(9)?,
         secret_hash: hash(10)?,
         hmac_secret_sealed: row.get(11)?,
+        template_version: row.get(12)?,
     }))
 }
 
-fn key_by_id(conn: &Connection, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {
-    conn.query_row(
-        &format!("SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ?1 AND id = ?2"),
-        (tenant.0, &id.0),
-        key_row,
-    )
+/// One key of the tenant; not found when the tenant has no key of that id.
+pub fn api_key(conn: &Connection, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {
+    conn.prepare_cached(&format!(
+        "SELECT {KEY_COLUMNS} FROM api_keys WHERE tenant_id = ?1 AND id = ?2"
+    ))
+    .and_then(|mut s| s.query_row((tenant.0, &id.0), key_row).optional())
     .map_err(sqlite_error)?
+    .ok_or_else(|| Missing::ApiKey(id.clone()))?
 }
 
 /// A tenant's API keys, newest first.
@@ -179,7 +192,7 @@ pub fn revoke_api_key(
         return Err(Missing::ApiKey(id.clone()).into());
     }
     bump_key_revision(conn)?;
-    key_by_id(conn, tenant, id)
+    api_key(conn, tenant, id)
 }
 
 /// The key, of any tenant, whose secret hashes to `hash`.
@@ -194,7 +207,7 @@ pub fn api_key_by_hash(conn: &Connection, hash: &[u8; 32]) -> StoreResult<Option
     .transpose()
 }
 
-/// The key revision: it moves whenever a key is created or revoked.
+/// The key revision: it moves whenever a key is created, revoked or given a new template.
 pub fn key_revision(conn: &Connection) -> StoreResult<i64> {
     conn.query_row(
         "SELECT value FROM revisions WHERE name = 'api_keys'",

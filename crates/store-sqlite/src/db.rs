@@ -32,6 +32,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_append_only",
         include_str!("../migrations/0005_append_only.sql"),
     ),
+    (
+        6,
+        "0006_template_versions",
+        include_str!("../migrations/0006_template_versions.sql"),
+    ),
 ];
 
 /// Opens a connection with the settings every connection of the store shares.

@@ -10,6 +10,7 @@ mod leads;
 mod reads;
 mod signals;
 mod target_orgs;
+mod templates;
 mod users;
 mod writer;
 
@@ -26,7 +27,7 @@ use trailspark_store::{
     ApiKeyRecord, Delivery, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest,
     IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session,
     SignalApplied, SignalRequest, Store, StoreError, StoreResult, TargetOrg, TargetOrgDetail,
-    Tenant, User,
+    TemplateVersion, Tenant, User,
 };
 
 use crate::writer::Writer;
@@ -165,6 +166,35 @@ impl Store for SqliteStore {
 
     async fn list_api_keys(&self, tenant: TenantId) -> StoreResult<Vec<ApiKeyRecord>> {
         self.read(move |conn| accounts::list_api_keys(conn, tenant))
+            .await
+    }
+
+    async fn api_key(&self, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord> {
+        let id = id.clone();
+        self.read(move |conn| accounts::api_key(conn, tenant, &id))
+            .await
+    }
+
+    async fn set_template(
+        &self,
+        tenant: TenantId,
+        id: &ApiKeyId,
+        template: &str,
+        author: &str,
+    ) -> StoreResult<TemplateVersion> {
+        let (id, template, author) = (id.clone(), template.to_owned(), author.to_owned());
+        self.writer
+            .write(move |conn, _| templates::set_template(conn, tenant, &id, &template, &author))
+            .await
+    }
+
+    async fn template_versions(
+        &self,
+        tenant: TenantId,
+        id: &ApiKeyId,
+    ) -> StoreResult<Vec<TemplateVersion>> {
+        let id = id.clone();
+        self.read(move |conn| templates::template_versions(conn, tenant, &id))
             .await
     }
 

@@ -1,9 +1,9 @@
-//! A store written by the previous schema (version 4) opens with its history and its dedupe
-//! rows intact: migration 5 reshapes both tables, and nothing a user relies on may change.
+//! A store written by an earlier schema opens with what it held intact: migration 5 reshapes
+//! the history and dedupe tables, migration 6 gives every key its template's versions.
 
 use rusqlite::Connection;
 use trailspark_core::{ApiKeyId, FieldPatch, ProductOrgId, Subdomain, Update};
-use trailspark_store::{IngestRequest, IngestResult, PageRequest, Store};
+use trailspark_store::{IngestRequest, IngestResult, PageRequest, Store, TemplateVersion};
 use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
 
 const VERSION_4: [&str; 4] = [
@@ -13,9 +13,8 @@ const VERSION_4: [&str; 4] = [
     include_str!("../migrations/0004_deliveries.sql"),
 ];
 
-/// A version-4 store: tenant 1 with two product orgs (three versions of `ws_a`, one of
-/// `ws_b`) and a dedupe row for messageId `m-1`.
-fn version_4_store(path: &std::path::Path) {
+/// A store at the schema of `migrations` (1 onwards), as that trailspark left it.
+fn store_at(path: &std::path::Path, migrations: &[&str]) -> Connection {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
     conn.execute_batch(
@@ -23,7 +22,7 @@ fn version_4_store(path: &std::path::Path) {
              version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
     )
     .unwrap();
-    for (n, sql) in VERSION_4.iter().enumerate() {
+    for (n, sql) in migrations.iter().enumerate() {
         conn.execute_batch(sql).unwrap();
         conn.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, 0)",
@@ -31,6 +30,13 @@ fn version_4_store(path: &std::path::Path) {
         )
         .unwrap();
     }
+    conn
+}
+
+/// A version-4 store: tenant 1 with two product orgs (three versions of `ws_a`, one of
+/// `ws_b`) and a dedupe row for messageId `m-1`.
+fn version_4_store(path: &std::path::Path) {
+    let conn = store_at(path, &VERSION_4);
     conn.execute_batch(
         r#"
         INSERT INTO tenants (id, subdomain, name, created_at, next_target_org_id)
@@ -155,5 +161,55 @@ async fn a_version_4_store_keeps_its_history_and_dedupe_rows() {
         .unwrap();
     let versions: Vec<i64> = all.items.iter().map(|e| e.version).collect();
     assert_eq!(versions, [4, 3, 2, 1]);
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    let mut migrations = VERSION_4.to_vec();
+    migrations.push(include_str!("../migrations/0005_append_only.sql"));
+    let conn = store_at(&path, &migrations);
+    conn.execute_batch(
+        r#"
+        INSERT INTO tenants (id, subdomain, name, created_at) VALUES (1, 'default', 'Default', 0);
+        INSERT INTO api_keys (tenant_id, id, name, endpoint_type, prefix, key_hash, template,
+                created_at)
+            VALUES (1, 'key_old', 'old', 'product-org-updates', 'tsk_po_ab', x'00',
+                    '{"productOrgId":"groupId"}', 1700000000000000);
+        "#,
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let tenant = store
+        .tenant_by_subdomain(&Subdomain::parse("default").unwrap())
+        .await
+        .unwrap();
+    let id = ApiKeyId("key_old".into());
+    let key = store.api_key(tenant.id, &id).await.unwrap();
+    assert_eq!(
+        (key.template.as_str(), key.template_version),
+        (r#"{"productOrgId":"groupId"}"#, 1)
+    );
+    let versions = store.template_versions(tenant.id, &id).await.unwrap();
+    assert_eq!(
+        versions,
+        [TemplateVersion {
+            version: 1,
+            template: key.template.clone(),
+            created_at: key.created_at,
+            created_by: "key creation".into(),
+        }],
+        "its one template is version 1, from when the key was made"
+    );
+    let next = store
+        .set_template(tenant.id, &id, r#"{"productOrgId":"id"}"#, "test")
+        .await
+        .unwrap();
+    assert_eq!(next.version, 2, "and changes go on from there");
     store.close().await;
 }

@@ -19,8 +19,8 @@ pub use leads::{
 };
 pub use rows::{
     ApiKeyRecord, CommitCounters, CommitStats, CursorKey, Delivery, HistoryEntry, IngestRequest,
-    IngestResult, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, Tenant, User,
-    Window,
+    IngestResult, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, TemplateVersion,
+    Tenant, User, Window,
 };
 /// The outcomes of writes are the write rules' own (core); here for the stores' callers.
 pub use trailspark_core::{Applied, SignalApplied};
@@ -43,17 +43,40 @@ pub trait Store: Send + Sync + 'static {
     /// Finds a tenant by subdomain; [`StoreError::NotFound`] when there is none.
     async fn tenant_by_subdomain(&self, subdomain: &Subdomain) -> StoreResult<Tenant>;
 
-    /// Stores a new API key (already hashed and sealed by the caller).
+    /// Stores a new API key (already hashed and sealed by the caller), its template as
+    /// version 1 by `key.created_by`.
     async fn create_api_key(&self, tenant: TenantId, key: NewApiKey) -> StoreResult<ApiKeyRecord>;
     /// The tenant's keys, newest first, revoked ones included.
     async fn list_api_keys(&self, tenant: TenantId) -> StoreResult<Vec<ApiKeyRecord>>;
+    /// One key of the tenant, revoked or not; [`StoreError::NotFound`] when it has none of
+    /// that id.
+    async fn api_key(&self, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord>;
+    /// Makes `template` (JSON text, validated by the caller) the key's current template, as
+    /// its next version by `author`, and moves the key revision so that servers drop the old
+    /// one. Concurrent changes of one key get distinct, consecutive versions.
+    /// [`StoreError::NotFound`] for a key the tenant does not have; [`StoreError::Conflict`]
+    /// for a revoked key, whose template no longer changes.
+    async fn set_template(
+        &self,
+        tenant: TenantId,
+        id: &ApiKeyId,
+        template: &str,
+        author: &str,
+    ) -> StoreResult<TemplateVersion>;
+    /// Every version of a key's template, newest first (revoked keys' too);
+    /// [`StoreError::NotFound`] for a key the tenant does not have.
+    async fn template_versions(
+        &self,
+        tenant: TenantId,
+        id: &ApiKeyId,
+    ) -> StoreResult<Vec<TemplateVersion>>;
     /// Revokes a key; [`StoreError::NotFound`] when the tenant has no such key.
     async fn revoke_api_key(&self, tenant: TenantId, id: &ApiKeyId) -> StoreResult<ApiKeyRecord>;
     /// Finds a key by the SHA-256 of its text, whatever its tenant: this is how a webhook
     /// request finds its tenant. Revoked keys are returned too (with `revoked_at`).
     async fn api_key_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<ApiKeyRecord>>;
-    /// A number that grows whenever any key is created or revoked, so that servers holding
-    /// keys in memory know when to drop them.
+    /// A number that grows whenever any key is created, revoked or given a new template, so
+    /// that servers holding keys in memory know when to drop them.
     async fn key_revision(&self) -> StoreResult<i64>;
     /// Records when keys were last used (written in batches, not per request).
     async fn touch_api_keys(&self, used: &[(TenantId, ApiKeyId, DateTime<Utc>)])

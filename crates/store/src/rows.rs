@@ -32,6 +32,8 @@ pub struct NewApiKey {
     pub secret_hash: Option<[u8; 32]>,
     /// The HMAC secret sealed with a key derived from the API key, when the key has one.
     pub hmac_secret_sealed: Option<Vec<u8>>,
+    /// Who made the key: the author of its template's version 1 ("cli", "admin token", …).
+    pub created_by: String,
 }
 
 /// A stored key.
@@ -42,13 +44,29 @@ pub struct ApiKeyRecord {
     pub name: String,
     pub endpoint_type: EndpointType,
     pub prefix: String,
+    /// The current payload template as JSON text: the one of version `template_version`.
     pub template: String,
+    /// The current version of the template (1 at creation, one more at each change).
+    pub template_version: i64,
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub secret_hash: Option<[u8; 32]>,
     pub hmac_secret_sealed: Option<Vec<u8>>,
+}
+
+/// One version of a key's payload template (SPEC §6): every version stays readable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateVersion {
+    /// 1 for the template the key was created with, then counting up.
+    pub version: i64,
+    /// The template as JSON text.
+    pub template: String,
+    pub created_at: DateTime<Utc>,
+    /// Who set it, in words ("cli", "admin token", "key creation" for keys older than
+    /// versions).
+    pub created_by: String,
 }
 
 /// The updates of one webhook request, all sent with one key.

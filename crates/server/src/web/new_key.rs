@@ -142,6 +142,7 @@ impl KeyDraft {
             expires_at,
             with_secret: self.with_secret,
             with_hmac_secret: self.with_hmac,
+            created_by: crate::keys::BY_WEB_UI.into(),
         })
     }
 }

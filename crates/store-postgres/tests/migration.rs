@@ -1,0 +1,87 @@
+//! A database written by an earlier schema opens with what it held intact: migration 5 gives
+//! every key its template's versions.
+
+use trailspark_core::{ApiKeyId, Subdomain};
+use trailspark_store::{Store, TemplateVersion};
+use trailspark_store_contract::postgres::TestDatabase;
+use trailspark_store_postgres::{PostgresOptions, PostgresStore};
+
+const VERSION_4: [&str; 4] = [
+    include_str!("../migrations/0001_init.sql"),
+    include_str!("../migrations/0002_leads.sql"),
+    include_str!("../migrations/0003_users.sql"),
+    include_str!("../migrations/0004_deliveries.sql"),
+];
+
+#[tokio::test]
+async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute(
+            "CREATE TABLE schema_migrations (
+                 version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL)",
+        )
+        .await
+        .unwrap();
+    for (n, sql) in VERSION_4.iter().enumerate() {
+        client.batch_execute(sql).await.unwrap();
+        client
+            .execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, now())",
+                &[&(n as i64 + 1), &format!("migration {}", n + 1)],
+            )
+            .await
+            .unwrap();
+    }
+    client
+        .batch_execute(
+            r#"
+            INSERT INTO tenants (subdomain, name, created_at)
+                VALUES ('default', 'Default', '2023-11-14T22:13:20Z');
+            INSERT INTO api_keys (tenant_id, id, name, endpoint_type, prefix, key_hash, template,
+                    created_at)
+                SELECT id, 'key_old', 'old', 'product-org-updates', 'tsk_po_ab', '\x00',
+                       '{"productOrgId":"groupId"}', '2023-11-14T22:13:20.123456Z' FROM tenants;
+            "#,
+        )
+        .await
+        .unwrap();
+
+    let store = PostgresStore::connect(&database.url, PostgresOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.migrate().await.unwrap(), ["0005_template_versions"]);
+    let tenant = store
+        .tenant_by_subdomain(&Subdomain::parse("default").unwrap())
+        .await
+        .unwrap();
+    let id = ApiKeyId("key_old".into());
+    let key = store.api_key(tenant.id, &id).await.unwrap();
+    assert_eq!(
+        (key.template.as_str(), key.template_version),
+        (r#"{"productOrgId":"groupId"}"#, 1)
+    );
+    let versions = store.template_versions(tenant.id, &id).await.unwrap();
+    assert_eq!(
+        versions,
+        [TemplateVersion {
+            version: 1,
+            template: key.template.clone(),
+            created_at: key.created_at,
+            created_by: "key creation".into(),
+        }],
+        "its one template is version 1, from when the key was made"
+    );
+    let next = store
+        .set_template(tenant.id, &id, r#"{"productOrgId":"id"}"#, "test")
+        .await
+        .unwrap();
+    assert_eq!(next.version, 2, "and changes go on from there");
+    store.close().await;
+}
