@@ -1,8 +1,9 @@
 //! API keys held in memory, compiled (template parsed, HMAC secret opened) the first time
 //! they are used, so the webhook's hot path does not read the store to find its key.
 //!
-//! Keys are created and revoked by other processes too (the CLI, other instances), so the
-//! ring polls the store's key revision and drops everything it holds when it moves. Unknown
+//! Keys are created, revoked and given new templates by other processes too (the CLI, other
+//! instances), so the ring polls the store's key revision and drops everything it holds when
+//! it moves. Unknown
 //! keys are remembered as unknown until then, so guessing keys costs the store nothing.
 
 use std::collections::HashMap;
@@ -30,6 +31,9 @@ pub struct IngestKey {
     pub id: ApiKeyId,
     pub endpoint_type: EndpointType,
     pub template: PayloadTemplate,
+    /// Which version of the key's template `template` is: a request is extracted with the
+    /// version current when it arrives, and its delivery says which that was.
+    pub template_version: i64,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked: bool,
     pub secret_hash: Option<[u8; 32]>,
@@ -179,6 +183,7 @@ fn compile(record: ApiKeyRecord, presented: &str, hash: [u8; 32]) -> Result<Inge
         id: record.id,
         endpoint_type: record.endpoint_type,
         template,
+        template_version: record.template_version,
         expires_at: record.expires_at,
         revoked: record.revoked_at.is_some(),
         secret_hash: record.secret_hash,
@@ -193,5 +198,35 @@ impl IngestKey {
     /// The HMAC secret, when the key has one.
     pub fn hmac_secret(&self) -> Option<&str> {
         self.hmac_secret.as_ref().map(|s| s.expose_secret())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use trailspark_core::credentials::hash_credential;
+    use trailspark_core::template::Preset;
+
+    use super::*;
+
+    #[test]
+    fn a_compiled_key_holds_its_current_template_and_its_version() {
+        let template = PayloadTemplate::preset(EndpointType::ProductOrgUpdates, Preset::Flat);
+        let record = ApiKeyRecord {
+            tenant_id: TenantId(1),
+            id: ApiKeyId("key_1".into()),
+            name: "test".into(),
+            endpoint_type: EndpointType::ProductOrgUpdates,
+            prefix: "tsk_po_ab".into(),
+            template: template.to_json().to_string(),
+            template_version: 4,
+            created_at: Utc::now(),
+            expires_at: None,
+            revoked_at: None,
+            last_used_at: None,
+            secret_hash: None,
+            hmac_secret_sealed: None,
+        };
+        let key = compile(record, "tsk_po_abc", hash_credential("tsk_po_abc")).unwrap();
+        assert_eq!((key.template, key.template_version), (template, 4));
     }
 }
