@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use trailspark_core::extract::{ExtractError, FieldError};
 use trailspark_core::signature::SignatureError;
+use trailspark_core::template::TemplateError;
 use trailspark_core::update::format_timestamp;
 use trailspark_core::EndpointType;
 use trailspark_store::StoreError;
@@ -59,6 +60,8 @@ pub enum ApiError {
     },
     #[error("invalid field values")]
     InvalidFields(Vec<FieldError>),
+    #[error("invalid template")]
+    InvalidTemplate(#[from] TemplateError),
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
     #[error("store unavailable")]
@@ -139,7 +142,7 @@ impl ApiError {
             | Self::MissingProductOrgId { .. }
             | Self::MissingLead { .. }
             | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::InvalidFields(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidFields(_) | Self::InvalidTemplate(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
@@ -177,6 +180,7 @@ impl ApiError {
             Self::MissingProductOrgId { .. } => "missing_product_org_id",
             Self::MissingLead { .. } => "missing_lead",
             Self::InvalidFields(_) => "invalid_fields",
+            Self::InvalidTemplate(_) => "invalid_template",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "store_unavailable",
             Self::Unauthorized => "unauthorized",
@@ -217,6 +221,7 @@ impl ApiError {
                 let list: Vec<String> = errors.iter().map(|e| format!("{} (path `{}`): {}", e.field, e.path, e.message)).collect();
                 format!("Nothing was stored because {} field(s) have values of the wrong type: {}.", errors.len(), list.join("; "))
             }
+            Self::InvalidTemplate(TemplateError(reasons)) => format!("The template was refused for {} reason(s); nothing was changed: {}.", reasons.len(), reasons.join("; ")),
             Self::RateLimited { retry_after_secs } => format!("Too many requests for this API key; retry after {retry_after_secs} s."),
             Self::Unavailable(_) => "The store is unavailable right now; nothing was stored. Retry the request.".into(),
             Self::Unauthorized => "Send a valid admin token as `Authorization: Bearer <token>` (create one with `trailspark admin-token create --tenant T`).".into(),
@@ -255,6 +260,7 @@ impl ApiError {
                 }
             }
             Self::InvalidFields(errors) => body["fieldErrors"] = json!(errors),
+            Self::InvalidTemplate(TemplateError(reasons)) => body["reasons"] = json!(reasons),
             _ => {}
         }
         body

@@ -1,20 +1,22 @@
-//! Creating API keys: one place for the CLI, the admin API and the web UI. The key and its
-//! secrets are returned once, here, and stored only hashed (or sealed).
+//! Creating API keys and changing their templates: one place for the CLI, the admin API and
+//! the web UI. The key and its secrets are returned once, here, and stored only hashed (or
+//! sealed).
 
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
+use serde_json::Value;
 use trailspark_core::credentials::{
     generate_api_key, generate_api_secret, generate_hmac_secret, generate_key_id, hash_credential,
     seal_hmac_secret, shown_prefix,
 };
-use trailspark_core::template::PayloadTemplate;
-use trailspark_core::TenantId;
-use trailspark_store::{ApiKeyRecord, NewApiKey, Store};
+use trailspark_core::template::{PayloadTemplate, Preset, TemplateError};
+use trailspark_core::{ApiKeyId, EndpointType, TenantId};
+use trailspark_store::{ApiKeyRecord, NewApiKey, Store, TemplateVersion};
 
 use crate::error::ApiError;
 
 /// Longest key name accepted.
-const MAX_NAME_LEN: usize = 200;
+pub const MAX_NAME_LEN: usize = 200;
 
 /// The author of what is done with an admin token (tokens have no names yet).
 pub const BY_ADMIN_TOKEN: &str = "admin token";
@@ -92,4 +94,37 @@ pub async fn create_api_key(
         secret: secret.map(Into::into),
         hmac_secret: hmac_secret.map(Into::into),
     })
+}
+
+/// Where a key's template comes from: its JSON form, or a preset.
+#[derive(Debug, Clone)]
+pub enum TemplateSource {
+    Json(Value),
+    Preset(Preset),
+}
+
+impl TemplateSource {
+    /// The template for keys of `kind`, or every reason it is not one.
+    pub fn compile(&self, kind: EndpointType) -> Result<PayloadTemplate, TemplateError> {
+        match self {
+            Self::Json(json) => PayloadTemplate::from_json(kind, json),
+            Self::Preset(preset) => Ok(PayloadTemplate::preset(kind, *preset)),
+        }
+    }
+}
+
+/// Gives a key of `tenant` a new template (its next version, by `author`), validated for the
+/// key's endpoint type: unknown key → 404, invalid template → 422 with every reason, revoked
+/// key → 409. Running servers use it within their key refresh interval.
+pub async fn change_template(
+    store: &dyn Store,
+    tenant: TenantId,
+    id: &ApiKeyId,
+    source: &TemplateSource,
+    author: &str,
+) -> Result<TemplateVersion, ApiError> {
+    let key = store.api_key(tenant, id).await?;
+    let template = source.compile(key.endpoint_type)?;
+    let json = template.to_json().to_string();
+    Ok(store.set_template(tenant, id, &json, author).await?)
 }
