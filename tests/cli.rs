@@ -47,6 +47,9 @@ async fn every_command_has_help() {
         vec!["key", "create", "--help"],
         vec!["key", "list", "--help"],
         vec!["key", "revoke", "--help"],
+        vec!["key", "show", "--help"],
+        vec!["key", "template", "show", "--help"],
+        vec!["key", "template", "set", "--help"],
         vec!["admin-token", "create", "--help"],
     ] {
         let out = app.cli(&args);

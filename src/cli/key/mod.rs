@@ -1,17 +1,20 @@
-//! `trailspark key create|list|revoke`.
+//! `trailspark key create|list|show|revoke`, and `key template …` ([`template`]).
 
-use std::path::PathBuf;
+mod template;
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand, ValueEnum};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
-use trailspark_core::template::{PayloadTemplate, Preset};
+use trailspark_core::template::{Preset, TemplateError};
 use trailspark_core::update::format_timestamp;
 use trailspark_core::{ApiKeyId, EndpointType};
-use trailspark_server::keys::{create_api_key, KeyRequest};
-use trailspark_store::{ApiKeyRecord, StoreError};
+use trailspark_server::keys::{create_api_key, KeyRequest, TemplateSource};
+use trailspark_server::ApiError;
+use trailspark_store::{ApiKeyRecord, Store, StoreError, Tenant};
 
 use super::database::{find_tenant, DatabaseArgs};
 use super::print_json;
@@ -22,8 +25,14 @@ pub enum KeyCommand {
     Create(CreateArgs),
     /// List a tenant's keys (never the keys themselves).
     List(super::TenantArg),
+    /// Show one key (never the key itself): its fields, current template and template version.
+    Show(KeyArgs),
     /// Revoke a key by its id (`key_…`); requests with it are refused from then on.
-    Revoke(RevokeArgs),
+    Revoke(KeyArgs),
+    /// Show or change a key's payload template; every change is a new version, and every
+    /// earlier version stays readable.
+    #[command(subcommand)]
+    Template(template::TemplateCommand),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -34,6 +43,7 @@ pub enum KeyType {
     SignalStaging,
 }
 
+/// A ready-made payload template, by the name `--preset` takes.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum PresetArg {
     /// Segment group calls: groupId, traits.*, timestamp, messageId.
@@ -76,12 +86,13 @@ pub struct CreateArgs {
     pub hmac_secret: bool,
 }
 
+/// One key of a tenant.
 #[derive(Debug, Args)]
-pub struct RevokeArgs {
+pub struct KeyArgs {
     /// Tenant subdomain.
     #[arg(long)]
     pub tenant: String,
-    /// The key's id as shown by `key list` (`key_…`).
+    /// The key's id as shown by `key list` (`key_…`), not the key itself.
     pub id: String,
 }
 
@@ -95,30 +106,61 @@ pub async fn run(db: &DatabaseArgs, json: bool, cmd: KeyCommand) -> anyhow::Resu
     match cmd {
         KeyCommand::Create(args) => create(db, json, args).await,
         KeyCommand::List(t) => list(db, json, &t.tenant).await,
+        KeyCommand::Show(args) => show(db, json, args).await,
         KeyCommand::Revoke(args) => revoke(db, json, args).await,
+        KeyCommand::Template(cmd) => template::run(db, json, cmd).await,
     }
 }
 
-fn template(args: &CreateArgs, kind: EndpointType) -> anyhow::Result<PayloadTemplate> {
-    if let Some(preset) = args.preset {
+/// The template `--preset` or `--template FILE` names (clap requires one of them).
+fn template_source(
+    preset: Option<PresetArg>,
+    file: Option<&Path>,
+) -> anyhow::Result<TemplateSource> {
+    if let Some(preset) = preset {
         let preset = match preset {
             PresetArg::Segment => Preset::Segment,
             PresetArg::Rudderstack => Preset::Rudderstack,
             PresetArg::Hightouch => Preset::Hightouch,
             PresetArg::Flat => Preset::Flat,
         };
-        return Ok(PayloadTemplate::preset(kind, preset));
+        return Ok(TemplateSource::Preset(preset));
     }
-    let path = args
-        .template
-        .as_ref()
-        .expect("clap requires --preset or --template");
+    let path = file.expect("clap requires --preset or --template");
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the template file {}", path.display()))?;
     let value: Value = serde_json::from_str(&text)
         .with_context(|| format!("the template file {} is not JSON", path.display()))?;
-    PayloadTemplate::from_json(kind, &value)
-        .with_context(|| format!("the template in {} is invalid", path.display()))
+    Ok(TemplateSource::Json(value))
+}
+
+/// A refused template, with every reason, and the file it came from.
+fn invalid_template(file: Option<&Path>, e: &TemplateError) -> anyhow::Error {
+    let source = file.map_or(String::new(), |p| format!(" in {}", p.display()));
+    let reasons: Vec<String> = e.0.iter().map(|r| format!("\n  - {r}")).collect();
+    anyhow::anyhow!(
+        "the template{source} is invalid ({} reason(s)):{}",
+        e.0.len(),
+        reasons.concat()
+    )
+}
+
+/// An admin API error as the CLI says it: its message, in the sender's terms.
+fn said(e: ApiError) -> anyhow::Error {
+    anyhow::anyhow!("{}", e.body()["message"].as_str().unwrap_or("failed"))
+}
+
+/// The tenant's key `id`, or an error that says how to find its keys.
+async fn find_key(store: &dyn Store, tenant: &Tenant, id: &str) -> anyhow::Result<ApiKeyRecord> {
+    match store.api_key(tenant.id, &ApiKeyId(id.to_owned())).await {
+        Ok(key) => Ok(key),
+        Err(StoreError::NotFound(_)) => bail!(
+            "tenant {} has no key {id}; `trailspark key list --tenant {}` shows its keys",
+            tenant.subdomain,
+            tenant.subdomain
+        ),
+        Err(e) => Err(e.into()),
+    }
 }
 
 async fn create(db: &DatabaseArgs, json: bool, args: CreateArgs) -> anyhow::Result<()> {
@@ -126,7 +168,10 @@ async fn create(db: &DatabaseArgs, json: bool, args: CreateArgs) -> anyhow::Resu
         KeyType::ProductOrgUpdates => EndpointType::ProductOrgUpdates,
         KeyType::SignalStaging => EndpointType::SignalStaging,
     };
-    let template = template(&args, kind)?;
+    let file = args.template.as_deref();
+    let template = template_source(args.preset, file)?
+        .compile(kind)
+        .map_err(|e| invalid_template(file, &e))?;
     let store = db.open().await?;
     let tenant = find_tenant(store.as_ref(), &args.tenant).await?;
     let request = KeyRequest {
@@ -139,14 +184,7 @@ async fn create(db: &DatabaseArgs, json: bool, args: CreateArgs) -> anyhow::Resu
     };
     let created = create_api_key(store.as_ref(), tenant.id, request, Utc::now())
         .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "{}",
-                e.body()["message"]
-                    .as_str()
-                    .unwrap_or("cannot create the key")
-            )
-        })?;
+        .map_err(said)?;
     store.close().await;
     let key = created.api_key.expose_secret();
     let secret = created.secret.as_ref().map(|s| s.expose_secret());
@@ -191,7 +229,54 @@ fn key_json(r: &ApiKeyRecord) -> Value {
         "expiresAt": r.expires_at.as_ref().map(format_timestamp),
         "lastUsedAt": r.last_used_at.as_ref().map(format_timestamp),
         "revokedAt": r.revoked_at.as_ref().map(format_timestamp),
+        "templateVersion": r.template_version,
     })
+}
+
+/// Whether a key takes requests now.
+fn status(r: &ApiKeyRecord) -> &'static str {
+    if r.revoked_at.is_some() {
+        "revoked"
+    } else if r.expires_at.is_some_and(|at| at <= Utc::now()) {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
+/// A stored template's JSON text as JSON.
+fn stored_template(text: &str) -> anyhow::Result<Value> {
+    serde_json::from_str(text).context("the stored template is not JSON")
+}
+
+async fn show(db: &DatabaseArgs, json: bool, args: KeyArgs) -> anyhow::Result<()> {
+    let store = db.open().await?;
+    let tenant = find_tenant(store.as_ref(), &args.tenant).await?;
+    let key = find_key(store.as_ref(), &tenant, &args.id).await;
+    store.close().await;
+    let key = key?;
+    let template = stored_template(&key.template)?;
+    if json {
+        let mut shown = key_json(&key);
+        shown["template"] = template;
+        print_json(&shown);
+        return Ok(());
+    }
+    let when = |t: &Option<DateTime<Utc>>| t.as_ref().map_or("-".to_owned(), format_timestamp);
+    println!(
+        "Key {} ({:?}) of tenant {}",
+        key.id, key.name, tenant.subdomain
+    );
+    println!("  type       {}", key.endpoint_type.as_str());
+    println!("  prefix     {}", key.prefix);
+    println!("  status     {}", status(&key));
+    println!("  created    {}", format_timestamp(&key.created_at));
+    println!("  expires    {}", when(&key.expires_at));
+    println!("  last used  {}", when(&key.last_used_at));
+    println!("  revoked    {}", when(&key.revoked_at));
+    println!("Template, version {}:", key.template_version);
+    println!("{}", serde_json::to_string_pretty(&template)?);
+    Ok(())
 }
 
 async fn list(db: &DatabaseArgs, json: bool, tenant: &str) -> anyhow::Result<()> {
@@ -215,13 +300,7 @@ async fn list(db: &DatabaseArgs, json: bool, tenant: &str) -> anyhow::Result<()>
         "ID", "NAME", "TYPE", "PREFIX", "CREATED", "EXPIRES", "LAST USED"
     );
     for r in &keys {
-        let status = if r.revoked_at.is_some() {
-            "revoked"
-        } else if r.expires_at.is_some_and(|at| at <= Utc::now()) {
-            "expired"
-        } else {
-            "active"
-        };
+        let status = status(r);
         println!(
             "{:<21} {:<24} {:<20} {:<13} {:<20} {:<20} {:<20} {status}",
             r.id.0,
@@ -236,7 +315,7 @@ async fn list(db: &DatabaseArgs, json: bool, tenant: &str) -> anyhow::Result<()>
     Ok(())
 }
 
-async fn revoke(db: &DatabaseArgs, json: bool, args: RevokeArgs) -> anyhow::Result<()> {
+async fn revoke(db: &DatabaseArgs, json: bool, args: KeyArgs) -> anyhow::Result<()> {
     let store = db.open().await?;
     let tenant = find_tenant(store.as_ref(), &args.tenant).await?;
     let id = ApiKeyId(args.id);
