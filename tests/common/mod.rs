@@ -13,6 +13,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 use trailspark_store_contract::postgres::TestDatabase;
 
+pub mod admin;
 mod held;
 pub mod leads;
 mod sdk_clients;

@@ -5,7 +5,8 @@
 # out, each because trailspark answers as designed and documents it: `positive_data_acceptance`
 # (schema-valid but meaningless values, such as an opaque cursor that trailspark never issued,
 # get a documented 400) and `negative_data_rejection` (an over-long batch gets a documented 413,
-# which that check does not count as a refusal). The webhooks get real keys in their path.
+# which that check does not count as a refusal). The webhooks get real keys in their path, and
+# the admin routes of one key get real key ids (revoking a key of its own).
 #
 #   tests/conformance/schemathesis.sh [EXAMPLES]   (default 25 per operation)
 set -euo pipefail
@@ -35,6 +36,12 @@ product_org_key=$(target/debug/trailspark key create --tenant default --type pro
   --name conformance --preset segment --json | json_field apiKey)
 signal_key=$(target/debug/trailspark key create --tenant default --type signal-staging \
   --name conformance-signals --preset segment --json | json_field apiKey)
+# Key ids for the admin routes of one key, so their requests reach a key, not only 404. Revoking
+# gets a key of its own: once revoked, a key's template no longer changes (409).
+admin_key_id=$(target/debug/trailspark key create --tenant default --type product-org-updates \
+  --name conformance-admin --preset flat --json | json_field id)
+revoked_key_id=$(target/debug/trailspark key create --tenant default --type product-org-updates \
+  --name conformance-revoke --preset flat --json | json_field id)
 cat >"$work/schemathesis.toml" <<TOML
 [[operations]]
 include-path = "/api/product-orgs/webhook/{apiKey}"
@@ -43,6 +50,14 @@ parameters = { apiKey = "$product_org_key" }
 [[operations]]
 include-path = "/api/signals/webhook/{apiKey}"
 parameters = { apiKey = "$signal_key" }
+
+[[operations]]
+include-operation-id = ["getApiKey", "setApiKeyTemplate", "listApiKeyTemplateVersions"]
+parameters = { keyId = "$admin_key_id" }
+
+[[operations]]
+include-operation-id = "revokeApiKey"
+parameters = { keyId = "$revoked_key_id" }
 TOML
 # Run from the scratch folder: schemathesis keeps a cache in its working directory.
 cd "$work"

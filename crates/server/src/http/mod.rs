@@ -4,6 +4,7 @@ pub(crate) mod admin;
 mod batch;
 mod health;
 pub(crate) mod ingest;
+mod keys;
 pub(crate) mod leads;
 mod openapi;
 mod segment;
@@ -27,6 +28,7 @@ pub fn router(app: App, request_timeout: std::time::Duration) -> Router {
         .merge(signals::router())
         .merge(segment::router())
         .merge(admin::router())
+        .merge(keys::router())
         .merge(leads::router())
         .merge(target_orgs::router())
         .merge(health::router())

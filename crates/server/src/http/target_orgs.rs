@@ -41,7 +41,7 @@ fn target_org_id(raw: &str) -> Result<TargetOrgId, ApiError> {
 }
 
 /// A JSON request body, read with the webhook's limits and errors.
-async fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
+pub(crate) async fn json_body(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
     require_json(headers)?;
     let bytes = read_body(headers, body).await?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::InvalidJson(e.to_string()))

@@ -4,14 +4,17 @@
 //! shows up here without an edit.
 
 use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use trailspark_core::fields::{AllFields, ContextFields};
-use trailspark_core::{ApiKeyId, FieldChange, LeadId, ProductOrgId, TargetOrgId};
+use trailspark_core::{ApiKeyId, EndpointType, FieldChange, LeadId, ProductOrgId, TargetOrgId};
 use trailspark_store::{
-    EvaluationContext, HistoryEntry, Lead, Page, ProductOrg, SignalRecord, TargetOrg,
-    TargetOrgDetail,
+    ApiKeyRecord, EvaluationContext, HistoryEntry, Lead, Page, ProductOrg, SignalRecord, TargetOrg,
+    TargetOrgDetail, TemplateVersion,
 };
+
+use crate::keys::CreatedKey;
 
 /// A page of a list: `{items, nextCursor}`.
 #[derive(Serialize)]
@@ -220,6 +223,121 @@ impl<'a> From<&'a TargetOrgDetail> for TargetOrgDetailView<'a> {
             lead_count: detail.lead_count,
         }
     }
+}
+
+/// A whole list, not paged: `{items}` (a tenant's keys, a key's template versions: few).
+#[derive(Serialize)]
+pub struct ItemsView<T> {
+    pub items: Vec<T>,
+}
+
+/// An API key as the admin API lists it: never the key itself.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyView<'a> {
+    pub id: &'a ApiKeyId,
+    pub name: &'a str,
+    pub endpoint_type: EndpointType,
+    pub prefix: &'a str,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub template_version: i64,
+}
+
+impl<'a> From<&'a ApiKeyRecord> for ApiKeyView<'a> {
+    fn from(key: &'a ApiKeyRecord) -> Self {
+        Self {
+            id: &key.id,
+            name: &key.name,
+            endpoint_type: key.endpoint_type,
+            prefix: &key.prefix,
+            created_at: key.created_at,
+            expires_at: key.expires_at,
+            revoked_at: key.revoked_at,
+            last_used_at: key.last_used_at,
+            template_version: key.template_version,
+        }
+    }
+}
+
+/// One API key with its current template (the one of `templateVersion`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKeyDetailView<'a> {
+    #[serde(flatten)]
+    pub key: ApiKeyView<'a>,
+    pub template: Value,
+}
+
+impl<'a> TryFrom<&'a ApiKeyRecord> for ApiKeyDetailView<'a> {
+    type Error = anyhow::Error;
+    fn try_from(key: &'a ApiKeyRecord) -> anyhow::Result<Self> {
+        Ok(Self {
+            key: key.into(),
+            template: stored_template(&key.template)?,
+        })
+    }
+}
+
+/// One version of a key's template.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateVersionView<'a> {
+    pub template_version: i64,
+    pub template: Value,
+    pub created_at: DateTime<Utc>,
+    pub created_by: &'a str,
+}
+
+impl<'a> TryFrom<&'a TemplateVersion> for TemplateVersionView<'a> {
+    type Error = anyhow::Error;
+    fn try_from(version: &'a TemplateVersion) -> anyhow::Result<Self> {
+        Ok(Self {
+            template_version: version.version,
+            template: stored_template(&version.template)?,
+            created_at: version.created_at,
+            created_by: &version.created_by,
+        })
+    }
+}
+
+/// A key just created (`POST /api/admin/api-keys`): its fields and template, and the key
+/// and its secrets, shown this once.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedApiKeyView<'a> {
+    #[serde(flatten)]
+    pub key: ApiKeyDetailView<'a>,
+    pub api_key: &'a str,
+    pub secret: Option<&'a str>,
+    pub hmac_secret: Option<&'a str>,
+}
+
+impl<'a> TryFrom<&'a CreatedKey> for CreatedApiKeyView<'a> {
+    type Error = anyhow::Error;
+    fn try_from(created: &'a CreatedKey) -> anyhow::Result<Self> {
+        Ok(Self {
+            key: (&created.record).try_into()?,
+            api_key: created.api_key.expose_secret(),
+            secret: created.secret.as_ref().map(|s| s.expose_secret()),
+            hmac_secret: created.hmac_secret.as_ref().map(|s| s.expose_secret()),
+        })
+    }
+}
+
+/// What a template change answers: the version it became.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateChangedView {
+    pub template_version: i64,
+}
+
+/// A stored template's JSON text as JSON (the store keeps what was validated; anything else
+/// is corrupt data, a 500).
+fn stored_template(text: &str) -> anyhow::Result<Value> {
+    serde_json::from_str(text).map_err(|e| anyhow::anyhow!("a stored template is not JSON: {e}"))
 }
 
 /// A view as a JSON value, for pages that walk it.

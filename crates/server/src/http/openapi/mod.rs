@@ -4,6 +4,7 @@
 mod fields;
 mod health;
 mod intake;
+mod keys;
 mod leads;
 mod orgs;
 mod parts;
@@ -52,7 +53,7 @@ fn document() -> Value {
         "tags": [
             {"name": "webhook", "description": "Intake from Segment, RudderStack, Hightouch or curl."},
             {"name": "segment", "description": "The Segment-compatible API, for Segment's and RudderStack's SDKs."},
-            {"name": "admin", "description": "Tenant-scoped reads; `Authorization: Bearer <admin token>`."},
+            {"name": "admin", "description": "Tenant-scoped reads and changes; `Authorization: Bearer <admin token>`."},
             {"name": "health", "description": "Liveness, readiness and this document."},
         ],
         "paths": paths(),
@@ -68,6 +69,10 @@ fn paths() -> Value {
         "/v1/batch": intake::segment_batch(),
         "/v1/{eventType}": intake::segment_event(),
         "/metrics": health::metrics(),
+        "/api/admin/api-keys": keys::api_keys(),
+        "/api/admin/api-keys/{keyId}": keys::api_key(),
+        "/api/admin/api-keys/{keyId}/template": keys::template(),
+        "/api/admin/api-keys/{keyId}/template/versions": keys::template_versions(),
         "/api/admin/leads": leads::leads(),
         "/api/admin/leads/{leadId}": leads::lead(),
         "/api/admin/leads/{leadId}/evaluation-context": leads::evaluation_context(),

@@ -14,7 +14,7 @@ pub(super) fn components() -> Value {
             "segmentWriteKey": {"type": "http", "scheme": "basic",
                                 "description": "The API key as username; empty password, or the key's secret."},
         },
-        "schemas": spread(intake_schemas(), admin_schemas()),
+        "schemas": spread(spread(intake_schemas(), admin_schemas()), super::keys::schemas()),
     })
 }
 
@@ -84,6 +84,8 @@ fn error_schema() -> Value {
             "path": {"type": "string", "description": "The template path that found nothing."},
             "didYouMean": {"type": "string", "description": "The nearest existing path of the payload."},
             "fieldErrors": {"type": "array", "items": schema_ref("FieldError")},
+            "reasons": {"type": "array", "items": {"type": "string"},
+                        "description": "Every reason a template was refused."},
             "status": {"type": "integer",
                        "description": "In a batch's results: the status this element alone would get."},
             "results": {"type": "array", "items": {},

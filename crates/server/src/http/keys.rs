@@ -1,0 +1,176 @@
+//! Admin API: a tenant's API keys (list, create, one, revoke) and their templates (change,
+//! every version). The key itself is shown once, when created; tenant-scoped by the bearer
+//! token, so another tenant's key is simply not found.
+
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
+use trailspark_core::template::Preset;
+use trailspark_core::{ApiKeyId, EndpointType};
+
+use super::target_orgs::json_body;
+use super::views::{
+    ApiKeyDetailView, ApiKeyView, CreatedApiKeyView, ItemsView, TemplateChangedView,
+    TemplateVersionView,
+};
+use crate::app::App;
+use crate::auth::TenantAdmin;
+use crate::error::ApiError;
+use crate::keys::{change_template, create_api_key, KeyRequest, TemplateSource, BY_ADMIN_TOKEN};
+
+/// Routes of the API key admin API.
+pub fn router() -> Router<App> {
+    Router::new()
+        .route("/api/admin/api-keys", get(list).post(create))
+        .route("/api/admin/api-keys/{key_id}", get(one).delete(revoke))
+        .route("/api/admin/api-keys/{key_id}/template", put(set_template))
+        .route(
+            "/api/admin/api-keys/{key_id}/template/versions",
+            get(template_versions),
+        )
+}
+
+/// The body of `POST /api/admin/api-keys`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct NewKey {
+    name: String,
+    endpoint_type: EndpointType,
+    preset: Option<String>,
+    template: Option<Value>,
+    expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    secret: bool,
+    #[serde(default)]
+    hmac_secret: bool,
+}
+
+impl NewKey {
+    /// The template the body asks for: a preset or a template, exactly one of them.
+    fn template_source(&self) -> Result<TemplateSource, ApiError> {
+        match (&self.preset, &self.template) {
+            (Some(name), None) => Preset::parse(name).map(TemplateSource::Preset).ok_or_else(|| {
+                let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+                ApiError::BadRequest {
+                    code: "unknown_preset",
+                    message: format!("There is no preset {name:?}; the presets are {}.", names.join(", ")),
+                }
+            }),
+            (None, Some(json)) => Ok(TemplateSource::Json(json.clone())),
+            _ => Err(ApiError::BadRequest {
+                code: "invalid_body",
+                message: "Send either `preset` (segment, rudderstack, hightouch, flat) or `template` (the template's JSON object), not both.".into(),
+            }),
+        }
+    }
+}
+
+/// The body of `PUT /api/admin/api-keys/{keyId}/template`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTemplate {
+    template: Value,
+}
+
+/// A JSON body read as `T`; a body of another shape is refused with what is wrong.
+async fn body_of<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+    serde_json::from_value(json_body(headers, body).await?).map_err(|e| ApiError::BadRequest {
+        code: "invalid_body",
+        message: format!("The body is not what this endpoint takes: {e}."),
+    })
+}
+
+async fn list(State(app): State<App>, admin: TenantAdmin) -> Result<Response, ApiError> {
+    let keys = app.store.list_api_keys(admin.tenant).await?;
+    let items = keys.iter().map(ApiKeyView::from).collect();
+    Ok(Json(ItemsView { items }).into_response())
+}
+
+async fn create(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let asked: NewKey = body_of(&headers, body).await?;
+    let template = asked.template_source()?.compile(asked.endpoint_type)?;
+    let request = KeyRequest {
+        name: asked.name,
+        template,
+        expires_at: asked.expires_at,
+        with_secret: asked.secret,
+        with_hmac_secret: asked.hmac_secret,
+        created_by: BY_ADMIN_TOKEN.into(),
+    };
+    let created = create_api_key(app.store.as_ref(), admin.tenant, request, Utc::now()).await?;
+    let view = CreatedApiKeyView::try_from(&created)?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+async fn one(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let key = app.store.api_key(admin.tenant, &ApiKeyId(id)).await?;
+    Ok(Json(ApiKeyDetailView::try_from(&key)?).into_response())
+}
+
+async fn revoke(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let key = app
+        .store
+        .revoke_api_key(admin.tenant, &ApiKeyId(id))
+        .await?;
+    Ok(Json(ApiKeyView::from(&key)).into_response())
+}
+
+async fn set_template(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let asked: NewTemplate = body_of(&headers, body).await?;
+    let source = TemplateSource::Json(asked.template);
+    let id = ApiKeyId(id);
+    let version = change_template(
+        app.store.as_ref(),
+        admin.tenant,
+        &id,
+        &source,
+        BY_ADMIN_TOKEN,
+    )
+    .await?;
+    let view = TemplateChangedView {
+        template_version: version.version,
+    };
+    Ok(Json(view).into_response())
+}
+
+async fn template_versions(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let versions = app
+        .store
+        .template_versions(admin.tenant, &ApiKeyId(id))
+        .await?;
+    let items = versions
+        .iter()
+        .map(TemplateVersionView::try_from)
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Json(ItemsView { items }).into_response())
+}

@@ -1,0 +1,36 @@
+//! The admin API's writes, with tenant `default`'s token (reads are `TestApp::admin_get`).
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use super::TestApp;
+
+impl TestApp {
+    /// Sends `method` to an admin API path with tenant `default`'s token, and `body` as JSON.
+    pub async fn admin_send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.admin_token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.send(request).await
+    }
+
+    /// Changes a key's template through the admin API (`PUT …/template`).
+    pub async fn put_template(&self, key_id: &str, template: &Value) -> (StatusCode, Value) {
+        let body = serde_json::json!({ "template": template });
+        self.admin_send(
+            Method::PUT,
+            &format!("/api/admin/api-keys/{key_id}/template"),
+            Some(&body),
+        )
+        .await
+    }
+}
