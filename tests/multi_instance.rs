@@ -168,3 +168,44 @@ async fn leads_link_whichever_instance_gets_the_signal_and_the_org() {
     );
     assert_eq!(context["productOrgInfo"][0]["productOrgId"], json!("ws_x"));
 }
+
+#[tokio::test]
+async fn a_template_changed_through_one_instance_is_used_by_the_other() {
+    let Some(app) = TestApp::spawn_postgres(&[]).await else {
+        return;
+    };
+    let b = app.another_instance("b");
+    let key = app.key(&["--type", "product-org-updates", "--preset", "flat"]);
+    // Once both have seen the key's creation move the revision, a key they hold stays in
+    // memory until it moves again: then only the template change can make them reload it.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for url in [app.webhook_url(&key.api_key), b.webhook_url(&key.api_key)] {
+        let (status, answer) = post(&app.client, url, json!({"workspace_id": "ws_t"})).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let changed = app
+        .client
+        .put(format!("{}/api/admin/api-keys/{}/template", b.base, key.id))
+        .bearer_auth(&app.admin_token)
+        .json(&json!({"template": {"productOrgId": "org.id", "name": "org.name"}}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(changed.status(), StatusCode::OK, "the change, through b");
+    let body = json!({"org": {"id": "ws_t", "name": "Renamed"}});
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let (status, answer) = post(&app.client, app.webhook_url(&key.api_key), body.clone()).await;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(answer["code"], json!("missing_product_org_id"), "{answer}");
+        assert!(
+            Instant::now() < deadline,
+            "the other instance still extracts with the old template"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, org) = app.product_org("ws_t").await;
+    assert_eq!(org["name"], json!("Renamed"), "{org}");
+}
