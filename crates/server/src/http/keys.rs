@@ -56,20 +56,34 @@ impl NewKey {
     /// The template the body asks for: a preset or a template, exactly one of them.
     fn template_source(&self) -> Result<TemplateSource, ApiError> {
         match (&self.preset, &self.template) {
-            (Some(name), None) => Preset::parse(name).map(TemplateSource::Preset).ok_or_else(|| {
-                let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
-                ApiError::BadRequest {
-                    code: "unknown_preset",
-                    message: format!("There is no preset {name:?}; the presets are {}.", names.join(", ")),
-                }
-            }),
+            (Some(name), None) => preset_named(name).map(TemplateSource::Preset),
             (None, Some(json)) => Ok(TemplateSource::Json(json.clone())),
             _ => Err(ApiError::BadRequest {
                 code: "invalid_body",
-                message: "Send either `preset` (segment, rudderstack, hightouch, flat) or `template` (the template's JSON object), not both.".into(),
+                message: format!(
+                    "Send either `preset` ({}) or `template` (the template's JSON object), \
+                     not both.",
+                    preset_names()
+                ),
             }),
         }
     }
+}
+
+/// The preset of that name, or a refusal that lists the presets.
+fn preset_named(name: &str) -> Result<Preset, ApiError> {
+    Preset::parse(name).ok_or_else(|| ApiError::BadRequest {
+        code: "unknown_preset",
+        message: format!(
+            "There is no preset {name:?}; the presets are {}.",
+            preset_names()
+        ),
+    })
+}
+
+fn preset_names() -> String {
+    let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
+    names.join(", ")
 }
 
 /// The body of `PUT /api/admin/api-keys/{keyId}/template`.
