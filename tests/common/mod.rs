@@ -18,6 +18,7 @@ mod held;
 pub mod leads;
 mod sdk_clients;
 pub mod status;
+pub mod web;
 
 pub use held::HeldRequest;
 pub use sdk_clients::{clients, run_client};

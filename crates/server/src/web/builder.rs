@@ -201,6 +201,11 @@ impl Builder {
         }
     }
 
+    /// Whether both builders map the same paths (the sample aside).
+    pub fn same_template(&self, other: &Builder) -> bool {
+        self.kind == other.kind && self.paths == other.paths && self.custom == other.custom
+    }
+
     /// The template's JSON form: empty inputs left out.
     pub fn template_json(&self) -> Value {
         let json = |text: &str| {

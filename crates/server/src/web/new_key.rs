@@ -37,6 +37,9 @@ struct KeyForm {
     name: String,
     endpoint_type: String,
     preset: String,
+    /// The preset the menu showed when the form was drawn: a different one now means the
+    /// user chose another since.
+    drawn_preset: String,
     expires_days: String,
     #[serde(deserialize_with = "ticked")]
     with_secret: bool,
@@ -80,6 +83,7 @@ impl KeyForm {
 /// A key being composed on the API Keys page.
 struct KeyDraft {
     name: String,
+    /// The preset chosen in the menu (its form value).
     preset: String,
     expires_days: String,
     with_secret: bool,
@@ -100,18 +104,19 @@ impl KeyDraft {
         }
     }
 
-    /// The draft as the form left it.
-    fn from_form(form: KeyForm) -> Self {
+    /// The draft as the form left it, and the preset its menu showed when it was drawn.
+    fn from_form(form: KeyForm) -> (Self, Option<Preset>) {
         let kind =
             EndpointType::parse(&form.endpoint_type).unwrap_or(EndpointType::ProductOrgUpdates);
-        Self {
+        let draft = Self {
             name: form.name,
             preset: form.preset,
             expires_days: form.expires_days,
             with_secret: form.with_secret,
             with_hmac: form.with_hmac,
             builder: Builder::from_form(kind, form.builder),
-        }
+        };
+        (draft, preset_named(&form.drawn_preset))
     }
 
     /// Fills the builder from the chosen preset; the sample payload stays.
@@ -121,6 +126,26 @@ impl KeyDraft {
         self.builder = Builder::from_preset(self.builder.kind, preset);
         self.builder.sample = sample;
         Ok(())
+    }
+
+    /// Applies a preset chosen in the menu since the form was `drawn` (without pressing
+    /// "Fill the template from the preset"), as the user expects, when the paths are still
+    /// the drawn preset's. Paths edited by hand are kept instead: the answer says so.
+    fn apply_chosen_preset(&mut self, drawn: Option<Preset>) -> Option<String> {
+        let chosen = preset_named(&self.preset)?;
+        let drawn = drawn.filter(|drawn| *drawn != chosen)?;
+        if self
+            .builder
+            .same_template(&Builder::from_preset(self.builder.kind, drawn))
+        {
+            self.fill_from_preset().ok()?;
+            return None;
+        }
+        Some(format!(
+            "The paths below were edited by hand, so they were kept: the {} preset was not \
+             applied. To use its paths instead, press \"Fill the template from the preset\".",
+            preset_title(&self.preset)
+        ))
     }
 
     /// The key this draft describes, or what is wrong with it.
@@ -147,6 +172,14 @@ impl KeyDraft {
     }
 }
 
+/// The form's preset menu: each preset's value, its name, and what the menu adds to the name.
+const PRESETS: [(&str, &str, &str); 4] = [
+    ("segment", "Segment", " (group calls)"),
+    ("rudderstack", "RudderStack", ""),
+    ("hightouch", "Hightouch", " (flat rows)"),
+    ("flat", "Flat", ""),
+];
+
 /// The preset a value of the form's preset menu names.
 fn preset_named(name: &str) -> Option<Preset> {
     match name {
@@ -158,18 +191,32 @@ fn preset_named(name: &str) -> Option<Preset> {
     }
 }
 
-/// The Create a key form, with `error` above it and `preview` below the builder.
-fn key_form(
-    viewer: &Viewer,
-    draft: &KeyDraft,
-    error: Option<&str>,
-    preview: Option<Markup>,
-) -> Markup {
+/// The name of the preset a menu value stands for, as messages say it.
+fn preset_title(value: &str) -> &str {
+    PRESETS
+        .iter()
+        .find_map(|(v, name, _)| (*v == value).then_some(*name))
+        .unwrap_or(value)
+}
+
+/// What the page says above the form: an error, or a notice about what the last button did.
+enum Said<'a> {
+    Nothing,
+    Error(&'a str),
+    Notice(&'a str),
+}
+
+/// The Create a key form, with what is `said` above it and `preview` below the builder.
+fn key_form(viewer: &Viewer, draft: &KeyDraft, said: Said, preview: Option<Markup>) -> Markup {
     let kind = draft.builder.kind;
     html! {
         form.card.wide method="post" action="/settings/api-keys#create" id="create" {
             h2 { "Create a key" }
-            @if let Some(error) = error { p.error role="alert" { (error) } }
+            @match said {
+                Said::Error(error) => p.error role="alert" { (error) },
+                Said::Notice(notice) => p.notice role="status" { (notice) },
+                Said::Nothing => {},
+            }
             input type="hidden" name="csrf" value=(viewer.csrf);
             label for="name" { "Name" }
             input #name type="text" name="name" value=(draft.name) maxlength="200" placeholder="Segment production";
@@ -180,10 +227,11 @@ fn key_form(
             }
             label for="preset" { "Start from a preset" }
             select #preset name="preset" {
-                @for (value, text) in [("segment", "Segment (group calls)"), ("rudderstack", "RudderStack"), ("hightouch", "Hightouch (flat rows)"), ("flat", "Flat")] {
-                    option value=(value) selected[draft.preset == value] { (text) }
+                @for (value, name, note) in PRESETS {
+                    option value=(value) selected[draft.preset == value] { (name) (note) }
                 }
             }
+            input type="hidden" name="drawn_preset" value=(draft.preset);
             button type="submit" name="action" value="preset" formnovalidate { "Fill the template from the preset" }
             (draft.builder.fieldset())
             @if let Some(preview) = preview { (preview) }
@@ -229,7 +277,7 @@ const LIVE_PREVIEW_SCRIPT: &str = r#"(function () {
 
 /// The Create a key form as the API Keys page first shows it.
 pub fn create_form(viewer: &Viewer) -> Markup {
-    key_form(viewer, &KeyDraft::new(), None, None)
+    key_form(viewer, &KeyDraft::new(), Said::Nothing, None)
 }
 
 /// Every button of the Create a key form. All but Create draw the form again with their
@@ -244,21 +292,46 @@ async fn create_key(
         return forbidden();
     }
     let intent = form.intent();
-    let mut draft = KeyDraft::from_form(form);
-    let redraw = |draft: &KeyDraft, preview: Option<Markup>| {
-        key_page(&viewer, draft, StatusCode::OK, None, preview)
+    let (mut draft, drawn_preset) = KeyDraft::from_form(form);
+    let notice = match intent {
+        Intent::FillFromPreset => None,
+        _ => draft.apply_chosen_preset(drawn_preset),
+    };
+    let said = notice.as_deref().map_or(Said::Nothing, Said::Notice);
+    let redraw = |draft: &KeyDraft, said: Said, preview: Option<Markup>| {
+        key_page(&viewer, draft, StatusCode::OK, said, preview)
     };
     match intent {
-        Intent::Redraw => redraw(&draft, None),
+        Intent::Redraw => redraw(&draft, said, None),
         Intent::FillFromPreset => match draft.fill_from_preset() {
-            Ok(()) => redraw(&draft, None),
-            Err(why) => key_page(&viewer, &draft, StatusCode::BAD_REQUEST, Some(why), None),
+            Ok(()) => redraw(&draft, said, None),
+            Err(why) => key_page(
+                &viewer,
+                &draft,
+                StatusCode::BAD_REQUEST,
+                Said::Error(why),
+                None,
+            ),
         },
         Intent::AddCustomRow => {
             draft.builder.custom.push((String::new(), String::new()));
-            redraw(&draft, None)
+            redraw(&draft, said, None)
         }
-        Intent::Preview => redraw(&draft, Some(draft.builder.preview())),
+        Intent::Preview => redraw(&draft, said, Some(draft.builder.preview())),
+        // What the user meant is unclear: nothing is created until they say.
+        Intent::Create if notice.is_some() => {
+            let message = format!(
+                "No key was created. {} To save the paths as they are, press \"Create key\" again.",
+                notice.as_deref().unwrap_or_default()
+            );
+            key_page(
+                &viewer,
+                &draft,
+                StatusCode::CONFLICT,
+                Said::Notice(&message),
+                None,
+            )
+        }
         Intent::Create => match create(&app, &viewer, &draft).await {
             Ok(created) => shown_once(&viewer, &headers, draft.builder.kind, &created),
             Err(response) => response,
@@ -271,13 +344,13 @@ fn key_page(
     viewer: &Viewer,
     draft: &KeyDraft,
     status: StatusCode,
-    error: Option<&str>,
+    said: Said,
     preview: Option<Markup>,
 ) -> Response {
     let body = page(
         "API Keys",
         Some(viewer),
-        key_form(viewer, draft, error, preview),
+        key_form(viewer, draft, said, preview),
     );
     (status, body).into_response()
 }
@@ -285,8 +358,15 @@ fn key_page(
 /// Stores the key the draft describes; a draft that is not a valid key gets its form back
 /// with the reason.
 async fn create(app: &App, viewer: &Viewer, draft: &KeyDraft) -> Result<CreatedKey, Response> {
-    let invalid =
-        |message: &str| key_page(viewer, draft, StatusCode::BAD_REQUEST, Some(message), None);
+    let invalid = |message: &str| {
+        key_page(
+            viewer,
+            draft,
+            StatusCode::BAD_REQUEST,
+            Said::Error(message),
+            None,
+        )
+    };
     let now = Utc::now();
     let request = draft
         .key_request(now)

@@ -40,7 +40,7 @@ async fn the_posted_form_becomes_the_draft() {
     .unwrap();
     assert_eq!(form.csrf, "c");
     assert!(matches!(form.intent(), Intent::Create));
-    let draft = KeyDraft::from_form(form);
+    let (draft, _) = KeyDraft::from_form(form);
     assert_eq!(draft.name, "Seg");
     assert_eq!(draft.builder.kind, EndpointType::SignalStaging);
     assert!(
@@ -66,7 +66,7 @@ async fn a_remove_button_drops_its_row_and_draws_the_form_again() {
     .await
     .unwrap();
     assert!(matches!(form.intent(), Intent::Redraw));
-    let draft = KeyDraft::from_form(form);
+    let (draft, _) = KeyDraft::from_form(form);
     assert_eq!(draft.builder.custom, [("c".to_owned(), "d".to_owned())]);
 }
 

@@ -1,0 +1,94 @@
+//! The template builder of Settings > API Keys as a browser without JavaScript drives it: each
+//! button posts the whole form, and the page drawn again must mean what the user sees.
+
+mod common;
+
+use common::web::Browser;
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::json;
+
+/// A row as Hightouch sends it (the flat table of the seed).
+fn hightouch_row(id: &str) -> serde_json::Value {
+    json!({"workspace_id": id, "workspace_name": "Flat Co", "plan_id": "pro", "user_count": 12})
+}
+
+/// Issue 16: Hightouch chosen in the preset menu and Create pressed straight away saved
+/// Segment's paths (`groupId`), so every Hightouch row was answered 400.
+#[tokio::test]
+async fn a_preset_chosen_then_create_saves_that_presets_paths() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new_user(&app).await;
+    let mut form = browser.get("/settings/api-keys").await.form("create");
+    assert_eq!(form.get("path.productOrgId"), Some("groupId"));
+    form.set("name", "Hightouch rows");
+    form.set("preset", "hightouch");
+    let created = browser.press(&form, "action", "create").await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let url = created.input("webhook_url").expect("the webhook URL");
+    let (status, body) = app
+        .send(app.client.post(&url).json(&hightouch_row("ws_flat")))
+        .await;
+    assert_eq!(status, StatusCode::OK, "a Hightouch row is taken: {body}");
+    let (_, org) = app.product_org("ws_flat").await;
+    assert_eq!(org["userCount"], 12, "{org}");
+
+    // The preview, too, runs the preset the menu shows when the paths were left as drawn.
+    let mut form = browser.get("/settings/api-keys").await.form("create");
+    form.set("preset", "flat");
+    form.set("sample", &hightouch_row("ws_preview").to_string());
+    let preview = browser.press(&form, "action", "preview").await;
+    assert_eq!(preview.status, StatusCode::OK);
+    let drawn = preview.form("create");
+    assert_eq!(drawn.get("path.productOrgId"), Some("workspace_id"));
+    let shown = preview.text_of("preview").expect("a preview");
+    assert!(shown.contains("would be applied"), "{shown}");
+}
+
+/// Paths edited by hand are never silently replaced by a preset chosen afterwards: the page
+/// says they were kept, creates nothing, and Create pressed again saves them.
+#[tokio::test]
+async fn paths_edited_by_hand_win_over_a_preset_chosen_later_and_the_page_says_so() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new_user(&app).await;
+    let mut form = browser.get("/settings/api-keys").await.form("create");
+    form.set("name", "Edited");
+    form.set("path.userCount", "traits.seats");
+    form.set("preset", "hightouch");
+    let page = browser.press(&form, "action", "create").await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.text());
+    let said = page.text();
+    assert!(
+        said.contains("edited by hand")
+            && said.contains("Hightouch")
+            && said.contains("No key was created"),
+        "the page says which paths won and that nothing was created: {said}"
+    );
+    let keys = app.cli_json(&["key", "list", "--tenant", "default"]);
+    assert!(!keys.to_string().contains("Edited"), "{keys}");
+    let again = page.form("create");
+    assert_eq!(again.get("path.userCount"), Some("traits.seats"));
+    assert_eq!(again.get("path.productOrgId"), Some("groupId"));
+
+    let created = browser.press(&again, "action", "create").await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let url = created.input("webhook_url").expect("the webhook URL");
+    let group = json!({"type": "group", "groupId": "ws_seg", "traits": {"seats": 7}});
+    let (status, body) = app.send(app.client.post(&url).json(&group)).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the edited paths were saved: {body}"
+    );
+    let (_, org) = app.product_org("ws_seg").await;
+    assert_eq!(org["userCount"], 7, "{org}");
+
+    // "Fill the template from the preset" is the way to replace them, and it does.
+    let mut form = browser.get("/settings/api-keys").await.form("create");
+    form.set("path.userCount", "traits.seats");
+    form.set("preset", "hightouch");
+    let filled = browser.press(&form, "action", "preset").await;
+    assert_eq!(filled.status, StatusCode::OK);
+    let drawn = filled.form("create");
+    assert_eq!(drawn.get("path.userCount"), Some("user_count"));
+}
