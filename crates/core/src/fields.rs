@@ -150,12 +150,13 @@ impl Serialize for ContextFields<'_> {
 }
 
 /// Declares the product org fields. Each row: its doc comment, its variant and member names,
-/// its [`Kind`], its JSON name, and whether the evaluation context's `productOrgInfo` carries
-/// it.
+/// its [`Kind`], its JSON name, whether the evaluation context's `productOrgInfo` carries it,
+/// and an example value its rule accepts.
 macro_rules! product_org_fields {
     ($(
         $(#[doc = $doc:literal])*
-        $variant:ident $member:ident: $kind:ident = $json:literal, context: $context:literal;
+        $variant:ident $member:ident: $kind:ident = $json:literal, context: $context:literal,
+            example: $example:tt;
     )*) => {
         /// A standard field of a product org (every field but the custom ones), in the order
         /// templates, outputs and documents list them.
@@ -184,6 +185,11 @@ macro_rules! product_org_fields {
             pub fn description(self) -> String {
                 let lines: &[&str] = match self { $(Field::$variant => &[$($doc),*],)* };
                 lines.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ")
+            }
+
+            /// A value the field's rule accepts, for example payloads.
+            pub fn example(self) -> Value {
+                match self { $(Field::$variant => json!($example),)* }
             }
 
             /// The OpenAPI schema of the field's values.
@@ -289,21 +295,23 @@ macro_rules! product_org_fields {
 
 product_org_fields! {
     /// The product org's name; the first update of a product org names its target org after it.
-    Name name: Text = "name", context: true;
+    Name name: Text = "name", context: true, example: "Test Workspace";
     /// The id of its plan in the sender's billing system.
-    PlanId plan_id: Text = "planId", context: false;
+    PlanId plan_id: Text = "planId", context: false, example: "pro";
     /// The plan's name, as people read it.
-    PlanName plan_name: Text = "planName", context: true;
+    PlanName plan_name: Text = "planName", context: true, example: "Pro";
     /// How many users (seats) it has.
-    UserCount user_count: Count = "userCount", context: true;
+    UserCount user_count: Count = "userCount", context: true, example: 10;
     /// Monthly recurring revenue in cents.
-    Mrr mrr: Count = "mrr", context: true;
+    Mrr mrr: Count = "mrr", context: true, example: 9900;
     /// Where it stands in a trial (`active`, `converted`, `expired`, …).
-    TrialStatus trial_status: Text = "trialStatus", context: true;
+    TrialStatus trial_status: Text = "trialStatus", context: true, example: "active";
     /// When someone last used it.
-    LastActiveAt last_active_at: Timestamp = "lastActiveAt", context: false;
+    LastActiveAt last_active_at: Timestamp = "lastActiveAt", context: false,
+        example: "2026-01-15T10:30:00Z";
     /// Its feature flags, as an object of flag → value.
-    FeatureFlags feature_flags: Object = "featureFlags", context: true;
+    FeatureFlags feature_flags: Object = "featureFlags", context: true,
+        example: {"sso_enabled": true};
 }
 
 #[cfg(test)]
@@ -328,6 +336,7 @@ mod tests {
         );
         for field in Field::ALL {
             assert_eq!(Field::named(field.name()), Some(*field));
+            assert!(field.read(&field.example()).is_ok(), "{field:?}'s example");
             assert_eq!(field.cleared().key(), FieldKey::Standard(*field));
             assert!(!field.description().is_empty(), "{field:?}");
         }

@@ -2,6 +2,7 @@
 //! and value rules, the per-field merge, and API credentials. No I/O lives here.
 
 pub mod credentials;
+pub mod example;
 pub mod extract;
 pub mod fields;
 pub mod firmographics;

@@ -103,6 +103,40 @@ impl Path {
             })
     }
 
+    /// Puts `value` where [`Path::resolve`] finds it, making the objects on the way (an array,
+    /// padded with nulls, for a segment of digits). `false`, with `payload` unchanged, when
+    /// something is in the way: a value at the path, or a step into a value that is not an
+    /// object or array. A `null` counts as empty.
+    pub fn insert(&self, payload: &mut Value, value: Value) -> bool {
+        let mut slot = payload;
+        for segment in &self.segments {
+            if slot.is_null() {
+                *slot = match segment.index {
+                    Some(_) => Value::Array(Vec::new()),
+                    None => Value::Object(serde_json::Map::new()),
+                };
+            }
+            slot = match slot {
+                Value::Object(map) => map.entry(segment.key.clone()).or_insert(Value::Null),
+                Value::Array(items) => {
+                    let Some(index) = segment.index else {
+                        return false;
+                    };
+                    if items.len() <= index {
+                        items.resize(index + 1, Value::Null);
+                    }
+                    &mut items[index]
+                }
+                _ => return false,
+            };
+        }
+        if !slot.is_null() {
+            return false;
+        }
+        *slot = value;
+        true
+    }
+
     /// The path as written.
     pub fn as_str(&self) -> &str {
         &self.source
@@ -185,6 +219,31 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn insert_puts_a_value_where_resolve_finds_it() {
+        let mut payload = json!({"traits": {"plan": "pro"}, "name": "Acme"});
+        let at = |p: &str| Path::parse(p).unwrap();
+        assert!(at("traits.seats").insert(&mut payload, json!(3)));
+        assert!(at("items.2.id").insert(&mut payload, json!("c")));
+        assert!(at("a\\.b.c").insert(&mut payload, json!(true)));
+        assert_eq!(
+            payload,
+            json!({"traits": {"plan": "pro", "seats": 3}, "name": "Acme",
+                   "items": [null, null, {"id": "c"}], "a.b": {"c": true}})
+        );
+        let before = payload.clone();
+        assert!(!at("traits.plan").insert(&mut payload, json!("x")), "taken");
+        assert!(
+            !at("name.first").insert(&mut payload, json!("x")),
+            "text in the way"
+        );
+        assert!(
+            !at("items.id").insert(&mut payload, json!("x")),
+            "not an index"
+        );
+        assert_eq!(payload, before, "nothing changed");
+    }
 
     #[test]
     fn resolves_nested_keys_array_indexes_and_escaped_dots() {
@@ -271,6 +330,14 @@ mod tests {
             let source: Vec<String> = keys.iter().map(|k| escape_segment(k)).collect();
             let path = Path::parse(&source.join(".")).unwrap();
             prop_assert_eq!(path.resolve(&payload), Some(&json!("leaf")));
+        }
+
+        #[test]
+        fn an_inserted_value_resolves(source in "[a-z0-9]{1,4}(\\.[a-z0-9]{1,4}){0,4}") {
+            let path = Path::parse(&source).unwrap();
+            let mut payload = json!({});
+            prop_assert!(path.insert(&mut payload, json!("v")));
+            prop_assert_eq!(path.resolve(&payload), Some(&json!("v")));
         }
 
         #[test]

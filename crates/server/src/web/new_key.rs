@@ -1,25 +1,25 @@
 //! Settings > API Keys > Create a key: the form with its template builder ([`super::builder`]),
 //! what each of its buttons does (fill from a preset, add or remove a custom row, preview,
-//! create), and the page that shows a new key once.
+//! create); [`shown`] is the page that shows a new key once.
 
 use axum::extract::{Form, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use maud::{html, Markup, PreEscaped};
-use secrecy::ExposeSecret;
 use serde::{Deserialize, Deserializer};
-use trailspark_core::template::Preset;
+use trailspark_core::template::{PayloadTemplate, Preset};
 use trailspark_core::EndpointType;
 
 use super::builder::{Builder, BuilderForm};
 use super::layout::page;
-use super::session::{forbidden, secure, Viewer};
+use super::session::{forbidden, Viewer};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::keys::{create_api_key, CreatedKey, KeyRequest};
+use shown::shown_once;
 
 /// The route of the Create a key form (the API Keys page posts to itself).
 pub fn router() -> Router<App> {
@@ -333,7 +333,7 @@ async fn create_key(
             )
         }
         Intent::Create => match create(&app, &viewer, &draft).await {
-            Ok(created) => shown_once(&viewer, &headers, draft.builder.kind, &created),
+            Ok((template, created)) => shown_once(&viewer, &headers, &template, &created),
             Err(response) => response,
         },
     }
@@ -357,7 +357,11 @@ fn key_page(
 
 /// Stores the key the draft describes; a draft that is not a valid key gets its form back
 /// with the reason.
-async fn create(app: &App, viewer: &Viewer, draft: &KeyDraft) -> Result<CreatedKey, Response> {
+async fn create(
+    app: &App,
+    viewer: &Viewer,
+    draft: &KeyDraft,
+) -> Result<(PayloadTemplate, CreatedKey), Response> {
     let invalid = |message: &str| {
         key_page(
             viewer,
@@ -371,94 +375,14 @@ async fn create(app: &App, viewer: &Viewer, draft: &KeyDraft) -> Result<CreatedK
     let request = draft
         .key_request(now)
         .map_err(|message| invalid(&message))?;
+    let template = request.template.clone();
     match create_api_key(app.store.as_ref(), viewer.tenant, request, now).await {
-        Ok(created) => Ok(created),
+        Ok(created) => Ok((template, created)),
         Err(ApiError::BadRequest { message, .. }) => Err(invalid(&message)),
         Err(e) => Err(e.into_response()),
     }
 }
 
-/// The new key with its webhook URL, its secrets and a curl command to try it: shown this
-/// once, as only the key's hash is kept.
-fn shown_once(
-    viewer: &Viewer,
-    headers: &HeaderMap,
-    kind: EndpointType,
-    created: &CreatedKey,
-) -> Response {
-    let api_key = created.api_key.expose_secret();
-    let url = webhook_url(headers, kind, api_key);
-    let curl = try_it(&url, created);
-    let body = page(
-        "Key created",
-        Some(viewer),
-        html! {
-            div.card.once role="status" {
-                p { strong { "Copy the key now: it is shown only this once." } " trailspark keeps only its hash." }
-                label for="new_key" { "API key" }
-                input #new_key type="text" readonly value=(api_key) data-copy;
-                label for="webhook_url" { "Webhook URL" }
-                input #webhook_url type="text" readonly value=(url) data-copy;
-                @if let Some(secret) = &created.secret {
-                    label for="api_secret" { "X-Api-Secret" }
-                    input #api_secret type="text" readonly value=(secret.expose_secret()) data-copy;
-                }
-                @if let Some(secret) = &created.hmac_secret {
-                    label for="hmac_secret" { "HMAC secret" }
-                    input #hmac_secret type="text" readonly value=(secret.expose_secret()) data-copy;
-                }
-                label for="curl" { "Try it" }
-                pre #curl { (curl) }
-                p { a href="/settings/api-keys" { "Back to API Keys" } }
-            }
-            // Copy buttons for browsers with JavaScript; the fields can be copied without.
-            script { (PreEscaped(COPY_SCRIPT)) }
-        },
-    );
-    let mut response = body.into_response();
-    // The page holds secrets: never cache it.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-/// The key's webhook on the host (and scheme) the browser reached this server by.
-fn webhook_url(headers: &HeaderMap, kind: EndpointType, api_key: &str) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
-    let scheme = if secure(headers) { "https" } else { "http" };
-    let path = match kind {
-        EndpointType::ProductOrgUpdates => "/api/product-orgs/webhook/",
-        EndpointType::SignalStaging => "/api/signals/webhook/",
-    };
-    format!("{scheme}://{host}{path}{api_key}")
-}
-
-/// A curl command that sends a sample group call to `url`, with the key's secret header.
-fn try_it(url: &str, created: &CreatedKey) -> String {
-    let secret_header = created
-        .secret
-        .as_ref()
-        .map(|s| format!(" \\\n  -H 'X-Api-Secret: {}'", s.expose_secret()))
-        .unwrap_or_default();
-    format!(
-        "curl -X POST '{url}' \\\n  -H 'Content-Type: application/json'{secret_header} \\\n  -d '{{\"type\":\"group\",\"groupId\":\"test_ws_001\",\"traits\":{{\"name\":\"Test Workspace\",\"plan\":\"pro\",\"employees\":5}}}}'"
-    )
-}
-
-const COPY_SCRIPT: &str = r#"document.querySelectorAll('[data-copy]').forEach(function (input) {
-  var button = document.createElement('button');
-  button.type = 'button';
-  button.textContent = 'Copy';
-  button.setAttribute('aria-label', 'Copy ' + (document.querySelector('label[for="' + input.id + '"]') || {}).textContent);
-  button.addEventListener('click', function () {
-    navigator.clipboard.writeText(input.value).then(function () { button.textContent = 'Copied'; });
-  });
-  input.insertAdjacentElement('afterend', button);
-});"#;
-
+mod shown;
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::FromRequest;
-use axum::http::Request;
+use axum::http::{header, Request};
 
 use super::*;
 

@@ -1,0 +1,111 @@
+//! The page that shows a new key once: the key, its webhook URL, its secrets, and a curl
+//! command that tries it with a payload made from the key's own template.
+
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use maud::{html, PreEscaped};
+use secrecy::ExposeSecret;
+use trailspark_core::example::example_payload;
+use trailspark_core::template::PayloadTemplate;
+use trailspark_core::EndpointType;
+
+use crate::keys::CreatedKey;
+use crate::web::layout::page;
+use crate::web::session::{secure, Viewer};
+
+/// The new key with its webhook URL, its secrets and a curl command to try it: shown this
+/// once, as only the key's hash is kept.
+pub(super) fn shown_once(
+    viewer: &Viewer,
+    headers: &HeaderMap,
+    template: &PayloadTemplate,
+    created: &CreatedKey,
+) -> Response {
+    let api_key = created.api_key.expose_secret();
+    let url = webhook_url(headers, template.endpoint_type(), api_key);
+    let curl = try_it(&url, template, created);
+    let body = page(
+        "Key created",
+        Some(viewer),
+        html! {
+            div.card.once role="status" {
+                p { strong { "Copy the key now: it is shown only this once." } " trailspark keeps only its hash." }
+                label for="new_key" { "API key" }
+                input #new_key type="text" readonly value=(api_key) data-copy;
+                label for="webhook_url" { "Webhook URL" }
+                input #webhook_url type="text" readonly value=(url) data-copy;
+                @if let Some(secret) = &created.secret {
+                    label for="api_secret" { "X-Api-Secret" }
+                    input #api_secret type="text" readonly value=(secret.expose_secret()) data-copy;
+                }
+                @if let Some(secret) = &created.hmac_secret {
+                    label for="hmac_secret" { "HMAC secret" }
+                    input #hmac_secret type="text" readonly value=(secret.expose_secret()) data-copy;
+                }
+                label for="curl" { "Try it" }
+                pre #curl { (curl) }
+                p { a href="/settings/api-keys" { "Back to API Keys" } }
+            }
+            // Copy buttons for browsers with JavaScript; the fields can be copied without.
+            script { (PreEscaped(COPY_SCRIPT)) }
+        },
+    );
+    let mut response = body.into_response();
+    // The page holds secrets: never cache it.
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The key's webhook on the host (and scheme) the browser reached this server by.
+fn webhook_url(headers: &HeaderMap, kind: EndpointType, api_key: &str) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let scheme = if secure(headers) { "https" } else { "http" };
+    let path = match kind {
+        EndpointType::ProductOrgUpdates => "/api/product-orgs/webhook/",
+        EndpointType::SignalStaging => "/api/signals/webhook/",
+    };
+    format!("{scheme}://{host}{path}{api_key}")
+}
+
+/// A curl command that sends `url` a payload with a value at every path of the key's
+/// template, with the key's secret header.
+fn try_it(url: &str, template: &PayloadTemplate, created: &CreatedKey) -> String {
+    let secret_header = created
+        .secret
+        .as_ref()
+        .map(|s| {
+            format!(
+                " \\\n  -H {}",
+                quoted(&format!("X-Api-Secret: {}", s.expose_secret()))
+            )
+        })
+        .unwrap_or_default();
+    // Pretty, as it is read before it is run: the shell keeps the newlines inside quotes.
+    let body = serde_json::to_string_pretty(&example_payload(template)).unwrap_or_default();
+    format!(
+        "curl -X POST {} \\\n  -H 'Content-Type: application/json'{secret_header} \\\n  -d {}",
+        quoted(url),
+        quoted(&body)
+    )
+}
+
+/// `text` as one shell word: in single quotes, a quote in it written `'\''`.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+const COPY_SCRIPT: &str = r#"document.querySelectorAll('[data-copy]').forEach(function (input) {
+  var button = document.createElement('button');
+  button.type = 'button';
+  button.textContent = 'Copy';
+  button.setAttribute('aria-label', 'Copy ' + (document.querySelector('label[for="' + input.id + '"]') || {}).textContent);
+  button.addEventListener('click', function () {
+    navigator.clipboard.writeText(input.value).then(function () { button.textContent = 'Copied'; });
+  });
+  input.insertAdjacentElement('afterend', button);
+});"#;
