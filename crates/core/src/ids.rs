@@ -170,6 +170,29 @@ impl Subdomain {
         }
     }
 
+    /// The subdomain a `Host` header names: the first label of `{subdomain}.{domain}.{tld}`
+    /// (a port and the case aside). Never one of an IP address or of `localhost`: `127` is not
+    /// a tenant of `127.0.0.1:8080`.
+    pub fn of_host(host: &str) -> Option<Self> {
+        if host.starts_with('[') {
+            return None; // an IPv6 address
+        }
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if name.parse::<std::net::IpAddr>().is_ok() {
+            return None;
+        }
+        let labels: Vec<&str> = name.split('.').collect();
+        let tld = labels.last().copied().unwrap_or_default();
+        if labels.len() < 3 || tld == "localhost" || tld.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Self::parse(labels[0]).ok()
+    }
+
     /// The subdomain as text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -222,6 +245,28 @@ impl EndpointType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_host_names_a_subdomain_only_as_subdomain_domain_tld() {
+        let of = |host: &str| Subdomain::of_host(host).map(|s| s.0);
+        for host in [
+            "127.0.0.1:8080",
+            "127.0.0.1",
+            "[::1]:8080",
+            "::1",
+            "localhost:8080",
+            "app.localhost",
+            "example.com",
+            "1.2.3",
+            "",
+            "bad_name.example.com",
+        ] {
+            assert_eq!(of(host), None, "{host}");
+        }
+        assert_eq!(of("acme.example.com"), Some("acme".into()));
+        assert_eq!(of("ACME.example.co.uk:8443"), Some("acme".into()));
+        assert_eq!(of("acme.example.com."), Some("acme".into()));
+    }
 
     #[test]
     fn product_org_id_is_kept_exactly() {

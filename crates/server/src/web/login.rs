@@ -78,19 +78,13 @@ fn login_form(tenant: &str, email: &str, error: Option<&str>, csrf: &str) -> Mar
     )
 }
 
-/// The sign-in form; the tenant is prefilled from a `{subdomain}.…` Host.
+/// The sign-in form; the tenant is prefilled from a `{subdomain}.{domain}.{tld}` Host.
 async fn login_page(headers: HeaderMap) -> Response {
-    let host = headers
+    let tenant = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let tenant = host
-        .split(':')
-        .next()
-        .and_then(|h| h.split_once('.'))
-        .map(|(sub, _)| sub)
-        .filter(|sub| Subdomain::parse(sub).is_ok())
-        .unwrap_or("");
+        .and_then(Subdomain::of_host);
+    let tenant = tenant.as_ref().map_or("", Subdomain::as_str);
     let csrf = random_token();
     let mut response = login_form(tenant, "", None, &csrf).into_response();
     response.headers_mut().insert(
