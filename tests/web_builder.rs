@@ -92,3 +92,98 @@ async fn paths_edited_by_hand_win_over_a_preset_chosen_later_and_the_page_says_s
     let drawn = filled.form("create");
     assert_eq!(drawn.get("path.userCount"), Some("user_count"));
 }
+
+/// Issue 16: Preview, Fill from preset, Add custom field, Remove and an error each drew the
+/// API Keys page without its keys table.
+#[tokio::test]
+async fn every_builder_button_keeps_the_keys_table() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new_user(&app).await;
+    app.key(&[
+        "--type",
+        "signal-staging",
+        "--preset",
+        "flat",
+        "--name",
+        "Existing key",
+    ]);
+    let mut form = browser.get("/settings/api-keys").await.form("create");
+    form.set("custom_name.0", "seats");
+    form.set("custom_path.0", "traits.seats");
+    form.set("sample", r#"{"groupId": "ws_1"}"#);
+    for (button, value, status) in [
+        ("action", "preview", StatusCode::OK),
+        ("action", "preset", StatusCode::OK),
+        ("action", "add", StatusCode::OK),
+        ("remove", "0", StatusCode::OK),
+        ("action", "fields", StatusCode::OK),
+        // No name: refused with the reason.
+        ("action", "create", StatusCode::BAD_REQUEST),
+    ] {
+        let page = browser.press(&form, button, value).await;
+        assert_eq!(page.status, status, "{button}={value}: {}", page.text());
+        let listed = page.text_of("keys").unwrap_or_default();
+        assert!(
+            listed.contains("Existing key"),
+            "{button}={value} keeps the keys table: {}",
+            page.text()
+        );
+    }
+}
+
+/// Issue 16: choosing another endpoint type changed nothing until a button was pressed, and
+/// then the form was refused. Without JavaScript the "Show this type's fields" button (or any
+/// other) redraws the fields of the chosen type.
+#[tokio::test]
+async fn switching_the_endpoint_type_redraws_its_fields() {
+    let app = TestApp::spawn().await;
+    let browser = Browser::new_user(&app).await;
+    let mut form = browser.get("/settings/api-keys").await.form("create");
+    form.set("endpoint_type", "signal-staging");
+    let page = browser.press(&form, "action", "fields").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert!(!page.html.contains("role=\"alert\""), "{}", page.text());
+    let drawn = page.form("create");
+    assert_eq!(drawn.get("endpoint_type"), Some("signal-staging"));
+    assert_eq!(
+        drawn.get("path.leadId"),
+        Some("userId"),
+        "Segment's signals"
+    );
+    assert_eq!(drawn.get("path.planName"), None, "no product org field");
+
+    // Create pressed straight after choosing the type: the key is of that type, with the
+    // preset's paths.
+    let mut form = browser.get("/settings/api-keys").await.form("create");
+    form.set("endpoint_type", "signal-staging");
+    form.set("preset", "flat");
+    form.set("name", "Signals");
+    let created = browser.press(&form, "action", "create").await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+    let url = created.input("webhook_url").unwrap();
+    let signal = json!({"email": "ada@example.com", "signal": "Signed up"});
+    let (status, body) = app.send(app.client.post(&url).json(&signal)).await;
+    assert_eq!(status, StatusCode::OK, "{url}: {body}");
+
+    // Paths typed by hand: those the new type has are kept, the others are named as left
+    // out, and nothing is created until Create is pressed again.
+    let mut form = browser.get("/settings/api-keys").await.form("create");
+    form.set("endpoint_type", "signal-staging");
+    form.set("path.productOrgId", "context.workspace");
+    form.set("path.userCount", "traits.seats");
+    form.set("name", "Typed");
+    let page = browser.press(&form, "action", "create").await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.text());
+    let said = page.text_of("said").unwrap_or_default();
+    assert!(
+        said.contains("No key was created")
+            && said.contains("productOrgId")
+            && said.contains("userCount"),
+        "{said}"
+    );
+    let drawn = page.form("create");
+    assert_eq!(drawn.get("path.productOrgId"), Some("context.workspace"));
+    assert_eq!(drawn.get("path.leadId"), Some("userId"));
+    let created = browser.press(&drawn, "action", "create").await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.text());
+}

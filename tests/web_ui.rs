@@ -1,9 +1,9 @@
 //! The web UI in real headless Chromium (Debian's `chromium`, driven by playwright-core from
 //! npm, both installed by `tests/sdk/install.sh` when missing), as a new user meets it: the
-//! setup link `serve` printed, sign-in, a key built with the template builder (its preview
-//! flags a mistyped path), the seed's group call sent with it, the delivery log, the org in
-//! Org Management, sign-out. Screenshots of each page are saved under
-//! `target/tmp/web-ui-screenshots/`.
+//! setup link `serve` printed, sign-in, a key built with the template builder (the endpoint
+//! type menu redraws its fields at once, the preview flags a mistyped path), the seed's group
+//! call sent with it, the delivery log, the org in Org Management, sign-out. Screenshots of
+//! each page are saved under `target/tmp/web-ui-screenshots/`.
 
 mod common;
 
@@ -59,6 +59,15 @@ async fn a_new_user_signs_in_creates_a_key_and_finds_the_org() {
     assert_eq!(
         report["copied"], report["apiKey"],
         "the copy button copies the key"
+    );
+    let signal_fields = report["signalFields"].to_string();
+    assert!(
+        signal_fields.contains("path.email") && !signal_fields.contains("path.planName"),
+        "choosing Signal Staging shows its fields at once: {signal_fields}"
+    );
+    assert_eq!(
+        report["showFieldsButtons"], 0,
+        "with JavaScript the menu needs no button"
     );
     let preview = report["preview"].as_str().unwrap();
     assert!(

@@ -48,6 +48,16 @@ async function shot(page, name) {
     await page.getByRole('heading', { name: 'API Keys' }).waitFor();
     await shot(page, '02-api-keys');
 
+    // Choosing another endpoint type redraws the fields for it at once (JavaScript present),
+    // and no button for it is shown; choosing the first type again brings its fields back.
+    await page.getByLabel('Endpoint type').selectOption('signal-staging');
+    await page.getByLabel('leadId', { exact: true }).waitFor({ timeout: 10000 });
+    report.signalFields = await page.locator('#template input[name^="path."]').evaluateAll((inputs) => inputs.map((i) => i.name));
+    report.showFieldsButtons = await page.getByRole('button', { name: "Show this type's fields" }).count();
+    await shot(page, '02b-signal-fields');
+    await page.getByLabel('Endpoint type').selectOption('product-org-updates');
+    await page.getByLabel('userCount', { exact: true }).waitFor({ timeout: 10000 });
+
     // The template builder, from the Segment preset, with one path mistyped.
     await page.getByLabel('Name', { exact: true }).fill('Segment production');
     await page.getByLabel('Endpoint type').selectOption('product-org-updates');

@@ -206,6 +206,42 @@ impl Builder {
         self.kind == other.kind && self.paths == other.paths && self.custom == other.custom
     }
 
+    /// This builder moved to endpoint type `kind`, starting from `preset`'s paths: the paths
+    /// typed by hand (those that differ from `drawn`'s) go to the same fields of `kind`, and
+    /// the custom fields stay. Also returns the fields whose typed paths were kept, and those
+    /// whose typed paths were left out (`kind` has no such field).
+    pub fn switched(
+        &self,
+        kind: EndpointType,
+        preset: Preset,
+        drawn: &Builder,
+    ) -> (Builder, Vec<&'static str>, Vec<&'static str>) {
+        let mut next = Builder::from_preset(kind, preset);
+        next.sample.clone_from(&self.sample);
+        next.custom.clone_from(&self.custom);
+        let (mut kept, mut left_out) = (Vec::new(), Vec::new());
+        for ((key, text), (_, was)) in self.paths.iter().zip(&drawn.paths) {
+            if text == was {
+                continue;
+            }
+            // An emptied input is kept empty, and is not worth a word.
+            let Some((_, path)) = next.paths.iter_mut().find(|(k, _)| k == key) else {
+                if !text.is_empty() {
+                    left_out.push(*key);
+                }
+                continue;
+            };
+            path.clone_from(text);
+            if !text.is_empty() {
+                kept.push(*key);
+            }
+        }
+        if !self.custom.is_empty() {
+            kept.push("the custom fields");
+        }
+        (next, kept, left_out)
+    }
+
     /// The template's JSON form: empty inputs left out.
     pub fn template_json(&self) -> Value {
         let json = |text: &str| {

@@ -29,12 +29,22 @@ pub fn router() -> Router<App> {
 
 /// The tenant's keys, newest first, and the form that creates one.
 async fn api_keys(State(app): State<App>, viewer: Viewer) -> Result<Markup, ApiError> {
+    keys_page(&app, &viewer, create_form(&viewer)).await
+}
+
+/// The API Keys page: the tenant's keys, newest first, then `create` (the Create a key form,
+/// as first shown or as its last button left it).
+pub(super) async fn keys_page(
+    app: &App,
+    viewer: &Viewer,
+    create: Markup,
+) -> Result<Markup, ApiError> {
     let keys = app.store.list_api_keys(viewer.tenant).await?;
     Ok(page(
         "API Keys",
-        Some(&viewer),
+        Some(viewer),
         html! {
-            table {
+            table #keys {
                 caption.muted { "Keys of this tenant, newest first. A key is shown only when it is created." }
                 thead { tr { th { "Name" } th { "Type" } th { "Key" } th { "Created" } th { "Expires" } th { "Last used" } th { "Revoked" } th { span.muted { "Action" } } } }
                 tbody {
@@ -58,7 +68,7 @@ async fn api_keys(State(app): State<App>, viewer: Viewer) -> Result<Markup, ApiE
                     }
                 }
             }
-            (create_form(&viewer))
+            (create)
         },
     ))
 }

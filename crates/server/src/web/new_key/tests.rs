@@ -3,7 +3,9 @@
 use axum::body::Body;
 use axum::extract::FromRequest;
 use axum::http::{header, Request};
+use trailspark_core::EndpointType;
 
+use super::draft::{Intent, KeyDraft, KeyForm};
 use super::*;
 
 /// `body` read as the browser's post is: through axum's form extractor.

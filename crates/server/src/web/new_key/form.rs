@@ -1,0 +1,124 @@
+//! The Create a key form as drawn, and the script that, where JavaScript runs, redraws its
+//! fields as soon as a menu changes and its preview as the user types.
+
+use maud::{html, Markup, PreEscaped};
+use trailspark_core::EndpointType;
+
+use super::draft::{KeyDraft, PRESETS};
+use crate::web::session::Viewer;
+
+/// What the page says above the form: an error, or a notice about what the last button did.
+pub(super) enum Said<'a> {
+    Nothing,
+    Error(&'a str),
+    Notice(&'a str),
+}
+
+/// The Create a key form, with what is `said` above it and `preview` below the builder.
+pub(super) fn key_form(
+    viewer: &Viewer,
+    draft: &KeyDraft,
+    said: Said,
+    preview: Option<Markup>,
+) -> Markup {
+    let kind = draft.kind;
+    html! {
+        form.card.wide method="post" action="/settings/api-keys#create" id="create" {
+            h2 { "Create a key" }
+            div #said {
+                @match said {
+                    Said::Error(error) => p.error role="alert" { (error) },
+                    Said::Notice(notice) => p.notice role="status" { (notice) },
+                    Said::Nothing => {},
+                }
+            }
+            input type="hidden" name="csrf" value=(viewer.csrf);
+            label for="name" { "Name" }
+            input #name type="text" name="name" value=(draft.name) maxlength="200" placeholder="Segment production";
+            label for="endpoint_type" { "Endpoint type" }
+            select #endpoint_type name="endpoint_type" {
+                @for each in [EndpointType::ProductOrgUpdates, EndpointType::SignalStaging] {
+                    option value=(each.as_str()) selected[kind == each] { (each.title()) }
+                }
+            }
+            button type="submit" name="action" value="fields" formnovalidate { "Show this type's fields" }
+            label for="preset" { "Start from a preset" }
+            select #preset name="preset" {
+                @for (_, value, name, note) in PRESETS {
+                    option value=(value) selected[draft.preset == value] { (name) (note) }
+                }
+            }
+            button type="submit" name="action" value="preset" formnovalidate { "Fill the template from the preset" }
+            // What the fields were drawn for, so the next post knows what the user changed.
+            div #template {
+                input type="hidden" name="drawn_type" value=(kind.as_str());
+                input type="hidden" name="drawn_preset" value=(draft.preset);
+                (draft.builder.fieldset())
+            }
+            @if let Some(preview) = preview { (preview) }
+            label for="expires_days" { "Expires after (days, empty for never)" }
+            input #expires_days type="number" name="expires_days" min="1" max="3650" value=(draft.expires_days);
+            p.check {
+                input #with_secret type="checkbox" name="with_secret" value="on" checked[draft.with_secret];
+                " " label for="with_secret" { "Require an X-Api-Secret header" }
+            }
+            p.check {
+                input #with_hmac type="checkbox" name="with_hmac" value="on" checked[draft.with_hmac];
+                " " label for="with_hmac" { "Require signed requests (HMAC)" }
+            }
+            button type="submit" name="action" value="create" { "Create key" }
+        }
+        // Without JavaScript the buttons do all of this.
+        script { (PreEscaped(LIVE_SCRIPT)) }
+    }
+}
+
+/// Posts the form in the background as one of its buttons would and puts the parts of the
+/// answer in place: the fields when a menu changes (the button that does it is hidden), the
+/// preview as the user types. Only the answer to the latest post is used.
+const LIVE_SCRIPT: &str = r#"(function () {
+  var form = document.getElementById('create');
+  if (!form || !window.fetch || !window.DOMParser) return;
+  var latest = 0, timer;
+  function post(action, use) {
+    var mine = ++latest;
+    var data = new URLSearchParams(new FormData(form));
+    data.set('action', action);
+    fetch(form.getAttribute('action').split('#')[0], { method: 'POST', body: data, credentials: 'same-origin' })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        if (mine === latest) use(new DOMParser().parseFromString(html, 'text/html'));
+      });
+  }
+  function swap(page, id) {
+    var old = document.getElementById(id), fresh = page.getElementById(id);
+    if (old && fresh) { old.replaceWith(fresh); } else if (old) { old.remove(); }
+  }
+  function preview() {
+    var sample = document.getElementById('sample');
+    if (!sample || !sample.value.trim()) return;
+    post('preview', function (page) {
+      var fresh = page.getElementById('preview'), old = document.getElementById('preview');
+      if (!fresh) return;
+      if (old) { old.replaceWith(fresh); } else { document.getElementById('sample').nextElementSibling.after(fresh); }
+    });
+  }
+  var show = form.querySelector('button[value="fields"]');
+  if (show) show.hidden = true;
+  ['endpoint_type', 'preset'].forEach(function (id) {
+    document.getElementById(id).addEventListener('change', function () {
+      post('fields', function (page) {
+        // The sample may have been typed into while the answer was on its way.
+        var sample = document.getElementById('sample'), kept = page.getElementById('sample');
+        if (sample && kept) kept.textContent = sample.value;
+        swap(page, 'said');
+        swap(page, 'template');
+        swap(page, 'preview');
+        preview();
+      });
+    });
+  });
+  form.addEventListener('input', function (e) {
+    if (e.target.closest('fieldset')) { clearTimeout(timer); timer = setTimeout(preview, 400); }
+  });
+})();"#;
