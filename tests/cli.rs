@@ -396,3 +396,87 @@ async fn backup_copies_a_live_store() {
         "an existing file is not overwritten"
     );
 }
+
+/// Issue 16: run from another folder than `serve`'s, the CLI silently made a second, empty
+/// store there (`./data/trailspark.db`) and advised creating tenant `default` in it; a key
+/// made so got 401 from the running server. Only `serve` creates the default store now; the
+/// other commands say where they looked and how to reach serve's store.
+#[test]
+fn commands_other_than_serve_do_not_create_the_default_store() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().canonicalize().unwrap();
+    let default = folder.join("data").join("trailspark.db");
+    let command = |args: &[&str]| {
+        let mut command = Command::new(common::BIN);
+        command.args(args).current_dir(&folder);
+        command.env_remove("TRAILSPARK_DATABASE_URL");
+        command
+    };
+    let run = |args: &str| {
+        let args: Vec<&str> = args.split_whitespace().collect();
+        let mut child = command(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // `user create` reads its password; the others ignore stdin.
+        let _ = child.stdin.take().unwrap().write_all(PASSWORD_LINE);
+        child.wait_with_output().unwrap()
+    };
+    for args in [
+        "key create --tenant default --type product-org-updates --name K --preset segment",
+        "key list --tenant default",
+        "key revoke --tenant default key_1",
+        "tenant create default",
+        "admin-token create --tenant default",
+        "user create --tenant default --email a@example.com --password-stdin",
+        "migrate",
+        "backup --to copy.db",
+    ] {
+        let out = run(args);
+        let said = stderr(&out);
+        assert!(!out.status.success(), "{args} refuses");
+        let needed = [
+            default.to_str().unwrap(),
+            "--database",
+            "TRAILSPARK_DATABASE_URL",
+        ];
+        for needed in needed.into_iter().chain(["serve"]) {
+            assert!(said.contains(needed), "{args} says {needed}: {said}");
+        }
+        assert!(!said.contains("tenant create"), "{args}: {said}");
+        assert!(!default.exists(), "{args} created no store");
+    }
+
+    // Named, a store is made where it is named; then the default finds it.
+    let out = run("--database data/trailspark.db tenant create acme");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run("key list --tenant acme");
+    assert!(out.status.success(), "{}", stderr(&out));
+    std::fs::remove_dir_all(folder.join("data")).unwrap();
+
+    // `serve` makes the default store where it runs, as its first start always did.
+    let mut serve = command(&["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let listening = BufReader::new(serve.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok)
+        .any(|line| line.starts_with("trailspark listening on"));
+    let _ = serve.kill();
+    let _ = serve.wait();
+    assert!(
+        listening && default.exists(),
+        "serve created {}",
+        default.display()
+    );
+}
+
+/// A password `user create --password-stdin` takes.
+const PASSWORD_LINE: &[u8] = b"correct horse battery staple";

@@ -11,18 +11,22 @@ use trailspark_store::{Store, StoreError, Tenant};
 use trailspark_store_postgres::{PostgresOptions, PostgresStore};
 use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
 
+/// The store when none is named: `serve`'s in the folder it runs in.
+const DEFAULT_DATABASE: &str = "./data/trailspark.db";
+
 /// Store options shared by every command.
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
     /// The store: a SQLite file (`sqlite://PATH` or a plain path), or `postgres://…` for a
-    /// PostgreSQL database shared by several instances.
+    /// PostgreSQL database shared by several instances. Default: ./data/trailspark.db, which
+    /// only `serve` creates (the other commands use it once it exists).
     #[arg(
         long,
         global = true,
         env = "TRAILSPARK_DATABASE_URL",
-        default_value = "./data/trailspark.db"
+        value_name = "URL"
     )]
-    pub database: String,
+    pub database: Option<String>,
     /// How long a SQLite write waits for a lock held by another process before the request
     /// is answered 503 (milliseconds).
     #[arg(
@@ -84,8 +88,16 @@ pub struct DatabaseArgs {
 }
 
 impl DatabaseArgs {
-    /// Opens the store, creating (SQLite) and migrating it if needed.
+    /// Opens the store, migrating it if needed; a store named with `--database` (or
+    /// `TRAILSPARK_DATABASE_URL`) is created if it does not exist, the default one only by
+    /// `serve` ([`DatabaseArgs::create_or_open`]).
     pub async fn open(&self) -> anyhow::Result<Arc<dyn Store>> {
+        self.refuse_a_new_default_store()?;
+        self.create_or_open().await
+    }
+
+    /// Opens the store, creating (SQLite) and migrating it if needed: `serve`'s first start.
+    pub async fn create_or_open(&self) -> anyhow::Result<Arc<dyn Store>> {
         match self.backend()? {
             Backend::Postgres(url) => {
                 let store = self.connect_postgres(&url).await?;
@@ -118,6 +130,7 @@ impl DatabaseArgs {
                  (e.g. `pg_dump --format=custom --file trailspark.dump \"$TRAILSPARK_DATABASE_URL\"`)"
             ),
             Backend::Sqlite(path) => {
+                self.refuse_a_new_default_store()?;
                 let options = SqliteOptions {
                     busy_timeout: Duration::from_millis(self.sqlite_busy_timeout_ms),
                     ..SqliteOptions::default()
@@ -151,8 +164,31 @@ impl DatabaseArgs {
         }
     }
 
+    /// A command run in another folder than `serve`'s would otherwise make a second, empty
+    /// store there, and keys made in it are unknown to the running server (401).
+    fn refuse_a_new_default_store(&self) -> anyhow::Result<()> {
+        if self.database.is_some() {
+            return Ok(());
+        }
+        let Backend::Sqlite(path) = self.backend()? else {
+            return Ok(());
+        };
+        if path.exists() {
+            return Ok(());
+        }
+        let looked = std::path::absolute(&path).unwrap_or(path);
+        bail!(
+            "there is no trailspark store at {} (the default, {DEFAULT_DATABASE} in the current \
+             folder), and only `trailspark serve` creates one there. Point this command at the \
+             store `serve` uses: run it in the folder `serve` runs in, or give --database PATH \
+             (or a postgres:// URL), or set TRAILSPARK_DATABASE_URL. To start a new store \
+             here, run `trailspark serve` here first.",
+            looked.display()
+        )
+    }
+
     fn backend(&self) -> anyhow::Result<Backend> {
-        let url = self.database.trim();
+        let url = self.database.as_deref().unwrap_or(DEFAULT_DATABASE).trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Backend::Postgres(url.to_owned()));
         }

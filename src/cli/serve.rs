@@ -33,7 +33,7 @@ pub struct ServeArgs {
 
 pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
     init_logging();
-    let store = db.open().await?;
+    let store = db.create_or_open().await?;
     if let Some(tenant) = store.create_default_tenant_if_empty().await? {
         println!(
             "Created tenant {:?}: the store was empty.",
