@@ -44,7 +44,8 @@ pub(super) async fn keys_page(
         "API Keys",
         Some(viewer),
         html! {
-            table #keys {
+            // A phone scrolls the table, not the page.
+            div.scroll { table #keys {
                 caption.muted { "Keys of this tenant, newest first. A key is shown only when it is created." }
                 thead { tr { th { "Name" } th { "Type" } th { "Key" } th { "Created" } th { "Expires" } th { "Last used" } th { "Revoked" } th { span.muted { "Action" } } } }
                 tbody {
@@ -67,7 +68,7 @@ pub(super) async fn keys_page(
                         }
                     }
                 }
-            }
+            } }
             (create)
         },
     ))

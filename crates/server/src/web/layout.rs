@@ -19,6 +19,7 @@ label{display:block;font-weight:600;margin:.6rem 0 .2rem}input[type=text],input[
 .check label{display:inline;font-weight:400}button{margin-top:.8rem;padding:.45rem 1rem;border:0;border-radius:4px;background:#2f5bea;color:#fff;font:inherit;cursor:pointer}
 button.danger{background:#c0392b}header button{margin:0;background:transparent;border:1px solid #fff6;padding:.2rem .6rem}
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}.error{color:#a61b1b;font-weight:600}.notice{background:#fff8e1;border:1px solid #f0c36d;border-radius:4px;padding:.5rem .7rem}.muted{color:#5b6577}.once{background:#fff8e1;border-color:#f0c36d}
+.scroll{overflow-x:auto;margin-bottom:1rem}.scroll table{margin-bottom:0}
 @media (max-width:40rem){th,td{padding:.35rem}main{padding:.6rem}}
 ";
 
