@@ -1,5 +1,6 @@
 //! The sign-in form's tenant field (SPEC §1 "Web UI"): prefilled from a Host of the form
-//! `{subdomain}.{domain}.{tld}`, never from an IP address or `localhost`.
+//! `{subdomain}.{domain}.{tld}`, never from an IP address or `localhost`; else, on a store
+//! with one tenant, with that one.
 
 mod common;
 
@@ -34,6 +35,21 @@ async fn only_a_real_subdomain_prefills_the_tenant() {
         ("acme.example.com", "acme"),
         ("acme.example.com:8443", "acme"),
         ("Acme.Example.COM", "acme"),
+    ] {
+        assert_eq!(prefilled(&app, host).await, expected, "Host: {host}");
+    }
+}
+
+/// A store with one tenant prefills it wherever the form is opened, unless the Host names
+/// another.
+#[tokio::test]
+async fn a_store_with_one_tenant_prefills_it() {
+    let app = TestApp::spawn().await;
+    for (host, expected) in [
+        ("127.0.0.1:8080", "default"),
+        ("localhost:8080", "default"),
+        ("[::1]:8080", "default"),
+        ("acme.example.com", "acme"),
     ] {
         assert_eq!(prefilled(&app, host).await, expected, "Host: {host}");
     }

@@ -62,6 +62,9 @@ impl Store for NoIngest {
     async fn tenant_by_subdomain(&self, subdomain: &Subdomain) -> StoreResult<Tenant> {
         self.0.tenant_by_subdomain(subdomain).await
     }
+    async fn only_tenant(&self) -> StoreResult<Option<Tenant>> {
+        self.0.only_tenant().await
+    }
     async fn create_api_key(&self, tenant: TenantId, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
         self.0.create_api_key(tenant, key).await
     }

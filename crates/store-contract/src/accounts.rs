@@ -11,6 +11,10 @@ use crate::{new_key, tenant};
 
 /// Subdomains are unique; `default` is created only on an empty store.
 pub async fn tenants(store: Arc<dyn Store>) {
+    assert!(
+        store.only_tenant().await.unwrap().is_none(),
+        "no tenant yet"
+    );
     let created = store
         .create_default_tenant_if_empty()
         .await
@@ -25,8 +29,11 @@ pub async fn tenants(store: Arc<dyn Store>) {
             .is_none(),
         "`default` is created once"
     );
+    let only = store.only_tenant().await.unwrap();
+    assert_eq!(only.map(|t| t.id), Some(default.id), "one tenant");
     let acme = tenant(store.as_ref(), "acme").await;
     assert_ne!(acme.id, default.id);
+    assert!(store.only_tenant().await.unwrap().is_none(), "two tenants");
     let again = store
         .create_tenant(&Subdomain::parse("acme").unwrap(), "Acme again")
         .await;

@@ -88,6 +88,21 @@ pub async fn tenant_by_subdomain(
     tenant(&row)
 }
 
+/// The tenant, when the store has exactly one.
+pub async fn only_tenant(c: &impl GenericClient) -> StoreResult<Option<Tenant>> {
+    let rows = c
+        .query(
+            &prepared(c, &format!("SELECT {TENANT_COLUMNS} FROM tenants LIMIT 2")).await?,
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+    match rows.as_slice() {
+        [one] => tenant(one).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// Moves the key revision: servers holding keys in memory drop them at their next check.
 pub async fn bump_key_revision(c: &impl GenericClient) -> StoreResult<()> {
     c.execute(

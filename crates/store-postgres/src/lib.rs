@@ -176,6 +176,10 @@ impl Store for PostgresStore {
         accounts::tenant_by_subdomain(&self.client().await?, subdomain).await
     }
 
+    async fn only_tenant(&self) -> StoreResult<Option<Tenant>> {
+        accounts::only_tenant(&self.client().await?).await
+    }
+
     async fn create_api_key(&self, tenant: TenantId, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
         self.write(async |tx| accounts::create_api_key(tx, tenant, &key).await)
             .await

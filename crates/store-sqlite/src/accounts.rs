@@ -76,6 +76,22 @@ pub fn tenant_by_subdomain(conn: &Connection, subdomain: &Subdomain) -> StoreRes
     tenant(raw)
 }
 
+/// The tenant, when the store has exactly one.
+pub fn only_tenant(conn: &Connection) -> StoreResult<Option<Tenant>> {
+    let mut statement = conn
+        .prepare(&format!("SELECT {TENANT_COLUMNS} FROM tenants LIMIT 2"))
+        .map_err(sqlite_error)?;
+    let mut rows: Vec<_> = statement
+        .query_map([], tenant_row)
+        .map_err(sqlite_error)?
+        .collect::<Result<_, _>>()
+        .map_err(sqlite_error)?;
+    match (rows.pop(), rows.is_empty()) {
+        (Some(raw), true) => tenant(raw).map(Some),
+        _ => Ok(None),
+    }
+}
+
 /// Moves the key revision: servers holding keys in memory drop them at their next check.
 pub fn bump_key_revision(conn: &Connection) -> StoreResult<()> {
     conn.execute(

@@ -158,6 +158,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn only_tenant(&self) -> StoreResult<Option<Tenant>> {
+        self.read(accounts::only_tenant).await
+    }
+
     async fn create_api_key(&self, tenant: TenantId, key: NewApiKey) -> StoreResult<ApiKeyRecord> {
         self.writer
             .write(move |conn, _| accounts::create_api_key(conn, tenant, &key))

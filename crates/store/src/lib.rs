@@ -42,6 +42,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_default_tenant_if_empty(&self) -> StoreResult<Option<Tenant>>;
     /// Finds a tenant by subdomain; [`StoreError::NotFound`] when there is none.
     async fn tenant_by_subdomain(&self, subdomain: &Subdomain) -> StoreResult<Tenant>;
+    /// The store's tenant when it has exactly one (the sign-in form prefills it).
+    async fn only_tenant(&self) -> StoreResult<Option<Tenant>>;
 
     /// Stores a new API key (already hashed and sealed by the caller), its template as
     /// version 1 by `key.created_by`.

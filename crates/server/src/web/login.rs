@@ -78,12 +78,20 @@ fn login_form(tenant: &str, email: &str, error: Option<&str>, csrf: &str) -> Mar
     )
 }
 
-/// The sign-in form; the tenant is prefilled from a `{subdomain}.{domain}.{tld}` Host.
-async fn login_page(headers: HeaderMap) -> Response {
-    let tenant = headers
+/// The sign-in form; the tenant is prefilled from a `{subdomain}.{domain}.{tld}` Host, else
+/// with the store's only tenant when it has one.
+async fn login_page(State(app): State<App>, headers: HeaderMap) -> Response {
+    let from_host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .and_then(Subdomain::of_host);
+    let tenant = match from_host {
+        Some(subdomain) => Some(subdomain),
+        None => match app.store.only_tenant().await {
+            Ok(only) => only.map(|tenant| tenant.subdomain),
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+    };
     let tenant = tenant.as_ref().map_or("", Subdomain::as_str);
     let csrf = random_token();
     let mut response = login_form(tenant, "", None, &csrf).into_response();
