@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::fields::{Field, FieldPatch};
 use crate::hint::closest_path;
+use crate::ids::ProductOrgId;
 use crate::path::FieldPath;
 use crate::template::ProductOrgTemplate;
 use crate::update::Update;
@@ -46,27 +47,66 @@ pub fn extract_product_org(
     template: &ProductOrgTemplate,
     payload: &Value,
 ) -> Result<Update, ExtractError> {
+    let read = read_product_org(template, payload);
+    // A missing id is answered before the other fields: without it nothing can be stored.
+    if let Some(missing) = read.missing_product_org_id {
+        return Err(missing);
+    }
+    match read.product_org_id {
+        Some(product_org_id) if read.errors.is_empty() => Ok(Update {
+            product_org_id,
+            patches: read.patches,
+            event_at: read.event_at,
+            message_id: read.message_id,
+        }),
+        _ => Err(ExtractError::Invalid(read.errors)),
+    }
+}
+
+/// Everything a payload says through a product org template, every problem included: the
+/// webhook ([`extract_product_org`]) and the template preview read payloads with it, so what
+/// a preview shows is what a webhook would do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductOrgReading {
+    /// The product org id, unless it is missing or its value is refused (then in `errors`).
+    pub product_org_id: Option<ProductOrgId>,
+    /// Why there is no product org id at all: nothing (or `null`) at its path.
+    pub missing_product_org_id: Option<ExtractError>,
+    /// The fields the payload sets or clears, in template order.
+    pub patches: Vec<FieldPatch>,
+    /// The event's own time, when the template maps one and the payload has it.
+    pub event_at: Option<DateTime<Utc>>,
+    /// The sender's message id, when the template maps one and the payload has it.
+    pub message_id: Option<String>,
+    /// Every value its rule refused, in template order.
+    pub errors: Vec<FieldError>,
+}
+
+/// Reads every field of `payload` that `template` maps, whether or not the id is there.
+pub fn read_product_org(template: &ProductOrgTemplate, payload: &Value) -> ProductOrgReading {
     let id_path = &template.product_org_id;
-    let id_value = match id_path.resolve(payload) {
-        Some(Value::Null) | None => {
-            let null = id_path.resolve(payload).is_some();
-            return Err(ExtractError::MissingProductOrgId {
-                path: id_path.as_str().to_owned(),
-                null,
-                did_you_mean: id_path
-                    .paths()
-                    .iter()
-                    .find_map(|p| closest_path(payload, p.as_str())),
-            });
-        }
-        Some(v) => v,
-    };
     let mut fields = Fields {
         payload,
         errors: Vec::new(),
         patches: Vec::new(),
     };
-    let product_org_id = fields.check("productOrgId", id_path, value::product_org_id(id_value));
+    let (product_org_id, missing_product_org_id) = match id_path.resolve(payload) {
+        found @ (Some(Value::Null) | None) => (
+            None,
+            Some(ExtractError::MissingProductOrgId {
+                path: id_path.as_str().to_owned(),
+                null: found.is_some(),
+                did_you_mean: id_path
+                    .paths()
+                    .iter()
+                    .find_map(|p| closest_path(payload, p.as_str())),
+            }),
+        ),
+        Some(v) => (
+            fields.check("productOrgId", id_path, value::product_org_id(v)),
+            None,
+        ),
+    };
     for (field, path) in &template.fields {
         fields.patch(*field, path);
     }
@@ -90,14 +130,13 @@ pub fn extract_product_org(
             }
         }
     }
-    match product_org_id {
-        Some(product_org_id) if fields.errors.is_empty() => Ok(Update {
-            product_org_id,
-            patches: fields.patches,
-            event_at,
-            message_id,
-        }),
-        _ => Err(ExtractError::Invalid(fields.errors)),
+    ProductOrgReading {
+        product_org_id,
+        missing_product_org_id,
+        patches: fields.patches,
+        event_at,
+        message_id,
+        errors: fields.errors,
     }
 }
 

@@ -29,17 +29,55 @@ pub struct Signal {
 
 /// Extracts a signal from `payload` with `template`; every bad field is listed at once.
 pub fn extract_signal(template: &SignalTemplate, payload: &Value) -> Result<Signal, ExtractError> {
+    let read = read_signal(template, payload);
+    // A missing lead is answered before the other fields: without it nothing can be stored.
+    if let Some(missing) = read.missing_lead {
+        return Err(missing);
+    }
+    let lead_id = match read.lead_id {
+        Some(lead_id) if read.errors.is_empty() => lead_id,
+        _ => return Err(ExtractError::Invalid(read.errors)),
+    };
+    Ok(Signal {
+        lead_id,
+        email: read.email,
+        product_org_id: read.product_org_id,
+        name: read.name,
+        event_at: read.event_at,
+        properties: read.properties,
+        custom_fields: read.custom_fields,
+        message_id: read.message_id,
+    })
+}
+
+/// Everything a payload says through a Signal Staging template, every problem included: the
+/// webhook ([`extract_signal`]) and the template preview read payloads with it, so what a
+/// preview shows is what a webhook would do. The fields are [`Signal`]'s, each `None` when the
+/// payload does not have it or its value is refused (then in `errors`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalReading {
+    /// The lead: its `leadId`, else its normalised email.
+    pub lead_id: Option<LeadId>,
+    /// Why there is no lead at all: nothing at the leadId and email paths.
+    pub missing_lead: Option<ExtractError>,
+    pub email: Option<String>,
+    pub product_org_id: Option<ProductOrgId>,
+    pub name: Option<String>,
+    pub event_at: Option<DateTime<Utc>>,
+    pub properties: Option<Map<String, Value>>,
+    pub custom_fields: Map<String, Value>,
+    pub message_id: Option<String>,
+    /// Every value its rule refused, in template order.
+    pub errors: Vec<FieldError>,
+}
+
+/// Reads every field of `payload` that `template` maps, whether or not the lead is there.
+pub fn read_signal(template: &SignalTemplate, payload: &Value) -> SignalReading {
     let mut errors = Vec::new();
     let read = |path| found(path, payload);
     let lead = read(&template.lead_id);
     let email = read(&template.email);
-    let product_org_id = read(&template.product_org_id);
-    let name = read(&template.signal);
-    let event_at = read(&template.event_timestamp);
-    let properties = read(&template.properties);
-    let message_id = read(&template.message_id);
-
-    if lead.is_none() && email.is_none() {
+    let missing_lead = (lead.is_none() && email.is_none()).then(|| {
         let paths: Vec<&FieldPath> = [&template.lead_id, &template.email]
             .into_iter()
             .flatten()
@@ -48,22 +86,23 @@ pub fn extract_signal(template: &SignalTemplate, payload: &Value) -> Result<Sign
             .iter()
             .flat_map(|p| p.paths())
             .find_map(|p| closest_path(payload, p.as_str()));
-        return Err(ExtractError::MissingLead {
+        ExtractError::MissingLead {
             paths: paths.iter().map(|p| p.as_str().to_owned()).collect(),
             did_you_mean,
-        });
-    }
+        }
+    });
     let lead_id = lead.and_then(|(p, v)| check(&mut errors, "leadId", p, value::lead_id(&v)));
     let email = email.and_then(|(p, v)| check(&mut errors, "email", p, value::email(&v)));
-    let product_org_id = product_org_id
+    let product_org_id = read(&template.product_org_id)
         .and_then(|(p, v)| check(&mut errors, "productOrgId", p, value::product_org_id(&v)));
-    let name = name.and_then(|(p, v)| check(&mut errors, "signal", p, value::text(&v)));
-    let event_at =
-        event_at.and_then(|(p, v)| check(&mut errors, "eventTimestamp", p, value::timestamp(&v)));
-    let properties =
-        properties.and_then(|(p, v)| check(&mut errors, "properties", p, value::object(&v)));
-    let message_id =
-        message_id.and_then(|(p, v)| check(&mut errors, "messageId", p, value::message_id(&v)));
+    let name =
+        read(&template.signal).and_then(|(p, v)| check(&mut errors, "signal", p, value::text(&v)));
+    let event_at = read(&template.event_timestamp)
+        .and_then(|(p, v)| check(&mut errors, "eventTimestamp", p, value::timestamp(&v)));
+    let properties = read(&template.properties)
+        .and_then(|(p, v)| check(&mut errors, "properties", p, value::object(&v)));
+    let message_id = read(&template.message_id)
+        .and_then(|(p, v)| check(&mut errors, "messageId", p, value::message_id(&v)));
     let mut custom_fields = Map::new();
     for (name, path) in &template.custom_fields {
         if let Some(found) = path.resolve(payload).filter(|v| !v.is_null()) {
@@ -73,22 +112,15 @@ pub fn extract_signal(template: &SignalTemplate, payload: &Value) -> Result<Sign
             }
         }
     }
-    if !errors.is_empty() {
-        return Err(ExtractError::Invalid(errors));
-    }
-    let lead_id = match (lead_id, &email) {
-        (Some(id), _) => id,
-        (None, Some(email)) => LeadId::parse(email.clone()).map_err(|message| {
-            ExtractError::Invalid(vec![FieldError {
-                field: "email".into(),
-                path: template.email.as_ref().map_or("", |p| p.as_str()).into(),
-                message: format!("email {message}"),
-            }])
-        })?,
-        (None, None) => unreachable!("a lead id or an email was found above"),
-    };
-    Ok(Signal {
+    // Known by email only: the normalised email is the lead's id.
+    let lead_id = lead_id.or_else(|| {
+        let path = template.email.as_ref()?;
+        let email = email.clone()?;
+        check(&mut errors, "email", path, LeadId::parse(email))
+    });
+    SignalReading {
         lead_id,
+        missing_lead,
         email,
         product_org_id,
         name,
@@ -96,7 +128,8 @@ pub fn extract_signal(template: &SignalTemplate, payload: &Value) -> Result<Sign
         properties,
         custom_fields,
         message_id,
-    })
+        errors,
+    }
 }
 
 /// The value at `path` unless it is missing or null (both mean "not given" for a signal).
