@@ -233,6 +233,14 @@ macro_rules! product_org_fields {
                     FieldPatch::Custom(name, _) => FieldKey::Custom(name),
                 }
             }
+
+            /// The new value as JSON, as history and the APIs show it (`null` clears).
+            pub fn value(&self) -> Value {
+                match self {
+                    $(FieldPatch::$variant(v) => v.as_ref().map_or(Value::Null, <$kind as Kind>::json),)*
+                    FieldPatch::Custom(_, v) => v.clone().unwrap_or(Value::Null),
+                }
+            }
         }
 
         /// The current values of a product org; `None` is unset.

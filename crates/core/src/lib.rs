@@ -9,6 +9,7 @@ pub mod firmographics;
 pub mod hint;
 pub mod ids;
 pub mod path;
+pub mod preview;
 pub mod redact;
 pub mod signal;
 pub mod signature;
