@@ -12,10 +12,7 @@ use maud::{html, Markup};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use trailspark_core::extract::extract_product_org;
-use trailspark_core::hint::closest_path;
-use trailspark_core::path::Path;
-use trailspark_core::signal::extract_signal;
+use trailspark_core::preview::{preview, Outcome};
 use trailspark_core::template::{PayloadTemplate, Preset, PRODUCT_ORG_KEYS, SIGNAL_KEYS};
 use trailspark_core::EndpointType;
 
@@ -327,8 +324,9 @@ impl Builder {
         }
     }
 
-    /// What the template makes of the sample payload: each field's value, the paths that
-    /// found nothing (with the nearest existing path), and the errors a webhook would answer.
+    /// What the template makes of the sample payload, as core's [`preview`] says (the admin
+    /// API's preview endpoint answers the same): each field's value, the paths that found
+    /// nothing (with the nearest existing path), and the errors a webhook would answer.
     pub fn preview(&self) -> Markup {
         let payload: Value = match serde_json::from_str(&self.sample) {
             Ok(payload) => payload,
@@ -342,40 +340,24 @@ impl Builder {
                 return html! { div #preview.card role="status" { p.error { "The template is not valid: " (why) } } };
             }
         };
-        let rows: Vec<(String, String, Result<String, Option<String>>)> = self
-            .paths
-            .iter()
-            .filter(|(_, text)| !text.is_empty())
-            .map(|(key, text)| ((*key).to_owned(), text.clone()))
-            .chain(
-                self.custom
-                    .iter()
-                    .filter(|(name, _)| !name.is_empty())
-                    .map(|(name, path)| (format!("customFields.{name}"), path.clone())),
-            )
-            .map(|(field, text)| {
-                let outcome = resolve(&payload, &text);
-                (field, text, outcome)
-            })
-            .collect();
-        let verdict = match &template {
-            PayloadTemplate::ProductOrg(t) => extract_product_org(t, &payload).map(|_| ()),
-            PayloadTemplate::Signal(t) => extract_signal(t, &payload).map(|_| ()),
-        }
-        .map_err(|e| crate::error::ApiError::from(e).body());
+        let shown = preview(&template, &payload);
+        let refusals: Vec<&str> = shown.errors.iter().map(|e| e.message.as_str()).collect();
         html! {
             div #preview.card role="status" {
                 h2 { "Preview" }
                 table {
                     thead { tr { th scope="col" { "Field" } th scope="col" { "Path" } th scope="col" { "Value" } } }
                     tbody {
-                        @for (field, path, outcome) in &rows {
+                        @for mapped in &shown.mapped {
                             tr {
-                                td { (field) }
-                                td { code { (path) } }
-                                @match outcome {
-                                    Ok(value) => td { code { (value) } },
-                                    Err(near) => td.error {
+                                td { (mapped.field) }
+                                td { code { (mapped.path) } }
+                                @match shown.outcome(&mapped.field) {
+                                    Outcome::Value(Value::Null) => td { code { "null" } " (clears the field)" },
+                                    Outcome::Value(Value::String(text)) => td { code { (text) } },
+                                    Outcome::Value(value) => td { code { (value) } },
+                                    Outcome::Refused(error) => td.error { (error.message) },
+                                    Outcome::Nothing(near) => td.error {
                                         "Nothing at this path."
                                         @if let Some(near) = near { " Did you mean " code { (near) } "?" }
                                     },
@@ -384,38 +366,12 @@ impl Builder {
                         }
                     }
                 }
-                @match &verdict {
-                    Ok(()) => p { "A webhook with this payload would be applied." },
-                    Err(body) => p.error {
-                        "A webhook with this payload would be refused: "
-                        (body["message"].as_str().unwrap_or_default())
-                    },
+                @if refusals.is_empty() {
+                    p { "A webhook with this payload would be applied." }
+                } @else {
+                    p.error { "A webhook with this payload would be refused: " (refusals.join("; ")) "." }
                 }
             }
         }
     }
-}
-
-/// The value at the first alternative of `text` that finds one, or the nearest existing path
-/// to the first alternative.
-fn resolve(payload: &Value, text: &str) -> Result<String, Option<String>> {
-    let alternatives: Vec<&str> = text
-        .split(SEPARATOR.trim())
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .collect();
-    for alternative in &alternatives {
-        if let Some(value) = Path::parse(alternative)
-            .ok()
-            .and_then(|p| p.resolve(payload).cloned())
-        {
-            return Ok(match value {
-                Value::String(s) => s,
-                other => other.to_string(),
-            });
-        }
-    }
-    Err(alternatives
-        .first()
-        .and_then(|first| closest_path(payload, first)))
 }
