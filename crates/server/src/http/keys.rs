@@ -81,7 +81,8 @@ fn preset_named(name: &str) -> Result<Preset, ApiError> {
     })
 }
 
-fn preset_names() -> String {
+/// The presets' names, for messages that list them.
+pub(super) fn preset_names() -> String {
     let names: Vec<&str> = Preset::ALL.iter().map(|p| p.name()).collect();
     names.join(", ")
 }
@@ -94,7 +95,10 @@ struct NewTemplate {
 }
 
 /// A JSON body read as `T`; a body of another shape is refused with what is wrong.
-async fn body_of<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+pub(super) async fn body_of<T: DeserializeOwned>(
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<T, ApiError> {
     serde_json::from_value(json_body(headers, body).await?).map_err(|e| ApiError::BadRequest {
         code: "invalid_body",
         message: format!("The body is not what this endpoint takes: {e}."),

@@ -10,6 +10,7 @@ mod openapi;
 mod segment;
 mod signals;
 pub(crate) mod target_orgs;
+mod templates;
 pub(crate) mod views;
 pub(crate) mod webhook;
 
@@ -29,6 +30,7 @@ pub fn router(app: App, request_timeout: std::time::Duration) -> Router {
         .merge(segment::router())
         .merge(admin::router())
         .merge(keys::router())
+        .merge(templates::router())
         .merge(leads::router())
         .merge(target_orgs::router())
         .merge(health::router())

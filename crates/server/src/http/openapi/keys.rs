@@ -151,7 +151,7 @@ pub(super) fn schemas() -> Value {
 }
 
 /// The endpoint types' names, as keys take and show them.
-fn endpoint_types() -> Value {
+pub(super) fn endpoint_types() -> Value {
     let types: Vec<&str> = [EndpointType::ProductOrgUpdates, EndpointType::SignalStaging]
         .iter()
         .map(|t| t.as_str())
@@ -236,13 +236,15 @@ fn no_such_key() -> Value {
     error("The tenant has no API key with this id.", &["not_found"])
 }
 
-fn invalid_template() -> Value {
+/// `422`, a template refused with every reason.
+pub(super) fn invalid_template() -> Value {
     error(
         "The template is invalid; `reasons` lists every reason.",
         &["invalid_template"],
     )
 }
 
-fn body_too_large() -> Value {
+/// `413`, a body over the admin API's limit.
+pub(super) fn body_too_large() -> Value {
     error("The body is larger than 1 MiB.", &["payload_too_large"])
 }

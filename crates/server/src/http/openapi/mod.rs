@@ -9,6 +9,7 @@ mod leads;
 mod orgs;
 mod parts;
 mod schemas;
+mod templates;
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
@@ -73,6 +74,7 @@ fn paths() -> Value {
         "/api/admin/api-keys/{keyId}": keys::api_key(),
         "/api/admin/api-keys/{keyId}/template": keys::template(),
         "/api/admin/api-keys/{keyId}/template/versions": keys::template_versions(),
+        "/api/admin/payload-templates/preview": templates::preview(),
         "/api/admin/leads": leads::leads(),
         "/api/admin/leads/{leadId}": leads::lead(),
         "/api/admin/leads/{leadId}/evaluation-context": leads::evaluation_context(),

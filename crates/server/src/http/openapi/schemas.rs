@@ -14,7 +14,10 @@ pub(super) fn components() -> Value {
             "segmentWriteKey": {"type": "http", "scheme": "basic",
                                 "description": "The API key as username; empty password, or the key's secret."},
         },
-        "schemas": spread(spread(intake_schemas(), admin_schemas()), super::keys::schemas()),
+        "schemas": spread(
+            spread(spread(intake_schemas(), admin_schemas()), super::keys::schemas()),
+            super::templates::schemas(),
+        ),
     })
 }
 
