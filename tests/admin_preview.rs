@@ -287,3 +287,31 @@ async fn an_invalid_template_is_refused_with_every_reason() {
     let (status, answer) = app.send(anonymous).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
 }
+
+/// The web UI's template builder draws the same preview: the same did-you-mean, the same
+/// refusal, word for word.
+#[tokio::test]
+async fn the_builder_shows_what_the_endpoint_answers() {
+    let app = TestApp::spawn().await;
+    let browser = common::web::Browser::new_user(&app).await;
+    let mut payload = segment_group();
+    payload["traits"]["mrr"] = json!("lots");
+    let mut form = browser.get("/settings/api-keys").await.form("create");
+    form.set("path.userCount", "traits.employes");
+    form.set("sample", &payload.to_string());
+    let page = browser.press(&form, "action", "preview").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let drawn = page.text_of("preview").expect("a preview");
+
+    let template = json!({"productOrgId": "groupId", "name": "traits.name",
+        "planId": "traits.plan", "planName": "traits.plan_name", "userCount": "traits.employes",
+        "mrr": "traits.mrr", "trialStatus": "traits.trial_status",
+        "eventTimestamp": "timestamp", "messageId": "messageId"});
+    let (_, shown) = preview(&app, &json!({"template": template, "payload": payload})).await;
+    let near = shown["unresolved"][0]["didYouMean"].as_str().unwrap();
+    assert!(drawn.contains(&format!("Did you mean {near}?")), "{drawn}");
+    let refusal = shown["errors"][0]["message"].as_str().unwrap();
+    assert!(drawn.contains(refusal), "{refusal:?} in {drawn}");
+    assert!(drawn.contains("would be refused"), "{drawn}");
+    assert!(drawn.contains("Acme Corp Workspace"), "{drawn}");
+}
