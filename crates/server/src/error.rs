@@ -68,6 +68,10 @@ pub enum ApiError {
     Unavailable(String),
     #[error("unauthorized")]
     Unauthorized,
+    /// A session on an unsafe admin API method without its CSRF token (`sent: false`) or with
+    /// another one.
+    #[error("CSRF token required")]
+    CsrfToken { sent: bool },
     #[error("not found")]
     NotFound(String),
     #[error("conflict")]
@@ -132,7 +136,9 @@ impl ApiError {
             | Self::Signature(_)
             | Self::Replayed
             | Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::WrongKeyType { .. } | Self::SignedKeyOnSegmentApi => StatusCode::FORBIDDEN,
+            Self::WrongKeyType { .. } | Self::SignedKeyOnSegmentApi | Self::CsrfToken { .. } => {
+                StatusCode::FORBIDDEN
+            }
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge { .. } | Self::TooManyEvents { .. } => {
                 StatusCode::PAYLOAD_TOO_LARGE
@@ -184,6 +190,8 @@ impl ApiError {
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable(_) => "store_unavailable",
             Self::Unauthorized => "unauthorized",
+            Self::CsrfToken { sent: false } => "missing_csrf_token",
+            Self::CsrfToken { sent: true } => "invalid_csrf_token",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -224,7 +232,9 @@ impl ApiError {
             Self::InvalidTemplate(TemplateError(reasons)) => format!("The template was refused for {} reason(s); nothing was changed: {}.", reasons.len(), reasons.join("; ")),
             Self::RateLimited { retry_after_secs } => format!("Too many requests for this API key; retry after {retry_after_secs} s."),
             Self::Unavailable(_) => "The store is unavailable right now; nothing was stored. Retry the request.".into(),
-            Self::Unauthorized => "Send a valid admin token as `Authorization: Bearer <token>` (create one with `trailspark admin-token create --tenant T`).".into(),
+            Self::Unauthorized => "Send a valid admin token as `Authorization: Bearer <token>` (create one with `trailspark admin-token create --tenant T`), or the session cookie of a signed-in web UI.".into(),
+            Self::CsrfToken { sent: false } => "This request is signed in by the web UI's session cookie: a POST, PUT, PATCH or DELETE must also send the session's CSRF token in the X-CSRF-Token header (the `csrf-token` meta tag of every signed-in page). Or send an admin token as `Authorization: Bearer <token>` instead.".into(),
+            Self::CsrfToken { sent: true } => "The X-CSRF-Token header is not this session's CSRF token: send the `csrf-token` meta tag of a page of this session (a token from before a sign-in again is stale).".into(),
             Self::NotFound(what) => what.clone(),
             Self::Conflict(what) => format!("Nothing was changed: {what}."),
             Self::MethodNotAllowed => "This endpoint does not take this HTTP method; the Allow header lists the ones it takes.".into(),

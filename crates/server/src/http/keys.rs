@@ -1,6 +1,6 @@
 //! Admin API: a tenant's API keys (list, create, one, revoke) and their templates (change,
-//! every version). The key itself is shown once, when created; tenant-scoped by the bearer
-//! token, so another tenant's key is simply not found.
+//! every version). The key itself is shown once, when created; tenant-scoped by the admin's
+//! credential, so another tenant's key is simply not found.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -23,7 +23,7 @@ use super::views::{
 use crate::app::App;
 use crate::auth::TenantAdmin;
 use crate::error::ApiError;
-use crate::keys::{change_template, create_api_key, KeyRequest, TemplateSource, BY_ADMIN_TOKEN};
+use crate::keys::{change_template, create_api_key, KeyRequest, TemplateSource};
 
 /// Routes of the API key admin API.
 pub fn router() -> Router<App> {
@@ -125,7 +125,7 @@ async fn create(
         expires_at: asked.expires_at,
         with_secret: asked.secret,
         with_hmac_secret: asked.hmac_secret,
-        created_by: BY_ADMIN_TOKEN.into(),
+        created_by: admin.author().into(),
     };
     let created = create_api_key(app.store.as_ref(), admin.tenant, request, Utc::now()).await?;
     let view = CreatedApiKeyView::try_from(&created)?;
@@ -168,7 +168,7 @@ async fn set_template(
         admin.tenant,
         &id,
         &source,
-        BY_ADMIN_TOKEN,
+        admin.author(),
     )
     .await?;
     let view = TemplateChangedView {

@@ -33,6 +33,9 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · trailspark" }
+                // For scripts of the page that call the admin API with this session: its unsafe
+                // methods take the token in the X-CSRF-Token header.
+                @if let Some(viewer) = viewer { meta name="csrf-token" content=(viewer.csrf); }
                 style { (PreEscaped(STYLE)) }
             }
             body {

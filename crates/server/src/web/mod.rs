@@ -20,7 +20,7 @@ mod orgs;
 mod session;
 
 pub use login::login_limiter;
-pub(crate) use session::random_token;
+pub(crate) use session::{random_token, Viewer, CSRF_HEADER, SESSION_COOKIE};
 
 /// Routes of the web UI.
 pub fn router() -> Router<App> {

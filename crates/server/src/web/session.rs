@@ -1,6 +1,7 @@
 //! Sessions: a random token in an HttpOnly, SameSite=Strict cookie (Secure behind https), only
 //! its SHA-256 in the store. Every form carries a CSRF token derived from the session token
-//! (the sign-in form: from a cookie of its own), checked on every POST.
+//! (the sign-in form: from a cookie of its own), checked on every POST. The admin API takes the
+//! same session, its CSRF token in the `X-CSRF-Token` header (see `crate::auth`).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -21,6 +22,9 @@ use crate::error::ApiError;
 pub const SESSION_COOKIE: &str = "ts_session";
 /// The cookie holding the sign-in form's CSRF token (there is no session yet to derive it from).
 pub const LOGIN_COOKIE: &str = "ts_login";
+/// The header in which the admin API takes a session's CSRF token on unsafe methods (a form
+/// sends it as its `csrf` field instead).
+pub const CSRF_HEADER: &str = "x-csrf-token";
 /// How long a session lasts.
 const SESSION_HOURS: i64 = 12;
 
@@ -40,26 +44,33 @@ impl FromRequestParts<App> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Response> {
-        let to_login = || Redirect::to("/login").into_response();
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(to_login());
-        };
-        let token_hash = hash_credential(&token);
-        match app.store.session(&token_hash, Utc::now()).await {
-            Ok(Some(session)) => Ok(Self {
-                tenant: session.tenant,
-                email: session.email,
-                csrf: csrf_for(&token),
-                token_hash,
-            }),
-            Ok(None) => Err(to_login()),
-            Err(e) => Err(ApiError::from(e).into_response()),
+        match Self::of(&parts.headers, app).await {
+            Ok(Some(viewer)) => Ok(viewer),
+            Ok(None) => Err(Redirect::to("/login").into_response()),
+            Err(e) => Err(e.into_response()),
         }
     }
 }
 
 impl Viewer {
-    /// Whether a form's CSRF token is this session's.
+    /// The signed-in person of a request's session cookie; `None` without the cookie, or when
+    /// its session is unknown or expired. The one reading of sessions, for the pages and the
+    /// admin API alike.
+    pub async fn of(headers: &HeaderMap, app: &App) -> Result<Option<Self>, ApiError> {
+        let Some(token) = cookie(headers, SESSION_COOKIE) else {
+            return Ok(None);
+        };
+        let token_hash = hash_credential(&token);
+        let session = app.store.session(&token_hash, Utc::now()).await?;
+        Ok(session.map(|session| Self {
+            tenant: session.tenant,
+            email: session.email,
+            csrf: csrf_for(&token),
+            token_hash,
+        }))
+    }
+
+    /// Whether a form's (or an API call's) CSRF token is this session's.
     pub fn csrf_ok(&self, presented: &str) -> bool {
         same(presented, &self.csrf)
     }
