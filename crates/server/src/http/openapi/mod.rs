@@ -54,7 +54,8 @@ fn document() -> Value {
         "tags": [
             {"name": "webhook", "description": "Intake from Segment, RudderStack, Hightouch or curl."},
             {"name": "segment", "description": "The Segment-compatible API, for Segment's and RudderStack's SDKs."},
-            {"name": "admin", "description": "Tenant-scoped reads and changes; `Authorization: Bearer <admin token>`."},
+            {"name": "admin", "description": "Tenant-scoped reads and changes; `Authorization: Bearer <admin token>`, \
+                or the web UI's session cookie (with its CSRF token in `X-CSRF-Token` on POST, PUT, PATCH and DELETE)."},
             {"name": "health", "description": "Liveness, readiness and this document."},
         ],
         "paths": paths(),
@@ -64,7 +65,7 @@ fn document() -> Value {
 
 /// Every path, in the order readers of the document meet them: intake, admin, operator.
 fn paths() -> Value {
-    json!({
+    let mut paths = json!({
         "/api/product-orgs/webhook/{apiKey}": intake::product_org_webhook(),
         "/api/signals/webhook/{apiKey}": intake::signal_webhook(),
         "/v1/batch": intake::segment_batch(),
@@ -88,7 +89,9 @@ fn paths() -> Value {
         "/healthz": health::healthz(),
         "/readyz": health::readyz(),
         "/api/openapi.json": health::openapi(),
-    })
+    });
+    parts::admin_sessions(&mut paths);
+    paths
 }
 
 /// The document as text: two-space indent, every character outside printable ASCII escaped

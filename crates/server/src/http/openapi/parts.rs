@@ -63,7 +63,7 @@ pub(super) fn timestamp() -> Value {
 /// The errors every admin endpoint may answer, after its own.
 pub(super) fn admin_errors() -> Value {
     json!({
-        "401": error("Missing or invalid admin token.", &["unauthorized"]),
+        "401": error("No valid admin token, and no signed-in web UI session.", &["unauthorized"]),
         "405": method_not_allowed(),
         "500": internal_error(),
         "503": error_retry_after("The store is unavailable; retry.", &["store_unavailable"]),
@@ -134,4 +134,42 @@ pub(super) fn spread(mut base: Value, more: Value) -> Value {
         (base, more) => panic!("cannot spread {more} into {base}"),
     }
     base
+}
+
+/// The security requirement that marks an admin operation where it is written.
+const ADMIN_TOKEN_ONLY: &str = r#"[{"adminToken":[]}]"#;
+
+/// SPEC §5: every admin operation also takes the web UI's session, with its CSRF token on the
+/// methods that change something (and then answers 403 without it). Written here, once, over
+/// every operation whose security is the admin token, so no admin operation can leave it out.
+pub(super) fn admin_sessions(paths: &mut Value) {
+    let marker: Value = serde_json::from_str(ADMIN_TOKEN_ONLY).expect("valid JSON");
+    let operations = paths
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|operations| operations.iter_mut());
+    for (method, operation) in operations {
+        if operation.get("security") != Some(&marker) {
+            continue;
+        }
+        let changes = !matches!(method.as_str(), "get" | "head" | "options");
+        operation["security"] = if changes {
+            json!([{"adminToken": []}, {"uiSession": [], "csrfToken": []}])
+        } else {
+            json!([{"adminToken": []}, {"uiSession": []}])
+        };
+        if let (true, Some(responses)) = (changes, operation["responses"].as_object_mut()) {
+            responses.insert(
+                "403".into(),
+                error(
+                    "Signed in by the web UI's session, without its CSRF token in `X-CSRF-Token` \
+                 (or with another session's).",
+                    &["missing_csrf_token", "invalid_csrf_token"],
+                ),
+            );
+            responses.sort_keys();
+        }
+    }
 }

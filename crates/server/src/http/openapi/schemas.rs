@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use super::fields::{product_org_fields, product_org_info_schema, product_org_schema};
 use super::parts::{nullable_string, schema_ref, spread, timestamp};
+use crate::web::SESSION_COOKIE;
 
 /// The document's `components`.
 pub(super) fn components() -> Value {
@@ -11,6 +12,12 @@ pub(super) fn components() -> Value {
         "securitySchemes": {
             "adminToken": {"type": "http", "scheme": "bearer",
                            "description": "`trailspark admin-token create --tenant T`"},
+            "uiSession": {"type": "apiKey", "in": "cookie", "name": SESSION_COOKIE,
+                          "description": "The session cookie of a signed-in web UI, scoped to its tenant. \
+                              Used only when the request has no `Authorization` header."},
+            "csrfToken": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                          "description": "With `uiSession`, on POST, PUT, PATCH and DELETE: the session's \
+                              CSRF token, the `csrf-token` meta tag of its pages."},
             "segmentWriteKey": {"type": "http", "scheme": "basic",
                                 "description": "The API key as username; empty password, or the key's secret."},
         },
