@@ -105,6 +105,11 @@ impl Browser {
         }
     }
 
+    /// The `Cookie` header value that carries this browser's session (`ts_session=…`).
+    pub fn session_cookie(&self) -> &str {
+        &self.cookie
+    }
+
     /// GETs a page.
     pub async fn get(&self, path: &str) -> Page {
         let response = self
@@ -201,6 +206,19 @@ impl Page {
             rest = &after[end..];
         }
         panic!("no form {which} in the page:\n{}", self.html)
+    }
+
+    /// The `content` of the `<meta name="…">` tag (the session's `csrf-token`, say).
+    pub fn meta(&self, name: &str) -> Option<String> {
+        let mut rest = self.html.as_str();
+        while let Some(start) = rest.find("<meta") {
+            let (attrs, after) = tag(&rest[start + 1..]);
+            if attr(&attrs, "name").as_deref() == Some(name) {
+                return attr(&attrs, "content");
+            }
+            rest = after;
+        }
+        None
     }
 
     /// The value of the input with `id`.
