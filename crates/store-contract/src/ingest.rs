@@ -45,6 +45,7 @@ pub async fn ingest_at(
     updates: Vec<Update>,
 ) -> Vec<Applied> {
     let request = IngestRequest {
+        log: None,
         key_id: key.clone(),
         received_at,
         webhook_id: None,
@@ -277,6 +278,7 @@ pub async fn message_id_dedupe(store: Arc<dyn Store>) {
     let mut late = retry;
     late.patches = vec![FieldPatch::UserCount(Some(3))];
     let request = IngestRequest {
+        log: None,
         key_id: key.clone(),
         received_at: at(1_000 + 25 * 3_600),
         webhook_id: None,
@@ -293,6 +295,7 @@ pub async fn message_id_dedupe(store: Arc<dyn Store>) {
     let org = s.product_org(t.id, &id("ws_m")).await.unwrap();
     assert_eq!(org.fields.user_count, Some(3));
     let again = IngestRequest {
+        log: None,
         key_id: key.clone(),
         received_at: at(1_000 + 25 * 3_600 + 1),
         webhook_id: None,
@@ -315,6 +318,7 @@ pub async fn message_id_dedupe(store: Arc<dyn Store>) {
 pub async fn webhook_id_replay(store: Arc<dyn Store>) {
     let (t, key) = tenant_with_key(&store, "replay").await;
     let request = |webhook_id: &str| IngestRequest {
+        log: None,
         key_id: key.clone(),
         received_at: chrono::Utc::now(),
         webhook_id: Some(webhook_id.into()),

@@ -30,6 +30,7 @@ fn signal(lead: &str, product_org: Option<&str>, event: Option<i64>) -> Signal {
 
 async fn send(store: &dyn Store, tenant: TenantId, key: &ApiKeyId, s: Signal) -> SignalApplied {
     let request = SignalRequest {
+        log: None,
         key_id: key.clone(),
         received_at: arrival(),
         webhook_id: None,

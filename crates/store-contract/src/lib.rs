@@ -5,16 +5,21 @@
 
 mod accounts;
 mod clocks;
+mod deliveries;
 mod ingest;
 mod leads;
 pub mod postgres;
 mod reads;
 mod templates;
 
-pub use accounts::{admin_tokens, api_keys, delivery_log, tenants, users_and_sessions};
+pub use accounts::{admin_tokens, api_keys, tenants, users_and_sessions};
 pub use clocks::{
     a_newer_unchanged_update_still_outranks_older_ones,
     updates_without_event_time_take_their_arrival,
+};
+pub use deliveries::{
+    delivery_log_filters_and_pages, delivery_log_of_signals_and_replays, delivery_log_rides_ingest,
+    delivery_log_sweep,
 };
 pub use ingest::{
     concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
@@ -53,7 +58,8 @@ macro_rules! store_contract_tests {
             per_field_last_writer_wins, message_id_dedupe, webhook_id_replay, tenants_stay_apart,
             concurrent_first_updates, list_pages_and_search, history_pages, signals_link_leads,
             evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,
-            semantics_hold_inside_batches, users_and_sessions, delivery_log,
+            semantics_hold_inside_batches, users_and_sessions, delivery_log_rides_ingest,
+            delivery_log_of_signals_and_replays, delivery_log_filters_and_pages, delivery_log_sweep,
             a_newer_unchanged_update_still_outranks_older_ones,
             updates_without_event_time_take_their_arrival, history_stays_in_its_tenant,
             template_versions_are_kept_per_key_and_tenant,

@@ -107,6 +107,7 @@ pub enum Missing {
     ProductOrg(ProductOrgId),
     Lead(LeadId),
     TargetOrg(TargetOrgId),
+    Delivery(i64),
 }
 
 impl fmt::Display for Missing {
@@ -123,6 +124,7 @@ impl fmt::Display for Missing {
             }
             Self::Lead(id) => write!(f, "This tenant has no lead with id {:?}.", id.as_str()),
             Self::TargetOrg(id) => write!(f, "This tenant has no target org {id}."),
+            Self::Delivery(id) => write!(f, "This tenant has no delivery {id}."),
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct SignalRequest {
     /// As in [`crate::IngestRequest`]: refused when seen before for this key.
     pub webhook_id: Option<String>,
     pub signals: Vec<Signal>,
+    /// As in [`crate::IngestRequest`].
+    pub log: Option<crate::RequestLog>,
 }
 
 /// A person known by signals.

@@ -3,6 +3,7 @@
 //! PostgreSQL) implement [`Store`]; nothing above this trait knows which one runs.
 
 pub mod cursor;
+mod deliveries;
 mod error;
 mod leads;
 mod rows;
@@ -12,13 +13,17 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
 
+pub use deliveries::{
+    cut, Delivery, DeliveryQuery, DeliveryRow, Intake, Logged, NewDelivery, Outcome, Refusal,
+    RequestLog, Swept, Verdict,
+};
 pub use error::{Cause, Missing, StoreError, StoreResult};
 pub use leads::{
     EvaluationContext, FirmographicsKey, FirmographicsRow, Lead, SignalRecord, SignalRequest,
     TargetOrg, TargetOrgDetail,
 };
 pub use rows::{
-    ApiKeyRecord, CommitCounters, CommitStats, CursorKey, Delivery, HistoryEntry, IngestRequest,
+    ApiKeyRecord, CommitCounters, CommitStats, CursorKey, HistoryEntry, IngestRequest,
     IngestResult, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, TemplateVersion,
     Tenant, User, Window,
 };
@@ -89,15 +94,20 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant an admin token (by SHA-256) belongs to, if any.
     async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>>;
 
-    /// Appends to a key's delivery log, keeping its newest [`Delivery::KEPT`] entries.
-    async fn record_deliveries(
+    /// A key's delivery log, newest first, filtered (entries are written by [`Store::ingest`]
+    /// and [`Store::ingest_signals`] with their updates).
+    async fn deliveries(
         &self,
         tenant: TenantId,
         key: &ApiKeyId,
-        deliveries: &[Delivery],
-    ) -> StoreResult<()>;
-    /// A key's delivery log, newest first.
-    async fn deliveries(&self, tenant: TenantId, key: &ApiKeyId) -> StoreResult<Vec<Delivery>>;
+        query: &DeliveryQuery,
+    ) -> StoreResult<Page<Delivery>>;
+    /// One entry of the tenant's delivery log; [`StoreError::NotFound`] when it has none of
+    /// that id.
+    async fn delivery(&self, tenant: TenantId, id: i64) -> StoreResult<Delivery>;
+    /// Removes, in every tenant, the log entries received before `before` and those beyond the
+    /// newest `per_key` of each key.
+    async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept>;
 
     /// Creates a web UI user; [`StoreError::Conflict`] when the tenant has one of that email.
     async fn create_user(

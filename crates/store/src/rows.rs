@@ -79,6 +79,8 @@ pub struct IngestRequest {
     /// id for the same key within the signature window is refused as a replay.
     pub webhook_id: Option<String>,
     pub updates: Vec<Update>,
+    /// The request's delivery log entries, written in the transaction that applies it.
+    pub log: Option<crate::RequestLog>,
 }
 
 /// What happened to a request: `T` is the outcome of one update (a product org update's
@@ -242,28 +244,6 @@ pub struct Session {
     pub tenant: TenantId,
     pub email: String,
     pub expires_at: DateTime<Utc>,
-}
-
-/// One webhook request as the delivery log of its key shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    pub at: DateTime<Utc>,
-    pub status: u16,
-    /// The (first) product org id or lead id the request named, when one was found.
-    pub subject: Option<String>,
-    /// Whether a value changed (applied requests).
-    pub changed: Option<bool>,
-    /// The error code and message of a refused request.
-    pub error: Option<String>,
-    /// The body of a refused request, cut to [`Delivery::MAX_BODY`] bytes.
-    pub body: Option<String>,
-}
-
-impl Delivery {
-    /// Most bytes of a refused request's body kept.
-    pub const MAX_BODY: usize = 4096;
-    /// Most deliveries kept per key.
-    pub const KEPT: usize = 100;
 }
 
 /// How a store's group commit went since it opened: transactions committed (or failed) and
