@@ -37,6 +37,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0006_template_versions",
         include_str!("../migrations/0006_template_versions.sql"),
     ),
+    (
+        7,
+        "0007_delivery_log",
+        include_str!("../migrations/0007_delivery_log.sql"),
+    ),
 ];
 
 /// Opens a connection with the settings every connection of the store shares.

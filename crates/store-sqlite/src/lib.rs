@@ -5,6 +5,7 @@
 mod accounts;
 mod db;
 mod dedupe;
+mod deliveries;
 mod ingest;
 mod leads;
 mod reads;
@@ -24,10 +25,10 @@ use rusqlite::Connection;
 use serde_json::{Map, Value};
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
 use trailspark_store::{
-    ApiKeyRecord, Delivery, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest,
-    IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session,
-    SignalApplied, SignalRequest, Store, StoreError, StoreResult, TargetOrg, TargetOrgDetail,
-    TemplateVersion, Tenant, User,
+    ApiKeyRecord, Delivery, DeliveryQuery, EvaluationContext, FirmographicsRow, HistoryEntry,
+    IngestRequest, IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery,
+    Session, SignalApplied, SignalRequest, Store, StoreError, StoreResult, Swept, TargetOrg,
+    TargetOrgDetail, TemplateVersion, Tenant, User,
 };
 
 use crate::writer::Writer;
@@ -242,21 +243,25 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn record_deliveries(
+    async fn deliveries(
         &self,
         tenant: TenantId,
         key: &ApiKeyId,
-        deliveries: &[Delivery],
-    ) -> StoreResult<()> {
-        let (key, deliveries) = (key.clone(), deliveries.to_vec());
-        self.writer
-            .write(move |conn, _| users::record_deliveries(conn, tenant, &key, &deliveries))
+        query: &DeliveryQuery,
+    ) -> StoreResult<Page<Delivery>> {
+        let (key, query) = (key.clone(), query.clone());
+        self.read(move |conn| deliveries::list(conn, tenant, &key, &query))
             .await
     }
 
-    async fn deliveries(&self, tenant: TenantId, key: &ApiKeyId) -> StoreResult<Vec<Delivery>> {
-        let key = key.clone();
-        self.read(move |conn| users::deliveries(conn, tenant, &key))
+    async fn delivery(&self, tenant: TenantId, id: i64) -> StoreResult<Delivery> {
+        self.read(move |conn| deliveries::one(conn, tenant, id))
+            .await
+    }
+
+    async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
+        self.writer
+            .write(move |conn, _| deliveries::sweep(conn, before, per_key))
             .await
     }
 

@@ -25,10 +25,14 @@ pub fn ingest_signals(
     if replayed {
         return Ok(IngestResult::Replayed);
     }
-    each_in_savepoint(conn, mode, &request.signals, |signal| {
+    let results = each_in_savepoint(conn, mode, &request.signals, |signal| {
         store_signal(conn, tenant, &request.key_id, request.received_at, signal)
-    })
-    .map(IngestResult::Applied)
+    })?;
+    if let Some(log) = &request.log {
+        let rows = log.rows(request.received_at, &results);
+        crate::deliveries::insert(conn.connection(), tenant, &request.key_id, &rows)?;
+    }
+    Ok(IngestResult::Applied(results))
 }
 
 fn store_signal(

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
-use trailspark_core::{ApiKeyId, TenantId};
-use trailspark_store::{Delivery, Session, StoreResult, User};
+use trailspark_core::TenantId;
+use trailspark_store::{Session, StoreResult, User};
 
 use crate::db::{from_micros, micros, sqlite_error};
 
@@ -103,68 +103,4 @@ pub fn delete_session(conn: &Connection, token_hash: &[u8; 32]) -> StoreResult<(
     )
     .map_err(sqlite_error)?;
     Ok(())
-}
-
-/// Appends to a key's delivery log, which keeps its last [`Delivery::KEPT`] deliveries.
-pub fn record_deliveries(
-    conn: &Connection,
-    tenant: TenantId,
-    key: &ApiKeyId,
-    deliveries: &[Delivery],
-) -> StoreResult<()> {
-    let mut insert = conn
-        .prepare_cached(
-            "INSERT INTO deliveries (tenant_id, key_id, at, status, subject, changed, error, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .map_err(sqlite_error)?;
-    for d in deliveries {
-        insert
-            .execute((
-                tenant.0,
-                &key.0,
-                micros(&d.at),
-                d.status,
-                &d.subject,
-                d.changed,
-                &d.error,
-                &d.body,
-            ))
-            .map_err(sqlite_error)?;
-    }
-    conn.execute(
-        "DELETE FROM deliveries WHERE tenant_id = ?1 AND key_id = ?2 AND id <
-             (SELECT id FROM deliveries WHERE tenant_id = ?1 AND key_id = ?2
-              ORDER BY id DESC LIMIT 1 OFFSET ?3)",
-        (tenant.0, &key.0, Delivery::KEPT as i64 - 1),
-    )
-    .map_err(sqlite_error)?;
-    Ok(())
-}
-
-/// A key's delivery log, newest first.
-pub fn deliveries(
-    conn: &Connection,
-    tenant: TenantId,
-    key: &ApiKeyId,
-) -> StoreResult<Vec<Delivery>> {
-    let mut statement = conn
-        .prepare_cached(
-            "SELECT at, status, subject, changed, error, body FROM deliveries
-             WHERE tenant_id = ?1 AND key_id = ?2 ORDER BY id DESC LIMIT ?3",
-        )
-        .map_err(sqlite_error)?;
-    let rows = statement
-        .query_map((tenant.0, &key.0, Delivery::KEPT as i64), |r| {
-            Ok(Delivery {
-                at: from_micros(r.get(0)?),
-                status: r.get(1)?,
-                subject: r.get(2)?,
-                changed: r.get(3)?,
-                error: r.get(4)?,
-                body: r.get(5)?,
-            })
-        })
-        .map_err(sqlite_error)?;
-    rows.collect::<Result<_, _>>().map_err(sqlite_error)
 }

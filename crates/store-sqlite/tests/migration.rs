@@ -113,6 +113,7 @@ async fn a_version_4_store_keeps_its_history_and_dedupe_rows() {
 
     // The dedupe row still answers a retry with the first outcome.
     let retry = IngestRequest {
+        log: None,
         key_id: ApiKeyId("key_1".into()),
         received_at: chrono::Utc::now(),
         webhook_id: None,
@@ -137,6 +138,7 @@ async fn a_version_4_store_keeps_its_history_and_dedupe_rows() {
 
     // A new update goes on from version 3, and its history links to the migrated rows.
     let update = IngestRequest {
+        log: None,
         key_id: ApiKeyId("key_1".into()),
         received_at: chrono::Utc::now(),
         webhook_id: None,

@@ -21,6 +21,7 @@ async fn open(path: &Path) -> Arc<dyn Store> {
 /// Sets the plan of `ws_c` with event time `event` (seconds), received soon after.
 async fn plan(store: &dyn Store, tenant: TenantId, key: &ApiKeyId, name: &str, event: i64) {
     let request = IngestRequest {
+        log: None,
         key_id: key.clone(),
         received_at: at(1_000 + event),
         webhook_id: None,

@@ -36,6 +36,7 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
             tokio::spawn(async move {
                 for n in 0..UPDATES_EACH {
                     let request = IngestRequest {
+                        log: None,
                         key_id: key.clone(),
                         received_at: at(1_000),
                         webhook_id: None,

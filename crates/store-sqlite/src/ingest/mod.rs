@@ -139,7 +139,7 @@ pub fn ingest(
     if replayed {
         return Ok(IngestResult::Replayed);
     }
-    each_in_savepoint(ctx, mode, &request.updates, |update| {
+    let results = each_in_savepoint(ctx, mode, &request.updates, |update| {
         let mut state = ctx.ingest.borrow_mut();
         apply(
             ctx,
@@ -149,8 +149,12 @@ pub fn ingest(
             request.received_at,
             update,
         )
-    })
-    .map(IngestResult::Applied)
+    })?;
+    if let Some(log) = &request.log {
+        let rows = log.rows(request.received_at, &results);
+        crate::deliveries::insert(ctx.connection(), tenant, &request.key_id, &rows)?;
+    }
+    Ok(IngestResult::Applied(results))
 }
 
 fn apply<'c>(

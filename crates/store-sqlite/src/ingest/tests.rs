@@ -27,6 +27,7 @@ async fn store() -> (Arc<SqliteStore>, TenantId, tempfile::TempDir) {
 
 fn request(org: &str, plan: &str) -> IngestRequest {
     IngestRequest {
+        log: None,
         key_id: ApiKeyId("key_test".into()),
         received_at: Utc::now(),
         webhook_id: None,
@@ -217,6 +218,7 @@ async fn many_new_message_ids_bring_the_next_sweep() {
         (0..half).map(|n| (format!("a{n:06}"), expired)),
     );
     let messages = move |from: usize, count: usize| IngestRequest {
+        log: None,
         key_id: ApiKeyId("key_test".into()),
         received_at: Utc::now(),
         webhook_id: None,
@@ -278,6 +280,7 @@ async fn signal_message_ids_bring_the_next_sweep_too() {
     let (store, tenant, _dir) = store().await;
     let half = SWEEP_ROWS as usize / 2;
     let signals = move |from: usize, count: usize| trailspark_store::SignalRequest {
+        log: None,
         key_id: ApiKeyId("key_test".into()),
         received_at: Utc::now(),
         webhook_id: None,
