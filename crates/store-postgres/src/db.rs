@@ -31,6 +31,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0005_template_versions",
         include_str!("../migrations/0005_template_versions.sql"),
     ),
+    (
+        6,
+        "0006_delivery_log",
+        include_str!("../migrations/0006_delivery_log.sql"),
+    ),
 ];
 
 /// Any fixed number: the advisory lock under which instances migrate one at a time.

@@ -5,6 +5,7 @@
 mod accounts;
 mod db;
 mod dedupe;
+mod deliveries;
 mod ingest;
 mod leads;
 mod reads;
@@ -22,10 +23,10 @@ use serde_json::{Map, Value};
 use tokio_postgres::IsolationLevel;
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
 use trailspark_store::{
-    ApiKeyRecord, Delivery, EvaluationContext, FirmographicsRow, HistoryEntry, IngestRequest,
-    IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session,
-    SignalApplied, SignalRequest, Store, StoreResult, TargetOrg, TargetOrgDetail, TemplateVersion,
-    Tenant, User,
+    ApiKeyRecord, Delivery, DeliveryQuery, EvaluationContext, FirmographicsRow, HistoryEntry,
+    IngestRequest, IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery,
+    Session, SignalApplied, SignalRequest, Store, StoreResult, Swept, TargetOrg, TargetOrgDetail,
+    TemplateVersion, Tenant, User,
 };
 
 use crate::db::{pg_error, pool_error};
@@ -241,17 +242,22 @@ impl Store for PostgresStore {
         accounts::tenant_by_admin_token(&self.client().await?, hash).await
     }
 
-    async fn record_deliveries(
+    async fn deliveries(
         &self,
         tenant: TenantId,
         key: &ApiKeyId,
-        deliveries: &[Delivery],
-    ) -> StoreResult<()> {
-        users::record_deliveries(&self.client().await?, tenant, key, deliveries).await
+        query: &DeliveryQuery,
+    ) -> StoreResult<Page<Delivery>> {
+        deliveries::list(&self.client().await?, tenant, key, query).await
     }
 
-    async fn deliveries(&self, tenant: TenantId, key: &ApiKeyId) -> StoreResult<Vec<Delivery>> {
-        users::deliveries(&self.client().await?, tenant, key).await
+    async fn delivery(&self, tenant: TenantId, id: i64) -> StoreResult<Delivery> {
+        deliveries::one(&self.client().await?, tenant, id).await
+    }
+
+    async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
+        self.write(async |tx| deliveries::sweep(tx, before, per_key).await)
+            .await
     }
 
     async fn create_user(

@@ -10,8 +10,10 @@ use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreError, S
 
 use crate::db::{pg_error, prepared};
 use crate::dedupe::{each_in_savepoint, lock, processed, remember, seen_webhook_id};
+use crate::deliveries;
 
-/// Stores a request's signals, each in its own savepoint, unless its webhook-id is a replay.
+/// Stores a request's signals, each in its own savepoint, and its log entries, unless its
+/// webhook-id is a replay (whose entries the server writes itself).
 pub async fn ingest_signals(
     tx: &mut Transaction<'_>,
     tenant: TenantId,
@@ -22,7 +24,7 @@ pub async fn ingest_signals(
             return Ok(IngestResult::Replayed);
         }
     }
-    each_in_savepoint(tx, request, &request.signals, move |tx, request, signal| {
+    let results = each_in_savepoint(tx, request, &request.signals, move |tx, request, signal| {
         Box::pin(store_signal(
             tx,
             tenant,
@@ -31,8 +33,11 @@ pub async fn ingest_signals(
             signal,
         ))
     })
-    .await
-    .map(IngestResult::Applied)
+    .await?;
+    let log = request.log.as_ref();
+    let entries = deliveries::entries(tenant, &request.key_id, request.received_at, log, &results);
+    deliveries::insert(&*tx, &entries).await?;
+    Ok(IngestResult::Applied(results))
 }
 
 async fn store_signal(

@@ -1,9 +1,9 @@
-//! Web UI users, sessions and the delivery logs of keys.
+//! Web UI users and their sessions.
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
-use trailspark_core::{ApiKeyId, TenantId};
-use trailspark_store::{Delivery, Session, StoreResult, User};
+use trailspark_core::TenantId;
+use trailspark_store::{Session, StoreResult, User};
 
 use crate::db::{pg_error, prepared};
 
@@ -108,70 +108,4 @@ pub async fn delete_session(c: &impl GenericClient, token_hash: &[u8; 32]) -> St
     .await
     .map_err(pg_error)?;
     Ok(())
-}
-
-/// Appends to a key's delivery log and trims it to the newest entries kept.
-pub async fn record_deliveries(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    key: &ApiKeyId,
-    deliveries: &[Delivery],
-) -> StoreResult<()> {
-    let at: Vec<DateTime<Utc>> = deliveries.iter().map(|d| d.at).collect();
-    let status: Vec<i32> = deliveries.iter().map(|d| i32::from(d.status)).collect();
-    let subject: Vec<Option<&str>> = deliveries.iter().map(|d| d.subject.as_deref()).collect();
-    let changed: Vec<Option<bool>> = deliveries.iter().map(|d| d.changed).collect();
-    let error: Vec<Option<&str>> = deliveries.iter().map(|d| d.error.as_deref()).collect();
-    let body: Vec<Option<&str>> = deliveries.iter().map(|d| d.body.as_deref()).collect();
-    let sql =
-        "INSERT INTO deliveries (tenant_id, key_id, at, status, subject, changed, error, body)
-               SELECT $1::bigint, $2::text, a, s, j, c, e, b FROM unnest($3::timestamptz[], $4::int[], $5::text[], $6::bool[],
-                   $7::text[], $8::text[]) WITH ORDINALITY AS d(a, s, j, c, e, b, n)
-               ORDER BY n";
-    c.execute(
-        &prepared(c, sql).await?,
-        &[
-            &tenant.0, &key.0, &at, &status, &subject, &changed, &error, &body,
-        ],
-    )
-    .await
-    .map_err(pg_error)?;
-    let trim = "DELETE FROM deliveries WHERE tenant_id = $1 AND key_id = $2 AND id <
-                    (SELECT id FROM deliveries WHERE tenant_id = $1 AND key_id = $2
-                     ORDER BY id DESC LIMIT 1 OFFSET $3)";
-    c.execute(
-        &prepared(c, trim).await?,
-        &[&tenant.0, &key.0, &(Delivery::KEPT as i64 - 1)],
-    )
-    .await
-    .map_err(pg_error)?;
-    Ok(())
-}
-
-/// A key's delivery log, newest first.
-pub async fn deliveries(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    key: &ApiKeyId,
-) -> StoreResult<Vec<Delivery>> {
-    let sql = "SELECT at, status, subject, changed, error, body FROM deliveries
-               WHERE tenant_id = $1 AND key_id = $2 ORDER BY id DESC LIMIT $3";
-    let rows = c
-        .query(
-            &prepared(c, sql).await?,
-            &[&tenant.0, &key.0, &(Delivery::KEPT as i64)],
-        )
-        .await
-        .map_err(pg_error)?;
-    Ok(rows
-        .iter()
-        .map(|r| Delivery {
-            at: r.get(0),
-            status: u16::try_from(r.get::<_, i32>(1)).unwrap_or(0),
-            subject: r.get(2),
-            changed: r.get(3),
-            error: r.get(4),
-            body: r.get(5),
-        })
-        .collect())
 }

@@ -1,11 +1,14 @@
 //! A request the database refuses fails alone: the batch it shared with others is run again
-//! one request per transaction, and its neighbours are applied and answered. Needs
+//! one request per transaction, and its neighbours are applied, answered and logged. Needs
 //! TRAILSPARK_TEST_POSTGRES_URL; without it the test says it was skipped.
 
 use std::sync::Arc;
 
 use trailspark_core::{FieldPatch, ProductOrgId, Update};
-use trailspark_store::{IngestRequest, IngestResult, Store, StoreError};
+use trailspark_store::{
+    DeliveryQuery, IngestRequest, IngestResult, Intake, NewDelivery, Outcome, PageRequest,
+    RequestLog, Store, StoreError, Verdict,
+};
 use trailspark_store_contract::postgres::TestDatabase;
 use trailspark_store_contract::{at, tenant_with_key};
 use trailspark_store_postgres::{PostgresOptions, PostgresStore};
@@ -63,6 +66,17 @@ async fn a_refused_request_fails_alone() {
                         event_at: None,
                         message_id: None,
                     }],
+                    log: Some(RequestLog {
+                        request_id: format!("req_{n}"),
+                        intake: Intake::Webhook,
+                        template_version: 1,
+                        replay_of: None,
+                        entries: vec![NewDelivery {
+                            index: None,
+                            payload: None,
+                            verdict: Verdict::Update(0),
+                        }],
+                    }),
                 };
                 (id, store.ingest(tenant.id, request).await)
             })
@@ -93,5 +107,30 @@ async fn a_refused_request_fails_alone() {
             .await,
         Err(StoreError::NotFound(_))
     ));
+    // The log is written with the updates: once for each request applied, whether in the
+    // failed batch's retry or not, and never for the refused one.
+    let query = DeliveryQuery {
+        page: PageRequest {
+            cursor: None,
+            limit: 100,
+        },
+        ..DeliveryQuery::default()
+    };
+    let log = store.deliveries(tenant.id, &key, &query).await.unwrap();
+    let mut logged: Vec<_> = log
+        .items
+        .iter()
+        .map(|d| (d.row.request_id.as_str(), d.row.outcome.as_str()))
+        .collect();
+    logged.sort_unstable();
+    logged.dedup();
+    assert_eq!(
+        (log.items.len(), logged.len()),
+        (39, 39),
+        "one entry per applied request: {logged:?}"
+    );
+    assert!(logged
+        .iter()
+        .all(|(id, outcome)| *id != "req_20" && *outcome == Outcome::Applied.as_str()));
     store.close().await;
 }

@@ -1,8 +1,9 @@
 //! A database written by an earlier schema opens with what it held intact: migration 5 gives
-//! every key its template's versions.
+//! every key its template's versions; migration 6 replaces the old delivery log with the
+//! durable one, empty.
 
 use trailspark_core::{ApiKeyId, Subdomain};
-use trailspark_store::{Store, TemplateVersion};
+use trailspark_store::{DeliveryQuery, Store, TemplateVersion};
 use trailspark_store_contract::postgres::TestDatabase;
 use trailspark_store_postgres::{PostgresOptions, PostgresStore};
 
@@ -48,6 +49,8 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
                     created_at)
                 SELECT id, 'key_old', 'old', 'product-org-updates', 'tsk_po_ab', '\x00',
                        '{"productOrgId":"groupId"}', '2023-11-14T22:13:20.123456Z' FROM tenants;
+            INSERT INTO deliveries (tenant_id, key_id, at, status, subject, changed)
+                SELECT id, 'key_old', '2023-11-14T22:13:20Z', 200, 'ws_1', true FROM tenants;
             "#,
         )
         .await
@@ -56,7 +59,10 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
     let store = PostgresStore::connect(&database.url, PostgresOptions::default())
         .await
         .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), ["0005_template_versions"]);
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        ["0005_template_versions", "0006_delivery_log"]
+    );
     let tenant = store
         .tenant_by_subdomain(&Subdomain::parse("default").unwrap())
         .await
@@ -83,5 +89,13 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
         .await
         .unwrap();
     assert_eq!(next.version, 2, "and changes go on from there");
+    let log = store
+        .deliveries(tenant.id, &id, &DeliveryQuery::default())
+        .await
+        .unwrap();
+    assert!(
+        log.items.is_empty(),
+        "the old log's entries go with its table"
+    );
     store.close().await;
 }

@@ -20,6 +20,7 @@ use super::load::{current, lock_all, processed};
 use super::write::{insert_history, insert_target_orgs, remember_all, write_orgs};
 use super::Job;
 use crate::dedupe::seen_webhook_id;
+use crate::deliveries::{self, LogEntry};
 
 /// A product org as the batch sees it: as stored (or new), then as each update leaves it.
 pub(super) struct Org {
@@ -83,7 +84,7 @@ struct Merged<'a> {
     history: HistoryRows<'a>,
     /// The first outcome of each new messageId, with its receive time.
     remembered: Vec<(MessageKey<'a>, Applied, DateTime<Utc>)>,
-    /// The outcome of each update not replayed, in arrival order.
+    /// The outcome of each update not replayed, in arrival order (taken for the answers).
     outcomes: Vec<Applied>,
 }
 
@@ -99,8 +100,33 @@ pub(super) async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Ve
         .collect();
     let loaded = lock_and_load(tx, &updates).await?;
     let mut merged = merge(&updates, loaded)?;
-    write_merged(tx, &mut merged).await?;
-    Ok(answers(batch, replayed, merged.outcomes))
+    let results = answers(batch, replayed, std::mem::take(&mut merged.outcomes));
+    let entries = log_entries(batch, &results);
+    write_merged(tx, &mut merged, &entries).await?;
+    Ok(results)
+}
+
+/// The log entries of the batch's requests, in order. A replayed request has none here: its
+/// updates were never read, and the server logs it itself.
+fn log_entries<'a>(batch: &'a [Job], results: &[IngestResult]) -> Vec<LogEntry<'a>> {
+    batch
+        .iter()
+        .zip(results)
+        .flat_map(|(job, result)| match result {
+            IngestResult::Replayed => Vec::new(),
+            IngestResult::Applied(results) => {
+                let request = &job.request;
+                let log = request.log.as_ref();
+                deliveries::entries(
+                    job.tenant,
+                    &request.key_id,
+                    request.received_at,
+                    log,
+                    results,
+                )
+            }
+        })
+        .collect()
 }
 
 /// Records the webhook-id of each signed job of the batch, in order; true for those already
@@ -221,18 +247,24 @@ fn batch_org<'m, 'a>(
     })
 }
 
-/// Writes what the batch merged.
-async fn write_merged(tx: &Transaction<'_>, merged: &mut Merged<'_>) -> StoreResult<()> {
+/// Writes what the batch merged, and its log entries.
+async fn write_merged(
+    tx: &Transaction<'_>,
+    merged: &mut Merged<'_>,
+    entries: &[LogEntry<'_>],
+) -> StoreResult<()> {
     // Target orgs first, on their own: product orgs refer to them.
     insert_target_orgs(tx, &merged.created).await?;
-    let (orgs, history, remembered) = tokio::join!(
+    let (orgs, history, remembered, logged) = tokio::join!(
         write_orgs(tx, &merged.orgs),
         insert_history(tx, &merged.history),
-        remember_all(tx, &mut merged.remembered)
+        remember_all(tx, &mut merged.remembered),
+        deliveries::insert(tx, entries)
     );
     orgs?;
     history?;
     remembered?;
+    logged?;
     Ok(())
 }
 

@@ -1,0 +1,234 @@
+//! The delivery log: its rows written in the transaction that applies the updates they
+//! describe (product org batches and signals alike), read a key's page or one entry at a
+//! time, swept by age and by count.
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::Row;
+use trailspark_core::{ApiKeyId, TargetOrgId, TenantId};
+use trailspark_store::{
+    Delivery, DeliveryQuery, DeliveryRow, Intake, Logged, Missing, Outcome, Page, RequestLog,
+    StoreError, StoreResult, Swept,
+};
+
+use crate::db::{pg_error, prepared};
+use crate::reads::corrupt;
+
+const COLUMNS: &str = "id, key_id, request_id, idx, received_at, intake, status, outcome, code,
+    message, product_org_id, lead_id, target_org_id, changed, unchanged_reason, warnings,
+    template_version, payload, replay_of";
+
+/// Any fixed number ("delivery" in ASCII): the advisory lock a sweep holds.
+const SWEEP_LOCK: i64 = 0x6465_6c69_7665_7279;
+
+/// One entry to write: its tenant, its key and its columns.
+pub struct LogEntry<'a> {
+    pub tenant: TenantId,
+    pub key: &'a ApiKeyId,
+    pub row: DeliveryRow,
+}
+
+/// The entries of one request, given the store's result for each of its updates; none
+/// without a log.
+pub fn entries<'a, T: Logged>(
+    tenant: TenantId,
+    key: &'a ApiKeyId,
+    received_at: DateTime<Utc>,
+    log: Option<&RequestLog>,
+    results: &[Result<T, String>],
+) -> Vec<LogEntry<'a>> {
+    log.map(|log| log.rows(received_at, results))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|row| LogEntry { tenant, key, row })
+        .collect()
+}
+
+/// Writes `entries` with one multi-row statement, in their order, so that ids (which order a
+/// key's log) follow the order of requests and of their elements.
+pub async fn insert(c: &impl GenericClient, entries: &[LogEntry<'_>]) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let rows = || entries.iter().map(|e| &e.row);
+    let tenants: Vec<i64> = entries.iter().map(|e| e.tenant.0).collect();
+    let keys: Vec<&str> = entries.iter().map(|e| e.key.0.as_str()).collect();
+    let requests: Vec<&str> = rows().map(|r| r.request_id.as_str()).collect();
+    let indexes = rows()
+        .map(|r| r.index.map(i32::try_from).transpose())
+        .collect::<Result<Vec<Option<i32>>, _>>()
+        .map_err(|e| StoreError::other("a delivery's index is beyond INTEGER").caused_by(e))?;
+    let received: Vec<DateTime<Utc>> = rows().map(|r| r.received_at).collect();
+    let intakes: Vec<&str> = rows().map(|r| r.intake.as_str()).collect();
+    let statuses: Vec<i32> = rows().map(|r| i32::from(r.status)).collect();
+    let outcomes: Vec<&str> = rows().map(|r| r.outcome.as_str()).collect();
+    let codes: Vec<Option<&str>> = rows().map(|r| r.code.as_deref()).collect();
+    let messages: Vec<Option<&str>> = rows().map(|r| r.message.as_deref()).collect();
+    let orgs: Vec<Option<&str>> = rows().map(|r| r.product_org_id.as_deref()).collect();
+    let leads: Vec<Option<&str>> = rows().map(|r| r.lead_id.as_deref()).collect();
+    let targets: Vec<Option<i64>> = rows().map(|r| r.target_org_id.map(|t| t.0)).collect();
+    let changed: Vec<bool> = rows().map(|r| r.changed).collect();
+    let reasons: Vec<Option<&str>> = rows().map(|r| r.unchanged_reason.as_deref()).collect();
+    let warnings: Vec<Option<&str>> = rows().map(|r| r.warnings.as_deref()).collect();
+    let versions: Vec<i64> = rows().map(|r| r.template_version).collect();
+    let payloads: Vec<Option<&str>> = rows().map(|r| r.payload.as_deref()).collect();
+    let replays: Vec<Option<i64>> = rows().map(|r| r.replay_of).collect();
+    // Identities are taken as the sorted rows reach the insert: ORDER BY n keeps array order.
+    let sql = "INSERT INTO deliveries (tenant_id, key_id, request_id, idx, received_at, intake,
+            status, outcome, code, message, product_org_id, lead_id, target_org_id, changed,
+            unchanged_reason, warnings, template_version, payload, replay_of)
+        SELECT t, k, rq, ix, ra, it, st, oc, cd, ms, po, ld, tg, ch, ur, wa, tv, pl, rp
+        FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::timestamptz[],
+            $6::text[], $7::integer[], $8::text[], $9::text[], $10::text[], $11::text[],
+            $12::text[], $13::bigint[], $14::boolean[], $15::text[], $16::text[], $17::bigint[],
+            $18::text[], $19::bigint[])
+            WITH ORDINALITY AS d(t, k, rq, ix, ra, it, st, oc, cd, ms, po, ld, tg, ch, ur, wa,
+                tv, pl, rp, n)
+        ORDER BY n";
+    c.execute(
+        &prepared(c, sql).await?,
+        &[
+            &tenants, &keys, &requests, &indexes, &received, &intakes, &statuses, &outcomes,
+            &codes, &messages, &orgs, &leads, &targets, &changed, &reasons, &warnings, &versions,
+            &payloads, &replays,
+        ],
+    )
+    .await
+    .map_err(pg_error)?;
+    Ok(())
+}
+
+/// A key's log, newest first, filtered, one page at a time.
+pub async fn list(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    key: &ApiKeyId,
+    query: &DeliveryQuery,
+) -> StoreResult<Page<Delivery>> {
+    // Newest first: a page starts below the last id of the one before. A plain bound (not
+    // "NULL or …") lets every page start in the (tenant, key, id) index, however deep.
+    let window = query.page.window::<i64>()?;
+    let sql = format!(
+        "SELECT {COLUMNS} FROM deliveries
+         WHERE tenant_id = $1 AND key_id = $2 AND id < $3
+           AND ($4::text IS NULL OR outcome = $4) AND ($5::text IS NULL OR product_org_id = $5)
+           AND ($6::timestamptz IS NULL OR received_at >= $6)
+           AND (NOT $7 OR payload IS NOT NULL)
+         ORDER BY id DESC LIMIT $8"
+    );
+    let rows = c
+        .query(
+            &prepared(c, &sql).await?,
+            &[
+                &tenant.0,
+                &key.0,
+                &window.after.unwrap_or(i64::MAX),
+                &query.outcome.map(Outcome::as_str),
+                &query.product_org_id,
+                &query.since,
+                &query.with_payload,
+                &window.rows_to_fetch(),
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+    let items = rows.iter().map(delivery).collect::<StoreResult<Vec<_>>>()?;
+    Ok(window.page(items, |d| d.id))
+}
+
+/// One entry of the tenant's log.
+pub async fn one(c: &impl GenericClient, tenant: TenantId, id: i64) -> StoreResult<Delivery> {
+    let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE tenant_id = $1 AND id = $2");
+    let row = c
+        .query_opt(&prepared(c, &sql).await?, &[&tenant.0, &id])
+        .await
+        .map_err(pg_error)?
+        .ok_or(Missing::Delivery(id))?;
+    delivery(&row)
+}
+
+/// Removes, in every tenant, the entries received before `before`, then those beyond each
+/// key's newest `per_key`; in a transaction (`c`), whose lock it holds to the end. Nothing
+/// when another instance is sweeping: its sweep does the same work.
+pub async fn sweep(
+    c: &impl GenericClient,
+    before: DateTime<Utc>,
+    per_key: u32,
+) -> StoreResult<Swept> {
+    // Every instance sweeps on its own clock; two deletes of the same rows in different orders
+    // could deadlock each other, so one sweeps at a time and the others skip their turn.
+    let sweeping = c
+        .query_one(
+            &prepared(c, "SELECT pg_try_advisory_xact_lock($1)").await?,
+            &[&SWEEP_LOCK],
+        )
+        .await
+        .map_err(pg_error)?;
+    if !sweeping.get::<_, bool>(0) {
+        return Ok(Swept::default());
+    }
+    let expired = c
+        .execute(
+            &prepared(c, "DELETE FROM deliveries WHERE received_at < $1").await?,
+            &[&before],
+        )
+        .await
+        .map_err(pg_error)?;
+    // Only keys over their count are cut, each below its newest kept id, a range of the
+    // (tenant, key, id) index: the rest of the log is counted, not sorted. `cut` is
+    // materialised so that each key's bound is looked up once: inlined, the planner ran that
+    // lookup once per row of the log (minutes instead of a second at 200k rows).
+    let sql = "WITH crowded AS (
+            SELECT tenant_id, key_id FROM deliveries GROUP BY tenant_id, key_id
+            HAVING count(*) > $1),
+        cut AS MATERIALIZED (
+            SELECT o.tenant_id, o.key_id,
+                (SELECT d.id FROM deliveries d WHERE d.tenant_id = o.tenant_id
+                    AND d.key_id = o.key_id ORDER BY d.id DESC OFFSET $1 LIMIT 1) AS id
+            FROM crowded o)
+        DELETE FROM deliveries d USING cut
+        WHERE d.tenant_id = cut.tenant_id AND d.key_id = cut.key_id AND d.id <= cut.id";
+    let over_count = c
+        .execute(&prepared(c, sql).await?, &[&i64::from(per_key)])
+        .await
+        .map_err(pg_error)?;
+    Ok(Swept {
+        expired,
+        over_count,
+    })
+}
+
+fn delivery(r: &Row) -> StoreResult<Delivery> {
+    let intake: String = r.get(5);
+    let outcome: String = r.get(7);
+    let index = r
+        .get::<_, Option<i32>>(3)
+        .map(u32::try_from)
+        .transpose()
+        .map_err(|e| corrupt("delivery index", e))?;
+    let status = u16::try_from(r.get::<_, i32>(6)).map_err(|e| corrupt("delivery status", e))?;
+    Ok(Delivery {
+        id: r.get(0),
+        key_id: ApiKeyId(r.get(1)),
+        row: DeliveryRow {
+            request_id: r.get(2),
+            index,
+            received_at: r.get(4),
+            intake: Intake::parse(&intake).ok_or_else(|| corrupt("delivery intake", &intake))?,
+            status,
+            outcome: Outcome::parse(&outcome)
+                .ok_or_else(|| corrupt("delivery outcome", &outcome))?,
+            code: r.get(8),
+            message: r.get(9),
+            product_org_id: r.get(10),
+            lead_id: r.get(11),
+            target_org_id: r.get::<_, Option<i64>>(12).map(TargetOrgId),
+            changed: r.get(13),
+            unchanged_reason: r.get(14),
+            warnings: r.get(15),
+            template_version: r.get(16),
+            payload: r.get(17),
+            replay_of: r.get(18),
+        },
+    })
+}
