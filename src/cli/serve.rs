@@ -3,7 +3,7 @@
 use std::num::NonZeroU32;
 
 use clap::Args;
-use trailspark_server::{shutdown_signal, Server, ServerConfig};
+use trailspark_server::{shutdown_signal, Retention, Server, ServerConfig};
 
 use super::database::DatabaseArgs;
 
@@ -29,6 +29,23 @@ pub struct ServeArgs {
     #[arg(long, env = "TRAILSPARK_REQUEST_TIMEOUT_MS", default_value_t = 60_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
+    /// Days the delivery log keeps an entry (every update and every refused request, with
+    /// the payloads of refused ones, to fix a mapping and replay them).
+    #[arg(long, env = "TRAILSPARK_DELIVERIES_RETENTION_DAYS", default_value_t = 7,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub deliveries_retention_days: u32,
+    /// Most delivery log entries kept per key; beyond, the oldest go first.
+    #[arg(long, env = "TRAILSPARK_DELIVERIES_PER_KEY", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub deliveries_per_key: u32,
+    /// Payloads of updates that were not refused the delivery log keeps per key and minute
+    /// (refused ones always keep theirs, up to 64 KiB); 0 keeps every payload.
+    #[arg(
+        long,
+        env = "TRAILSPARK_DELIVERY_PAYLOADS_PER_MINUTE",
+        default_value_t = 600
+    )]
+    pub delivery_payloads_per_minute: u32,
 }
 
 pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
@@ -49,6 +66,11 @@ pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         key_refresh: std::time::Duration::from_millis(args.key_refresh_ms.max(10)),
         header_timeout: std::time::Duration::from_millis(args.header_timeout_ms),
         request_timeout: std::time::Duration::from_millis(args.request_timeout_ms),
+        retention: Retention {
+            days: args.deliveries_retention_days,
+            per_key: args.deliveries_per_key,
+            payloads_per_minute: args.delivery_payloads_per_minute,
+        },
     };
     let server = Server::bind(config, store).await?;
     // Tests and scripts read this line to find the port; keep its shape.

@@ -16,10 +16,10 @@ use serde_json::{Map, Value};
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
 use trailspark_server::{Server, ServerConfig};
 use trailspark_store::{
-    ApiKeyRecord, Applied, CommitStats, Delivery, EvaluationContext, FirmographicsRow,
-    HistoryEntry, IngestRequest, IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg,
-    SearchQuery, Session, SignalApplied, SignalRequest, Store, StoreResult, TargetOrg,
-    TargetOrgDetail, TemplateVersion, Tenant, User,
+    ApiKeyRecord, Applied, CommitStats, Delivery, DeliveryQuery, EvaluationContext,
+    FirmographicsRow, HistoryEntry, IngestRequest, IngestResult, Lead, NewApiKey, Page,
+    PageRequest, ProductOrg, SearchQuery, Session, SignalApplied, SignalRequest, Store,
+    StoreResult, Swept, TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, User,
 };
 use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
 
@@ -111,16 +111,19 @@ impl Store for NoIngest {
     async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
         self.0.tenant_by_admin_token(hash).await
     }
-    async fn record_deliveries(
+    async fn deliveries(
         &self,
         tenant: TenantId,
         key: &ApiKeyId,
-        deliveries: &[Delivery],
-    ) -> StoreResult<()> {
-        self.0.record_deliveries(tenant, key, deliveries).await
+        query: &DeliveryQuery,
+    ) -> StoreResult<Page<Delivery>> {
+        self.0.deliveries(tenant, key, query).await
     }
-    async fn deliveries(&self, tenant: TenantId, key: &ApiKeyId) -> StoreResult<Vec<Delivery>> {
-        self.0.deliveries(tenant, key).await
+    async fn delivery(&self, tenant: TenantId, id: i64) -> StoreResult<Delivery> {
+        self.0.delivery(tenant, id).await
+    }
+    async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
+        self.0.sweep_deliveries(before, per_key).await
     }
     async fn create_user(
         &self,

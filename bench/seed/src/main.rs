@@ -84,6 +84,7 @@ async fn seed_orgs(store: &SqliteStore, tenant: TenantId, orgs: usize) {
             })
             .collect();
         let request = IngestRequest {
+            log: None,
             key_id: key(),
             received_at: Utc::now(),
             webhook_id: None,
@@ -111,6 +112,7 @@ async fn seed_leads(store: &SqliteStore, tenant: TenantId, leads: usize, orgs: u
             })
             .collect();
         let request = SignalRequest {
+            log: None,
             key_id: key(),
             received_at: Utc::now(),
             webhook_id: None,

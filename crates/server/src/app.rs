@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub header_timeout: Duration,
     /// How long one request may take, body included, before it is answered 408.
     pub request_timeout: Duration,
+    /// How much of the delivery log is kept.
+    pub retention: crate::deliveries::Retention,
 }
 
 impl Default for ServerConfig {
@@ -41,6 +43,7 @@ impl Default for ServerConfig {
             key_refresh: Duration::from_secs(1),
             header_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(60),
+            retention: crate::deliveries::Retention::default(),
         }
     }
 }
@@ -58,8 +61,8 @@ pub struct AppInner {
     pub logins: DefaultKeyedRateLimiter<[u8; 32]>,
     /// What `/metrics` reports.
     pub metrics: crate::metrics::Metrics,
-    /// Outcomes of webhook requests not yet written to the store.
-    pub deliveries: crate::deliveries::DeliveryLog,
+    /// Which payloads of updates not refused the delivery log keeps.
+    pub payload_budget: crate::deliveries::PayloadBudget,
     /// SHA-256 of the one-time setup link's token, while the store has no web UI user.
     pub setup: std::sync::Mutex<Option<[u8; 32]>>,
     /// Admin tokens already found in the store.
@@ -87,7 +90,9 @@ impl App {
             limiter,
             logins: crate::web::login_limiter(),
             setup: std::sync::Mutex::new(None),
-            deliveries: crate::deliveries::DeliveryLog::default(),
+            payload_budget: crate::deliveries::PayloadBudget::new(
+                config.retention.payloads_per_minute,
+            ),
             admin_tokens: crate::auth::AdminTokens::default(),
         }))
     }
@@ -163,6 +168,12 @@ impl Server {
             config.key_refresh,
             background.clone(),
         ));
+        let sweeper = tokio::spawn(crate::deliveries::sweep(
+            Arc::clone(&app.store),
+            config.retention,
+            Duration::from_secs(60),
+            background.clone(),
+        ));
         serve(
             listener,
             crate::http::router(app.clone(), config.request_timeout),
@@ -172,11 +183,9 @@ impl Server {
         .await;
         background.cancel();
         let _ = refresher.await;
+        let _ = sweeper.await;
         if let Err(e) = app.keys.flush_last_used().await {
             tracing::warn!(error = %e, "could not record key last-used times at shutdown");
-        }
-        if let Err(e) = app.deliveries.flush(app.store.as_ref()).await {
-            tracing::warn!(error = %e, "could not write the delivery log at shutdown");
         }
         app.store.close().await;
         Ok(())
@@ -242,7 +251,6 @@ async fn refresh_keys(app: App, every: Duration, stop: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut flushed = tokio::time::Instant::now();
-    let mut delivered = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -250,12 +258,6 @@ async fn refresh_keys(app: App, every: Duration, stop: CancellationToken) {
         }
         if let Err(e) = app.keys.refresh().await {
             tracing::warn!(error = %e, "could not check for key changes");
-        }
-        if delivered.elapsed() >= Duration::from_secs(1) {
-            delivered = tokio::time::Instant::now();
-            if let Err(e) = app.deliveries.flush(app.store.as_ref()).await {
-                tracing::debug!(error = %e, "could not write the delivery log");
-            }
         }
         if flushed.elapsed() >= Duration::from_secs(5) {
             flushed = tokio::time::Instant::now();

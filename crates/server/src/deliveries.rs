@@ -1,125 +1,186 @@
-//! The delivery log of each key: the outcome of its newest requests, so an integrator can see
-//! why their CDP's calls fail without reading server logs. Kept in memory per key (the newest
-//! [`Delivery::KEPT`]) and written to the store every second and at shutdown: the hot path
-//! pays a lock and a push, and the store at most [`Delivery::KEPT`] rows a key a second.
+//! What a webhook request writes in its key's delivery log (SPEC §6), and the log's upkeep.
+//! The store writes the entries in the transaction that applies the request; here is what
+//! they say of a refusal, which payloads they keep, and the background sweep by age and count.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Duration;
 
+use chrono::Utc;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 use trailspark_core::{ApiKeyId, TenantId};
-use trailspark_store::{Delivery, Store, StoreResult};
+use trailspark_store::{
+    Delivery, IngestRequest, Intake, NewDelivery, Refusal, RequestLog, Store, Verdict,
+};
 
-/// Writing one key's entries (boxed, so that a flush's future stays `Send`).
-type Write<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = StoreResult<()>> + Send + 'a>>;
+use crate::error::ApiError;
+use crate::keyring::IngestKey;
 
-type Pending = HashMap<(TenantId, ApiKeyId), VecDeque<Delivery>>;
-
-/// Deliveries noted since the last flush.
-#[derive(Default)]
-pub struct DeliveryLog {
-    pending: Mutex<Pending>,
-    /// Held by a flush from taking the pending entries until the store has them: a reader that
-    /// flushes before it reads (the deliveries page) then waits for a flush already under way
-    /// instead of finding nothing pending and reading the store before that flush wrote.
-    flushing: tokio::sync::Mutex<()>,
+/// How much of the log is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    /// Entries older than this many days are removed.
+    pub days: u32,
+    /// At most this many entries per key, the oldest removed first.
+    pub per_key: u32,
+    /// Payloads of entries not refused kept per key and minute (refused ones always keep
+    /// theirs); 0 keeps every payload.
+    pub payloads_per_minute: u32,
 }
 
-impl DeliveryLog {
-    /// Notes a request's outcome.
-    pub fn note(&self, tenant: TenantId, key: &ApiKeyId, delivery: Delivery) {
-        let mut pending = self.pending.lock().expect("delivery log lock");
-        let log = pending.entry((tenant, key.clone())).or_default();
-        if log.len() == Delivery::KEPT {
-            log.pop_front();
+impl Default for Retention {
+    fn default() -> Self {
+        Self {
+            days: Delivery::RETENTION_DAYS,
+            per_key: Delivery::PER_KEY,
+            payloads_per_minute: 600,
         }
-        log.push_back(delivery);
+    }
+}
+
+/// Which payloads of updates that were not refused are kept: the first
+/// [`Retention::payloads_per_minute`] of each key in each minute, so that a busy key's log
+/// shows what it receives without writing every body it is sent twice.
+pub struct PayloadBudget {
+    per_minute: u32,
+    /// Per key: the minute (Unix time / 60) and the payloads kept in it.
+    spent: Mutex<HashMap<(TenantId, ApiKeyId), (i64, u32)>>,
+}
+
+impl PayloadBudget {
+    pub fn new(per_minute: u32) -> Self {
+        Self {
+            per_minute,
+            spent: Mutex::new(HashMap::new()),
+        }
     }
 
-    /// Writes what was noted to the store. What cannot be written is dropped: the log is a
-    /// help for integrators, not data anyone relies on.
-    pub async fn flush(&self, store: &dyn Store) -> StoreResult<()> {
-        self.flush_to(|tenant, key, log| {
-            Box::pin(async move { store.record_deliveries(tenant, &key, &log).await })
-        })
-        .await
-    }
-
-    async fn flush_to<'a>(
-        &self,
-        write: impl Fn(TenantId, ApiKeyId, Vec<Delivery>) -> Write<'a>,
-    ) -> StoreResult<()> {
-        let _flushing = self.flushing.lock().await;
-        let pending = std::mem::take(&mut *self.pending.lock().expect("delivery log lock"));
-        let mut outcome = Ok(());
-        for ((tenant, key), log) in pending {
-            if let Err(e) = write(tenant, key, log.into()).await {
-                outcome = Err(e);
-            }
+    /// Whether the key may keep one more payload now (and counts it).
+    pub fn take(&self, key: &IngestKey) -> bool {
+        if self.per_minute == 0 {
+            return true;
         }
-        outcome
+        let minute = Utc::now().timestamp().div_euclid(60);
+        let mut spent = self.spent.lock().expect("payload budget lock");
+        if spent.len() > 100_000 {
+            // Keys seen in earlier minutes only: their counts no longer matter.
+            spent.retain(|_, (at, _)| *at == minute);
+        }
+        let (at, count) = spent
+            .entry((key.tenant, key.id.clone()))
+            .or_insert((minute, 0));
+        if *at != minute {
+            (*at, *count) = (minute, 0);
+        }
+        if *count < self.per_minute {
+            *count += 1;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// An update's payload as the log keeps it: credentials taken out (a `/v1` body carries its
+/// `writeKey`), cut to [`Delivery::MAX_PAYLOAD`] bytes.
+pub fn payload_text(value: &Value) -> String {
+    let mut kept = value.clone();
+    trailspark_core::redact::redact(&mut kept, &[]);
+    trailspark_store::cut(kept.to_string(), Delivery::MAX_PAYLOAD)
+}
+
+/// What the log says of a refusal: the answer's status, code and message.
+pub fn refusal(e: &ApiError) -> Refusal {
+    let body = e.body();
+    Refusal {
+        status: e.status().as_u16(),
+        code: e.code().to_owned(),
+        message: body["message"].as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+/// The log of a request with `entries`, under the id the server gave the request.
+pub fn request_log(
+    key: &IngestKey,
+    intake: Intake,
+    replay_of: Option<i64>,
+    entries: Vec<NewDelivery>,
+) -> RequestLog {
+    RequestLog {
+        request_id: crate::http::log_context().0,
+        intake,
+        template_version: key.template_version,
+        replay_of,
+        entries,
+    }
+}
+
+/// Logs a request of `key` refused before any update reached the store: one entry, written
+/// on its own (nothing else of the request is). A log that cannot be written does not change
+/// the answer: the refusal is already what the sender gets.
+pub async fn log_refused(
+    store: &dyn Store,
+    key: &IngestKey,
+    received_at: chrono::DateTime<Utc>,
+    log: RequestLog,
+) {
+    let request = IngestRequest {
+        key_id: key.id.clone(),
+        received_at,
+        webhook_id: None,
+        updates: Vec::new(),
+        log: Some(log),
+    };
+    if let Err(e) = store.ingest(key.tenant, request).await {
+        tracing::warn!(key_id = %key.id.0, error = %e.chain(), "could not log a refused request");
+    }
+}
+
+/// The entry of a request refused as a whole by `e`, with its payload when one is kept.
+pub fn refused_entry(e: &ApiError, payload: Option<String>) -> NewDelivery {
+    NewDelivery {
+        index: None,
+        payload,
+        verdict: Verdict::Refused(refusal(e)),
+    }
+}
+
+/// Sweeps the log by `retention` every `every` until `stop`.
+pub async fn sweep(
+    store: std::sync::Arc<dyn Store>,
+    retention: Retention,
+    every: Duration,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let before = Utc::now() - chrono::Duration::days(i64::from(retention.days));
+        match store.sweep_deliveries(before, retention.per_key).await {
+            Ok(swept) if swept.expired + swept.over_count > 0 => tracing::info!(
+                expired = swept.expired,
+                over_count = swept.over_count,
+                "delivery log swept"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e.chain(), "could not sweep the delivery log"),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use chrono::Utc;
-
     use super::*;
 
-    fn delivery() -> Delivery {
-        Delivery {
-            at: Utc::now(),
-            status: 415,
-            subject: None,
-            changed: None,
-            error: Some("unsupported_media_type".into()),
-            body: None,
-        }
-    }
-
-    /// The background flush took the entry and is still writing it when the deliveries page
-    /// flushes before reading: the page's flush returns only once that write is done.
-    #[tokio::test]
-    async fn a_flush_waits_for_the_one_under_way() {
-        let log = Arc::new(DeliveryLog::default());
-        let key = ApiKeyId("key_1".into());
-        log.note(TenantId(1), &key, delivery());
-        let written = Arc::new(Mutex::new(Vec::<Delivery>::new()));
-        let (started, started_rx) = tokio::sync::oneshot::channel::<()>();
-        let (release, release_rx) = tokio::sync::oneshot::channel::<()>();
-        let background = {
-            let (log, written) = (Arc::clone(&log), Arc::clone(&written));
-            let signals = Arc::new(Mutex::new(Some((started, release_rx))));
-            tokio::spawn(async move {
-                log.flush_to(move |_, _, entries| {
-                    let (signals, written) = (Arc::clone(&signals), Arc::clone(&written));
-                    Box::pin(async move {
-                        let (started, release) = signals.lock().unwrap().take().unwrap();
-                        started.send(()).unwrap();
-                        release.await.unwrap();
-                        written.lock().unwrap().extend(entries);
-                        Ok(())
-                    })
-                })
-                .await
-            })
-        };
-        started_rx.await.unwrap();
-        let page = {
-            let log = Arc::clone(&log);
-            tokio::spawn(async move { log.flush_to(|_, _, _| Box::pin(async { Ok(()) })).await })
-        };
-        tokio::task::yield_now().await;
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        assert!(
-            !page.is_finished(),
-            "the page's flush returned while the entry was still being written"
-        );
-        release.send(()).unwrap();
-        background.await.unwrap().unwrap();
-        page.await.unwrap().unwrap();
-        assert_eq!(written.lock().unwrap().len(), 1);
+    #[test]
+    fn a_payload_is_kept_without_its_write_key() {
+        let text = payload_text(&serde_json::json!({"writeKey": "pk_live_x", "type": "group"}));
+        assert!(!text.contains("pk_live_x"), "{text}");
+        assert!(text.contains("group"));
     }
 }

@@ -3,16 +3,16 @@
 //! applied, 207 when some were, and the first failure's status when none was (SPEC §3). An
 //! element that cannot be extracted fails alone; the others are still applied.
 
-use std::sync::Mutex;
-
 use anyhow::anyhow;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use trailspark_store::IngestResult;
+use trailspark_store::{IngestResult, NewDelivery, RequestLog, Verdict};
 
-use super::webhook::{not_object, Payload};
+use super::webhook::{not_object, Accepted, Payload};
+use crate::app::App;
+use crate::deliveries;
 use crate::error::ApiError;
 
 /// Largest Segment event, as Segment's own API has it.
@@ -71,116 +71,105 @@ impl Intake {
     }
 }
 
-/// What the delivery log records of a request, filled in while it is handled.
-#[derive(Debug, Default)]
-pub(crate) struct Note {
-    // Mutexes, not cells: the handlers' futures hold a `&Note` across awaits and must be Send.
-    subject: Mutex<Option<String>>,
-    changed: Mutex<Option<bool>>,
-    error: Mutex<Option<String>>,
+impl Intake {
+    /// As the delivery log names it.
+    pub(crate) fn logged(self) -> trailspark_store::Intake {
+        match self {
+            Self::Webhook => trailspark_store::Intake::Webhook,
+            Self::Segment => trailspark_store::Intake::Segment,
+        }
+    }
 }
 
-impl Note {
-    /// An update applied: the first one names the request; any change counts.
-    pub(crate) fn applied(&self, subject: &str, changed: Option<bool>) {
-        self.subject
-            .lock()
-            .expect("note lock")
-            .get_or_insert_with(|| subject.to_owned());
-        if let Some(changed) = changed {
-            let mut any = self.changed.lock().expect("note lock");
-            *any = Some(any.unwrap_or(false) || changed);
+/// A request being applied, as its delivery log entries need it.
+pub(crate) struct Logging<'a> {
+    pub app: &'a App,
+    pub accepted: &'a Accepted,
+    pub intake: Intake,
+    /// The delivery this request replays.
+    pub replay_of: Option<i64>,
+}
+
+impl Logging<'_> {
+    /// The entry of an element (`index` in an array body) extracted into the `n`th update:
+    /// its payload kept while the key's budget allows.
+    fn update(&self, index: Option<u32>, item: &Value, n: usize) -> NewDelivery {
+        let keep = self.replay_of.is_some() || self.app.payload_budget.take(&self.accepted.key);
+        NewDelivery {
+            index,
+            payload: keep.then(|| deliveries::payload_text(item)),
+            verdict: Verdict::Update(n),
         }
     }
 
-    /// A refusal: the first one is kept, with its hint.
-    pub(crate) fn failed(&self, e: &ApiError) {
-        let mut error = self.error.lock().expect("note lock");
-        if error.is_none() {
-            let body = e.body();
-            *error = Some(format!(
-                "{}: {}",
-                e.code(),
-                body["message"].as_str().unwrap_or_default()
-            ));
+    /// The entry of an element refused before the store: its payload always kept, to fix
+    /// the mapping and replay it.
+    fn refused(&self, index: Option<u32>, item: &Value, e: &ApiError) -> NewDelivery {
+        NewDelivery {
+            index,
+            payload: Some(deliveries::payload_text(item)),
+            verdict: Verdict::Refused(deliveries::refusal(e)),
         }
     }
 
-    /// The log entry of a request refused before its body was understood (no payload kept:
-    /// it was not read, or is not what the key takes).
-    pub(crate) fn refused(
-        self,
-        at: chrono::DateTime<chrono::Utc>,
-        status: u16,
-    ) -> trailspark_store::Delivery {
-        trailspark_store::Delivery {
-            at,
-            status,
-            subject: None,
-            changed: None,
-            error: self.error.into_inner().expect("note lock"),
-            body: None,
-        }
+    fn log(&self, entries: Vec<NewDelivery>) -> RequestLog {
+        deliveries::request_log(
+            &self.accepted.key,
+            self.intake.logged(),
+            self.replay_of,
+            entries,
+        )
     }
 
-    /// The log entry of a request received at `at` with `payload`, answered `result`.
-    pub(crate) fn delivery(
-        self,
-        at: chrono::DateTime<chrono::Utc>,
-        payload: &Payload,
-        result: &Result<Response, ApiError>,
-    ) -> trailspark_store::Delivery {
-        let status = match result {
-            Ok(response) => response.status().as_u16(),
-            Err(e) => {
-                self.failed(e);
-                e.status().as_u16()
+    /// Writes `entries`, none of which reached the store, on their own.
+    async fn write_refused(&self, entries: Vec<NewDelivery>) {
+        if entries.is_empty() {
+            return;
+        }
+        let log = self.log(entries);
+        deliveries::log_refused(
+            self.app.store.as_ref(),
+            &self.accepted.key,
+            self.accepted.received_at,
+            log,
+        )
+        .await;
+    }
+
+    /// Stores `updates` with their log. A request refused as a replayed webhook-id stored
+    /// nothing, its entries neither: they are written again, refused.
+    async fn store<U, T>(
+        &self,
+        updates: Vec<U>,
+        entries: Vec<NewDelivery>,
+        store: impl AsyncFnOnce(Vec<U>, RequestLog) -> Result<IngestResult<T>, ApiError>,
+    ) -> Result<Vec<Result<T, String>>, ApiError> {
+        let again = self.accepted.webhook_id.is_some().then(|| entries.clone());
+        match store(updates, self.log(entries)).await? {
+            IngestResult::Applied(results) => Ok(results),
+            IngestResult::Replayed => {
+                let refusal = deliveries::refusal(&ApiError::Replayed);
+                let entries = again
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|entry| NewDelivery {
+                        verdict: Verdict::Refused(refusal.clone()),
+                        ..entry
+                    })
+                    .collect();
+                self.write_refused(entries).await;
+                Err(ApiError::Replayed)
             }
-        };
-        let error = self.error.into_inner().expect("note lock");
-        // The body of a refused request helps to fix the mapping.
-        // Keys and secrets travel in the URL and headers, or (`/v1`) as `writeKey` in the body:
-        // that one is taken out before the body is kept.
-        let body = error.is_some().then(|| {
-            let mut kept = match payload {
-                Payload::One(value) => value.clone(),
-                Payload::Many(items) => Value::from(items.clone()),
-            };
-            trailspark_core::redact::redact(&mut kept, &[]);
-            cut(kept.to_string(), trailspark_store::Delivery::MAX_BODY)
-        });
-        trailspark_store::Delivery {
-            at,
-            status,
-            subject: self.subject.into_inner().expect("note lock"),
-            changed: self.changed.into_inner().expect("note lock"),
-            error,
-            body,
         }
     }
-}
-
-/// `text` cut to at most `max` bytes, on a character boundary.
-fn cut(mut text: String, max: usize) -> String {
-    if text.len() > max {
-        let mut end = max;
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        text.truncate(end);
-    }
-    text
 }
 
 /// The one result of a one-update request, or the error that stands for it.
-pub(crate) fn single<T>(result: IngestResult<T>) -> Result<T, ApiError> {
-    match result {
-        IngestResult::Replayed => Err(ApiError::Replayed),
-        IngestResult::Applied(mut results) => Ok(results
-            .pop()
-            .ok_or_else(|| anyhow::anyhow!("store returned no result for one update"))?
-            .map_err(|why| anyhow::anyhow!("update not applied: {why}"))?),
-    }
+pub(crate) fn single<T>(mut results: Vec<Result<T, String>>) -> Result<T, ApiError> {
+    Ok(results
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("store returned no result for one update"))?
+        .map_err(|why| anyhow::anyhow!("update not applied: {why}"))?)
 }
 
 /// What an element turned into.
@@ -192,41 +181,50 @@ pub(crate) enum Element<U> {
 }
 
 /// One update or a batch of them: extracted, stored and answered (a lone update answers with
-/// its own result or error, a batch as [`apply`] does).
+/// its own result or error, a batch as [`apply`] does), each logged.
 pub(crate) async fn apply_payload<U, T, R: serde::Serialize>(
-    note: &Note,
-    payload: &Payload,
+    logging: &Logging<'_>,
     extract: impl Fn((usize, &Value)) -> Result<Element<U>, ApiError>,
-    store: impl AsyncFnOnce(Vec<U>) -> Result<IngestResult<T>, ApiError>,
+    store: impl AsyncFnOnce(Vec<U>, RequestLog) -> Result<IngestResult<T>, ApiError>,
     render: impl Fn(T) -> R,
 ) -> Result<Response, ApiError> {
-    match payload {
-        Payload::One(item) => match extract((0, item))? {
-            Element::Skipped(result) => Ok(Json(result).into_response()),
-            Element::Update(update) => {
-                Ok(Json(render(single(store(vec![update]).await?)?)).into_response())
+    match &logging.accepted.payload {
+        Payload::One(item) => match extract((0, item)) {
+            Err(e) => {
+                logging
+                    .write_refused(vec![logging.refused(None, item, &e)])
+                    .await;
+                Err(e)
+            }
+            Ok(Element::Skipped(result)) => Ok(Json(result).into_response()),
+            Ok(Element::Update(update)) => {
+                let entries = vec![logging.update(None, item, 0)];
+                let results = logging.store(vec![update], entries, store).await?;
+                Ok(Json(render(single(results)?)).into_response())
             }
         },
         Payload::Many(items) => {
             let render =
                 |outcome| serde_json::to_value(render(outcome)).expect("a result renders as JSON");
-            apply(note, items, extract, store, render).await
+            apply(logging, items, extract, store, render).await
         }
     }
 }
 
 /// Extracts every element, stores those that could be extracted, and renders the answer.
 pub(crate) async fn apply<U, T>(
-    note: &Note,
+    logging: &Logging<'_>,
     items: &[Value],
     extract: impl Fn((usize, &Value)) -> Result<Element<U>, ApiError>,
-    store: impl AsyncFnOnce(Vec<U>) -> Result<IngestResult<T>, ApiError>,
+    store: impl AsyncFnOnce(Vec<U>, RequestLog) -> Result<IngestResult<T>, ApiError>,
     render: impl Fn(T) -> Value,
 ) -> Result<Response, ApiError> {
     // `None` marks an element waiting for the store's result.
     let mut results: Vec<Option<Result<Value, ApiError>>> = Vec::with_capacity(items.len());
     let mut updates = Vec::new();
+    let mut entries = Vec::new();
     for (n, item) in items.iter().enumerate() {
+        let index = u32::try_from(n).ok();
         let extracted = if item.is_object() {
             extract((n, item))
         } else {
@@ -234,21 +232,23 @@ pub(crate) async fn apply<U, T>(
         };
         match extracted {
             Ok(Element::Update(update)) => {
+                entries.push(logging.update(index, item, updates.len()));
                 updates.push(update);
                 results.push(None);
             }
             Ok(Element::Skipped(result)) => results.push(Some(Ok(result))),
-            Err(e) => results.push(Some(Err(e))),
+            Err(e) => {
+                entries.push(logging.refused(index, item, &e));
+                results.push(Some(Err(e)));
+            }
         }
     }
-    if !updates.is_empty() {
+    if updates.is_empty() {
+        logging.write_refused(entries).await;
+    } else {
         // A store that cannot take the request fails it whole (503: the sender retries it,
         // and messageIds keep the retry from applying anything twice).
-        let applied = match store(updates).await? {
-            IngestResult::Replayed => return Err(ApiError::Replayed),
-            IngestResult::Applied(applied) => applied,
-        };
-        let mut applied = applied.into_iter();
+        let mut applied = logging.store(updates, entries, store).await?.into_iter();
         for slot in results.iter_mut().filter(|r| r.is_none()) {
             let outcome = applied
                 .next()
@@ -264,10 +264,10 @@ pub(crate) async fn apply<U, T>(
         .into_iter()
         .map(|r| r.ok_or_else(|| anyhow!("an element got no result")))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(respond(note, results))
+    Ok(respond(results))
 }
 
-fn respond(note: &Note, results: Vec<Result<Value, ApiError>>) -> Response {
+fn respond(results: Vec<Result<Value, ApiError>>) -> Response {
     let failed = results.iter().filter(|r| r.is_err()).count();
     let first_error = results.iter().find_map(|r| r.as_ref().err());
     let (status, mut body) = match first_error {
@@ -280,7 +280,6 @@ fn respond(note: &Note, results: Vec<Result<Value, ApiError>>) -> Response {
         .map(|r| match r {
             Ok(done) => done,
             Err(e) => {
-                note.failed(&e);
                 if let ApiError::Internal(cause) = &e {
                     let (request_id, route) = super::log_context();
                     tracing::error!(request_id, route, error = ?cause, "batch element failed");

@@ -12,8 +12,8 @@ use trailspark_core::extract::extract_product_org;
 use trailspark_core::EndpointType;
 use trailspark_store::{Applied, IngestRequest};
 
-use super::batch::{self, Element, Intake, Note};
-use super::webhook::{accept, record, Accepted};
+use super::batch::{self, Element, Intake, Logging};
+use super::webhook::{accept, record};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -39,19 +39,20 @@ async fn product_org_webhook(
         body,
     )
     .await?;
-    let note = Note::default();
-    let result = apply_product_org_updates(&app, &accepted, Intake::Webhook, &note).await;
-    record(&app, &accepted, note, &result);
+    let logging = Logging {
+        app: &app,
+        accepted: &accepted,
+        intake: Intake::Webhook,
+        replay_of: None,
+    };
+    let result = apply_product_org_updates(&logging).await;
+    record(&app, &accepted);
     result
 }
 
 /// Extracts and applies a request's product org update(s) and renders the answer.
-pub(crate) async fn apply_product_org_updates(
-    app: &App,
-    accepted: &Accepted,
-    intake: Intake,
-    note: &Note,
-) -> Result<Response, ApiError> {
+pub(crate) async fn apply_product_org_updates(logging: &Logging<'_>) -> Result<Response, ApiError> {
+    let (app, accepted, intake) = (logging.app, logging.accepted, logging.intake);
     let key = &accepted.key;
     let template = key
         .template
@@ -67,12 +68,13 @@ pub(crate) async fn apply_product_org_updates(
         }
         Ok(Element::Update(update))
     };
-    let store = async |updates| {
+    let store = async |updates, log| {
         let request = IngestRequest {
             key_id: key.id.clone(),
             received_at: accepted.received_at,
             webhook_id: accepted.webhook_id.clone(),
             updates,
+            log: Some(log),
         };
         let started = std::time::Instant::now();
         let result = app.store.ingest(key.tenant, request).await;
@@ -92,7 +94,6 @@ pub(crate) async fn apply_product_org_updates(
         Ok(result?)
     };
     let render = |outcome: Applied| {
-        note.applied(outcome.product_org_id.as_str(), Some(outcome.changed));
         let counters = app.metrics.key_counters(key);
         if outcome.duplicate {
             counters.duplicates.inc();
@@ -109,7 +110,7 @@ pub(crate) async fn apply_product_org_updates(
             changed: outcome.changed,
         }
     };
-    batch::apply_payload(note, &accepted.payload, extract, store, render).await
+    batch::apply_payload(logging, extract, store, render).await
 }
 
 /// The answer to an applied update (SPEC §3), fields in the order the seed documents show.

@@ -20,12 +20,14 @@ use chrono::Utc;
 use serde_json::Value;
 use trailspark_core::EndpointType;
 
-use super::batch::{Intake, Note};
+use super::batch::{Intake, Logging};
 use super::ingest::apply_product_org_updates;
 use super::signals::apply_signals;
 use super::webhook::{checked_batch, read_body_limited, record, Accepted, Payload};
 use crate::app::App;
+use crate::deliveries;
 use crate::error::ApiError;
+use crate::keyring::IngestKey;
 
 /// Largest batch body, compressed or not, as Segment's own API has it.
 pub const MAX_BATCH_BYTES: usize = 500 * 1024;
@@ -98,6 +100,41 @@ async fn apply(
         return Err(ApiError::MissingCredentials);
     };
     let key = app.keys.active(&credentials.key, received_at).await?;
+    if let Err(refused) = admitted(app, headers, &credentials, &key) {
+        let entry = deliveries::refused_entry(&refused, None);
+        let log =
+            deliveries::request_log(&key, trailspark_store::Intake::Segment, None, vec![entry]);
+        deliveries::log_refused(app.store.as_ref(), &key, received_at, log).await;
+        return Err(refused);
+    }
+    let accepted = Accepted {
+        key: std::sync::Arc::clone(&key),
+        payload,
+        webhook_id: None,
+        received_at,
+    };
+    let logging = Logging {
+        app,
+        accepted: &accepted,
+        intake: Intake::Segment,
+        replay_of: None,
+    };
+    let result = match key.endpoint_type {
+        EndpointType::ProductOrgUpdates => apply_product_org_updates(&logging).await,
+        EndpointType::SignalStaging => apply_signals(&logging).await,
+    };
+    record(app, &accepted);
+    result
+}
+
+/// The checks of a request whose key is known: its secret (as `X-Api-Secret` or the Basic
+/// password), a key that signs its requests (the Segment API cannot), its rate.
+fn admitted(
+    app: &App,
+    headers: &HeaderMap,
+    credentials: &Credentials,
+    key: &IngestKey,
+) -> Result<(), ApiError> {
     if let Some(stored) = &key.secret_hash {
         let presented = headers
             .get("x-api-secret")
@@ -110,28 +147,11 @@ async fn apply(
         }
     }
     if key.hmac_secret().is_some() {
-        // An SDK cannot sign its requests: such a key is for webhooks only.
         return Err(ApiError::SignedKeyOnSegmentApi);
     }
-    app.check_rate(&key)?;
-    let accepted = Accepted {
-        key: std::sync::Arc::clone(&key),
-        payload,
-        webhook_id: None,
-        received_at,
-    };
-    let note = Note::default();
-    let result = match key.endpoint_type {
-        EndpointType::ProductOrgUpdates => {
-            apply_product_org_updates(app, &accepted, Intake::Segment, &note).await
-        }
-        EndpointType::SignalStaging => apply_signals(app, &accepted, Intake::Segment, &note).await,
-    };
-    record(app, &accepted, note, &result);
-    result
+    app.check_rate(key)
 }
 
-/// The key (and secret) of HTTP basic authentication.
 struct Credentials {
     key: String,
     password: Option<String>,

@@ -13,8 +13,8 @@ use trailspark_core::template::PayloadTemplate;
 use trailspark_core::EndpointType;
 use trailspark_store::{SignalApplied, SignalRequest};
 
-use super::batch::{self, Element, Intake, Note};
-use super::webhook::{accept, record, Accepted};
+use super::batch::{self, Element, Intake, Logging};
+use super::webhook::{accept, record};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -30,19 +30,20 @@ async fn signal_webhook(
     body: Body,
 ) -> Result<Response, ApiError> {
     let accepted = accept(&app, &api_key, EndpointType::SignalStaging, &headers, body).await?;
-    let note = Note::default();
-    let result = apply_signals(&app, &accepted, Intake::Webhook, &note).await;
-    record(&app, &accepted, note, &result);
+    let logging = Logging {
+        app: &app,
+        accepted: &accepted,
+        intake: Intake::Webhook,
+        replay_of: None,
+    };
+    let result = apply_signals(&logging).await;
+    record(&app, &accepted);
     result
 }
 
 /// Extracts and stores a request's signal(s) and renders the answer.
-pub(crate) async fn apply_signals(
-    app: &App,
-    accepted: &Accepted,
-    intake: Intake,
-    note: &Note,
-) -> Result<Response, ApiError> {
+pub(crate) async fn apply_signals(logging: &Logging<'_>) -> Result<Response, ApiError> {
+    let (app, accepted, intake) = (logging.app, logging.accepted, logging.intake);
     let key = &accepted.key;
     let PayloadTemplate::Signal(template) = &key.template else {
         return Err(anyhow::anyhow!("signal key {} holds a product org template", key.id).into());
@@ -57,17 +58,17 @@ pub(crate) async fn apply_signals(
         }
         Ok(Element::Update(signal))
     };
-    let store = async |signals| {
+    let store = async |signals, log| {
         let request = SignalRequest {
             key_id: key.id.clone(),
             received_at: accepted.received_at,
             webhook_id: accepted.webhook_id.clone(),
             signals,
+            log: Some(log),
         };
         Ok(app.store.ingest_signals(key.tenant, request).await?)
     };
     let render = |outcome: SignalApplied| {
-        note.applied(outcome.lead_id.as_str(), None);
         json!({
             "success": true,
             "leadId": outcome.lead_id,
@@ -75,5 +76,5 @@ pub(crate) async fn apply_signals(
             "linked": outcome.linked,
         })
     };
-    batch::apply_payload(note, &accepted.payload, extract, store, render).await
+    batch::apply_payload(logging, extract, store, render).await
 }

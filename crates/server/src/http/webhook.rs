@@ -1,20 +1,21 @@
 //! What every webhook shares before and after its own work: the front half (find key →
 //! secret → rate → content type → body → signature → JSON shape), and the record at the end
-//! (the key's last use and its delivery log). The product org and signal webhooks and the
+//! (the key's last use; the delivery log is written with the request). The product org and signal webhooks and the
 //! Segment-compatible API all go through it.
 
 use std::sync::Arc;
 
 use axum::body::{to_bytes, Body, Bytes};
 use axum::http::{header, HeaderMap};
-use axum::response::Response;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use trailspark_core::signature::{self, SignatureHeaders, Verified};
 use trailspark_core::EndpointType;
 
-use super::batch::Note;
+use trailspark_store::{Delivery, Intake};
+
 use crate::app::App;
+use crate::deliveries;
 use crate::error::ApiError;
 use crate::keyring::IngestKey;
 
@@ -38,8 +39,9 @@ pub(crate) enum Payload {
     Many(Vec<Value>),
 }
 
-/// The front half every webhook shares: find key → secret → rate → content type → body →
-/// signature → JSON object. Cheap refusals come before reading the body.
+/// The front half every webhook shares: find key → type → secret → rate → content type →
+/// body → signature → JSON object. Cheap refusals come before reading the body. A request
+/// refused once its key is known is logged in the key's delivery log.
 pub(crate) async fn accept(
     app: &App,
     api_key: &str,
@@ -48,54 +50,71 @@ pub(crate) async fn accept(
     body: Body,
 ) -> Result<Accepted, ApiError> {
     let received_at = Utc::now();
-    let key = app.keys.authenticate(api_key, kind, received_at).await?;
-    match checked(app, &key, headers, body, received_at).await {
+    let key = app.keys.active(api_key, received_at).await?;
+    match checked(app, &key, kind, headers, body, received_at).await {
         Ok((payload, webhook_id)) => Ok(Accepted {
             key,
             payload,
             webhook_id,
             received_at,
         }),
-        Err(refused) => {
-            // The key is known: its delivery log shows why the request went no further.
-            let note = Note::default();
-            note.failed(&refused);
-            let status = refused.status().as_u16();
-            let delivery = note.refused(received_at, status);
-            app.deliveries.note(key.tenant, &key.id, delivery);
+        Err((refused, payload)) => {
+            let entry = deliveries::refused_entry(&refused, payload);
+            let log = deliveries::request_log(&key, Intake::Webhook, None, vec![entry]);
+            deliveries::log_refused(app.store.as_ref(), &key, received_at, log).await;
             Err(refused)
         }
     }
 }
 
-/// The checks of a request whose key is known: secret, rate, content type, body, signature,
-/// JSON shape.
+/// The checks of a request whose key is known: type, secret, rate, content type, body,
+/// signature, JSON shape. A refusal after the sender proved who it is keeps the body (to see
+/// what was sent); one before does not (the body is not read, or not the key owner's).
 async fn checked(
     app: &App,
     key: &IngestKey,
+    kind: EndpointType,
     headers: &HeaderMap,
     body: Body,
     received_at: DateTime<Utc>,
-) -> Result<(Payload, Option<String>), ApiError> {
-    check_api_secret(key, headers)?;
-    app.check_rate(key)?;
-    require_json(headers)?;
-    let body = read_body(headers, body).await?;
+) -> Result<(Payload, Option<String>), (ApiError, Option<String>)> {
+    let unread = |e: ApiError| (e, None);
+    if key.endpoint_type != kind {
+        return Err(unread(ApiError::WrongKeyType {
+            expected: kind,
+            got: key.endpoint_type,
+        }));
+    }
+    check_api_secret(key, headers).map_err(unread)?;
+    app.check_rate(key).map_err(unread)?;
+    require_json(headers).map_err(unread)?;
+    let body = read_body(headers, body).await.map_err(unread)?;
     let webhook_id = match key.hmac_secret() {
         Some(secret) => {
-            match signature::verify(&signature_headers(headers), &body, secret, received_at)? {
+            match signature::verify(&signature_headers(headers), &body, secret, received_at)
+                .map_err(|e| unread(ApiError::from(e)))?
+            {
                 Verified::StandardWebhooks { webhook_id } => Some(webhook_id),
                 Verified::HexSha256 | Verified::HexSha1 => None,
             }
         }
         None => None,
     };
+    let kept = |e: ApiError| {
+        let text = String::from_utf8_lossy(&body).into_owned();
+        (e, Some(trailspark_store::cut(text, Delivery::MAX_PAYLOAD)))
+    };
     let payload: Value =
-        serde_json::from_slice(&body).map_err(|e| ApiError::InvalidJson(e.to_string()))?;
+        serde_json::from_slice(&body).map_err(|e| kept(ApiError::InvalidJson(e.to_string())))?;
     let payload = match payload {
         Value::Object(_) => Payload::One(payload),
-        Value::Array(items) => Payload::Many(checked_batch(items, MAX_ELEMENTS)?),
-        other => return Err(not_object(&other)),
+        Value::Array(items) => {
+            Payload::Many(checked_batch(items, MAX_ELEMENTS).map_err(|e| {
+                // The elements are gone into the check: the body as sent is what is kept.
+                kept(e)
+            })?)
+        }
+        other => return Err(kept(not_object(&other))),
     };
     Ok((payload, webhook_id))
 }
@@ -124,17 +143,9 @@ pub(crate) fn not_object(value: &Value) -> ApiError {
     }
 }
 
-/// Marks the key used and adds the request to its delivery log.
-pub(crate) fn record(
-    app: &App,
-    accepted: &Accepted,
-    note: Note,
-    result: &Result<Response, ApiError>,
-) {
-    let key = &accepted.key;
-    app.keys.mark_used(key, accepted.received_at);
-    let delivery = note.delivery(accepted.received_at, &accepted.payload, result);
-    app.deliveries.note(key.tenant, &key.id, delivery);
+/// Marks the key used (its delivery log entries were written with the request).
+pub(crate) fn record(app: &App, accepted: &Accepted) {
+    app.keys.mark_used(&accepted.key, accepted.received_at);
 }
 
 fn check_api_secret(key: &IngestKey, headers: &HeaderMap) -> Result<(), ApiError> {

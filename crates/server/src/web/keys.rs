@@ -1,14 +1,14 @@
 //! Settings > API Keys: the tenant's keys, revoking one, and a key's delivery log. Creating a
 //! key has a module of its own, [`super::new_key`].
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 use trailspark_core::update::format_timestamp;
 use trailspark_core::{ApiKeyId, TenantId};
-use trailspark_store::ApiKeyRecord;
+use trailspark_store::{ApiKeyRecord, DeliveryQuery, Outcome, PageRequest};
 
 use super::layout::{page, time};
 use super::new_key::create_form;
@@ -74,44 +74,71 @@ pub(super) async fn keys_page(
     ))
 }
 
-/// A key's delivery log: its newest requests and why the refused ones were refused.
+/// Which page of a key's delivery log the web page shows.
+#[derive(serde::Deserialize)]
+struct LogQuery {
+    outcome: Option<String>,
+    cursor: Option<String>,
+}
+
+/// A key's delivery log: what each update became and why the refused ones were refused,
+/// newest first, 100 a page.
 async fn deliveries(
     State(app): State<App>,
     viewer: Viewer,
     Path(id): Path<String>,
+    Query(filter): Query<LogQuery>,
 ) -> Result<Markup, ApiError> {
     let key = find_key(&app, viewer.tenant, &id).await?;
-    // This instance's newest requests first reach the store, so the page is current.
-    if let Err(e) = app.deliveries.flush(app.store.as_ref()).await {
-        tracing::warn!(error = %e, "could not write the delivery log");
-    }
-    let log = app.store.deliveries(viewer.tenant, &key.id).await?;
+    let outcome = filter.outcome.as_deref().and_then(Outcome::parse);
+    let query = DeliveryQuery {
+        outcome,
+        page: PageRequest {
+            cursor: filter.cursor,
+            limit: 100,
+        },
+        ..DeliveryQuery::default()
+    };
+    let log = app.store.deliveries(viewer.tenant, &key.id, &query).await?;
+    let here = format!("/settings/api-keys/{}/deliveries", key.id.0);
     Ok(page(
         &format!("Deliveries of {}", key.name),
         Some(&viewer),
         html! {
             p { a href="/settings/api-keys" { "← API Keys" } }
-            p.muted { "The newest " (log.len()) " requests sent with this key (up to 100), newest first." }
+            p.muted { "Every update sent with this key and every request refused, newest first. Refused ones keep their payload." }
+            p {
+                a href=(here) { "All" }
+                @for o in Outcome::ALL {
+                    " · " a href={ (here) "?outcome=" (o.as_str()) } { (o.as_str()) }
+                }
+            }
             table {
-                thead { tr { th { "Time" } th { "Status" } th { "Product org / lead" } th { "Changed" } th { "Error" } } }
+                thead { tr { th { "Received" } th { "Outcome" } th { "Status" } th { "Product org / lead" } th { "Template" } th { "Error" } } }
                 tbody {
-                    @for d in &log {
+                    @for d in &log.items {
                         tr {
-                            td { (format_timestamp(&d.at)) }
-                            td { (d.status) }
-                            td { (d.subject.clone().unwrap_or_default()) }
-                            td { @match d.changed { Some(true) => "yes", Some(false) => "no", None => "" } }
+                            td { (format_timestamp(&d.row.received_at)) }
+                            td { (d.row.outcome.as_str()) }
+                            td { (d.row.status) }
+                            td { (d.row.product_org_id.as_deref().or(d.row.lead_id.as_deref()).unwrap_or_default()) }
+                            td { "v" (d.row.template_version) }
                             td {
-                                @if let Some(error) = &d.error { span.error { (error) } }
-                                @if let Some(body) = &d.body {
-                                    details { summary { "Payload" } pre { (body) } }
+                                @if let Some(code) = &d.row.code {
+                                    span.error { (code) ": " (d.row.message.as_deref().unwrap_or_default()) }
+                                }
+                                @if let Some(payload) = &d.row.payload {
+                                    details { summary { "Payload" } pre { (payload) } }
                                 }
                             }
                         }
                     }
                 }
             }
-            @if log.is_empty() { p.muted { "No requests yet." } }
+            @if log.items.is_empty() { p.muted { "No deliveries." } }
+            @if let Some(next) = &log.next_cursor {
+                p { a href={ (here) "?cursor=" (next) (outcome.map(|o| format!("&outcome={}", o.as_str())).unwrap_or_default()) } { "Older →" } }
+            }
         },
     ))
 }
