@@ -1,6 +1,7 @@
 //! Command-line interface: parse with clap, then call into the crates.
 
 mod database;
+mod deliveries;
 mod firmographics;
 mod key;
 mod serve;
@@ -35,6 +36,9 @@ pub enum Command {
     /// Manage API keys: create (shown once), list, revoke.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Read a key's delivery log: what became of each update and request, and why.
+    #[command(subcommand)]
+    Deliveries(deliveries::DeliveriesCommand),
     /// Apply the store's pending schema migrations and exit (serve also does this at start).
     Migrate,
     /// Import CRM firmographics of target orgs.
@@ -80,6 +84,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(&cli.database, args).await,
         Command::Tenant(cmd) => tenant::run(&cli.database, cli.json, cmd).await,
         Command::Key(cmd) => key::run(&cli.database, cli.json, cmd).await,
+        Command::Deliveries(cmd) => deliveries::run(&cli.database, cli.json, cmd).await,
         Command::Migrate => {
             let applied = cli.database.migrate().await?;
             if cli.json {

@@ -6,6 +6,11 @@ use serde_json::Value;
 use super::TestApp;
 
 impl TestApp {
+    /// Replaces the extra `serve` arguments of the next [`TestApp::start`].
+    pub fn set_args(&mut self, extra: &[&str]) {
+        self.extra_args = extra.iter().map(|s| s.to_string()).collect();
+    }
+
     /// Sends `method` to an admin API path with tenant `default`'s token, and `body` as JSON.
     pub async fn admin_send(
         &self,

@@ -9,14 +9,17 @@ mod http;
 mod keyring;
 pub mod keys;
 mod metrics;
+pub mod replay;
 mod web;
 
 pub use app::{shutdown_signal, App, Server, ServerConfig};
+pub use deliveries::Retention;
 pub use error::ApiError;
+pub use http::deliveries::DeliveryView;
 
 /// The whole HTTP service as a router over `store`, without a listener: for embedding it, and
 /// for driving it in-process (the fuzz targets do). Background work (key refresh, delivery
-/// log and last-used flushes) runs only under [`Server::run_until`].
+/// log sweep and last-used flushes) runs only under [`Server::run_until`].
 pub fn router(
     store: std::sync::Arc<dyn trailspark_store::Store>,
     config: &ServerConfig,

@@ -96,7 +96,7 @@ pub struct KeyArgs {
     pub id: String,
 }
 
-fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
+pub(super) fn parse_time(s: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("expected an RFC 3339 time such as 2027-01-01T00:00:00Z ({e})"))
@@ -151,7 +151,11 @@ fn said(e: ApiError) -> anyhow::Error {
 }
 
 /// The tenant's key `id`, or an error that says how to find its keys.
-async fn find_key(store: &dyn Store, tenant: &Tenant, id: &str) -> anyhow::Result<ApiKeyRecord> {
+pub(super) async fn find_key(
+    store: &dyn Store,
+    tenant: &Tenant,
+    id: &str,
+) -> anyhow::Result<ApiKeyRecord> {
     match store.api_key(tenant.id, &ApiKeyId(id.to_owned())).await {
         Ok(key) => Ok(key),
         Err(StoreError::NotFound(_)) => bail!(

@@ -1,14 +1,15 @@
 //! The HTTP surface: one router merged from each resource module's `router()`.
 
 pub(crate) mod admin;
-mod batch;
+pub(crate) mod batch;
+pub(crate) mod deliveries;
 mod health;
 pub(crate) mod ingest;
 mod keys;
 pub(crate) mod leads;
 mod openapi;
 mod segment;
-mod signals;
+pub(crate) mod signals;
 pub(crate) mod target_orgs;
 mod templates;
 pub(crate) mod views;
@@ -30,6 +31,7 @@ pub fn router(app: App, request_timeout: std::time::Duration) -> Router {
         .merge(segment::router())
         .merge(admin::router())
         .merge(keys::router())
+        .merge(deliveries::router())
         .merge(templates::router())
         .merge(leads::router())
         .merge(target_orgs::router())

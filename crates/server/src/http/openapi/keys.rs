@@ -226,13 +226,13 @@ fn version_number() -> Value {
     json!({"type": "integer", "format": "int64", "minimum": 1})
 }
 
-fn key_id_param() -> Value {
+pub(super) fn key_id_param() -> Value {
     json!({"name": "keyId", "in": "path", "required": true,
            "description": "The key's id (`key_…`, as listed), not the key.",
            "schema": {"type": "string", "minLength": 1}})
 }
 
-fn no_such_key() -> Value {
+pub(super) fn no_such_key() -> Value {
     error("The tenant has no API key with this id.", &["not_found"])
 }
 

@@ -1,6 +1,7 @@
 //! `GET /api/openapi.json`: the OpenAPI 3 document of every endpoint, built by this module's
 //! code so that the document changes in the same commit as the code it describes.
 
+mod deliveries;
 mod fields;
 mod health;
 mod intake;
@@ -75,6 +76,9 @@ fn paths() -> Value {
         "/api/admin/api-keys/{keyId}": keys::api_key(),
         "/api/admin/api-keys/{keyId}/template": keys::template(),
         "/api/admin/api-keys/{keyId}/template/versions": keys::template_versions(),
+        "/api/admin/api-keys/{keyId}/deliveries": deliveries::key_deliveries(),
+        "/api/admin/api-keys/{keyId}/deliveries/replay": deliveries::replay(),
+        "/api/admin/deliveries/{deliveryId}": deliveries::delivery(),
         "/api/admin/payload-templates/preview": templates::preview(),
         "/api/admin/leads": leads::leads(),
         "/api/admin/leads/{leadId}": leads::lead(),

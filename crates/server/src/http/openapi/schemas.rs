@@ -22,7 +22,10 @@ pub(super) fn components() -> Value {
                                 "description": "The API key as username; empty password, or the key's secret."},
         },
         "schemas": spread(
-            spread(spread(intake_schemas(), admin_schemas()), super::keys::schemas()),
+            spread(
+                spread(intake_schemas(), admin_schemas()),
+                spread(super::keys::schemas(), super::deliveries::schemas()),
+            ),
             super::templates::schemas(),
         ),
     })

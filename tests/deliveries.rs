@@ -1,0 +1,214 @@
+//! The durable delivery log over HTTP (SPEC §6): one entry per update and per request refused
+//! once its key is known, written with the request (listed as soon as it is answered), read
+//! through the admin API with filters, kept within its retention.
+
+mod common;
+
+use common::TestApp;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn log_of(app: &TestApp, key_id: &str, query: &str) -> Vec<Value> {
+    let (status, page) = app
+        .admin_get(&format!("/api/admin/api-keys/{key_id}/deliveries{query}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["items"].as_array().unwrap().clone()
+}
+
+fn group(id: &str, plan: &str) -> Value {
+    json!({"type": "group", "groupId": id, "messageId": format!("m_{id}_{plan}"),
+           "traits": {"name": "Acme", "plan": plan}})
+}
+
+#[tokio::test]
+async fn every_element_of_an_array_is_an_entry_and_a_refused_one_keeps_its_payload() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let no_id = json!({"type": "group", "traits": {"name": "No id"}});
+    let body = json!([group("ws_1", "pro"), no_id, group("ws_1", "pro")]);
+    let (status, answer) = app.post(&key.api_key, &body).await;
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{answer}");
+
+    // Read at once: the entries were committed with the updates, before the answer.
+    let log = log_of(&app, &key.id, "").await;
+    let seen: Vec<_> = log
+        .iter()
+        .map(|d| {
+            (
+                d["index"].clone(),
+                d["outcome"].clone(),
+                d["status"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (json!(2), json!("duplicate"), json!(200)),
+            (json!(1), json!("refused"), json!(400)),
+            (json!(0), json!("applied"), json!(200)),
+        ],
+        "{log:?}"
+    );
+    assert!(
+        log.iter().all(|d| d["requestId"] == log[0]["requestId"]),
+        "one request: {log:?}"
+    );
+    let applied = &log[2];
+    assert_eq!(applied["productOrgId"], "ws_1");
+    assert_eq!(applied["templateVersion"], 1);
+    assert_eq!(applied["intake"], "webhook");
+    assert_eq!(applied["changed"], true);
+    let refused = &log[1];
+    assert_eq!(refused["code"], "missing_product_org_id");
+    assert_eq!(refused["hasPayload"], true);
+    assert!(
+        refused.get("payload").is_none(),
+        "the list leaves payloads out"
+    );
+
+    let (status, one) = app
+        .admin_get(&format!("/api/admin/deliveries/{}", refused["deliveryId"]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{one}");
+    assert_eq!(one["payload"], body[1], "the element as sent");
+    assert_eq!(one["answer"]["status"], 400);
+    assert_eq!(one["answer"]["body"]["code"], "missing_product_org_id");
+    assert_eq!(one["message"], answer["results"][1]["message"]);
+
+    let refused_only = log_of(&app, &key.id, "?outcome=refused").await;
+    assert_eq!(refused_only.len(), 1);
+    let of_org = log_of(&app, &key.id, "?productOrgId=ws_1&limit=1").await;
+    assert_eq!(of_org.len(), 1, "limit holds: {of_org:?}");
+    assert_eq!(of_org[0]["outcome"], "duplicate");
+}
+
+#[tokio::test]
+async fn requests_refused_before_extraction_are_logged_with_the_body_only_once_trusted() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let url = app.webhook_url(&key.api_key);
+    let send = |request: reqwest::RequestBuilder| app.send(request);
+    let (status, _) = send(app.client.post(&url).body("{}")).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, _) = send(
+        app.client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body("{\"type\": \"group\", "),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let signal_url = format!("{}/api/signals/webhook/{}", app.base, key.api_key);
+    let (status, _) = send(app.client.post(&signal_url).json(&group("ws_2", "pro"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let log = log_of(&app, &key.id, "").await;
+    let codes: Vec<_> = log.iter().map(|d| d["code"].clone()).collect();
+    assert_eq!(
+        codes,
+        [
+            json!("wrong_key_type"),
+            json!("invalid_json"),
+            json!("unsupported_media_type")
+        ],
+        "{log:?}"
+    );
+    assert!(log
+        .iter()
+        .all(|d| d["outcome"] == "refused" && d["index"].is_null()));
+    assert_eq!(
+        log[1]["hasPayload"], true,
+        "a body that is not JSON is kept as text"
+    );
+    let (_, one) = app
+        .admin_get(&format!("/api/admin/deliveries/{}", log[1]["deliveryId"]))
+        .await;
+    assert_eq!(one["payload"], "{\"type\": \"group\", ");
+    assert_eq!(log[2]["hasPayload"], false, "a body never read is not kept");
+}
+
+#[tokio::test]
+async fn another_tenant_finds_neither_the_log_nor_a_delivery() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    app.post(&key.api_key, &group("ws_1", "pro")).await;
+    let id = log_of(&app, &key.id, "").await[0]["deliveryId"].clone();
+    app.cli_json(&["tenant", "create", "other"]);
+    let token = app.cli_json(&["admin-token", "create", "--tenant", "other"])["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for path in [
+        format!("/api/admin/api-keys/{}/deliveries", key.id),
+        format!("/api/admin/deliveries/{id}"),
+    ] {
+        let (status, body) = app
+            .send(
+                app.client
+                    .get(format!("{}{path}", app.base))
+                    .bearer_auth(&token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+    }
+    let (status, _) = app.admin_get(&format!("/api/admin/deliveries/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "its own tenant reads it");
+}
+
+#[tokio::test]
+async fn bad_filters_are_refused_with_what_is_wrong() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    for (query, code) in [
+        ("?outcome=failed", "invalid_outcome"),
+        ("?since=yesterday", "invalid_since"),
+        ("?limit=0", "invalid_limit"),
+    ] {
+        let (status, body) = app
+            .admin_get(&format!("/api/admin/api-keys/{}/deliveries{query}", key.id))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert_eq!(body["code"], code);
+    }
+}
+
+#[tokio::test]
+async fn the_log_keeps_the_newest_entries_per_key_and_payloads_within_the_budget() {
+    let mut app = TestApp::spawn_with(&["--delivery-payloads-per-minute", "2"]).await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    for n in 0..5 {
+        let (status, answer) = app
+            .post(&key.api_key, &group(&format!("ws_{n}"), "pro"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let log = log_of(&app, &key.id, "").await;
+    let kept: Vec<_> = log.iter().map(|d| d["hasPayload"].clone()).collect();
+    assert_eq!(
+        kept,
+        [
+            json!(false),
+            json!(false),
+            json!(false),
+            json!(true),
+            json!(true)
+        ],
+        "the first two payloads of the minute: {log:?}"
+    );
+    // A sweep runs when serve starts: with a count of 3 per key, the oldest two go.
+    app.stop();
+    app.set_args(&["--deliveries-per-key", "3"]);
+    app.start();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let log = log_of(&app, &key.id, "").await;
+        let orgs: Vec<_> = log.iter().map(|d| d["productOrgId"].clone()).collect();
+        if orgs == [json!("ws_4"), json!("ws_3"), json!("ws_2")] {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not swept: {orgs:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
