@@ -166,6 +166,20 @@ impl KeyRing {
     }
 }
 
+impl IngestKey {
+    /// The key as a replay uses it: its current template, without its secrets (a replay
+    /// re-applies what was received, so nothing is verified again). Its `hash` is the key
+    /// id's: the key text is not known here, and a replay never meets the rate limiter.
+    pub fn for_replay(record: ApiKeyRecord) -> Result<Self, ApiError> {
+        let hash = trailspark_core::credentials::hash_credential(&record.id.0);
+        let record = ApiKeyRecord {
+            hmac_secret_sealed: None,
+            ..record
+        };
+        compile(record, "", hash)
+    }
+}
+
 fn compile(record: ApiKeyRecord, presented: &str, hash: [u8; 32]) -> Result<IngestKey, ApiError> {
     let template_json: serde_json::Value = serde_json::from_str(&record.template)
         .with_context(|| format!("stored template of key {} is not JSON", record.id))?;
