@@ -10,6 +10,7 @@ mod keyring;
 pub mod keys;
 mod metrics;
 pub mod replay;
+pub mod template_test;
 mod web;
 
 pub use app::{shutdown_signal, App, Server, ServerConfig};

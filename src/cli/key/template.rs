@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 use trailspark_core::update::format_timestamp;
 use trailspark_server::keys::{change_template, BY_CLI};
+use trailspark_server::template_test::{self, DEFAULT_LIMIT, MAX_LIMIT};
 use trailspark_server::ApiError;
 
 use super::{
@@ -26,6 +27,26 @@ pub enum TemplateCommand {
     /// servers extract requests with it within a few seconds. An invalid template is refused
     /// with every reason, and nothing changes.
     Set(SetArgs),
+    /// Run a candidate template over the key's recent deliveries (those that kept their
+    /// payload) and show what it would fix and what it would break; nothing is stored.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("mapping").required(true).args(["preset", "template"])))]
+pub struct TestArgs {
+    #[command(flatten)]
+    pub key: KeyArgs,
+    /// Test a ready-made payload template.
+    #[arg(long, value_enum)]
+    pub preset: Option<PresetArg>,
+    /// Test the payload template (JSON) in FILE.
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// How many of the newest deliveries to test.
+    #[arg(long, default_value_t = DEFAULT_LIMIT,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(MAX_LIMIT)))]
+    pub limit: u32,
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +75,7 @@ pub async fn run(db: &DatabaseArgs, json: bool, cmd: TemplateCommand) -> anyhow:
     match cmd {
         TemplateCommand::Show(args) => show(db, json, args).await,
         TemplateCommand::Set(args) => set(db, json, args).await,
+        TemplateCommand::Test(args) => test(db, json, args).await,
     }
 }
 
@@ -131,6 +153,56 @@ async fn set(db: &DatabaseArgs, json: bool, args: SetArgs) -> anyhow::Result<()>
             tenant.subdomain,
             args.key.id,
             version.version - 1
+        );
+    }
+    Ok(())
+}
+
+async fn test(db: &DatabaseArgs, json: bool, args: TestArgs) -> anyhow::Result<()> {
+    let file = args.template.as_deref();
+    let source = template_source(args.preset, file)?;
+    let store = db.open().await?;
+    let tenant = find_tenant(store.as_ref(), &args.key.tenant).await?;
+    let tested = match find_key(store.as_ref(), &tenant, &args.key.id).await {
+        Ok(key) => match source.compile(key.endpoint_type) {
+            Ok(candidate) => template_test::test(store.as_ref(), key, &candidate, args.limit)
+                .await
+                .map_err(said),
+            Err(e) => Err(invalid_template(file, &e)),
+        },
+        Err(e) => Err(e),
+    };
+    store.close().await;
+    let tested = tested?;
+    if json {
+        print_json(&serde_json::to_value(&tested)?);
+        return Ok(());
+    }
+    let s = &tested.summary;
+    println!(
+        "Tested {} deliveries: {} now applied, {} still refused, {} newly refused, {} with \
+         other fields, {} the same.",
+        tested.tested,
+        s.now_applied,
+        s.still_refused,
+        s.newly_refused,
+        s.extraction_changed,
+        s.same
+    );
+    for r in &tested.results {
+        let code = |v: &template_test::Verdict| {
+            v.code
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default()
+        };
+        println!(
+            "{}  {}{} -> {}{}",
+            r.delivery_id,
+            r.before.outcome,
+            code(&r.before),
+            r.after.outcome,
+            code(&r.after)
         );
     }
     Ok(())

@@ -6,7 +6,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
@@ -24,6 +24,7 @@ use crate::app::App;
 use crate::auth::TenantAdmin;
 use crate::error::ApiError;
 use crate::keys::{change_template, create_api_key, KeyRequest, TemplateSource};
+use crate::template_test::{self, DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Routes of the API key admin API.
 pub fn router() -> Router<App> {
@@ -31,6 +32,10 @@ pub fn router() -> Router<App> {
         .route("/api/admin/api-keys", get(list).post(create))
         .route("/api/admin/api-keys/{key_id}", get(one).delete(revoke))
         .route("/api/admin/api-keys/{key_id}/template", put(set_template))
+        .route(
+            "/api/admin/api-keys/{key_id}/template/test",
+            post(test_template),
+        )
         .route(
             "/api/admin/api-keys/{key_id}/template/versions",
             get(template_versions),
@@ -191,4 +196,38 @@ async fn template_versions(
         .map(TemplateVersionView::try_from)
         .collect::<anyhow::Result<_>>()?;
     Ok(Json(ItemsView { items }).into_response())
+}
+
+/// The body of `POST /api/admin/api-keys/{keyId}/template/test`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateTestBody {
+    /// The candidate: a template's JSON form, or a preset's name.
+    template: Value,
+    limit: Option<u32>,
+}
+
+async fn test_template(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let asked: TemplateTestBody = body_of(&headers, body).await?;
+    let limit = asked.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::BadRequest {
+            code: "invalid_limit",
+            message: format!("limit must be a whole number from 1 to {MAX_LIMIT}, got {limit}"),
+        });
+    }
+    let record = app.store.api_key(admin.tenant, &ApiKeyId(id)).await?;
+    let source = match asked.template {
+        Value::String(name) => TemplateSource::Preset(preset_named(&name)?),
+        json => TemplateSource::Json(json),
+    };
+    let candidate = source.compile(record.endpoint_type)?;
+    let tested = template_test::test(app.store.as_ref(), record, &candidate, limit).await?;
+    Ok(Json(tested).into_response())
 }

@@ -121,6 +121,61 @@ pub(super) fn template_versions() -> Value {
     }})
 }
 
+/// `POST /api/admin/api-keys/{keyId}/template/test`.
+pub(super) fn template_test() -> Value {
+    let verdict = json!({"type": "object", "required": ["outcome"], "properties": {
+        "outcome": {"type": "string", "enum": ["applied", "unchanged", "duplicate", "refused"]},
+        "code": {"type": "string"},
+        "fields": {"type": "object", "description": "What the candidate takes (`after` only, when taken)."}}});
+    let counts = [
+        "nowApplied",
+        "stillRefused",
+        "newlyRefused",
+        "extractionChanged",
+        "same",
+    ];
+    let summary: serde_json::Map<String, Value> = counts
+        .iter()
+        .map(|name| ((*name).to_owned(), json!({"type": "integer", "minimum": 0})))
+        .collect();
+    json!({"post": {
+        "operationId": "testApiKeyTemplate",
+        "tags": ["admin"],
+        "summary": "Run a candidate template over the key's recent deliveries; nothing stored",
+        "description": "The key's newest `limit` deliveries that kept their payload (default 200, at \
+            most 1,000), each read by the candidate as the webhook would: what it would now apply, \
+            what stays refused, what it would newly refuse, and where it takes other fields than the \
+            key's current template.",
+        "security": [{"adminToken": []}],
+        "parameters": [key_id_param()],
+        "requestBody": {"required": true, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["template"], "additionalProperties": false,
+            "properties": {
+                "template": {"description": "The candidate: a template's JSON form, or a preset's name.",
+                             "oneOf": [schema_ref("PayloadTemplate"), {"type": "string"}]},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200},
+            }}}}},
+        "responses": spread(json!({
+            "200": ok("The summary and one result per delivery, newest first.", json!({
+                "type": "object", "required": ["tested", "summary", "results"],
+                "properties": {
+                    "tested": {"type": "integer", "minimum": 0},
+                    "summary": {"type": "object", "required": counts, "properties": summary},
+                    "results": {"type": "array", "items": {
+                        "type": "object", "required": ["deliveryId", "before", "after"],
+                        "properties": {"deliveryId": {"type": "integer", "format": "int64"},
+                                       "before": verdict, "after": verdict}}},
+                }})),
+            "400": error("Not a usable body.", &["invalid_json", "invalid_body", "invalid_limit",
+                                                 "unknown_preset"]),
+            "404": no_such_key(),
+            "413": body_too_large(),
+            "415": not_json(),
+            "422": invalid_template(),
+        }), admin_errors()),
+    }})
+}
+
 /// The schemas of keys and templates, for `components.schemas`.
 pub(super) fn schemas() -> Value {
     json!({

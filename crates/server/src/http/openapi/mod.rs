@@ -76,6 +76,7 @@ fn paths() -> Value {
         "/api/admin/api-keys/{keyId}": keys::api_key(),
         "/api/admin/api-keys/{keyId}/template": keys::template(),
         "/api/admin/api-keys/{keyId}/template/versions": keys::template_versions(),
+        "/api/admin/api-keys/{keyId}/template/test": keys::template_test(),
         "/api/admin/api-keys/{keyId}/deliveries": deliveries::key_deliveries(),
         "/api/admin/api-keys/{keyId}/deliveries/replay": deliveries::replay(),
         "/api/admin/deliveries/{deliveryId}": deliveries::delivery(),
