@@ -209,3 +209,55 @@ async fn a_template_changed_through_one_instance_is_used_by_the_other() {
     let (_, org) = app.product_org("ws_t").await;
     assert_eq!(org["name"], json!("Renamed"), "{org}");
 }
+
+#[tokio::test]
+async fn a_delivery_on_one_instance_is_listed_and_replayed_by_the_other_at_once() {
+    let Some(app) = TestApp::spawn_postgres(&[]).await else {
+        return;
+    };
+    let b = app.another_instance("b");
+    let key = app.key(&["--type", "product-org-updates", "--preset", "flat"]);
+    let refused = json!({"org": {"id": "ws_log"}, "workspace_name": "Logged"});
+    let (status, _) = post(&app.client, b.webhook_url(&key.api_key), refused).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = post(
+        &app.client,
+        b.webhook_url(&key.api_key),
+        json!({"workspace_id": "ws_ok"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    // Read from the other instance right after the answers: no flush to wait for.
+    let (_, log) = app
+        .admin_get(&format!("/api/admin/api-keys/{}/deliveries", key.id))
+        .await;
+    let outcomes: Vec<_> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["outcome"].clone())
+        .collect();
+    assert_eq!(outcomes, [json!("applied"), json!("refused")], "{log}");
+
+    let fixed = json!({"template": {"productOrgId": "org.id", "name": "workspace_name"}});
+    let changed = app
+        .client
+        .put(format!("{}/api/admin/api-keys/{}/template", b.base, key.id))
+        .bearer_auth(&app.admin_token)
+        .json(&fixed)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(changed.status(), StatusCode::OK);
+    let (status, replayed) = app
+        .admin_send(
+            reqwest::Method::POST,
+            &format!("/api/admin/api-keys/{}/deliveries/replay", key.id),
+            Some(&json!({"outcome": "refused"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{replayed}");
+    assert_eq!(replayed["results"][0]["status"], 200, "{replayed}");
+    let (_, org) = app.product_org("ws_log").await;
+    assert_eq!(org["name"], json!("Logged"), "{org}");
+}
