@@ -123,13 +123,18 @@ impl<'de> Deserialize<'de> for BuilderForm {
 impl Builder {
     /// The builder filled from a preset.
     pub fn from_preset(kind: EndpointType, preset: Preset) -> Self {
+        Self::from_template(kind, &PayloadTemplate::preset(kind, preset).to_json())
+    }
+
+    /// The builder filled from a template's JSON form (a key's current template, to edit it).
+    pub fn from_template(kind: EndpointType, template: &Value) -> Self {
         let mut builder = Self {
             kind,
             paths: Vec::new(),
             custom: Vec::new(),
             sample: String::new(),
         };
-        builder.load(&PayloadTemplate::preset(kind, preset).to_json());
+        builder.load(template);
         builder
     }
 
@@ -340,38 +345,47 @@ impl Builder {
                 return html! { div #preview.card role="status" { p.error { "The template is not valid: " (why) } } };
             }
         };
-        let shown = preview(&template, &payload);
-        let refusals: Vec<&str> = shown.errors.iter().map(|e| e.message.as_str()).collect();
         html! {
             div #preview.card role="status" {
                 h2 { "Preview" }
-                table {
-                    thead { tr { th scope="col" { "Field" } th scope="col" { "Path" } th scope="col" { "Value" } } }
-                    tbody {
-                        @for mapped in &shown.mapped {
-                            tr {
-                                td { (mapped.field) }
-                                td { code { (mapped.path) } }
-                                @match shown.outcome(&mapped.field) {
-                                    Outcome::Value(Value::Null) => td { code { "null" } " (clears the field)" },
-                                    Outcome::Value(Value::String(text)) => td { code { (text) } },
-                                    Outcome::Value(value) => td { code { (value) } },
-                                    Outcome::Refused(error) => td.error { (error.message) },
-                                    Outcome::Nothing(near) => td.error {
-                                        "Nothing at this path."
-                                        @if let Some(near) = near { " Did you mean " code { (near) } "?" }
-                                    },
-                                }
-                            }
+                (extraction(&template, &payload))
+            }
+        }
+    }
+}
+
+/// What `template` makes of `payload`, as core's [`preview`] says (the admin API's preview
+/// endpoint answers the same): each mapped field's value, the paths that found nothing (with
+/// the nearest existing path), the values refused, and whether a webhook would take it.
+pub fn extraction(template: &PayloadTemplate, payload: &Value) -> Markup {
+    let shown = preview(template, payload);
+    let refusals: Vec<&str> = shown.errors.iter().map(|e| e.message.as_str()).collect();
+    html! {
+        table.stack {
+            thead { tr { th scope="col" { "Field" } th scope="col" { "Path" } th scope="col" { "Value" } } }
+            tbody {
+                @for mapped in &shown.mapped {
+                    tr {
+                        td data-label="Field" { (mapped.field) }
+                        td data-label="Path" { code { (mapped.path) } }
+                        @match shown.outcome(&mapped.field) {
+                            Outcome::Value(Value::Null) => td data-label="Value" { code { "null" } " (clears the field)" },
+                            Outcome::Value(Value::String(text)) => td data-label="Value" { code { (text) } },
+                            Outcome::Value(value) => td data-label="Value" { code { (value) } },
+                            Outcome::Refused(error) => td.error data-label="Value" { (error.message) },
+                            Outcome::Nothing(near) => td.error data-label="Value" {
+                                "Nothing at this path."
+                                @if let Some(near) = near { " Did you mean " code { (near) } "?" }
+                            },
                         }
                     }
                 }
-                @if refusals.is_empty() {
-                    p { "A webhook with this payload would be applied." }
-                } @else {
-                    p.error { "A webhook with this payload would be refused: " (refusals.join("; ")) "." }
-                }
             }
+        }
+        @if refusals.is_empty() {
+            p { "A webhook with this payload would be applied." }
+        } @else {
+            p.error { "A webhook with this payload would be refused: " (refusals.join("; ")) "." }
         }
     }
 }

@@ -51,7 +51,7 @@ pub(super) async fn keys_page(
                 tbody {
                     @for key in &keys {
                         tr {
-                            td { (key.name) }
+                            td { a href={ "/settings/api-keys/" (key.id.0) } { (key.name) } }
                             td { (key.endpoint_type.title()) }
                             td { code { (key.prefix) "…" } }
                             td { (time(Some(&key.created_at))) }

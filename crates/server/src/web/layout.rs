@@ -20,7 +20,11 @@ label{display:block;font-weight:600;margin:.6rem 0 .2rem}input[type=text],input[
 button.danger{background:#c0392b}header button{margin:0;background:transparent;border:1px solid #fff6;padding:.2rem .6rem}
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}.error{color:#a61b1b;font-weight:600}.notice{background:#fff8e1;border:1px solid #f0c36d;border-radius:4px;padding:.5rem .7rem}.muted{color:#5b6577}.once{background:#fff8e1;border-color:#f0c36d}
 .scroll{overflow-x:auto;margin-bottom:1rem}.scroll table{margin-bottom:0}
-@media (max-width:40rem){th,td{padding:.35rem}main{padding:.6rem}}
+table.facts th{width:11rem}td.nowrap{white-space:nowrap}td.fields,code.url{overflow-wrap:anywhere}details.version{margin:.3rem 0}details.version summary{cursor:pointer}
+.filters{display:flex;flex-wrap:wrap;gap:0 1rem;align-items:flex-end;margin-bottom:.6rem}.filters>div{flex:1 1 12rem}.filters>div:last-child{flex:0 0 auto}
+@media (max-width:40rem){th,td{padding:.35rem}main{padding:.6rem}form.card,.card{padding:.6rem}fieldset{padding:.4rem .5rem;margin:.6rem 0}table.facts th{width:auto}
+table.stack thead{display:none}table.stack tr{display:block;border-bottom:2px solid #d5dae2}table.stack td{display:block;position:relative;padding:.25rem .4rem .25rem 7.2rem;border:0;min-height:1.9rem;overflow-wrap:anywhere}table.stack td:empty{display:none}
+table.stack td::before{content:attr(data-label);position:absolute;left:.4rem;width:6.4rem;font-weight:600;color:#5b6577;overflow-wrap:normal}td.nowrap{white-space:normal}}
 ";
 
 /// A whole page: the header (with the settings menu and sign-out for a signed-in viewer), then

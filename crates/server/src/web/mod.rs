@@ -5,13 +5,19 @@
 //!
 //! One module per concern: `session` (the session cookie, the signed-in `Viewer`, CSRF
 //! tokens), `layout` (the page skeleton), `login` (sign-in, the setup link, sign-out), `keys`
-//! and `new_key` with its template `builder` (API keys), `orgs` (Org Management).
+//! and `new_key` with its template `builder` (API keys), a key's own page (`key_page`, its
+//! template editor `key_template`, its delivery log `key_deliveries`, `key_replay`), `orgs`
+//! (Org Management).
 
 use axum::Router;
 
 use crate::app::App;
 
 mod builder;
+mod key_deliveries;
+mod key_page;
+mod key_replay;
+mod key_template;
 mod keys;
 mod layout;
 mod login;
@@ -27,6 +33,8 @@ pub fn router() -> Router<App> {
     Router::new()
         .merge(login::router())
         .merge(keys::router())
+        .merge(key_page::router())
+        .merge(key_replay::router())
         .merge(new_key::router())
         .merge(orgs::router())
 }

@@ -59,7 +59,11 @@ pub(super) fn shown_once(
 }
 
 /// The key's webhook on the host (and scheme) the browser reached this server by.
-fn webhook_url(headers: &HeaderMap, kind: EndpointType, api_key: &str) -> String {
+pub(in crate::web) fn webhook_url(
+    headers: &HeaderMap,
+    kind: EndpointType,
+    api_key: &str,
+) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())

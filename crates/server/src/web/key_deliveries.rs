@@ -1,0 +1,264 @@
+//! A key's delivery log on its page (newest first, 50 a page, by outcome and productOrgId) and
+//! one delivery: its payload, the answer it was given, and what the key's current template
+//! makes of it (core's preview), so a refusal can be understood and the template fixed.
+
+use axum::extract::{Path, State};
+use maud::{html, Markup};
+use serde::Deserialize;
+use serde_json::Value;
+use trailspark_core::template::PayloadTemplate;
+use trailspark_core::update::format_timestamp;
+use trailspark_store::StoreError;
+use trailspark_store::{ApiKeyRecord, Delivery, DeliveryQuery, Missing, Outcome, PageRequest};
+
+use super::builder::extraction;
+use super::key_page::{key_href, key_of};
+use super::layout::{page, shown};
+use super::orgs::urlencode;
+use super::session::Viewer;
+use crate::app::App;
+use crate::error::ApiError;
+use crate::http::deliveries::DeliveryView;
+
+/// Entries a page of the log shows.
+const PAGE: u32 = 50;
+
+/// The log's filters and page, from the key page's query string (empty values are no filter).
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct LogFilter {
+    outcome: Option<String>,
+    #[serde(rename = "productOrgId")]
+    product_org_id: Option<String>,
+    cursor: Option<String>,
+}
+
+impl LogFilter {
+    fn outcome(&self) -> Option<Outcome> {
+        self.outcome.as_deref().and_then(Outcome::parse)
+    }
+
+    fn product_org_id(&self) -> Option<&str> {
+        let id = self.product_org_id.as_deref().map(str::trim);
+        id.filter(|id| !id.is_empty())
+    }
+
+    /// The query string of these filters at page `cursor`.
+    fn with_cursor(&self, cursor: &str) -> String {
+        let mut query = format!("?cursor={}", urlencode(cursor));
+        if let Some(outcome) = self.outcome() {
+            query += &format!("&outcome={}", outcome.as_str());
+        }
+        if let Some(id) = self.product_org_id() {
+            query += &format!("&productOrgId={}", urlencode(id));
+        }
+        query
+    }
+}
+
+/// The key's delivery log section: filters, one row per entry linking to its detail, paging.
+pub(super) async fn log(
+    app: &App,
+    key: &ApiKeyRecord,
+    filter: &LogFilter,
+) -> Result<Markup, ApiError> {
+    let query = DeliveryQuery {
+        outcome: filter.outcome(),
+        product_org_id: filter.product_org_id().map(str::to_owned),
+        page: PageRequest {
+            cursor: filter.cursor.clone().filter(|c| !c.is_empty()),
+            limit: PAGE,
+        },
+        ..DeliveryQuery::default()
+    };
+    let log = app.store.deliveries(key.tenant_id, &key.id, &query).await?;
+    let here = key_href(key);
+    Ok(html! {
+        section #deliveries {
+            h2 { "Delivery log" }
+            p.muted { "Every update sent with this key and every request refused, newest first, " (PAGE) " a page. Refused ones keep their payload: open one to see what the current template makes of it." }
+            @if key.revoked_at.is_none() {
+                form method="get" action={ (here) "/replay" } {
+                    button type="submit" { "Replay refused deliveries" }
+                }
+            }
+            (filters(&here, filter))
+            div.scroll { table.stack #log {
+                thead { tr { th { "Delivery" } th { "Received" } th { "Outcome" } th { "Status" } th { "Product org / lead" } th { "Template" } th { "Error" } } }
+                tbody { @for d in &log.items { (row(&here, d)) } }
+            } }
+            @if log.items.is_empty() { p.muted { "No deliveries." } }
+            @if let Some(next) = &log.next_cursor {
+                p { a href={ (here) (filter.with_cursor(next)) "#deliveries" } { "Older →" } }
+            }
+        }
+    })
+}
+
+/// The log's filter form (a GET: the filters are in the URL, so a filtered page can be shared).
+fn filters(here: &str, filter: &LogFilter) -> Markup {
+    let chosen = filter.outcome();
+    html! {
+        form.filters method="get" action={ (here) "#deliveries" } role="search" aria-label="Filter the delivery log" {
+            div {
+                label for="outcome" { "Outcome" }
+                select #outcome name="outcome" {
+                    option value="" { "All" }
+                    @for o in Outcome::ALL {
+                        option value=(o.as_str()) selected[chosen == Some(o)] { (o.as_str()) }
+                    }
+                }
+            }
+            div {
+                label for="productOrgId" { "Product org id" }
+                input #productOrgId type="search" name="productOrgId" value=(filter.product_org_id().unwrap_or_default());
+            }
+            div { button type="submit" { "Filter" } }
+        }
+    }
+}
+
+/// One entry of the log.
+fn row(here: &str, d: &Delivery) -> Markup {
+    let row = &d.row;
+    html! {
+        tr {
+            td data-label="Delivery" { a href={ (here) "/deliveries/" (d.id) } aria-label={ "Delivery " (d.id) } { "#" (d.id) } }
+            td.nowrap data-label="Received" { (format_timestamp(&row.received_at)) }
+            td data-label="Outcome" { (row.outcome.as_str()) @if let Some(of) = row.replay_of { br; span.muted { "replay of #" (of) } } }
+            td data-label="Status" { (row.status) }
+            td data-label="Product org / lead" { (row.product_org_id.as_deref().or(row.lead_id.as_deref()).unwrap_or_default()) }
+            td data-label="Template" { "v" (row.template_version) }
+            td data-label="Error" {
+                @if let Some(code) = &row.code {
+                    span.error { (code) } ": " (row.message.as_deref().unwrap_or_default())
+                }
+            }
+        }
+    }
+}
+
+/// One delivery of one of the tenant's keys: another tenant's, or another key's, is not found.
+pub(super) async fn detail(
+    State(app): State<App>,
+    viewer: Viewer,
+    Path((id, delivery)): Path<(String, String)>,
+) -> Result<Markup, ApiError> {
+    let key = key_of(&app, viewer.tenant, &id).await?;
+    let delivery = delivery_of(&app, &key, &delivery).await?;
+    let view = serde_json::to_value(DeliveryView::of(&delivery, true))
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let refused = delivery.row.outcome == Outcome::Refused;
+    Ok(page(
+        &format!("Delivery #{}", delivery.id),
+        Some(&viewer),
+        html! {
+            p { a href={ (key_href(&key)) "#deliveries" } { "← " (key.name) } }
+            (facts(&key, &view))
+            @if refused && key.revoked_at.is_none() {
+                form method="get" action={ (key_href(&key)) "/deliveries/" (delivery.id) "/replay" } {
+                    button type="submit" { "Replay" }
+                    " " span.muted { "through the key's current template (you confirm first)" }
+                }
+            }
+            h2 { "Payload" }
+            @match view.get("payload") {
+                Some(payload) => pre #payload { (serde_json::to_string_pretty(payload).unwrap_or_default()) },
+                None => p.muted { "No payload was kept for this delivery." },
+            }
+            h2 { "Answer" }
+            pre #answer { (serde_json::to_string_pretty(&view["answer"]).unwrap_or_default()) }
+            (current_reading(&key, view.get("payload")))
+        },
+    ))
+}
+
+/// The key's delivery `raw` (its id in the URL).
+pub(super) async fn delivery_of(
+    app: &App,
+    key: &ApiKeyRecord,
+    raw: &str,
+) -> Result<Delivery, ApiError> {
+    let not_found = || ApiError::NotFound(format!("This key has no delivery {raw:?}."));
+    let id = raw.parse::<i64>().map_err(|_| not_found())?;
+    let delivery = match app.store.delivery(key.tenant_id, id).await {
+        Err(StoreError::NotFound(Missing::Delivery(_))) => return Err(not_found()),
+        other => other?,
+    };
+    if delivery.key_id != key.id {
+        return Err(not_found());
+    }
+    Ok(delivery)
+}
+
+/// The entry's facts, as the admin API shows them.
+fn facts(key: &ApiKeyRecord, view: &Value) -> Markup {
+    const SHOWN: [(&str, &str); 14] = [
+        ("Received", "receivedAt"),
+        ("Intake", "intake"),
+        ("Status", "status"),
+        ("Outcome", "outcome"),
+        ("Code", "code"),
+        ("Message", "message"),
+        ("Product org", "productOrgId"),
+        ("Lead", "leadId"),
+        ("Target org", "targetOrgId"),
+        ("Changed", "changed"),
+        ("Unchanged because", "unchangedReason"),
+        ("Template version", "templateVersion"),
+        ("Request", "requestId"),
+        ("Index in the request", "index"),
+    ];
+    let warnings = view["warnings"].as_array().filter(|w| !w.is_empty());
+    html! {
+        div.scroll { table.facts #facts {
+            tbody {
+                @for (label, name) in SHOWN {
+                    @if let Some(value) = view.get(name).filter(|v| !v.is_null()) {
+                        tr { th scope="row" { (label) } td { (fact(name, value)) } }
+                    }
+                }
+                @if let Some(of) = view["replayOf"].as_i64() {
+                    tr { th scope="row" { "Replay of" } td { a href={ (key_href(key)) "/deliveries/" (of) } { "#" (of) } } }
+                }
+                @if let Some(warnings) = warnings {
+                    tr { th scope="row" { "Warnings" } td { @for w in warnings { code { (w) } br; } } }
+                }
+            }
+        } }
+    }
+}
+
+/// One fact, linked where it names a page.
+fn fact(name: &str, value: &Value) -> Markup {
+    match (name, value) {
+        ("productOrgId", Value::String(id)) => {
+            html! { a href={ "/settings/product-orgs/" (urlencode(id)) } { (id) } }
+        }
+        ("leadId", Value::String(id)) => {
+            html! { a href={ "/settings/leads/" (urlencode(id)) } { (id) } }
+        }
+        ("targetOrgId", id) => html! { a href={ "/settings/orgs/" (shown(id)) } { (shown(id)) } },
+        ("code", code) => html! { span.error { (shown(code)) } },
+        (_, other) => html! { (shown(other)) },
+    }
+}
+
+/// What the key's current template makes of the payload (core's preview): the fields it
+/// takes, the paths that found nothing with the nearest existing one, the refused values.
+fn current_reading(key: &ApiKeyRecord, payload: Option<&Value>) -> Markup {
+    let template = serde_json::from_str(&key.template)
+        .ok()
+        .and_then(|json| PayloadTemplate::from_json(key.endpoint_type, &json).ok());
+    html! {
+        section #current-reading {
+            h2 { "What the current template makes of it (version " (key.template_version) ")" }
+            @match (template, payload) {
+                (Some(template), Some(payload)) if payload.is_object() => {
+                    div.scroll { (extraction(&template, payload)) }
+                    p { a href={ (key_href(key)) "#edit" } { "Edit the template" } " to change it." }
+                }
+                _ => p.muted { "No payload that is one JSON object was kept: there is nothing to read." },
+            }
+        }
+    }
+}
