@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use trailspark_core::{ApiKeyId, EndpointType, TenantId};
 use trailspark_store::{
-    Delivery, DeliveryQuery, Intake, Missing, Outcome, PageRequest, StoreError,
+    Delivery, DeliveryQuery, Intake, Missing, Outcome, PageRequest, Store, StoreError,
 };
 
 use crate::app::App;
@@ -90,30 +90,45 @@ async fn chosen(
             Ok(found)
         }
         Selection::Refused { since } => {
-            let mut query = DeliveryQuery {
-                outcome: Some(Outcome::Refused),
-                since,
-                with_payload: true,
-                page: PageRequest {
-                    cursor: None,
-                    limit: 200,
-                },
-                ..DeliveryQuery::default()
-            };
-            let mut found = Vec::new();
-            loop {
-                let page = app.store.deliveries(tenant, key_id, &query).await?;
-                found.extend(page.items.into_iter().filter(|d| d.row.replay_of.is_none()));
-                if found.len() > MAX_REPLAY {
-                    return Err(too_many());
-                }
-                match page.next_cursor {
-                    Some(cursor) => query.page.cursor = Some(cursor),
-                    None => return Ok(found),
-                }
+            let found = refused(app.store.as_ref(), tenant, key_id, since).await?;
+            if found.len() > MAX_REPLAY {
+                return Err(too_many());
             }
+            Ok(found)
         }
     }
+}
+
+/// The key's refused deliveries that kept their payload and are not replays themselves,
+/// received at or after `since`, oldest first: what `Selection::Refused` replays. Stops one
+/// past [`MAX_REPLAY`], which a replay then refuses.
+pub async fn refused(
+    store: &dyn Store,
+    tenant: TenantId,
+    key_id: &ApiKeyId,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<Delivery>, ApiError> {
+    let mut query = DeliveryQuery {
+        outcome: Some(Outcome::Refused),
+        since,
+        with_payload: true,
+        page: PageRequest {
+            cursor: None,
+            limit: 200,
+        },
+        ..DeliveryQuery::default()
+    };
+    let mut found = Vec::new();
+    loop {
+        let page = store.deliveries(tenant, key_id, &query).await?;
+        found.extend(page.items.into_iter().filter(|d| d.row.replay_of.is_none()));
+        match page.next_cursor {
+            Some(cursor) if found.len() <= MAX_REPLAY => query.page.cursor = Some(cursor),
+            _ => break,
+        }
+    }
+    found.sort_by_key(|d| d.id);
+    Ok(found)
 }
 
 fn too_many() -> ApiError {

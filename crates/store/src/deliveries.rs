@@ -157,30 +157,24 @@ impl Delivery {
     pub const PER_KEY: u32 = 10_000;
 }
 
+/// What a result says in the log: the outcome, the product org and lead it named, its target
+/// org, whether it changed something.
+pub type Said = (
+    Outcome,
+    Option<String>,
+    Option<String>,
+    Option<TargetOrgId>,
+    bool,
+);
+
 /// What a store's result for one update says in the log.
 pub trait Logged {
     /// The outcome, the product org and lead it named, its target org, whether it changed.
-    fn verdict(
-        &self,
-    ) -> (
-        Outcome,
-        Option<String>,
-        Option<String>,
-        Option<TargetOrgId>,
-        bool,
-    );
+    fn verdict(&self) -> Said;
 }
 
 impl Logged for Applied {
-    fn verdict(
-        &self,
-    ) -> (
-        Outcome,
-        Option<String>,
-        Option<String>,
-        Option<TargetOrgId>,
-        bool,
-    ) {
+    fn verdict(&self) -> Said {
         let outcome = match (self.duplicate, self.changed) {
             (true, _) => Outcome::Duplicate,
             (false, true) => Outcome::Applied,
@@ -200,15 +194,7 @@ impl Logged for Applied {
 }
 
 impl Logged for SignalApplied {
-    fn verdict(
-        &self,
-    ) -> (
-        Outcome,
-        Option<String>,
-        Option<String>,
-        Option<TargetOrgId>,
-        bool,
-    ) {
+    fn verdict(&self) -> Said {
         // A stored signal always adds to its lead: it counts as a change.
         let outcome = if self.duplicate {
             Outcome::Duplicate

@@ -11,7 +11,7 @@ use axum::Router;
 use maud::{html, Markup};
 use serde_json::Value;
 use trailspark_core::update::format_timestamp;
-use trailspark_store::{ApiKeyRecord, Delivery, DeliveryQuery, Outcome, PageRequest};
+use trailspark_store::{ApiKeyRecord, Delivery, Outcome};
 
 use super::key_deliveries::delivery_of;
 use super::key_page::{key_href, key_of};
@@ -20,7 +20,7 @@ use super::orgs::urlencode;
 use super::session::{forbidden, CsrfForm, Viewer};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::replay::{replay, Replayed, Selection, MAX_REPLAY};
+use crate::replay::{replay, Replayed, Selection};
 
 /// Routes of replay: every refused delivery of a key, or one delivery.
 pub fn router() -> Router<App> {
@@ -62,29 +62,10 @@ async fn confirm_refused(
     ))
 }
 
-/// The key's refused deliveries a replay takes (as [`crate::replay`] chooses them), oldest
-/// first; past [`MAX_REPLAY`] the replay refuses, which its answer then says.
+/// The key's refused deliveries a replay takes, oldest first; past
+/// [`crate::replay::MAX_REPLAY`] the replay refuses, which its answer then says.
 async fn refused(app: &App, key: &ApiKeyRecord) -> Result<Vec<Delivery>, ApiError> {
-    let mut query = DeliveryQuery {
-        outcome: Some(Outcome::Refused),
-        with_payload: true,
-        page: PageRequest {
-            cursor: None,
-            limit: 200,
-        },
-        ..DeliveryQuery::default()
-    };
-    let mut found = Vec::new();
-    loop {
-        let page = app.store.deliveries(key.tenant_id, &key.id, &query).await?;
-        found.extend(page.items.into_iter().filter(|d| d.row.replay_of.is_none()));
-        match page.next_cursor {
-            Some(cursor) if found.len() <= MAX_REPLAY => query.page.cursor = Some(cursor),
-            _ => break,
-        }
-    }
-    found.sort_by_key(|d| d.id);
-    Ok(found)
+    crate::replay::refused(app.store.as_ref(), key.tenant_id, &key.id, None).await
 }
 
 /// Asks before one delivery is replayed.
