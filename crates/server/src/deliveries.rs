@@ -9,7 +9,6 @@ use std::time::Duration;
 use chrono::Utc;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
-use trailspark_core::{ApiKeyId, TenantId};
 use trailspark_store::{
     Delivery, IngestRequest, Intake, NewDelivery, Refusal, RequestLog, Store, Verdict,
 };
@@ -44,8 +43,9 @@ impl Default for Retention {
 /// shows what it receives without writing every body it is sent twice.
 pub struct PayloadBudget {
     per_minute: u32,
-    /// Per key: the minute (Unix time / 60) and the payloads kept in it.
-    spent: Mutex<HashMap<(TenantId, ApiKeyId), (i64, u32)>>,
+    /// Per key (by the SHA-256 of its text, which needs no allocation to look up): the minute
+    /// (Unix time / 60) and the payloads kept in it.
+    spent: Mutex<HashMap<[u8; 32], (i64, u32)>>,
 }
 
 impl PayloadBudget {
@@ -67,9 +67,7 @@ impl PayloadBudget {
             // Keys seen in earlier minutes only: their counts no longer matter.
             spent.retain(|_, (at, _)| *at == minute);
         }
-        let (at, count) = spent
-            .entry((key.tenant, key.id.clone()))
-            .or_insert((minute, 0));
+        let (at, count) = spent.entry(key.hash).or_insert((minute, 0));
         if *at != minute {
             (*at, *count) = (minute, 0);
         }

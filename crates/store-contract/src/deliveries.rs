@@ -175,6 +175,16 @@ pub async fn delivery_log_rides_ingest(store: Arc<dyn Store>) {
     assert_eq!(s.delivery(t.id, refused.id).await.unwrap(), *refused);
     let theirs = all(s, other.id, &other_key).await;
     assert_eq!(theirs.len(), 1, "another tenant's key has its own log");
+    let unset = (
+        &theirs[0].row.code,
+        &theirs[0].row.message,
+        &theirs[0].row.payload,
+    );
+    assert_eq!(
+        unset,
+        (&None, &None, &None),
+        "written after a refusal, none of its columns"
+    );
     assert!(
         matches!(
             s.delivery(t.id, theirs[0].id).await,

@@ -2,7 +2,7 @@
 //! describe, read from the pool, swept by age and count.
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, Statement};
 use trailspark_core::{ApiKeyId, TargetOrgId, TenantId};
 use trailspark_store::{
     Delivery, DeliveryQuery, DeliveryRow, Intake, Missing, Outcome, Page, StoreError, StoreResult,
@@ -11,7 +11,7 @@ use trailspark_store::{
 
 use crate::db::{from_micros, micros, sqlite_error};
 
-const INSERT: &str = "INSERT INTO deliveries (tenant_id, key_id, request_id, idx, received_at,
+pub const INSERT: &str = "INSERT INTO deliveries (tenant_id, key_id, request_id, idx, received_at,
         intake, status, outcome, code, message, product_org_id, lead_id, target_org_id, changed,
         unchanged_reason, warnings, template_version, payload, replay_of)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
@@ -20,41 +20,54 @@ const COLUMNS: &str = "id, key_id, request_id, idx, received_at, intake, status,
     message, product_org_id, lead_id, target_org_id, changed, unchanged_reason, warnings,
     template_version, payload, replay_of";
 
-/// Writes a request's log entries (inside the transaction that applied it).
+/// Writes a request's log entries (inside the transaction that applied it) with `statement`,
+/// [`INSERT`] prepared.
 pub fn insert(
-    conn: &Connection,
+    statement: &mut Statement<'_>,
     tenant: TenantId,
     key: &ApiKeyId,
     rows: &[DeliveryRow],
 ) -> StoreResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut statement = conn.prepare_cached(INSERT).map_err(sqlite_error)?;
+    // Most entries leave most columns NULL: only what is set is bound (each bind costs as
+    // much as a column of the row), on bindings cleared to NULL first.
+    let run = |statement: &mut Statement<'_>, row: &DeliveryRow| -> rusqlite::Result<()> {
+        statement.clear_bindings();
+        statement.raw_bind_parameter(1, tenant.0)?;
+        statement.raw_bind_parameter(2, &key.0)?;
+        statement.raw_bind_parameter(3, &row.request_id)?;
+        statement.raw_bind_parameter(5, micros(&row.received_at))?;
+        statement.raw_bind_parameter(6, row.intake.as_str())?;
+        statement.raw_bind_parameter(7, row.status)?;
+        statement.raw_bind_parameter(8, row.outcome.as_str())?;
+        statement.raw_bind_parameter(14, row.changed)?;
+        statement.raw_bind_parameter(17, row.template_version)?;
+        if let Some(index) = row.index {
+            statement.raw_bind_parameter(4, index)?;
+        }
+        if let Some(target) = row.target_org_id {
+            statement.raw_bind_parameter(13, target.0)?;
+        }
+        if let Some(replay_of) = row.replay_of {
+            statement.raw_bind_parameter(19, replay_of)?;
+        }
+        let texts = [
+            (9, &row.code),
+            (10, &row.message),
+            (11, &row.product_org_id),
+            (12, &row.lead_id),
+            (15, &row.unchanged_reason),
+            (16, &row.warnings),
+            (18, &row.payload),
+        ];
+        for (n, text) in texts {
+            if let Some(text) = text {
+                statement.raw_bind_parameter(n, text)?;
+            }
+        }
+        statement.raw_execute().map(drop)
+    };
     for row in rows {
-        statement
-            .execute(rusqlite::params![
-                tenant.0,
-                &key.0,
-                &row.request_id,
-                row.index,
-                micros(&row.received_at),
-                row.intake.as_str(),
-                row.status,
-                row.outcome.as_str(),
-                &row.code,
-                &row.message,
-                &row.product_org_id,
-                &row.lead_id,
-                row.target_org_id.map(|t| t.0),
-                row.changed,
-                &row.unchanged_reason,
-                &row.warnings,
-                row.template_version,
-                &row.payload,
-                row.replay_of,
-            ])
-            .map_err(sqlite_error)?;
+        run(statement, row).map_err(sqlite_error)?;
     }
     Ok(())
 }

@@ -82,6 +82,7 @@ struct Statements<'c> {
     remember_new: Statement<'c>,
     next_target_org: Statement<'c>,
     insert_target_org: Statement<'c>,
+    log: Statement<'c>,
 }
 
 impl<'c> Statements<'c> {
@@ -114,6 +115,7 @@ impl<'c> Statements<'c> {
             remember_new: conn.prepare(REMEMBER_NEW)?,
             next_target_org: conn.prepare(NEXT_TARGET_ORG)?,
             insert_target_org: conn.prepare(INSERT_TARGET_ORG)?,
+            log: conn.prepare(crate::deliveries::INSERT)?,
         })
     }
 }
@@ -152,7 +154,9 @@ pub fn ingest(
     })?;
     if let Some(log) = &request.log {
         let rows = log.rows(request.received_at, &results);
-        crate::deliveries::insert(ctx.connection(), tenant, &request.key_id, &rows)?;
+        let mut state = ctx.ingest.borrow_mut();
+        let statements = state.statements(ctx.connection())?;
+        crate::deliveries::insert(&mut statements.log, tenant, &request.key_id, &rows)?;
     }
     Ok(IngestResult::Applied(results))
 }
