@@ -1,11 +1,10 @@
-# Shared by bench/ingest and bench/context: wrk, release builds, starting and measuring servers.
+# Shared by bench/ingest, bench/context and bench/compare: wrk, starting and measuring servers.
 # Sourced, not run. Expects $connections and $duration; sets $addr and $server_pid.
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk" >&2
   apt-get install -y -qq wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 fi
-cargo build --release -q -p trailspark -p trailspark-bench-baseline -p trailspark-bench-nostore -p trailspark-bench-seed
 bin=target/release
 work=$(mktemp -d)
 server_pid=""
@@ -45,6 +44,11 @@ measure() {
       printf "%-22s %10.0f req/s   p50 %6.2f ms   p99 %6.2f ms   non-2xx %s   peak RSS %5.1f MiB%s\n",
         name, rps, p50, p99, (non2xx == "" ? 0 : non2xx), rss / 1024, (errors == "" ? "" : "   " errors)
     }' "$work/$name.wrk" | tee -a "$work/results"
+}
+
+# build_release: the release binaries bench/ingest and bench/context run.
+build_release() {
+  cargo build --release -q -p trailspark -p trailspark-bench-baseline -p trailspark-bench-nostore -p trailspark-bench-seed
 }
 
 rps_of() { awk -v name="$1" '$1 == name { print $2 }' "$work/results"; }

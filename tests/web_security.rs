@@ -230,7 +230,10 @@ async fn sign_in_attempts_are_limited() {
         );
     }
     assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
-    assert!(statuses.len() >= 11, "at least 10 attempts pass: {statuses:?}");
+    assert!(
+        statuses.len() >= 11,
+        "at least 10 attempts pass: {statuses:?}"
+    );
     assert_eq!(
         statuses.last(),
         Some(&StatusCode::TOO_MANY_REQUESTS),
