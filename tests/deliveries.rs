@@ -212,3 +212,49 @@ async fn the_log_keeps_the_newest_entries_per_key_and_payloads_within_the_budget
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn each_event_of_a_v1_batch_is_an_entry_of_the_segment_intake_kept_without_its_write_key() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let body = json!({"writeKey": key.api_key, "batch": [
+        group("ws_v1", "pro"),
+        {"type": "track", "userId": "u1", "event": "Signed Up", "messageId": "t1"},
+        {"type": "group", "writeKey": key.api_key, "traits": {"name": "No id"}, "messageId": "g2"}
+    ]});
+    let (status, answer) = app
+        .send(
+            app.client
+                .post(format!("{}/v1/batch", app.base))
+                .json(&body),
+        )
+        .await;
+    assert_eq!(status, StatusCode::MULTI_STATUS, "{answer}");
+    let log = log_of(&app, &key.id, "").await;
+    let seen: Vec<_> = log
+        .iter()
+        .map(|d| {
+            (
+                d["index"].clone(),
+                d["outcome"].clone(),
+                d["intake"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (json!(2), json!("refused"), json!("segment")),
+            (json!(0), json!("applied"), json!("segment")),
+        ],
+        "a skipped event (track on a product org key) is not an update: {log:?}"
+    );
+    let (_, refused) = app
+        .admin_get(&format!("/api/admin/deliveries/{}", log[0]["deliveryId"]))
+        .await;
+    assert_eq!(refused["payload"]["traits"]["name"], "No id");
+    assert!(
+        !refused.to_string().contains(&key.api_key),
+        "the writeKey is taken out before the payload is kept: {refused}"
+    );
+}

@@ -106,7 +106,7 @@ pub fn request_log(
     entries: Vec<NewDelivery>,
 ) -> RequestLog {
     RequestLog {
-        request_id: crate::http::log_context().0,
+        request_id: crate::http::request_id(),
         intake,
         template_version: key.template_version,
         replay_of,

@@ -11,13 +11,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 use trailspark_core::{ApiKeyId, EndpointType, TenantId};
-use trailspark_store::{
-    Delivery, DeliveryQuery, Intake, Missing, Outcome, PageRequest, Store, StoreError,
-};
+use trailspark_store::{Delivery, DeliveryQuery, Missing, Outcome, PageRequest, Store, StoreError};
 
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::batch::{self, Logging};
+use crate::http::batch::Logging;
 use crate::http::webhook::{Accepted, Payload};
 use crate::keyring::IngestKey;
 
@@ -163,14 +161,10 @@ async fn one(app: &App, key: &Arc<IngestKey>, delivery: &Delivery) -> Replayed {
         webhook_id: None,
         received_at: delivery.row.received_at,
     };
-    let intake = match delivery.row.intake {
-        Intake::Webhook => batch::Intake::Webhook,
-        Intake::Segment => batch::Intake::Segment,
-    };
     let logging = Logging {
         app,
         accepted: &accepted,
-        intake,
+        intake: delivery.row.intake.into(),
         replay_of: Some(delivery.id),
     };
     let result = match key.endpoint_type {

@@ -71,6 +71,15 @@ impl Intake {
     }
 }
 
+impl From<trailspark_store::Intake> for Intake {
+    fn from(logged: trailspark_store::Intake) -> Self {
+        match logged {
+            trailspark_store::Intake::Webhook => Self::Webhook,
+            trailspark_store::Intake::Segment => Self::Segment,
+        }
+    }
+}
+
 impl Intake {
     /// As the delivery log names it.
     pub(crate) fn logged(self) -> trailspark_store::Intake {

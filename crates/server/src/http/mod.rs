@@ -161,6 +161,13 @@ tokio::task_local! {
 }
 
 /// The request id and route of the request being handled on this task, for log lines.
+/// The id of the request being handled (empty outside one, e.g. a replay from the CLI).
+pub(crate) fn request_id() -> String {
+    LOG_CONTEXT
+        .try_with(|c| c.request_id.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default()
+}
+
 pub(crate) fn log_context() -> (String, String) {
     LOG_CONTEXT
         .try_with(|c| {

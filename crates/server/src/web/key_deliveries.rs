@@ -126,7 +126,13 @@ fn row(here: &str, d: &Delivery) -> Markup {
             td.nowrap data-label="Received" { (format_timestamp(&row.received_at)) }
             td data-label="Outcome" { (row.outcome.as_str()) @if let Some(of) = row.replay_of { br; span.muted { "replay of #" (of) } } }
             td data-label="Status" { (row.status) }
-            td data-label="Product org / lead" { (row.product_org_id.as_deref().or(row.lead_id.as_deref()).unwrap_or_default()) }
+            td data-label="Product org / lead" {
+                @if let Some(id) = &row.product_org_id {
+                    a href={ "/settings/product-orgs/" (urlencode(id)) } { (id) }
+                } @else if let Some(id) = &row.lead_id {
+                    a href={ "/settings/leads/" (urlencode(id)) } { (id) }
+                }
+            }
             td data-label="Template" { "v" (row.template_version) }
             td data-label="Error" {
                 @if let Some(code) = &row.code {

@@ -6,10 +6,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
-use trailspark_core::update::format_timestamp;
-use trailspark_core::{ApiKeyId, TenantId};
-use trailspark_store::{ApiKeyRecord, DeliveryQuery, Outcome, PageRequest};
+use trailspark_core::ApiKeyId;
 
+use super::key_deliveries::{self, LogFilter};
+use super::key_page::{key_href, key_of};
 use super::layout::{page, time};
 use super::new_key::create_form;
 use super::session::{forbidden, CsrfForm, Viewer};
@@ -74,83 +74,24 @@ pub(super) async fn keys_page(
     ))
 }
 
-/// Which page of a key's delivery log the web page shows.
-#[derive(serde::Deserialize)]
-struct LogQuery {
-    outcome: Option<String>,
-    cursor: Option<String>,
-}
-
-/// A key's delivery log: what each update became and why the refused ones were refused,
-/// newest first, 100 a page.
+/// A key's delivery log on a page of its own (the keys table links it): the key page's log
+/// section, whose filters and pages then go on at the key's page.
 async fn deliveries(
     State(app): State<App>,
     viewer: Viewer,
     Path(id): Path<String>,
-    Query(filter): Query<LogQuery>,
+    Query(filter): Query<LogFilter>,
 ) -> Result<Markup, ApiError> {
-    let key = find_key(&app, viewer.tenant, &id).await?;
-    let outcome = filter.outcome.as_deref().and_then(Outcome::parse);
-    let query = DeliveryQuery {
-        outcome,
-        page: PageRequest {
-            cursor: filter.cursor,
-            limit: 100,
-        },
-        ..DeliveryQuery::default()
-    };
-    let log = app.store.deliveries(viewer.tenant, &key.id, &query).await?;
-    let here = format!("/settings/api-keys/{}/deliveries", key.id.0);
+    let key = key_of(&app, viewer.tenant, &id).await?;
+    let log = key_deliveries::log(&app, &key, &filter).await?;
     Ok(page(
         &format!("Deliveries of {}", key.name),
         Some(&viewer),
         html! {
-            p { a href="/settings/api-keys" { "← API Keys" } }
-            p.muted { "Every update sent with this key and every request refused, newest first. Refused ones keep their payload." }
-            p {
-                a href=(here) { "All" }
-                @for o in Outcome::ALL {
-                    " · " a href={ (here) "?outcome=" (o.as_str()) } { (o.as_str()) }
-                }
-            }
-            table {
-                thead { tr { th { "Received" } th { "Outcome" } th { "Status" } th { "Product org / lead" } th { "Template" } th { "Error" } } }
-                tbody {
-                    @for d in &log.items {
-                        tr {
-                            td { (format_timestamp(&d.row.received_at)) }
-                            td { (d.row.outcome.as_str()) }
-                            td { (d.row.status) }
-                            td { (d.row.product_org_id.as_deref().or(d.row.lead_id.as_deref()).unwrap_or_default()) }
-                            td { "v" (d.row.template_version) }
-                            td {
-                                @if let Some(code) = &d.row.code {
-                                    span.error { (code) ": " (d.row.message.as_deref().unwrap_or_default()) }
-                                }
-                                @if let Some(payload) = &d.row.payload {
-                                    details { summary { "Payload" } pre { (payload) } }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            @if log.items.is_empty() { p.muted { "No deliveries." } }
-            @if let Some(next) = &log.next_cursor {
-                p { a href={ (here) "?cursor=" (next) (outcome.map(|o| format!("&outcome={}", o.as_str())).unwrap_or_default()) } { "Older →" } }
-            }
+            p { a href=(key_href(&key)) { "← " (key.name) } }
+            (log)
         },
     ))
-}
-
-/// One of the tenant's keys, by id.
-async fn find_key(app: &App, tenant: TenantId, id: &str) -> Result<ApiKeyRecord, ApiError> {
-    app.store
-        .list_api_keys(tenant)
-        .await?
-        .into_iter()
-        .find(|k| k.id.0 == id)
-        .ok_or_else(|| ApiError::NotFound("This tenant has no such key.".into()))
 }
 
 /// Asks before a key is revoked.
@@ -159,7 +100,7 @@ async fn confirm_revoke(
     viewer: Viewer,
     Path(id): Path<String>,
 ) -> Result<Markup, ApiError> {
-    let key = find_key(&app, viewer.tenant, &id).await?;
+    let key = key_of(&app, viewer.tenant, &id).await?;
     Ok(page(
         "Revoke key",
         Some(&viewer),
