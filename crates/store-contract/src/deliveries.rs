@@ -385,3 +385,103 @@ pub async fn delivery_log_sweep(store: Arc<dyn Store>) {
         "a key within its count keeps all"
     );
 }
+
+/// A replay (SPEC §6) is a request received at the refused delivery's own time, logged with
+/// `replayOf`: an older value never overwrites what a later request wrote, a field nobody
+/// wrote since is filled, and the same messageId replayed twice applies once.
+pub async fn delivery_log_replays_apply_at_their_original_time(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let (t, key) = tenant_with_key(&store, "log-replay").await;
+    let refused_at = arrival();
+    let payload = r#"{"workspace":"ws_rp","name":"Older","planId":"pro"}"#;
+    send(
+        s,
+        t.id,
+        &key,
+        refused_at,
+        vec![],
+        log(
+            "req_refused",
+            vec![entry(
+                None,
+                Some(payload),
+                refusal("missing_product_org_id"),
+            )],
+        ),
+    )
+    .await;
+    let refused = all(s, t.id, &key).await.remove(0);
+    assert_eq!(refused.row.outcome, Outcome::Refused);
+    // After the refusal, a later request sets the name.
+    send(
+        s,
+        t.id,
+        &key,
+        arrival(),
+        vec![update(
+            "ws_rp",
+            vec![FieldPatch::Name(Some("Newer".into()))],
+            None,
+        )],
+        log("req_later", vec![entry(None, None, Verdict::Update(0))]),
+    )
+    .await;
+
+    let replay = |request_id: &str| {
+        let mut u = update(
+            "ws_rp",
+            vec![
+                FieldPatch::Name(Some("Older".into())),
+                FieldPatch::PlanId(Some("pro".into())),
+            ],
+            None,
+        );
+        u.message_id = Some("m_replayed".into());
+        let mut log = log(request_id, vec![entry(None, None, Verdict::Update(0))]);
+        log.replay_of = Some(refused.id);
+        IngestRequest {
+            key_id: key.clone(),
+            received_at: refused.row.received_at,
+            webhook_id: None,
+            updates: vec![u],
+            log: Some(log),
+        }
+    };
+    let first = s.ingest(t.id, replay("req_replay_1")).await.unwrap();
+    let IngestResult::Applied(results) = first else {
+        panic!("{first:?}")
+    };
+    let applied = results[0].as_ref().expect("replay applied");
+    assert!(applied.changed, "the plan nobody wrote since is filled");
+    let org = s
+        .product_org(t.id, &crate::ingest::id("ws_rp"))
+        .await
+        .unwrap();
+    assert_eq!(
+        org.fields.name.as_deref(),
+        Some("Newer"),
+        "the replayed name is older than the later request's"
+    );
+    assert_eq!(org.fields.plan_id.as_deref(), Some("pro"));
+
+    s.ingest(t.id, replay("req_replay_2")).await.unwrap();
+    let entries = all(s, t.id, &key).await;
+    let seen: Vec<_> = entries
+        .iter()
+        .map(|d| (d.row.request_id.as_str(), d.row.outcome, d.row.replay_of))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("req_replay_2", Outcome::Duplicate, Some(refused.id)),
+            ("req_replay_1", Outcome::Applied, Some(refused.id)),
+            ("req_later", Outcome::Applied, None),
+            ("req_refused", Outcome::Refused, None),
+        ],
+        "each replay logged with the delivery it replays; the second is a duplicate"
+    );
+    assert_eq!(
+        entries[1].row.received_at, refused.row.received_at,
+        "a replay keeps the original receive time"
+    );
+}
