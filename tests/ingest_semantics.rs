@@ -220,7 +220,8 @@ async fn repeated_message_id_is_not_applied_again() {
         &json!({"id": "m", "users": 2, "msg": "msg-2"}),
     )
     .await;
-    // A retry of msg-1 (even with other content) repeats its first outcome and changes nothing.
+    // A retry of msg-1 (even with other content) repeats its first outcome, marked a
+    // duplicate (SPEC §6), and changes nothing.
     let (status, retry) = app
         .post(
             &key.api_key,
@@ -228,7 +229,9 @@ async fn repeated_message_id_is_not_applied_again() {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(retry, first);
+    let mut expected = first.clone();
+    expected["duplicate"] = json!(true);
+    assert_eq!(retry, expected);
     let (_, org) = app.product_org("m").await;
     assert_eq!(org["userCount"], json!(2));
 }

@@ -86,9 +86,11 @@ async fn last_writer_wins_and_dedupe_hold_across_instances() {
     let retry = json!({"groupId": "ws_m", "traits": {"employees": 2}, "messageId": "m-1"});
     let (_, a_answer) = post(&app.client, app.webhook_url(&key.api_key), first).await;
     let (_, b_answer) = post(&app.client, b.webhook_url(&key.api_key), retry).await;
+    let mut repeated = a_answer.clone();
+    repeated["duplicate"] = json!(true);
     assert_eq!(
-        b_answer, a_answer,
-        "the other instance repeats the first outcome"
+        b_answer, repeated,
+        "the other instance repeats the first outcome, marked a duplicate"
     );
     let (_, org) = app.product_org("ws_m").await;
     assert_eq!(org["userCount"], json!(1), "the retry applied nothing");

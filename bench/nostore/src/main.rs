@@ -39,6 +39,8 @@ impl Store for NoIngest {
             target_org_id: TargetOrgId(1),
             is_new_org: false,
             changed: true,
+            unchanged_reason: None,
+            warnings: u.warnings.clone(),
             duplicate: false,
         };
         Ok(IngestResult::Applied(
@@ -122,6 +124,14 @@ impl Store for NoIngest {
     async fn delivery(&self, tenant: TenantId, id: i64) -> StoreResult<Delivery> {
         self.0.delivery(tenant, id).await
     }
+    async fn key_activity(
+        &self,
+        tenant: TenantId,
+        key: &ApiKeyId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<trailspark_store::KeyActivity> {
+        self.0.key_activity(tenant, key, since).await
+    }
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
         self.0.sweep_deliveries(before, per_key).await
     }
@@ -178,6 +188,20 @@ impl Store for NoIngest {
     ) -> StoreResult<Page<HistoryEntry>> {
         self.0.product_org_history(tenant, id, page).await
     }
+    async fn possible_duplicates(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<Vec<ProductOrg>>> {
+        self.0.possible_duplicates(tenant, limit).await
+    }
+    async fn product_orgs_folding_like(
+        &self,
+        tenant: TenantId,
+        ids: &[ProductOrgId],
+    ) -> StoreResult<Vec<ProductOrg>> {
+        self.0.product_orgs_folding_like(tenant, ids).await
+    }
     async fn ingest_signals(
         &self,
         tenant: TenantId,
@@ -190,6 +214,13 @@ impl Store for NoIngest {
     }
     async fn list_leads(&self, tenant: TenantId, query: &SearchQuery) -> StoreResult<Page<Lead>> {
         self.0.list_leads(tenant, query).await
+    }
+    async fn unlinked_leads(
+        &self,
+        tenant: TenantId,
+        query: &SearchQuery,
+    ) -> StoreResult<Page<trailspark_store::UnlinkedLead>> {
+        self.0.unlinked_leads(tenant, query).await
     }
     async fn evaluation_context(
         &self,

@@ -81,6 +81,7 @@ async fn seed_orgs(store: &SqliteStore, tenant: TenantId, orgs: usize) {
                 ],
                 event_at: Some(seeded_at),
                 message_id: None,
+                warnings: Vec::new(),
             })
             .collect();
         let request = IngestRequest {
@@ -109,6 +110,7 @@ async fn seed_leads(store: &SqliteStore, tenant: TenantId, leads: usize, orgs: u
                 properties: json!({"plan": "pro"}).as_object().cloned(),
                 custom_fields: Default::default(),
                 message_id: None,
+                warnings: Vec::new(),
             })
             .collect();
         let request = SignalRequest {

@@ -6,12 +6,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::fields::{Field, FieldPatch};
-use crate::hint::closest_path;
+use crate::hint::{closest_path, NearPaths};
 use crate::ids::ProductOrgId;
 use crate::path::FieldPath;
 use crate::template::ProductOrgTemplate;
 use crate::update::Update;
 use crate::value;
+use crate::warning::Warning;
 
 /// One field that could not be taken from the payload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -58,6 +59,7 @@ pub fn extract_product_org(
             patches: read.patches,
             event_at: read.event_at,
             message_id: read.message_id,
+            warnings: read.warnings,
         }),
         _ => Err(ExtractError::Invalid(read.errors)),
     }
@@ -80,6 +82,9 @@ pub struct ProductOrgReading {
     pub message_id: Option<String>,
     /// Every value its rule refused, in template order.
     pub errors: Vec<FieldError>,
+    /// An `unresolved_path` warning for each mapped field whose path found nothing while a
+    /// near path exists, in template order.
+    pub warnings: Vec<Warning>,
 }
 
 /// Reads every field of `payload` that `template` maps, whether or not the id is there.
@@ -87,8 +92,10 @@ pub fn read_product_org(template: &ProductOrgTemplate, payload: &Value) -> Produ
     let id_path = &template.product_org_id;
     let mut fields = Fields {
         payload,
+        template,
         errors: Vec::new(),
         patches: Vec::new(),
+        unresolved: Vec::new(),
     };
     let (product_org_id, missing_product_org_id) = match id_path.resolve(payload) {
         found @ (Some(Value::Null) | None) => (
@@ -118,7 +125,7 @@ pub fn read_product_org(template: &ProductOrgTemplate, payload: &Value) -> Produ
     let message_id = fields.scalar("messageId", &template.message_id, value::message_id);
     for (name, path) in &template.custom_fields {
         match path.resolve(payload) {
-            None => {}
+            None => fields.unresolved(&format!("customFields.{name}"), path),
             Some(Value::Null) => fields.patches.push(FieldPatch::Custom(name.clone(), None)),
             Some(found) => {
                 let field = format!("customFields.{name}");
@@ -130,12 +137,14 @@ pub fn read_product_org(template: &ProductOrgTemplate, payload: &Value) -> Produ
             }
         }
     }
+    let warnings = fields.warnings();
     ProductOrgReading {
         product_org_id,
         missing_product_org_id,
         patches: fields.patches,
         event_at,
         message_id,
+        warnings,
         errors: fields.errors,
     }
 }
@@ -161,19 +170,52 @@ pub(crate) fn check<T>(
 /// The fields read so far and the errors met on the way.
 struct Fields<'a> {
     payload: &'a Value,
+    template: &'a ProductOrgTemplate,
     errors: Vec<FieldError>,
     patches: Vec<FieldPatch>,
+    /// The mapped paths that found nothing, with their fields.
+    unresolved: Vec<(String, &'a FieldPath)>,
 }
 
-impl Fields<'_> {
+impl<'a> Fields<'a> {
     fn check<T>(&mut self, field: &str, path: &FieldPath, result: Result<T, String>) -> Option<T> {
         check(&mut self.errors, field, path, result)
     }
 
+    /// A mapped path found nothing: a warning, once every field is read, if a path near it
+    /// exists.
+    fn unresolved(&mut self, field: &str, path: &'a FieldPath) {
+        self.unresolved.push((field.to_owned(), path));
+    }
+
+    /// The `unresolved_path` warnings of the paths that found nothing, in template order: one
+    /// walk of the payload for all of them.
+    fn warnings(&self) -> Vec<Warning> {
+        if self.unresolved.is_empty() {
+            return Vec::new();
+        }
+        let template = self.template;
+        let near = NearPaths::of(self.payload).without(|p| template.reads(p));
+        let asked: Vec<&str> = self
+            .unresolved
+            .iter()
+            .flat_map(|(_, path)| path.paths().iter().map(|p| p.as_str()))
+            .collect();
+        let mut found = near.closest_each(&asked).into_iter();
+        self.unresolved
+            .iter()
+            .filter_map(|(field, path)| {
+                // The nearest to the first alternative that has one.
+                let nearest = found.by_ref().take(path.paths().len()).flatten().next()?;
+                Some(Warning::unresolved_path(field, path.as_str(), &nearest))
+            })
+            .collect()
+    }
+
     /// A field that can be set or cleared: missing leaves it alone, `null` clears it.
-    fn patch(&mut self, field: Field, path: &FieldPath) {
+    fn patch(&mut self, field: Field, path: &'a FieldPath) {
         match path.resolve(self.payload) {
-            None => {}
+            None => self.unresolved(field.name(), path),
             Some(Value::Null) => self.patches.push(field.cleared()),
             Some(found) => {
                 if let Some(patch) = self.check(field.name(), path, field.read(found)) {
@@ -187,12 +229,16 @@ impl Fields<'_> {
     fn scalar<T>(
         &mut self,
         field: &str,
-        path: &Option<FieldPath>,
+        path: &'a Option<FieldPath>,
         coerce: fn(&Value) -> Result<T, String>,
     ) -> Option<T> {
         let path = path.as_ref()?;
         match path.resolve(self.payload) {
-            None | Some(Value::Null) => None,
+            None => {
+                self.unresolved(field, path);
+                None
+            }
+            Some(Value::Null) => None,
             Some(found) => self.check(field, path, coerce(found)),
         }
     }
@@ -233,6 +279,59 @@ mod tests {
                 FieldPatch::UserCount(Some(47)),
                 FieldPatch::Mrr(Some(49900)),
             ]
+        );
+    }
+
+    #[test]
+    fn a_mapped_path_that_found_nothing_near_a_path_that_exists_is_warned() {
+        let update = extract_product_org(
+            &template(Preset::Segment),
+            &json!({"groupId": "ws_1", "traits": {"name": "Acme", "Plan": "pro",
+                "employes": 47}, "Timestamp": "2026-01-15T10:30:00Z"}),
+        )
+        .unwrap();
+        let warned: Vec<_> = update
+            .warnings
+            .iter()
+            .map(|w| match w {
+                Warning::UnresolvedPath {
+                    field,
+                    path,
+                    did_you_mean,
+                    ..
+                } => (field.as_str(), path.as_str(), did_you_mean.as_str()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            warned,
+            [
+                ("planId", "traits.plan", "traits.Plan"),
+                ("userCount", "traits.employees", "traits.employes"),
+                ("eventTimestamp", "timestamp", "Timestamp"),
+            ],
+            "in template order; planName and trialStatus have nothing near"
+        );
+    }
+
+    #[test]
+    fn a_payload_without_some_mapped_fields_and_nothing_near_them_is_not_warned() {
+        let update = extract_product_org(
+            &template(Preset::Segment),
+            &json!({"type": "group", "groupId": "ws_1", "traits": {"name": "W", "plan": "pro",
+                "employees": 1, "mrr": 49900}, "messageId": "m", "timestamp": "2026-01-15T10:30:00.000Z"}),
+        )
+        .unwrap();
+        assert_eq!(update.warnings, []);
+        let flat = extract_product_org(
+            &template(Preset::Flat),
+            &json!({"workspace_id": "w", "plan_id": "pro"}),
+        )
+        .unwrap();
+        assert_eq!(
+            flat.warnings,
+            [],
+            "plan_id is mapped (to planId): no typo of plan_name"
         );
     }
 

@@ -14,49 +14,161 @@ const MAX_ARRAY_ITEMS: usize = 3;
 /// The existing, non-null path of `payload` closest to `wanted` (as written in the template),
 /// if one differs only by case or a small typo.
 pub fn closest_path(payload: &Value, wanted: &str) -> Option<String> {
-    let wanted_folded = wanted.to_lowercase();
-    let budget = (wanted.chars().count() / 4).clamp(1, 3);
-    let mut candidates = Vec::new();
-    collect(payload, String::new(), 0, &mut candidates);
-    candidates
-        .into_iter()
-        .filter(|path| path != wanted)
-        .filter_map(|path| {
-            let distance = strsim::levenshtein(&path.to_lowercase(), &wanted_folded);
-            (distance <= budget).then_some((distance, path))
-        })
-        .min_by_key(|(distance, _)| *distance)
-        .map(|(_, path)| path)
+    NearPaths::of(payload).closest(wanted)
 }
 
-fn collect(value: &Value, prefix: String, depth: usize, out: &mut Vec<String>) {
-    if depth > MAX_DEPTH || out.len() >= MAX_CANDIDATES {
+/// The paths of one payload, to find the nearest to a template path that found nothing. The
+/// webhook asks this of every mapped path missing from every update, so a question walks the
+/// payload with one reused buffer and allocates only for a path near enough to compare: most
+/// paths are ruled out by their length alone.
+pub struct NearPaths<'a> {
+    payload: &'a Value,
+    taken: Box<dyn Fn(&str) -> bool + 'a>,
+}
+
+impl<'a> NearPaths<'a> {
+    pub fn of(payload: &'a Value) -> Self {
+        Self {
+            payload,
+            taken: Box::new(|_| false),
+        }
+    }
+
+    /// Leaves out the paths `taken` says the template reads for some field: a path mapped to
+    /// another field is not a typo of this one.
+    pub fn without(self, taken: impl Fn(&str) -> bool + 'a) -> Self {
+        Self {
+            taken: Box::new(taken),
+            ..self
+        }
+    }
+
+    /// The path nearest to `wanted`, if one differs only by case or a small typo; the first
+    /// met among equally near ones.
+    pub fn closest(&self, wanted: &str) -> Option<String> {
+        self.closest_each(&[wanted]).pop().flatten()
+    }
+
+    /// [`NearPaths::closest`] of each of `wanted`, in one walk of the payload.
+    pub fn closest_each(&self, wanted: &[&str]) -> Vec<Option<String>> {
+        struct Wanted<'w> {
+            text: &'w str,
+            folded: String,
+            len: usize,
+            budget: usize,
+            best: Option<(usize, String)>,
+        }
+        let mut wanted: Vec<Wanted> = wanted
+            .iter()
+            .map(|text| {
+                let folded = text.to_lowercase();
+                Wanted {
+                    text,
+                    len: folded.chars().count(),
+                    budget: (text.chars().count() / 4).clamp(1, 3),
+                    folded,
+                    best: None,
+                }
+            })
+            .collect();
+        let mut consider = |path: &str| {
+            let len = path.chars().count();
+            // Worked out once per path, and only for a path some wanted one is near in length
+            // (the edit distance is at least the difference in length).
+            let mut folded: Option<Option<String>> = None;
+            for w in wanted.iter_mut() {
+                if path == w.text || len.abs_diff(w.len) > w.budget {
+                    continue;
+                }
+                let Some(path_folded) = folded
+                    .get_or_insert_with(|| (!(self.taken)(path)).then(|| path.to_lowercase()))
+                else {
+                    return;
+                };
+                if bag_distance(path_folded, &w.folded) > w.budget {
+                    continue;
+                }
+                let distance = strsim::levenshtein(path_folded, &w.folded);
+                if distance <= w.budget && w.best.as_ref().is_none_or(|(d, _)| distance < *d) {
+                    w.best = Some((distance, path.to_owned()));
+                }
+            }
+        };
+        let mut path = String::new();
+        walk(self.payload, &mut path, 0, &mut 0, &mut consider);
+        wanted
+            .into_iter()
+            .map(|w| w.best.map(|(_, path)| path))
+            .collect()
+    }
+}
+
+/// A lower bound of the edit distance of `a` and `b`, in one pass: how many characters one has
+/// that the other lacks (the larger of the two counts). Paths of equal length made of other
+/// letters (`traits.plan_name`, `traits.employees`) are ruled out without the quadratic
+/// distance; non-ASCII text is not bounded (0).
+fn bag_distance(a: &str, b: &str) -> usize {
+    if !a.is_ascii() || !b.is_ascii() {
+        return 0;
+    }
+    let mut counts = [0i32; 128];
+    for byte in a.bytes() {
+        counts[usize::from(byte)] += 1;
+    }
+    for byte in b.bytes() {
+        counts[usize::from(byte)] -= 1;
+    }
+    let (only_a, only_b) = counts.iter().fold((0, 0), |(pos, neg), &c| {
+        if c > 0 {
+            (pos + c, neg)
+        } else {
+            (pos, neg - c)
+        }
+    });
+    only_a.max(only_b) as usize
+}
+
+/// Calls `visit` with the path of every non-null value under `value` (prefixed by `path`),
+/// within the depth and count limits.
+fn walk(
+    value: &Value,
+    path: &mut String,
+    depth: usize,
+    seen: &mut usize,
+    visit: &mut impl FnMut(&str),
+) {
+    if depth > MAX_DEPTH {
         return;
     }
-    let join = |segment: String| {
-        if prefix.is_empty() {
-            segment
-        } else {
-            format!("{prefix}.{segment}")
+    let mut step = |segment: &str, child: &Value, path: &mut String, seen: &mut usize| {
+        if *seen >= MAX_CANDIDATES {
+            return;
         }
+        let len = path.len();
+        if !path.is_empty() {
+            path.push('.');
+        }
+        if segment.contains(['.', '\\']) {
+            path.push_str(&escape_segment(segment));
+        } else {
+            path.push_str(segment);
+        }
+        *seen += 1;
+        if !child.is_null() {
+            visit(path);
+        }
+        walk(child, path, depth + 1, seen, visit);
+        path.truncate(len);
     };
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                let path = join(escape_segment(key));
-                if !child.is_null() {
-                    out.push(path.clone());
-                }
-                collect(child, path, depth + 1, out);
+                step(key, child, path, seen);
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().take(MAX_ARRAY_ITEMS).enumerate() {
-                let path = join(i.to_string());
-                if !child.is_null() {
-                    out.push(path.clone());
-                }
-                collect(child, path, depth + 1, out);
+                step(&i.to_string(), child, path, seen);
             }
         }
         _ => {}
@@ -110,6 +222,30 @@ mod tests {
                 "{wanted:?} is one letter from {present:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_bag_distance_never_exceeds_the_edit_distance() {
+        for (a, b) in [
+            ("traits.plan_name", "traits.employees"),
+            ("groupid", "groupid"),
+            ("workspaceid", "workspace_id"),
+            ("abc", "cab"),
+            ("", "abc"),
+            ("grupid", "groupid"),
+        ] {
+            assert!(bag_distance(a, b) <= strsim::levenshtein(a, b), "{a} / {b}");
+        }
+        assert!(bag_distance("traits.plan_name", "traits.employees") > 3);
+    }
+
+    #[test]
+    fn a_path_the_template_reads_elsewhere_is_no_suggestion() {
+        let payload = json!({"users_count": 3, "user_count": 2});
+        let near = NearPaths::of(&payload);
+        assert_eq!(near.closest("user_counts").as_deref(), Some("user_count"));
+        let near = near.without(|p| p == "user_count");
+        assert_eq!(near.closest("user_counts").as_deref(), Some("users_count"));
     }
 
     #[test]

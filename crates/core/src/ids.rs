@@ -59,6 +59,36 @@ impl ProductOrgId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id as two ids that differ only by surrounding whitespace or letter case fold to
+    /// (`WS_ABC123` and `ws_abc123 `): what a possible duplicate shares (SPEC §6). ASCII only,
+    /// so that both stores' SQL ([`FOLDED_ID_SQL`]) folds exactly as this does.
+    pub fn folded(&self) -> String {
+        fold(&self.0)
+    }
+}
+
+/// [`ProductOrgId::folded`] of an id's text.
+pub fn fold(id: &str) -> String {
+    id.trim_matches(FOLDED_SPACE).to_ascii_lowercase()
+}
+
+/// The whitespace [`ProductOrgId::folded`] trims.
+const FOLDED_SPACE: [char; 4] = [' ', '\t', '\n', '\r'];
+
+/// The SQL of [`ProductOrgId::folded`] over column `product_org_id`, for SQLite (whose
+/// `lower` folds ASCII only) and PostgreSQL (where `translate` does, whatever the locale).
+/// Each store indexes this expression, and a query must spell it the same way to use it.
+pub const FOLDED_ID_SQL: FoldedIdSql = FoldedIdSql {
+    sqlite: "lower(trim(product_org_id, ' ' || char(9, 10, 13)))",
+    postgres: "translate(btrim(product_org_id, E' \\t\\n\\r'), \
+               'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz')",
+};
+
+/// [`FOLDED_ID_SQL`] per backend.
+pub struct FoldedIdSql {
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
 }
 
 /// A lead's id within a tenant: the sender's `leadId` exactly, or, for a lead known only by
@@ -245,6 +275,16 @@ impl EndpointType {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_differing_by_surrounding_space_or_case_fold_alike() {
+        let fold = |s: &str| ProductOrgId::parse(s).unwrap().folded();
+        assert_eq!(fold("WS_ABC123"), "ws_abc123");
+        assert_eq!(fold("ws_abc123 "), "ws_abc123");
+        assert_eq!(fold("\tWs_Abc123\r\n"), "ws_abc123");
+        assert_eq!(fold("ws abc"), "ws abc", "inner space is kept");
+        assert_eq!(fold("ÉCOLE"), "École", "ASCII only, as both stores' SQL");
+    }
 
     #[test]
     fn a_host_names_a_subdomain_only_as_subdomain_domain_tld() {

@@ -17,11 +17,13 @@ pub mod step;
 pub mod template;
 pub mod update;
 pub mod value;
+pub mod warning;
 
 pub use fields::{Field, FieldPatch, ProductOrgFields};
 pub use ids::{
-    ApiKeyId, EndpointType, LeadId, ProductOrgId, ProductOrgIdError, Subdomain, SubdomainError,
-    TargetOrgId, TenantId,
+    ApiKeyId, EndpointType, FoldedIdSql, LeadId, ProductOrgId, ProductOrgIdError, Subdomain,
+    SubdomainError, TargetOrgId, TenantId, FOLDED_ID_SQL,
 };
 pub use step::{Applied, OrgState, SignalApplied, Step, Write};
 pub use update::{FieldChange, FieldClock, MergeOutcome, Update};
+pub use warning::{UnchangedReason, UnlinkedReason, Warning};

@@ -4,11 +4,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::extract::{check, ExtractError, FieldError};
-use crate::hint::closest_path;
+use crate::hint::{closest_path, NearPaths};
 use crate::ids::{LeadId, ProductOrgId};
 use crate::path::FieldPath;
 use crate::template::SignalTemplate;
 use crate::value;
+use crate::warning::Warning;
 
 /// One validated signal.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +26,9 @@ pub struct Signal {
     pub properties: Option<Map<String, Value>>,
     pub custom_fields: Map<String, Value>,
     pub message_id: Option<String>,
+    /// An `unresolved_path` warning when the productOrgId path found nothing but a near path
+    /// exists: the mistake that leaves a lead unlinked.
+    pub warnings: Vec<Warning>,
 }
 
 /// Extracts a signal from `payload` with `template`; every bad field is listed at once.
@@ -47,6 +51,7 @@ pub fn extract_signal(template: &SignalTemplate, payload: &Value) -> Result<Sign
         properties: read.properties,
         custom_fields: read.custom_fields,
         message_id: read.message_id,
+        warnings: read.warnings,
     })
 }
 
@@ -69,6 +74,8 @@ pub struct SignalReading {
     pub message_id: Option<String>,
     /// Every value its rule refused, in template order.
     pub errors: Vec<FieldError>,
+    /// See [`Signal::warnings`].
+    pub warnings: Vec<Warning>,
 }
 
 /// Reads every field of `payload` that `template` maps, whether or not the lead is there.
@@ -93,7 +100,12 @@ pub fn read_signal(template: &SignalTemplate, payload: &Value) -> SignalReading 
     });
     let lead_id = lead.and_then(|(p, v)| check(&mut errors, "leadId", p, value::lead_id(&v)));
     let email = email.and_then(|(p, v)| check(&mut errors, "email", p, value::email(&v)));
-    let product_org_id = read(&template.product_org_id)
+    let product_org = read(&template.product_org_id);
+    let warnings = match (&template.product_org_id, &product_org) {
+        (Some(path), None) => unresolved_product_org_id(template, path, payload),
+        _ => Vec::new(),
+    };
+    let product_org_id = product_org
         .and_then(|(p, v)| check(&mut errors, "productOrgId", p, value::product_org_id(&v)));
     let name =
         read(&template.signal).and_then(|(p, v)| check(&mut errors, "signal", p, value::text(&v)));
@@ -129,7 +141,41 @@ pub fn read_signal(template: &SignalTemplate, payload: &Value) -> SignalReading 
         custom_fields,
         message_id,
         errors,
+        warnings,
     }
+}
+
+/// The `unresolved_path` warning of a productOrgId path that found nothing, when the payload
+/// has a path near it that the template does not read for another field.
+fn unresolved_product_org_id(
+    template: &SignalTemplate,
+    path: &FieldPath,
+    payload: &Value,
+) -> Vec<Warning> {
+    let mapped: Vec<&FieldPath> = [
+        &template.email,
+        &template.lead_id,
+        &template.signal,
+        &template.event_timestamp,
+        &template.properties,
+        &template.message_id,
+    ]
+    .into_iter()
+    .flatten()
+    .chain(template.custom_fields.iter().map(|(_, p)| p))
+    .collect();
+    let near = NearPaths::of(payload).without(|candidate| {
+        mapped
+            .iter()
+            .flat_map(|p| p.paths())
+            .any(|p| p.as_str() == candidate)
+    });
+    path.paths()
+        .iter()
+        .find_map(|p| near.closest(p.as_str()))
+        .map(|did_you_mean| Warning::unresolved_path("productOrgId", path.as_str(), &did_you_mean))
+        .into_iter()
+        .collect()
 }
 
 /// The value at `path` unless it is missing or null (both mean "not given" for a signal).

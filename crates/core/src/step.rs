@@ -10,6 +10,7 @@ use crate::fields::ProductOrgFields;
 use crate::ids::{LeadId, ProductOrgId, TargetOrgId};
 use crate::signal::Signal;
 use crate::update::{FieldChange, FieldClock, Update};
+use crate::warning::{UnchangedReason, UnlinkedReason, Warning};
 
 /// How long a messageId is remembered: a repeat within this window is a duplicate.
 pub const DEDUPE_WINDOW: Duration = Duration::hours(24);
@@ -27,7 +28,13 @@ pub struct Applied {
     pub is_new_org: bool,
     /// False when no field's value changed.
     pub changed: bool,
-    /// True when this repeats the first outcome of an already applied `messageId`.
+    /// Why nothing changed, when `changed` is false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unchanged_reason: Option<UnchangedReason>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+    /// True when this repeats the first outcome of an already applied `messageId`: the
+    /// outcome is stored without it, and a repeat answers it with it.
     #[serde(skip)]
     pub duplicate: bool,
 }
@@ -40,6 +47,11 @@ pub struct SignalApplied {
     /// The lead's target org, through the product org it is linked to, if that org exists.
     pub target_org_id: Option<TargetOrgId>,
     pub linked: bool,
+    /// Why the lead is not linked, when `linked` is false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unlinked_reason: Option<UnlinkedReason>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
     /// True when this repeats the first outcome of an already stored `messageId`.
     #[serde(skip)]
     pub duplicate: bool,
@@ -99,6 +111,9 @@ pub struct OrgState {
     pub clock: FieldClock,
     /// 1 once created, one more per change; 0 while nothing is stored.
     pub version: i64,
+    /// For an org not stored yet: an existing product org whose id folds to the same as its
+    /// own ([`ProductOrgId::folded`]), which the store looks up only then.
+    pub similar: Option<ProductOrgId>,
 }
 
 impl OrgState {
@@ -109,6 +124,7 @@ impl OrgState {
             fields: ProductOrgFields::default(),
             clock: FieldClock::default(),
             version: 0,
+            similar: None,
         }
     }
 
@@ -123,10 +139,6 @@ impl OrgState {
 pub struct Step {
     pub applied: Applied,
     pub write: Write,
-    /// Fields the update mapped but did not apply: a newer event had written them.
-    pub older: Vec<String>,
-    /// The newest event time among `older`.
-    pub older_than: Option<DateTime<Utc>>,
 }
 
 /// What the store writes for one update.
@@ -177,6 +189,10 @@ pub struct HistoryRow {
 /// - a change bumps the version and writes one history row; the same values again change
 ///   nothing, but a newer event time is kept (the clock-only write).
 ///
+/// The answer carries the update's own warnings (from extraction and its request), then
+/// `similar_product_org` for a new org whose id folds like an existing one's, then
+/// `older_event` when a newer event had written some of its fields; `changed:false` says why.
+///
 /// A repeated messageId never gets here: see [`repeat`].
 pub fn step(org: &mut OrgState, update: &Update, received_at: DateTime<Utc>) -> Step {
     let is_new_org = !org.is_stored();
@@ -205,17 +221,32 @@ pub fn step(org: &mut OrgState, update: &Update, received_at: DateTime<Utc>) -> 
     } else {
         Write::Nothing
     };
+    let mut warnings = update.warnings.clone();
+    if let Some(existing) = org.similar.take().filter(|_| is_new_org) {
+        warnings.push(Warning::similar_product_org(
+            &update.product_org_id,
+            &existing,
+        ));
+    }
+    let unchanged_reason = (!changed).then_some(if merge.older.is_empty() {
+        UnchangedReason::SameValues
+    } else {
+        UnchangedReason::OlderEvent
+    });
+    if let Some(stored) = merge.older_than.filter(|_| !merge.older.is_empty()) {
+        warnings.push(Warning::older_event(merge.older, stored));
+    }
     Step {
         applied: Applied {
             product_org_id: update.product_org_id.clone(),
             target_org_id: org.target_org_id,
             is_new_org,
             changed,
+            unchanged_reason,
+            warnings,
             duplicate: false,
         },
         write,
-        older: merge.older,
-        older_than: merge.older_than,
     }
 }
 
@@ -239,216 +270,34 @@ pub fn lead_after(stored: Option<&LeadState>, signal: &Signal) -> LeadState {
 
 /// The answer to a stored signal: linked when the lead's product org exists, whose target org
 /// is `target` (`None` while it does not: the link is made when its first update arrives).
-pub fn signal_applied(lead_id: LeadId, target: Option<TargetOrgId>) -> SignalApplied {
+/// Unlinked says why: the lead names no product org, or it names one not found, then with
+/// `similar`, an existing product org whose id folds alike, as a warning.
+pub fn signal_applied(
+    signal: &Signal,
+    lead: &LeadState,
+    target: Option<TargetOrgId>,
+    similar: Option<&ProductOrgId>,
+) -> SignalApplied {
+    let mut warnings = signal.warnings.clone();
+    let unlinked_reason = match (&lead.product_org_id, target) {
+        (_, Some(_)) => None,
+        (None, None) => Some(UnlinkedReason::NoProductOrgId),
+        (Some(named), None) => {
+            if let Some(existing) = similar {
+                warnings.push(Warning::similar_product_org_for_lead(named, existing));
+            }
+            Some(UnlinkedReason::ProductOrgNotFound)
+        }
+    };
     SignalApplied {
-        lead_id,
+        lead_id: signal.lead_id.clone(),
         target_org_id: target,
         linked: target.is_some(),
+        unlinked_reason,
+        warnings,
         duplicate: false,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::TimeZone;
-    use serde_json::Value;
-
-    use super::*;
-    use crate::fields::FieldPatch;
-
-    fn t(secs: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(1_767_225_600 + secs, 0).unwrap()
-    }
-
-    fn update(patches: Vec<FieldPatch>, event: Option<i64>) -> Update {
-        Update {
-            product_org_id: ProductOrgId::parse("ws_1").unwrap(),
-            patches,
-            event_at: event.map(t),
-            message_id: None,
-        }
-    }
-
-    fn plan(p: &str) -> FieldPatch {
-        FieldPatch::PlanId(Some(p.into()))
-    }
-
-    #[test]
-    fn the_first_update_creates_the_org_and_its_target_org_named_after_it() {
-        let mut org = OrgState::new(TargetOrgId(7));
-        let first = step(
-            &mut org,
-            &update(vec![FieldPatch::Name(Some("Acme".into()))], None),
-            t(0),
-        );
-        assert!(first.applied.is_new_org && first.applied.changed);
-        assert_eq!(first.applied.target_org_id, TargetOrgId(7));
-        let Write::Change(change) = first.write else {
-            panic!("{first:?}")
-        };
-        assert_eq!(
-            change.created,
-            Some(NewTargetOrg {
-                id: TargetOrgId(7),
-                name: "Acme".into()
-            })
-        );
-        assert_eq!(change.history.version, 1);
-        assert_eq!(change.history.received_at, t(0));
-        let second = step(&mut org, &update(vec![plan("pro")], None), t(1));
-        assert!(!second.applied.is_new_org, "isNewOrg once");
-        assert!(matches!(
-            second.write,
-            Write::Change(Change { created: None, .. })
-        ));
-    }
-
-    #[test]
-    fn a_first_update_with_no_fields_still_creates_and_changes() {
-        let mut org = OrgState::new(TargetOrgId(1));
-        let first = step(&mut org, &update(vec![], None), t(0));
-        assert!(first.applied.is_new_org && first.applied.changed);
-        let Write::Change(change) = first.write else {
-            panic!("{first:?}")
-        };
-        assert!(change.history.changes.is_empty());
-        assert_eq!(
-            change.created.unwrap().name,
-            "ws_1",
-            "named after its id without a name"
-        );
-    }
-
-    #[test]
-    fn an_older_event_loses_field_by_field_and_says_which() {
-        let mut org = OrgState::new(TargetOrgId(1));
-        step(&mut org, &update(vec![plan("pro")], Some(20)), t(100));
-        let late = step(
-            &mut org,
-            &update(vec![plan("basic"), FieldPatch::Mrr(Some(100))], Some(10)),
-            t(101),
-        );
-        assert!(late.applied.changed, "mrr, never written, takes any value");
-        assert_eq!(org.fields.plan_id.as_deref(), Some("pro"));
-        assert_eq!(org.fields.mrr, Some(100));
-        assert_eq!(late.older, ["planId"]);
-        assert_eq!(late.older_than, Some(t(20)));
-        let Write::Change(change) = late.write else {
-            panic!("{late:?}")
-        };
-        assert_eq!(change.history.version, 2);
-        assert_eq!(change.history.changes.len(), 1);
-        assert_eq!(change.history.event_at, Some(t(10)));
-    }
-
-    #[test]
-    fn without_an_event_time_the_receive_time_decides() {
-        let mut org = OrgState::new(TargetOrgId(1));
-        step(&mut org, &update(vec![plan("pro")], None), t(50));
-        let older = step(&mut org, &update(vec![plan("basic")], Some(40)), t(60));
-        assert!(!older.applied.changed);
-        let newer = step(&mut org, &update(vec![plan("team")], None), t(70));
-        assert!(newer.applied.changed);
-        assert_eq!(org.fields.plan_id.as_deref(), Some("team"));
-    }
-
-    #[test]
-    fn a_tie_goes_to_the_later_arrival() {
-        let mut org = OrgState::new(TargetOrgId(1));
-        step(&mut org, &update(vec![plan("a")], Some(5)), t(100));
-        let tie = step(&mut org, &update(vec![plan("b")], Some(5)), t(101));
-        assert!(tie.applied.changed);
-        assert_eq!(org.fields.plan_id.as_deref(), Some("b"));
-    }
-
-    #[test]
-    fn null_clears_missing_keeps_and_a_newer_clear_is_not_undone() {
-        let mut org = OrgState::new(TargetOrgId(1));
-        step(
-            &mut org,
-            &update(vec![plan("pro"), FieldPatch::UserCount(Some(3))], Some(1)),
-            t(0),
-        );
-        let cleared = step(
-            &mut org,
-            &update(vec![FieldPatch::PlanId(None)], Some(3)),
-            t(1),
-        );
-        assert!(cleared.applied.changed);
-        assert_eq!(org.fields.plan_id, None);
-        assert_eq!(org.fields.user_count, Some(3), "a field not mapped stays");
-        let Write::Change(change) = cleared.write else {
-            panic!("{cleared:?}")
-        };
-        assert_eq!(change.history.changes[0].new, Value::Null);
-        let late = step(&mut org, &update(vec![plan("old")], Some(2)), t(2));
-        assert!(!late.applied.changed);
-        assert_eq!(org.fields.plan_id, None, "the clear is newer");
-    }
-
-    #[test]
-    fn the_same_values_at_a_newer_time_write_the_clock_alone() {
-        let mut org = OrgState::new(TargetOrgId(1));
-        step(&mut org, &update(vec![plan("pro")], Some(20)), t(0));
-        let resend = step(&mut org, &update(vec![plan("pro")], Some(30)), t(1));
-        assert!(!resend.applied.changed);
-        assert_eq!(resend.write, Write::Clock);
-        assert_eq!(org.version, 1, "no new version");
-        let late = step(&mut org, &update(vec![plan("basic")], Some(25)), t(2));
-        assert!(!late.applied.changed, "the resend at 30 still wins over 25");
-        assert_eq!(late.write, Write::Nothing);
-        assert_eq!(late.older_than, Some(t(30)));
-    }
-
-    #[test]
-    fn the_same_values_at_the_same_time_write_nothing() {
-        let mut org = OrgState::new(TargetOrgId(1));
-        step(&mut org, &update(vec![plan("pro")], Some(20)), t(0));
-        let again = step(&mut org, &update(vec![plan("pro")], Some(20)), t(1));
-        assert_eq!(again.write, Write::Nothing);
-        assert!(again.older.is_empty());
-    }
-
-    #[test]
-    fn a_repeated_message_id_repeats_the_first_answer_for_a_day() {
-        let first = Applied {
-            product_org_id: ProductOrgId::parse("ws_1").unwrap(),
-            target_org_id: TargetOrgId(1),
-            is_new_org: true,
-            changed: true,
-            duplicate: false,
-        };
-        let again = repeat(first.clone(), t(0), t(3_600)).expect("within the day");
-        assert!(again.duplicate && again.is_new_org && again.changed);
-        assert!(
-            repeat(first.clone(), t(0), t(86_400)).is_some(),
-            "the day's edge"
-        );
-        assert_eq!(repeat(first, t(0), t(86_401)), None, "forgotten after it");
-        assert_eq!(replay_since(t(600)), t(0));
-    }
-
-    #[test]
-    fn a_signal_naming_a_product_org_links_its_lead_and_one_naming_none_keeps_the_link() {
-        let signal = |email: Option<&str>, org: Option<&str>| Signal {
-            lead_id: LeadId::parse("u_1").unwrap(),
-            email: email.map(str::to_owned),
-            product_org_id: org.map(|o| ProductOrgId::parse(o).unwrap()),
-            name: None,
-            event_at: None,
-            properties: None,
-            custom_fields: serde_json::Map::new(),
-            message_id: None,
-        };
-        let first = lead_after(None, &signal(Some("ada@example.com"), Some("ws_1")));
-        assert_eq!(first.product_org_id.as_ref().unwrap().as_str(), "ws_1");
-        let kept = lead_after(Some(&first), &signal(None, None));
-        assert_eq!(kept, first, "a signal naming nothing keeps email and link");
-        let moved = lead_after(Some(&first), &signal(None, Some("ws_2")));
-        assert_eq!(moved.product_org_id.unwrap().as_str(), "ws_2");
-        assert_eq!(moved.email.as_deref(), Some("ada@example.com"));
-        let lead = LeadId::parse("u_1").unwrap();
-        assert!(!signal_applied(lead.clone(), None).linked);
-        assert!(signal_applied(lead, Some(TargetOrgId(3))).linked);
-    }
-}
+mod tests;

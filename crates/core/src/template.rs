@@ -71,6 +71,19 @@ pub struct ProductOrgTemplate {
     pub custom_fields: Vec<(String, FieldPath)>,
 }
 
+impl ProductOrgTemplate {
+    /// Whether some field is read from `path` (as the payload's paths spell it).
+    pub fn reads(&self, path: &str) -> bool {
+        std::iter::once(&self.product_org_id)
+            .chain(self.fields.iter().map(|(_, p)| p))
+            .chain(&self.event_timestamp)
+            .chain(&self.message_id)
+            .chain(self.custom_fields.iter().map(|(_, p)| p))
+            .flat_map(FieldPath::paths)
+            .any(|p| p.as_str() == path)
+    }
+}
+
 /// Where each signal field is found in a payload (`email` and/or `leadId` is mapped).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignalTemplate {

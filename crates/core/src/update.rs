@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use crate::fields::{Field, FieldKey, FieldPatch, ProductOrgFields, CUSTOM_FIELDS};
 use crate::ids::ProductOrgId;
+use crate::warning::Warning;
 
 /// One validated update of one product org, as extracted from a payload by its template.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,6 +19,9 @@ pub struct Update {
     pub event_at: Option<DateTime<Utc>>,
     /// The sender's message id, for dedupe, when the template maps one.
     pub message_id: Option<String>,
+    /// What its answer warns of before the store sees it (a mapped path that found nothing
+    /// near a path that exists, the same productOrgId twice in one request).
+    pub warnings: Vec<Warning>,
 }
 
 impl Update {

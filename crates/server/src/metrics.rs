@@ -1,7 +1,8 @@
 //! `/metrics` in the Prometheus (OpenMetrics) text format: requests by route and status, the
-//! store's apply latency, group commit batches, changed and unchanged updates and messageId
-//! duplicates per key, store errors. Operator-level: it names key ids (never keys), so expose
-//! it to your monitoring only.
+//! store's apply latency, group commit batches, per key (product org and signal keys alike)
+//! its changed and unchanged updates, messageId duplicates and refused updates by code, store
+//! errors. Operator-level: it names key ids (never keys), so expose it to your monitoring
+//! only.
 
 use std::sync::Arc;
 
@@ -13,7 +14,7 @@ use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use trailspark_store::Store;
+use trailspark_store::{NewDelivery, Store, Verdict};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RouteLabels {
@@ -65,6 +66,14 @@ pub struct KeyLabels {
     pub key_id: String,
 }
 
+/// A refusal's labels: the key, and the code its answer carried (a fixed set, so the family
+/// stays small).
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    pub key_id: String,
+    pub code: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ErrorLabels {
     pub kind: &'static str,
@@ -78,6 +87,19 @@ pub struct KeyCounters {
     pub duplicates: Counter,
 }
 
+impl KeyCounters {
+    /// Counts one update the store answered: a repeated messageId, or one applied that
+    /// changed something or not (a stored signal always adds to its lead: it changed).
+    pub fn count(&self, duplicate: bool, changed: bool) {
+        let counter = match (duplicate, changed) {
+            (true, _) => &self.duplicates,
+            (false, true) => &self.changed,
+            (false, false) => &self.unchanged,
+        };
+        counter.inc();
+    }
+}
+
 /// Every metric of the service.
 pub struct Metrics {
     registry: Registry,
@@ -85,6 +107,7 @@ pub struct Metrics {
     pub apply_seconds: Histogram,
     pub updates: Family<UpdateLabels, Counter>,
     pub duplicates: Family<KeyLabels, Counter>,
+    pub refused: Family<RefusedLabels, Counter>,
     pub store_errors: Family<ErrorLabels, Counter>,
 }
 
@@ -107,7 +130,7 @@ impl Metrics {
         let updates = Family::<UpdateLabels, Counter>::default();
         registry.register(
             "updates",
-            "Updates applied, by key and whether a value changed",
+            "Updates (product org updates and signals) applied, by key and whether a value changed",
             updates.clone(),
         );
         let duplicates = Family::<KeyLabels, Counter>::default();
@@ -115,6 +138,13 @@ impl Metrics {
             "duplicates",
             "Updates not applied again because their messageId was (dedupe hits), by key",
             duplicates.clone(),
+        );
+        let refused = Family::<RefusedLabels, Counter>::default();
+        registry.register(
+            "refused",
+            "Updates refused (each element of an array body, or a whole request refused before \
+             its updates were read), by key and error code",
+            refused.clone(),
         );
         let store_errors = Family::<ErrorLabels, Counter>::default();
         registry.register(
@@ -129,11 +159,11 @@ impl Metrics {
             apply_seconds,
             updates,
             duplicates,
+            refused,
             store_errors,
         }
     }
 
-    /// The text exposition.
     /// The update counters of `key`, looked up by label the first time only.
     pub fn key_counters<'k>(&self, key: &'k crate::keyring::IngestKey) -> &'k KeyCounters {
         key.counters.get_or_init(|| {
@@ -158,6 +188,29 @@ impl Metrics {
         })
     }
 
+    /// Counts `entries` updates of `key` refused with `code`. By label at each call: refusals
+    /// are not the hot path, and their codes are many.
+    pub fn refused(&self, key: &crate::keyring::IngestKey, code: &'static str, entries: usize) {
+        self.refused
+            .get_or_create(&RefusedLabels {
+                key_id: key.id.0.clone(),
+                code,
+            })
+            .inc_by(entries as u64);
+    }
+
+    /// Counts the entries of a request refused as a replayed `webhook-id` (`None`: none kept)
+    /// that were updates: elements refused before were counted with their own code.
+    pub fn replayed(&self, key: &crate::keyring::IngestKey, entries: &Option<Vec<NewDelivery>>) {
+        let updates = entries
+            .iter()
+            .flatten()
+            .filter(|e| matches!(e.verdict, Verdict::Update(_)))
+            .count();
+        self.refused(key, crate::error::ApiError::Replayed.code(), updates);
+    }
+
+    /// The text exposition.
     pub fn render(&self) -> String {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)

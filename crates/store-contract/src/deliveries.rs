@@ -227,6 +227,7 @@ pub async fn delivery_log_of_signals_and_replays(store: Arc<dyn Store>) {
         properties: None,
         custom_fields: serde_json::Map::new(),
         message_id: None,
+        warnings: Vec::new(),
     };
     let request = SignalRequest {
         key_id: signal_key.clone(),

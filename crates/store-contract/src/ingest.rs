@@ -21,6 +21,7 @@ pub fn update(org: &str, patches: Vec<FieldPatch>, event: Option<i64>) -> Update
         patches,
         event_at: event.map(at),
         message_id: None,
+        warnings: Vec::new(),
     }
 }
 

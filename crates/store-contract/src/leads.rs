@@ -25,6 +25,7 @@ fn signal(lead: &str, product_org: Option<&str>, event: Option<i64>) -> Signal {
         properties: None,
         custom_fields: Map::new(),
         message_id: None,
+        warnings: Vec::new(),
     }
 }
 

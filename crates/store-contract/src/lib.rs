@@ -6,6 +6,8 @@
 mod accounts;
 mod clocks;
 mod deliveries;
+mod duplicates;
+mod health;
 mod ingest;
 mod leads;
 pub mod postgres;
@@ -22,6 +24,8 @@ pub use deliveries::{
     delivery_log_replays_apply_at_their_original_time, delivery_log_rides_ingest,
     delivery_log_sweep,
 };
+pub use duplicates::{possible_duplicates_fold_space_and_ascii_case, unlinked_leads_say_why};
+pub use health::key_activity_counts_the_log_and_the_history_of_one_key;
 pub use ingest::{
     concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
     message_id_dedupe, per_field_last_writer_wins, semantics_hold_inside_batches,
@@ -65,7 +69,9 @@ macro_rules! store_contract_tests {
             a_newer_unchanged_update_still_outranks_older_ones,
             updates_without_event_time_take_their_arrival, history_stays_in_its_tenant,
             template_versions_are_kept_per_key_and_tenant,
-            concurrent_template_changes_take_consecutive_versions);
+            concurrent_template_changes_take_consecutive_versions,
+            possible_duplicates_fold_space_and_ascii_case, unlinked_leads_say_why,
+            key_activity_counts_the_log_and_the_history_of_one_key);
     };
     (@cases $open:expr; $($case:ident),*) => {
         $(

@@ -36,6 +36,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0006_delivery_log",
         include_str!("../migrations/0006_delivery_log.sql"),
     ),
+    (
+        7,
+        "0007_folded_ids",
+        include_str!("../migrations/0007_folded_ids.sql"),
+    ),
 ];
 
 /// Any fixed number: the advisory lock under which instances migrate one at a time.

@@ -6,11 +6,11 @@ use tokio_postgres::types::Json;
 use tokio_postgres::Row;
 use trailspark_core::{LeadId, ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::{
-    EvaluationContext, Lead, Missing, Page, SearchQuery, SignalRecord, StoreResult,
+    EvaluationContext, Lead, Missing, Page, SearchQuery, SignalRecord, StoreResult, UnlinkedLead,
 };
 
 use crate::db::{pg_error, prepared};
-use crate::reads::{corrupt, product_orgs_of, search_page};
+use crate::reads::{corrupt, product_orgs_of, search_page, FOLDED};
 
 /// A lead's columns; its target org comes through the product org it is linked to.
 pub const LEAD_SELECT: &str = "SELECT l.lead_id, l.email, l.product_org_id, p.target_org_id,
@@ -65,6 +65,44 @@ pub async fn list_leads(
     );
     search_page(c, &sql, tenant, query, lead, |l| {
         l.lead_id.as_str().to_owned()
+    })
+    .await
+}
+
+/// A page of the leads [`list_leads`] would list that are not linked: their product org is
+/// missing or does not exist. Each comes with the oldest product org whose id folds like the one
+/// it names, as a signal's `similar_product_org` warning names it (looked up on the index
+/// `product_orgs_folded`, so the index's side of `=` is [`FOLDED`] as written).
+pub async fn unlinked_leads(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    query: &SearchQuery,
+) -> StoreResult<Page<UnlinkedLead>> {
+    let lead_folded = FOLDED.replace("product_org_id", "l.product_org_id");
+    let sql = format!(
+        "SELECT l.lead_id, l.email, l.product_org_id, NULL::bigint, l.created_at, l.updated_at,
+             (SELECT product_org_id FROM product_orgs
+              WHERE tenant_id = l.tenant_id AND {FOLDED} = {lead_folded}
+              ORDER BY created_at, product_org_id LIMIT 1)
+         FROM leads l
+         WHERE l.tenant_id = $1 AND ($2::text IS NULL OR l.lead_id > $2)
+           AND ($3::text IS NULL OR l.lead_id ILIKE $3 OR l.email ILIKE $3)
+           AND NOT EXISTS (SELECT 1 FROM product_orgs p
+               WHERE p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id)
+         ORDER BY l.lead_id LIMIT $4"
+    );
+    let item = |row: &Row| {
+        Ok(UnlinkedLead {
+            lead: lead(row)?,
+            did_you_mean: row
+                .get::<_, Option<String>>(6)
+                .map(ProductOrgId::parse)
+                .transpose()
+                .map_err(|e| corrupt("product org id", e))?,
+        })
+    };
+    search_page(c, &sql, tenant, query, item, |u| {
+        u.lead.lead_id.as_str().to_owned()
     })
     .await
 }

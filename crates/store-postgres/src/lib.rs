@@ -6,10 +6,12 @@ mod accounts;
 mod db;
 mod dedupe;
 mod deliveries;
+mod health;
 mod ingest;
 mod leads;
 mod reads;
 mod signals;
+mod similar;
 mod target_orgs;
 mod templates;
 mod users;
@@ -26,7 +28,7 @@ use trailspark_store::{
     ApiKeyRecord, Delivery, DeliveryQuery, EvaluationContext, FirmographicsRow, HistoryEntry,
     IngestRequest, IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery,
     Session, SignalApplied, SignalRequest, Store, StoreResult, Swept, TargetOrg, TargetOrgDetail,
-    TemplateVersion, Tenant, User,
+    TemplateVersion, Tenant, UnlinkedLead, User,
 };
 
 use crate::db::{pg_error, pool_error};
@@ -255,6 +257,16 @@ impl Store for PostgresStore {
         deliveries::one(&self.client().await?, tenant, id).await
     }
 
+    async fn key_activity(
+        &self,
+        tenant: TenantId,
+        key: &ApiKeyId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<trailspark_store::KeyActivity> {
+        self.snapshot(async |tx| health::activity(tx, tenant, key, since).await)
+            .await
+    }
+
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
         self.write(async |tx| deliveries::sweep(tx, before, per_key).await)
             .await
@@ -325,6 +337,22 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn possible_duplicates(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<Vec<ProductOrg>>> {
+        reads::possible_duplicates(&self.client().await?, tenant, limit).await
+    }
+
+    async fn product_orgs_folding_like(
+        &self,
+        tenant: TenantId,
+        ids: &[ProductOrgId],
+    ) -> StoreResult<Vec<ProductOrg>> {
+        reads::product_orgs_folding_like(&self.client().await?, tenant, ids).await
+    }
+
     async fn ingest_signals(
         &self,
         tenant: TenantId,
@@ -340,6 +368,14 @@ impl Store for PostgresStore {
 
     async fn list_leads(&self, tenant: TenantId, query: &SearchQuery) -> StoreResult<Page<Lead>> {
         leads::list_leads(&self.client().await?, tenant, query).await
+    }
+
+    async fn unlinked_leads(
+        &self,
+        tenant: TenantId,
+        query: &SearchQuery,
+    ) -> StoreResult<Page<UnlinkedLead>> {
+        leads::unlinked_leads(&self.client().await?, tenant, query).await
     }
 
     async fn evaluation_context(

@@ -3,10 +3,12 @@
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::{Json, ToSql};
 use tokio_postgres::Row;
-use trailspark_core::{ApiKeyId, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_core::{
+    ApiKeyId, ProductOrgFields, ProductOrgId, TargetOrgId, TenantId, FOLDED_ID_SQL,
+};
 use trailspark_store::{
-    CursorKey, HistoryEntry, Missing, Page, PageRequest, ProductOrg, SearchQuery, StoreError,
-    StoreResult,
+    group_by_folded, CursorKey, HistoryEntry, Missing, Page, PageRequest, ProductOrg, SearchQuery,
+    StoreError, StoreResult,
 };
 
 use crate::db::{pg_error, prepared};
@@ -171,6 +173,51 @@ pub async fn product_orgs_of(
             .await?,
             &[&tenant.0, &target.0],
         )
+        .await
+        .map_err(pg_error)?;
+    rows.iter().map(org).collect()
+}
+
+/// [`FOLDED_ID_SQL`] as the PostgreSQL store spells it: over `product_org_id`, exactly as the
+/// index `product_orgs_folded` is, so that queries use it.
+pub const FOLDED: &str = FOLDED_ID_SQL.postgres;
+
+/// The tenant's possible duplicates: the first `limit` folded ids that more than one product
+/// org has, then those orgs, grouped.
+pub async fn possible_duplicates(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    limit: u32,
+) -> StoreResult<Vec<Vec<ProductOrg>>> {
+    let sql = format!(
+        "SELECT {ORG_COLUMNS} FROM product_orgs
+         WHERE tenant_id = $1 AND {FOLDED} IN (
+             SELECT {FOLDED} FROM product_orgs WHERE tenant_id = $1
+             GROUP BY {FOLDED} HAVING COUNT(*) > 1
+             ORDER BY {FOLDED} LIMIT $2)
+         ORDER BY product_org_id"
+    );
+    let rows = c
+        .query(&prepared(c, &sql).await?, &[&tenant.0, &i64::from(limit)])
+        .await
+        .map_err(pg_error)?;
+    let orgs = rows.iter().map(org).collect::<StoreResult<Vec<_>>>()?;
+    Ok(group_by_folded(orgs))
+}
+
+/// Every product org whose id folds like one of `ids`, ordered by id.
+pub async fn product_orgs_folding_like(
+    c: &impl GenericClient,
+    tenant: TenantId,
+    ids: &[ProductOrgId],
+) -> StoreResult<Vec<ProductOrg>> {
+    let folded: Vec<String> = ids.iter().map(ProductOrgId::folded).collect();
+    let sql = format!(
+        "SELECT {ORG_COLUMNS} FROM product_orgs WHERE tenant_id = $1 AND {FOLDED} = ANY($2)
+         ORDER BY product_org_id"
+    );
+    let rows = c
+        .query(&prepared(c, &sql).await?, &[&tenant.0, &folded])
         .await
         .map_err(pg_error)?;
     rows.iter().map(org).collect()

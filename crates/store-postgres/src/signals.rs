@@ -101,7 +101,11 @@ async fn store_signal(
         Some(id) => crate::reads::target_org_of(tx, tenant, id).await?,
         None => None,
     };
-    let applied = step::signal_applied(signal.lead_id.clone(), target);
+    let similar = match (&after.product_org_id, target) {
+        (Some(id), None) => crate::similar::similar(tx, tenant, id).await?,
+        _ => None,
+    };
+    let applied = step::signal_applied(signal, &after, target, similar.as_ref());
     if let Some(message_id) = &signal.message_id {
         remember(tx, tenant, key, message_id, &applied, received_at).await?;
     }

@@ -65,6 +65,7 @@ async fn a_refused_request_fails_alone() {
                         patches: vec![FieldPatch::UserCount(Some(n))],
                         event_at: None,
                         message_id: None,
+                        warnings: Vec::new(),
                     }],
                     log: Some(RequestLog {
                         request_id: format!("req_{n}"),

@@ -61,7 +61,11 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
         .unwrap();
     assert_eq!(
         store.migrate().await.unwrap(),
-        ["0005_template_versions", "0006_delivery_log"]
+        [
+            "0005_template_versions",
+            "0006_delivery_log",
+            "0007_folded_ids"
+        ]
     );
     let tenant = store
         .tenant_by_subdomain(&Subdomain::parse("default").unwrap())

@@ -42,6 +42,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0007_delivery_log",
         include_str!("../migrations/0007_delivery_log.sql"),
     ),
+    (
+        8,
+        "0008_folded_ids",
+        include_str!("../migrations/0008_folded_ids.sql"),
+    ),
 ];
 
 /// Opens a connection with the settings every connection of the store shares.

@@ -1,9 +1,10 @@
 //! Reads of leads, their signals and their evaluation context.
 
 use rusqlite::{Connection, OptionalExtension, Row};
-use trailspark_core::{LeadId, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_core::{LeadId, ProductOrgId, TargetOrgId, TenantId, FOLDED_ID_SQL};
 use trailspark_store::{
     EvaluationContext, Lead, Missing, Page, SearchQuery, SignalRecord, StoreError, StoreResult,
+    UnlinkedLead,
 };
 
 use crate::db::{from_json, from_micros, sqlite_error};
@@ -86,6 +87,48 @@ pub fn list_leads(
         lead_row,
         lead,
         |l| l.lead_id.as_str().to_owned(),
+    )
+}
+
+/// A page of the leads [`list_leads`] would list that are not linked: their product org is
+/// missing or does not exist. Each comes with the oldest product org whose id folds like the one
+/// it names, as a signal's `similar_product_org` warning names it (its folded id is looked up on
+/// the index `product_orgs_folded`, so the index's side of `=` is [`FOLDED_ID_SQL`] as written).
+pub fn unlinked_leads(
+    conn: &Connection,
+    tenant: TenantId,
+    query: &SearchQuery,
+) -> StoreResult<Page<UnlinkedLead>> {
+    let folded = FOLDED_ID_SQL.sqlite;
+    let lead_folded = folded.replace("product_org_id", "l.product_org_id");
+    search_page(
+        conn,
+        &format!(
+            "SELECT l.lead_id, l.email, l.product_org_id, NULL, l.created_at, l.updated_at,
+                 (SELECT product_org_id FROM product_orgs
+                  WHERE tenant_id = l.tenant_id AND {folded} = {lead_folded}
+                  ORDER BY created_at, product_org_id LIMIT 1)
+             FROM leads l
+             WHERE l.tenant_id = ?1
+               AND (?2 IS NULL OR l.lead_id > ?2)
+               AND (?3 IS NULL OR l.lead_id LIKE ?3 ESCAPE '\\' OR l.email LIKE ?3 ESCAPE '\\')
+               AND NOT EXISTS (SELECT 1 FROM product_orgs p
+                   WHERE p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id)
+             ORDER BY l.lead_id
+             LIMIT ?4"
+        ),
+        tenant,
+        query,
+        |row| Ok((lead_row(row)?, row.get::<_, Option<String>>(6)?)),
+        |(raw, similar)| {
+            Ok(UnlinkedLead {
+                lead: lead(raw)?,
+                did_you_mean: similar.map(ProductOrgId::parse).transpose().map_err(|e| {
+                    StoreError::other("corrupt product org id in store").caused_by(e)
+                })?,
+            })
+        },
+        |u| u.lead.lead_id.as_str().to_owned(),
     )
 }
 

@@ -6,10 +6,12 @@ mod accounts;
 mod db;
 mod dedupe;
 mod deliveries;
+mod health;
 mod ingest;
 mod leads;
 mod reads;
 mod signals;
+mod similar;
 mod target_orgs;
 mod templates;
 mod users;
@@ -28,7 +30,7 @@ use trailspark_store::{
     ApiKeyRecord, Delivery, DeliveryQuery, EvaluationContext, FirmographicsRow, HistoryEntry,
     IngestRequest, IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery,
     Session, SignalApplied, SignalRequest, Store, StoreError, StoreResult, Swept, TargetOrg,
-    TargetOrgDetail, TemplateVersion, Tenant, User,
+    TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead, User,
 };
 
 use crate::writer::Writer;
@@ -259,6 +261,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn key_activity(
+        &self,
+        tenant: TenantId,
+        key: &ApiKeyId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<trailspark_store::KeyActivity> {
+        let key = key.clone();
+        self.read(move |conn| health::activity(conn, tenant, &key, since))
+            .await
+    }
+
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
         self.writer
             .write(move |conn, _| deliveries::sweep(conn, before, per_key))
@@ -350,6 +363,25 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn possible_duplicates(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<Vec<ProductOrg>>> {
+        self.read(move |conn| reads::possible_duplicates(conn, tenant, limit))
+            .await
+    }
+
+    async fn product_orgs_folding_like(
+        &self,
+        tenant: TenantId,
+        ids: &[ProductOrgId],
+    ) -> StoreResult<Vec<ProductOrg>> {
+        let ids = ids.to_vec();
+        self.read(move |conn| reads::product_orgs_folding_like(conn, tenant, &ids))
+            .await
+    }
+
     async fn ingest_signals(
         &self,
         tenant: TenantId,
@@ -369,6 +401,16 @@ impl Store for SqliteStore {
     async fn list_leads(&self, tenant: TenantId, query: &SearchQuery) -> StoreResult<Page<Lead>> {
         let query = query.clone();
         self.read(move |conn| leads::list_leads(conn, tenant, &query))
+            .await
+    }
+
+    async fn unlinked_leads(
+        &self,
+        tenant: TenantId,
+        query: &SearchQuery,
+    ) -> StoreResult<Page<UnlinkedLead>> {
+        let query = query.clone();
+        self.read(move |conn| leads::unlinked_leads(conn, tenant, &query))
             .await
     }
 

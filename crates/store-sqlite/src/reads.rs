@@ -1,11 +1,13 @@
 //! Reads of product orgs and their history, on a read connection (WAL: never blocked by the
 //! writer).
 
+use std::collections::BTreeSet;
+
 use rusqlite::{Connection, OptionalExtension, Row};
-use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId};
+use trailspark_core::{ApiKeyId, ProductOrgId, TargetOrgId, TenantId, FOLDED_ID_SQL};
 use trailspark_store::{
-    cursor, CursorKey, HistoryEntry, Missing, Page, PageRequest, ProductOrg, SearchQuery,
-    StoreError, StoreResult,
+    cursor, group_by_folded, CursorKey, HistoryEntry, Missing, Page, PageRequest, ProductOrg,
+    SearchQuery, StoreError, StoreResult,
 };
 
 use crate::db::{from_json, from_micros, sqlite_error};
@@ -201,4 +203,62 @@ pub fn product_org_history(
         items,
         next_cursor: next.map(|n| cursor::encode(&n.to_string())),
     })
+}
+
+/// [`FOLDED_ID_SQL`] as the SQLite store spells it: over `product_org_id`, exactly as the index
+/// `product_orgs_folded` is, so that queries use it.
+const FOLDED: &str = FOLDED_ID_SQL.sqlite;
+
+/// The tenant's possible duplicates: the first `limit` folded ids that more than one product
+/// org has (read off the index, in its order), then those orgs, grouped.
+pub fn possible_duplicates(
+    conn: &Connection,
+    tenant: TenantId,
+    limit: u32,
+) -> StoreResult<Vec<Vec<ProductOrg>>> {
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            // Without the hint SQLite, lacking statistics, reads every org of the tenant.
+            "SELECT {ORG_COLUMNS} FROM product_orgs INDEXED BY product_orgs_folded
+             WHERE tenant_id = ?1 AND {FOLDED} IN (
+                 SELECT {FOLDED} FROM product_orgs WHERE tenant_id = ?1
+                 GROUP BY {FOLDED} HAVING COUNT(*) > 1
+                 ORDER BY {FOLDED} LIMIT ?2)
+             ORDER BY product_org_id"
+        ))
+        .map_err(sqlite_error)?;
+    let rows = stmt
+        .query_map((tenant.0, i64::from(limit)), org_row)
+        .map_err(sqlite_error)?;
+    let orgs = rows
+        .map(|r| org(r.map_err(sqlite_error)?))
+        .collect::<StoreResult<Vec<_>>>()?;
+    Ok(group_by_folded(orgs))
+}
+
+/// Every product org whose id folds like one of `ids`, ordered by id.
+pub fn product_orgs_folding_like(
+    conn: &Connection,
+    tenant: TenantId,
+    ids: &[ProductOrgId],
+) -> StoreResult<Vec<ProductOrg>> {
+    let folded: BTreeSet<String> = ids.iter().map(ProductOrgId::folded).collect();
+    // One indexed lookup per folded id: in-process, a loop costs what one `IN` would.
+    let mut stmt = conn
+        .prepare_cached(&format!(
+            "SELECT {ORG_COLUMNS} FROM product_orgs INDEXED BY product_orgs_folded
+             WHERE tenant_id = ?1 AND {FOLDED} = ?2"
+        ))
+        .map_err(sqlite_error)?;
+    let mut orgs = Vec::new();
+    for id in &folded {
+        let rows = stmt
+            .query_map((tenant.0, id), org_row)
+            .map_err(sqlite_error)?;
+        for row in rows {
+            orgs.push(org(row.map_err(sqlite_error)?)?);
+        }
+    }
+    orgs.sort_by(|a, b| a.product_org_id.as_str().cmp(b.product_org_id.as_str()));
+    Ok(orgs)
 }

@@ -97,7 +97,11 @@ fn store_signal(
         Some(id) => crate::reads::target_org_of(conn, tenant, id)?,
         None => None,
     };
-    let applied = step::signal_applied(lead.clone(), target);
+    let similar = match (&after.product_org_id, target) {
+        (Some(id), None) => crate::similar::similar_on(conn, tenant, id)?,
+        _ => None,
+    };
+    let applied = step::signal_applied(signal, &after, target, similar.as_ref());
     if let Some(message_id) = &signal.message_id {
         remember(conn, tenant, key, message_id, &applied, received_at)?;
     }

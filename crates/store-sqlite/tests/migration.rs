@@ -122,6 +122,7 @@ async fn a_version_4_store_keeps_its_history_and_dedupe_rows() {
             patches: vec![FieldPatch::PlanId(Some("basic".into()))],
             event_at: None,
             message_id: Some("m-1".into()),
+            warnings: Vec::new(),
         }],
     };
     let IngestResult::Applied(results) = store.ingest(tenant.id, retry).await.unwrap() else {
@@ -147,6 +148,7 @@ async fn a_version_4_store_keeps_its_history_and_dedupe_rows() {
             patches: vec![FieldPatch::PlanId(Some("basic".into()))],
             event_at: None,
             message_id: Some("m-2".into()),
+            warnings: Vec::new(),
         }],
     };
     store.ingest(tenant.id, update).await.unwrap();

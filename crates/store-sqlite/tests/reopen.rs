@@ -30,6 +30,7 @@ async fn plan(store: &dyn Store, tenant: TenantId, key: &ApiKeyId, name: &str, e
             patches: vec![FieldPatch::PlanId(Some(name.into()))],
             event_at: Some(at(event)),
             message_id: None,
+            warnings: Vec::new(),
         }],
     };
     let result = store.ingest(tenant, request).await.expect("ingest");

@@ -46,6 +46,7 @@ async fn the_wal_stays_bounded_under_sustained_writes() {
                             patches: vec![FieldPatch::Name(Some(format!("Workspace {n}")))],
                             event_at: None,
                             message_id: Some(format!("m-{writer}-{n}")),
+                            warnings: Vec::new(),
                         }],
                     };
                     let result = store.ingest(tenant.id, request).await.unwrap();

@@ -8,7 +8,9 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use trailspark_core::{ApiKeyId, Applied, SignalApplied, TargetOrgId};
+use trailspark_core::{
+    ApiKeyId, Applied, SignalApplied, TargetOrgId, UnchangedReason, UnlinkedReason, Warning,
+};
 
 use crate::PageRequest;
 
@@ -157,20 +159,29 @@ impl Delivery {
     pub const PER_KEY: u32 = 10_000;
 }
 
-/// What a result says in the log: the outcome, the product org and lead it named, its target
-/// org, whether it changed something.
-pub type Said = (
-    Outcome,
-    Option<String>,
-    Option<String>,
-    Option<TargetOrgId>,
-    bool,
-);
+/// What a store's result for one update says in its log entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Said {
+    pub outcome: Outcome,
+    pub product_org_id: Option<String>,
+    pub lead_id: Option<String>,
+    pub target_org_id: Option<TargetOrgId>,
+    pub changed: bool,
+    /// Why nothing changed (`same_values`, `older_event`), or why a lead is not linked.
+    pub unchanged_reason: Option<&'static str>,
+    /// The result's warnings, as the answer's JSON array; `None` for none.
+    pub warnings: Option<String>,
+}
 
 /// What a store's result for one update says in the log.
 pub trait Logged {
-    /// The outcome, the product org and lead it named, its target org, whether it changed.
     fn verdict(&self) -> Said;
+}
+
+/// The warnings as the log stores them.
+fn warnings_json(warnings: &[Warning]) -> Option<String> {
+    (!warnings.is_empty())
+        .then(|| serde_json::to_string(warnings).expect("warnings serialize as JSON"))
 }
 
 impl Logged for Applied {
@@ -180,16 +191,16 @@ impl Logged for Applied {
             (false, true) => Outcome::Applied,
             (false, false) => Outcome::Unchanged,
         };
-        let product_org = Some(self.product_org_id.as_str().to_owned());
-        // A duplicate stored nothing, whatever its first outcome changed.
-        let changed = self.changed && !self.duplicate;
-        (
+        Said {
             outcome,
-            product_org,
-            None,
-            Some(self.target_org_id),
-            changed,
-        )
+            product_org_id: Some(self.product_org_id.as_str().to_owned()),
+            lead_id: None,
+            target_org_id: Some(self.target_org_id),
+            // A duplicate stored nothing, whatever its first outcome changed.
+            changed: self.changed && !self.duplicate,
+            unchanged_reason: self.unchanged_reason.map(UnchangedReason::as_str),
+            warnings: warnings_json(&self.warnings),
+        }
     }
 }
 
@@ -201,12 +212,31 @@ impl Logged for SignalApplied {
         } else {
             Outcome::Applied
         };
-        let lead = Some(self.lead_id.as_str().to_owned());
-        (outcome, None, lead, self.target_org_id, !self.duplicate)
+        Said {
+            outcome,
+            product_org_id: None,
+            lead_id: Some(self.lead_id.as_str().to_owned()),
+            target_org_id: self.target_org_id,
+            changed: !self.duplicate,
+            // A signal's entry has no column of its own for why its lead is not linked; the
+            // reason column says it (`no_product_org_id`, `product_org_not_found`).
+            unchanged_reason: self.unlinked_reason.map(UnlinkedReason::as_str),
+            warnings: warnings_json(&self.warnings),
+        }
     }
 }
 
 impl RequestLog {
+    /// The body index of each update of the request, in update order (a single update's is
+    /// 0): what a warning about the request's elements names.
+    pub fn update_indexes(&self) -> Vec<u32> {
+        self.entries
+            .iter()
+            .filter(|entry| matches!(entry.verdict, Verdict::Update(_)))
+            .map(|entry| entry.index.unwrap_or(0))
+            .collect()
+    }
+
     /// The rows of this log, given the store's result for each update of the request (an
     /// update the store failed is logged refused with a 500).
     pub fn rows<T: Logged>(
@@ -240,12 +270,14 @@ impl RequestLog {
                     Verdict::Refused(refusal) => row.refuse(refusal),
                     Verdict::Update(n) => match results.get(*n) {
                         Some(Ok(result)) => {
-                            let (outcome, org, lead, target, changed) = result.verdict();
-                            row.outcome = outcome;
-                            row.product_org_id = org;
-                            row.lead_id = lead;
-                            row.target_org_id = target;
-                            row.changed = changed;
+                            let said = result.verdict();
+                            row.outcome = said.outcome;
+                            row.product_org_id = said.product_org_id;
+                            row.lead_id = said.lead_id;
+                            row.target_org_id = said.target_org_id;
+                            row.changed = said.changed;
+                            row.unchanged_reason = said.unchanged_reason.map(str::to_owned);
+                            row.warnings = said.warnings;
                         }
                         Some(Err(why)) => row.refuse(&Refusal {
                             status: 500,
@@ -329,6 +361,8 @@ mod tests {
             target_org_id: TargetOrgId(9),
             is_new_org: false,
             changed,
+            unchanged_reason: None,
+            warnings: Vec::new(),
             duplicate,
         }
     }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use trailspark_core::signal::Signal;
-use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, TargetOrgId};
+use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, TargetOrgId, UnlinkedReason};
 
 use crate::ProductOrg;
 
@@ -31,6 +31,27 @@ pub struct Lead {
     pub target_org_id: Option<TargetOrgId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A lead that is not linked to a target org, with what may fix it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnlinkedLead {
+    pub lead: Lead,
+    /// An existing product org whose id folds like the one the lead names (the lead's
+    /// `WS_ABC123` where `ws_abc123` exists): what the sender probably meant. The oldest when
+    /// several do ([`crate::did_you_mean`]), as the signal's `similar_product_org` warning.
+    pub did_you_mean: Option<ProductOrgId>,
+}
+
+impl UnlinkedLead {
+    /// Why the lead is not linked: its signals named no product org, or the one they named
+    /// does not exist (the link is made when it is created).
+    pub fn reason(&self) -> UnlinkedReason {
+        match self.lead.product_org_id {
+            None => UnlinkedReason::NoProductOrgId,
+            Some(_) => UnlinkedReason::ProductOrgNotFound,
+        }
+    }
 }
 
 /// One stored signal of a lead.

@@ -5,8 +5,10 @@
 pub mod cursor;
 mod deliveries;
 mod error;
+mod health;
 mod leads;
 mod rows;
+mod similar;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,15 +20,21 @@ pub use deliveries::{
     RequestLog, Swept, Verdict,
 };
 pub use error::{Cause, Missing, StoreError, StoreResult};
+pub use health::{
+    hour_start, is_volatile, key_health, window_start, ChangedFields, ErrorExample, FieldShare,
+    HourBar, HourCount, KeyActivity, KeyHealth, RefusalCount, TopError, VolatileField,
+    MIN_CHANGING_UPDATES, TOP_ERRORS, WINDOW_HOURS,
+};
 pub use leads::{
     EvaluationContext, FirmographicsKey, FirmographicsRow, Lead, SignalRecord, SignalRequest,
-    TargetOrg, TargetOrgDetail,
+    TargetOrg, TargetOrgDetail, UnlinkedLead,
 };
 pub use rows::{
     ApiKeyRecord, CommitCounters, CommitStats, CursorKey, HistoryEntry, IngestRequest,
     IngestResult, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, TemplateVersion,
     Tenant, User, Window,
 };
+pub use similar::{did_you_mean, group_by_folded, is_possible_duplicate, meant};
 /// The outcomes of writes are the write rules' own (core); here for the stores' callers.
 pub use trailspark_core::{Applied, SignalApplied};
 
@@ -105,6 +113,15 @@ pub trait Store: Send + Sync + 'static {
     /// One entry of the tenant's delivery log; [`StoreError::NotFound`] when it has none of
     /// that id.
     async fn delivery(&self, tenant: TenantId, id: i64) -> StoreResult<Delivery>;
+    /// What a key's log and the product org history it wrote say since `since`: entries per
+    /// hour by outcome, refusals by code with the newest of each, and the fields each history
+    /// row changed (read through the log's applied entries). Another tenant's key has none.
+    async fn key_activity(
+        &self,
+        tenant: TenantId,
+        key: &ApiKeyId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<KeyActivity>;
     /// Removes, in every tenant, the log entries received before `before` and those beyond the
     /// newest `per_key` of each key.
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept>;
@@ -157,6 +174,21 @@ pub trait Store: Send + Sync + 'static {
         id: &ProductOrgId,
         page: &PageRequest,
     ) -> StoreResult<Page<HistoryEntry>>;
+    /// Possible duplicates: product orgs whose ids are equal once trimmed and case-folded
+    /// ([`ProductOrgId::folded`]), grouped by [`group_by_folded`]; the first `limit` groups in
+    /// folded-id order, each ordered by id.
+    async fn possible_duplicates(
+        &self,
+        tenant: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<Vec<ProductOrg>>>;
+    /// Every product org whose id folds like one of `ids` (those of `ids` that exist
+    /// included), ordered by id: [`is_possible_duplicate`] then says which are whose.
+    async fn product_orgs_folding_like(
+        &self,
+        tenant: TenantId,
+        ids: &[ProductOrgId],
+    ) -> StoreResult<Vec<ProductOrg>>;
 
     /// Stores signals in order, in one transaction with whatever else is being committed, and
     /// links each signal's lead to the target org of the signal's product org.
@@ -169,6 +201,13 @@ pub trait Store: Send + Sync + 'static {
     async fn lead(&self, tenant: TenantId, id: &LeadId) -> StoreResult<Lead>;
     /// Leads ordered by id, optionally filtered by id or email, one page at a time.
     async fn list_leads(&self, tenant: TenantId, query: &SearchQuery) -> StoreResult<Page<Lead>>;
+    /// The leads [`Store::list_leads`] would list that are not linked to a target org, each
+    /// with the product org it probably meant.
+    async fn unlinked_leads(
+        &self,
+        tenant: TenantId,
+        query: &SearchQuery,
+    ) -> StoreResult<Page<UnlinkedLead>>;
     /// The lead, its newest `signals` signals, and its target org's firmographics and product
     /// orgs, read at one point in time.
     async fn evaluation_context(

@@ -1,5 +1,7 @@
-//! `trailspark key create|list|show|revoke`, and `key template …` ([`template`]).
+//! `trailspark key create|list|show|revoke`, `key template …` ([`template`]) and `key health`
+//! ([`health`]).
 
+mod health;
 mod template;
 
 use std::path::{Path, PathBuf};
@@ -33,6 +35,10 @@ pub enum KeyCommand {
     /// earlier version stays readable.
     #[command(subcommand)]
     Template(template::TemplateCommand),
+    /// A key's last 24 hours: updates, refused and unchanged shares, top errors with an
+    /// example delivery, fields that change alone on most updates and what to do about them,
+    /// and deliveries per hour by outcome.
+    Health(KeyArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -109,6 +115,7 @@ pub async fn run(db: &DatabaseArgs, json: bool, cmd: KeyCommand) -> anyhow::Resu
         KeyCommand::Show(args) => show(db, json, args).await,
         KeyCommand::Revoke(args) => revoke(db, json, args).await,
         KeyCommand::Template(cmd) => template::run(db, json, cmd).await,
+        KeyCommand::Health(args) => health::run(db, json, args).await,
     }
 }
 

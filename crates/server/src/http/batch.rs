@@ -53,9 +53,12 @@ impl Intake {
         if takes.contains(&kind) {
             return Ok(None);
         }
-        Ok(Some(
-            json!({"success": true, "skipped": true, "type": kind}),
-        ))
+        Ok(Some(json!({
+            "success": true,
+            "skipped": true,
+            "type": kind,
+            "message": skip_message(kind, takes),
+        })))
     }
 
     /// The event's own messageId, for the Segment API.
@@ -69,6 +72,36 @@ impl Intake {
             .filter(|id| !id.is_empty() && id.len() <= 255 && !id.contains('\0'))
             .map(str::to_owned)
     }
+}
+
+/// Why an event of type `kind` was skipped by a key that takes `takes`, and where to send it,
+/// in the words of the CDP guide. Other event types are accepted, not refused (SPEC §3), so
+/// that an SDK does not retry them; without this the sender sees `success` and nothing stored.
+fn skip_message(kind: &str, takes: &[&str]) -> String {
+    let skipped = format!("so `{kind}` events are skipped (nothing stored)");
+    if takes.contains(&"group") {
+        let instead = match kind {
+            "identify" | "track" | "page" | "screen" => format!(
+                "send `group` calls to this key, or use a Signal Staging key for `{kind}`. In \
+                 Segment's Webhooks (Actions), the trigger \"Event type is group\" filters out \
+                 track, identify, and page calls"
+            ),
+            _ => format!("send `group` calls to this key; trailspark has no use for `{kind}`"),
+        };
+        return format!(
+            "Only `group` calls carry `groupId` and the group's traits; this key takes product \
+             org updates, {skipped}: {instead}."
+        );
+    }
+    let listed: Vec<String> = takes.iter().map(|t| format!("`{t}`")).collect();
+    let instead = match kind {
+        "group" => "send `group` calls to a Product Org Updates key".to_owned(),
+        _ => format!("trailspark has no use for `{kind}`"),
+    };
+    format!(
+        "This key takes signals ({} calls), {skipped}: {instead}.",
+        listed.join(", ")
+    )
 }
 
 impl From<trailspark_store::Intake> for Intake {
@@ -114,6 +147,7 @@ impl Logging<'_> {
     /// The entry of an element refused before the store: its payload always kept, to fix
     /// the mapping and replay it.
     fn refused(&self, index: Option<u32>, item: &Value, e: &ApiError) -> NewDelivery {
+        self.app.metrics.refused(&self.accepted.key, e.code(), 1);
         NewDelivery {
             index,
             payload: Some(deliveries::payload_text(item)),
@@ -158,6 +192,7 @@ impl Logging<'_> {
             IngestResult::Applied(results) => Ok(results),
             IngestResult::Replayed => {
                 let refusal = deliveries::refusal(&ApiError::Replayed);
+                self.app.metrics.replayed(&self.accepted.key, &again);
                 let entries = again
                     .unwrap_or_default()
                     .into_iter()

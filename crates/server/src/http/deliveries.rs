@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use trailspark_core::ApiKeyId;
-use trailspark_store::{Delivery, DeliveryQuery, Outcome};
+use trailspark_store::{Delivery, DeliveryQuery, DeliveryRow, Outcome};
 
 use super::admin::page;
 use super::keys::body_of;
@@ -164,6 +164,10 @@ pub struct DeliveryView<'a> {
     changed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     unchanged_reason: Option<&'a str>,
+    /// A signal's: why its lead is not linked (the log keeps it where a product org update
+    /// keeps its unchanged reason).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unlinked_reason: Option<&'a str>,
     warnings: Value,
     template_version: i64,
     has_payload: bool,
@@ -179,6 +183,7 @@ impl<'a> DeliveryView<'a> {
     /// The entry; `whole` adds its payload and answer.
     pub fn of(delivery: &'a Delivery, whole: bool) -> Self {
         let row = &delivery.row;
+        let reason = row.unchanged_reason.as_deref();
         Self {
             delivery_id: delivery.id,
             key_id: &delivery.key_id.0,
@@ -194,12 +199,9 @@ impl<'a> DeliveryView<'a> {
             lead_id: row.lead_id.as_deref(),
             target_org_id: row.target_org_id.map(|t| t.0),
             changed: row.changed,
-            unchanged_reason: row.unchanged_reason.as_deref(),
-            warnings: row
-                .warnings
-                .as_deref()
-                .and_then(|w| serde_json::from_str(w).ok())
-                .unwrap_or_else(|| json!([])),
+            unchanged_reason: reason.filter(|_| !is_signal(row)),
+            unlinked_reason: reason.filter(|_| is_signal(row)),
+            warnings: Value::Array(warnings(row)),
             template_version: row.template_version,
             has_payload: row.payload.is_some(),
             payload: whole
@@ -217,29 +219,174 @@ pub fn payload_value(payload: Option<&str>) -> Option<Value> {
     Some(serde_json::from_str(text).unwrap_or_else(|_| Value::from(text)))
 }
 
-/// The answer the entry was given, as the webhook's result for it said it.
+/// Whether the entry is a stored signal's (a lead's), not a product org update's.
+fn is_signal(row: &DeliveryRow) -> bool {
+    row.lead_id.is_some()
+}
+
+/// The entry's warnings, as its answer gave them (`[{code, message, …}]`); none when the
+/// column is empty or unreadable.
+pub fn warnings(row: &DeliveryRow) -> Vec<Value> {
+    row.warnings
+        .as_deref()
+        .and_then(|w| serde_json::from_str(w).ok())
+        .unwrap_or_default()
+}
+
+/// The answer the entry was given, as the webhook's result for it said it, from what the log
+/// keeps. Not kept, so not shown: a product org update's `isNewOrg`, and a refusal's extra
+/// keys (`path`, `fieldErrors`, …; its message names them).
 fn answer(delivery: &Delivery) -> Value {
     let row = &delivery.row;
-    match &row.code {
-        Some(code) => json!({
+    if let Some(code) = &row.code {
+        return json!({
             "status": row.status,
             "body": {"success": false, "code": code, "message": row.message},
-        }),
-        None => {
-            let mut body = json!({"success": true, "changed": row.changed});
-            if let Some(id) = &row.product_org_id {
-                body["productOrgId"] = json!(id);
-            }
-            if let Some(id) = &row.lead_id {
-                body["leadId"] = json!(id);
-            }
-            if let Some(target) = row.target_org_id {
-                body["targetOrgId"] = json!(target.0);
-            }
-            if row.outcome == Outcome::Duplicate {
-                body["duplicate"] = json!(true);
-            }
-            json!({"status": row.status, "body": body})
+        });
+    }
+    let reason = row.unchanged_reason.as_deref();
+    let mut body = json!({"success": true});
+    if let Some(id) = &row.product_org_id {
+        body["productOrgId"] = json!(id);
+    }
+    if let Some(id) = &row.lead_id {
+        body["leadId"] = json!(id);
+    }
+    if is_signal(row) {
+        // A signal's target org is its lead's link: null when not linked.
+        body["targetOrgId"] = json!(row.target_org_id.map(|t| t.0));
+        body["linked"] = json!(row.target_org_id.is_some());
+        if let Some(reason) = reason {
+            body["unlinkedReason"] = json!(reason);
         }
+    } else {
+        if let Some(target) = row.target_org_id {
+            body["targetOrgId"] = json!(target.0);
+        }
+        // A duplicate stored nothing (its entry says `changed: false`) but was answered its
+        // first outcome, whose reason the entry keeps: a first answer that changed nothing
+        // has one.
+        let changed = match row.outcome {
+            Outcome::Duplicate => reason.is_none(),
+            _ => row.changed,
+        };
+        body["changed"] = json!(changed);
+        if let Some(reason) = reason {
+            body["unchangedReason"] = json!(reason);
+        }
+    }
+    let warnings = warnings(row);
+    if !warnings.is_empty() {
+        body["warnings"] = Value::Array(warnings);
+    }
+    if row.outcome == Outcome::Duplicate {
+        body["duplicate"] = json!(true);
+    }
+    json!({"status": row.status, "body": body})
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use trailspark_core::TargetOrgId;
+    use trailspark_store::{DeliveryRow, Intake};
+
+    use super::*;
+
+    fn entry(change: impl FnOnce(&mut DeliveryRow)) -> Delivery {
+        let mut row = DeliveryRow {
+            request_id: "req_1".into(),
+            index: None,
+            received_at: Utc::now(),
+            intake: Intake::Webhook,
+            status: 200,
+            outcome: Outcome::Applied,
+            code: None,
+            message: None,
+            product_org_id: Some("ws_1".into()),
+            lead_id: None,
+            target_org_id: Some(TargetOrgId(7)),
+            changed: true,
+            unchanged_reason: None,
+            warnings: None,
+            template_version: 1,
+            payload: None,
+            replay_of: None,
+        };
+        change(&mut row);
+        Delivery {
+            id: 1,
+            key_id: ApiKeyId("key_1".into()),
+            row,
+        }
+    }
+
+    #[test]
+    fn an_answer_says_its_reason_and_warnings() {
+        let warning = json!([{"code": "unresolved_path", "message": "m", "field": "mrr",
+                              "path": "traits.MRR", "didYouMean": "traits.mrr"}]);
+        let unchanged = entry(|row| {
+            row.outcome = Outcome::Unchanged;
+            row.changed = false;
+            row.unchanged_reason = Some("same_values".into());
+            row.warnings = Some(warning.to_string());
+        });
+        assert_eq!(
+            answer(&unchanged)["body"],
+            json!({"success": true, "productOrgId": "ws_1", "targetOrgId": 7, "changed": false,
+                   "unchangedReason": "same_values", "warnings": warning})
+        );
+        let view = serde_json::to_value(DeliveryView::of(&unchanged, false)).unwrap();
+        assert_eq!(view["unchangedReason"], "same_values");
+        assert_eq!(view["warnings"], warning);
+        assert!(view.get("unlinkedReason").is_none());
+    }
+
+    #[test]
+    fn a_duplicate_is_answered_its_first_outcome() {
+        let of_a_change = entry(|row| {
+            row.outcome = Outcome::Duplicate;
+            row.changed = false;
+        });
+        let body = &answer(&of_a_change)["body"];
+        assert_eq!(
+            (&body["changed"], &body["duplicate"]),
+            (&json!(true), &json!(true)),
+            "{body}"
+        );
+        let of_no_change = entry(|row| {
+            row.outcome = Outcome::Duplicate;
+            row.changed = false;
+            row.unchanged_reason = Some("older_event".into());
+        });
+        let body = &answer(&of_no_change)["body"];
+        assert_eq!(
+            (&body["changed"], &body["unchangedReason"]),
+            (&json!(false), &json!("older_event")),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn a_signals_answer_says_whether_and_why_not_its_lead_is_linked() {
+        let unlinked = entry(|row| {
+            row.product_org_id = None;
+            row.lead_id = Some("lead_1".into());
+            row.target_org_id = None;
+            row.unchanged_reason = Some("no_product_org_id".into());
+        });
+        assert_eq!(
+            answer(&unlinked)["body"],
+            json!({"success": true, "leadId": "lead_1", "targetOrgId": null, "linked": false,
+                   "unlinkedReason": "no_product_org_id"})
+        );
+        let view = serde_json::to_value(DeliveryView::of(&unlinked, false)).unwrap();
+        assert_eq!(view["unlinkedReason"], "no_product_org_id");
+        assert!(view.get("unchangedReason").is_none(), "{view}");
+        let linked = entry(|row| {
+            row.product_org_id = None;
+            row.lead_id = Some("lead_1".into());
+        });
+        assert_eq!(answer(&linked)["body"]["linked"], json!(true));
     }
 }

@@ -9,8 +9,9 @@ use axum::routing::post;
 use axum::Router;
 use serde_json::Value;
 use trailspark_core::extract::extract_product_org;
+use trailspark_core::warning::{warn_duplicates_in_batch, UnchangedReason, Warning};
 use trailspark_core::EndpointType;
-use trailspark_store::{Applied, IngestRequest};
+use trailspark_store::{Applied, IngestRequest, RequestLog};
 
 use super::batch::{self, Element, Intake, Logging};
 use super::webhook::{accept, record};
@@ -68,7 +69,8 @@ pub(crate) async fn apply_product_org_updates(logging: &Logging<'_>) -> Result<R
         }
         Ok(Element::Update(update))
     };
-    let store = async |updates, log| {
+    let store = async |mut updates: Vec<trailspark_core::Update>, log: RequestLog| {
+        warn_duplicates_in_batch(&mut updates, &log.update_indexes());
         let request = IngestRequest {
             key_id: key.id.clone(),
             received_at: accepted.received_at,
@@ -108,12 +110,16 @@ pub(crate) async fn apply_product_org_updates(logging: &Logging<'_>) -> Result<R
             target_org_id: outcome.target_org_id,
             is_new_org: outcome.is_new_org,
             changed: outcome.changed,
+            unchanged_reason: outcome.unchanged_reason,
+            warnings: outcome.warnings,
+            duplicate: outcome.duplicate,
         }
     };
     batch::apply_payload(logging, extract, store, render).await
 }
 
-/// The answer to an applied update (SPEC §3), fields in the order the seed documents show.
+/// The answer to an applied update (SPEC §3), fields in the order the seed documents show,
+/// then what SPEC §6 adds when there is something to say.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 struct AppliedBody {
@@ -122,4 +128,11 @@ struct AppliedBody {
     target_org_id: trailspark_core::TargetOrgId,
     is_new_org: bool,
     changed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    unchanged_reason: Option<UnchangedReason>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    warnings: Vec<Warning>,
+    /// A repeated messageId: the first answer again, and this.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    duplicate: bool,
 }

@@ -4,10 +4,10 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use trailspark_core::LeadId;
-use trailspark_store::{EvaluationContext, Lead};
+use trailspark_core::{LeadId, ProductOrgId, UnlinkedReason};
+use trailspark_store::{EvaluationContext, Lead, UnlinkedLead};
 
 use super::admin::ListParams;
 use super::views::{self, EvaluationContextView, LeadView, PageView};
@@ -35,13 +35,60 @@ fn lead_id(raw: String) -> Result<LeadId, ApiError> {
     LeadId::parse(raw).map_err(|e| ApiError::NotFound(format!("No such lead: leadId {e}.")))
 }
 
+/// `?q=&cursor=&limit=` and `linked=false`, which lists only the leads not linked to a
+/// target org, each with why.
+#[derive(Debug, Deserialize)]
+struct LeadListParams {
+    #[serde(flatten)]
+    list: ListParams,
+    linked: Option<String>,
+}
+
 async fn list(
     State(app): State<App>,
     admin: TenantAdmin,
-    Query(params): Query<ListParams>,
+    Query(params): Query<LeadListParams>,
 ) -> Result<Response, ApiError> {
-    let found = app.store.list_leads(admin.tenant, &params.query()?).await?;
-    Ok(Json(PageView::of(&found, LeadView::from)).into_response())
+    let query = params.list.query()?;
+    match params.linked.as_deref() {
+        None | Some("") => {
+            let found = app.store.list_leads(admin.tenant, &query).await?;
+            Ok(Json(PageView::of(&found, LeadView::from)).into_response())
+        }
+        Some("false") => {
+            let found = app.store.unlinked_leads(admin.tenant, &query).await?;
+            Ok(Json(PageView::of(&found, UnlinkedLeadView::from)).into_response())
+        }
+        Some(other) => Err(ApiError::BadRequest {
+            code: "invalid_linked",
+            message: format!(
+                "linked takes only `false` (the leads not linked to a target org, each with \
+                 why); leave it out for every lead. Got {other:?}."
+            ),
+        }),
+    }
+}
+
+/// A lead of `?linked=false`: the lead, why it is not linked, and the product org it
+/// probably meant (one whose id differs only by case or surrounding spaces).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UnlinkedLeadView<'a> {
+    #[serde(flatten)]
+    lead: LeadView<'a>,
+    unlinked_reason: UnlinkedReason,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    did_you_mean: Option<&'a ProductOrgId>,
+}
+
+impl<'a> From<&'a UnlinkedLead> for UnlinkedLeadView<'a> {
+    fn from(unlinked: &'a UnlinkedLead) -> Self {
+        Self {
+            lead: LeadView::from(&unlinked.lead),
+            unlinked_reason: unlinked.reason(),
+            did_you_mean: unlinked.did_you_mean.as_ref(),
+        }
+    }
 }
 
 async fn one(

@@ -3,8 +3,10 @@
 pub(crate) mod admin;
 pub(crate) mod batch;
 pub(crate) mod deliveries;
+mod fallback;
 mod health;
 pub(crate) mod ingest;
+mod key_health;
 mod keys;
 pub(crate) mod leads;
 mod openapi;
@@ -32,15 +34,14 @@ pub fn router(app: App, request_timeout: std::time::Duration) -> Router {
         .merge(admin::router())
         .merge(keys::router())
         .merge(deliveries::router())
+        .merge(key_health::router())
         .merge(templates::router())
         .merge(leads::router())
         .merge(target_orgs::router())
         .merge(health::router())
         .merge(openapi::router())
         .merge(crate::web::router())
-        .fallback(|| async {
-            ApiError::NotFound("There is no endpoint at this path; see /api/openapi.json.".into())
-        })
+        .fallback(|uri: axum::http::Uri| async move { fallback::not_found(&uri) })
         .layer(axum::middleware::from_fn_with_state(
             Context {
                 app: app.clone(),

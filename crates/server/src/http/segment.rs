@@ -34,7 +34,7 @@ pub const MAX_BATCH_BYTES: usize = 500 * 1024;
 /// Most events in one batch, as Segment's own API has it.
 pub const MAX_EVENTS: usize = 2_500;
 /// The single-event endpoints.
-const EVENT_TYPES: [&str; 6] = ["group", "identify", "track", "page", "screen", "alias"];
+pub(super) const EVENT_TYPES: [&str; 6] = ["group", "identify", "track", "page", "screen", "alias"];
 
 /// Routes of the Segment-compatible API.
 pub fn router() -> Router<App> {
@@ -101,6 +101,7 @@ async fn apply(
     };
     let key = app.keys.active(&credentials.key, received_at).await?;
     if let Err(refused) = admitted(app, headers, &credentials, &key) {
+        app.metrics.refused(&key, refused.code(), 1);
         let entry = deliveries::refused_entry(&refused, None);
         let log =
             deliveries::request_log(&key, trailspark_store::Intake::Segment, None, vec![entry]);

@@ -69,12 +69,23 @@ pub(crate) async fn apply_signals(logging: &Logging<'_>) -> Result<Response, Api
         Ok(app.store.ingest_signals(key.tenant, request).await?)
     };
     let render = |outcome: SignalApplied| {
-        json!({
+        app.metrics.key_counters(key).count(outcome.duplicate, true);
+        let mut body = json!({
             "success": true,
             "leadId": outcome.lead_id,
             "targetOrgId": outcome.target_org_id,
             "linked": outcome.linked,
-        })
+        });
+        if let Some(why) = outcome.unlinked_reason {
+            body["unlinkedReason"] = json!(why);
+        }
+        if !outcome.warnings.is_empty() {
+            body["warnings"] = json!(outcome.warnings);
+        }
+        if outcome.duplicate {
+            body["duplicate"] = json!(true);
+        }
+        body
     };
     batch::apply_payload(logging, extract, store, render).await
 }

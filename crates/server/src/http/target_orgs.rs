@@ -6,11 +6,12 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use trailspark_core::{firmographics, TargetOrgId};
-use trailspark_store::TargetOrg;
+use trailspark_store::{ProductOrg, TargetOrg};
 
-use super::admin::{product_org_id, ListParams};
+use super::admin::{page, product_org_id, ListParams};
 use super::views::{self, PageView, ProductOrgView, TargetOrgDetailView, TargetOrgView};
 use super::webhook::{read_body, require_json};
 use crate::app::App;
@@ -30,6 +31,8 @@ pub fn router() -> Router<App> {
             "/api/admin/product-orgs/{product_org_id}/move",
             post(move_product_org),
         )
+        // Not under /api/admin/product-orgs/, where it would hide a product org of that id.
+        .route("/api/admin/possible-duplicates", get(possible_duplicates))
 }
 
 fn target_org_id(raw: &str) -> Result<TargetOrgId, ApiError> {
@@ -111,6 +114,59 @@ async fn move_product_org(
     // The store checks the target first, so a 404 says which of the two is missing.
     let moved = app.store.move_product_org(admin.tenant, &id, to).await?;
     Ok(Json(ProductOrgView::from(&moved)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct DuplicatesParams {
+    limit: Option<String>,
+}
+
+/// `{groups: [{foldedId, productOrgs}], more}`: product orgs whose ids are equal once trimmed
+/// and case-folded, the first `limit` groups in folded-id order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DuplicatesView<'a> {
+    groups: Vec<DuplicateGroupView<'a>>,
+    more: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DuplicateGroupView<'a> {
+    folded_id: String,
+    product_orgs: Vec<ProductOrgView<'a>>,
+}
+
+impl<'a> DuplicateGroupView<'a> {
+    fn of(orgs: &'a [ProductOrg]) -> Self {
+        Self {
+            folded_id: orgs
+                .first()
+                .map(|o| o.product_org_id.folded())
+                .unwrap_or_default(),
+            product_orgs: orgs.iter().map(ProductOrgView::from).collect(),
+        }
+    }
+}
+
+async fn possible_duplicates(
+    State(app): State<App>,
+    admin: TenantAdmin,
+    Query(params): Query<DuplicatesParams>,
+) -> Result<Response, ApiError> {
+    let limit = page(None, params.limit)?.limit;
+    // One group more than shown says whether there are more.
+    let mut groups = app
+        .store
+        .possible_duplicates(admin.tenant, limit + 1)
+        .await?;
+    let more = groups.len() > limit as usize;
+    groups.truncate(limit as usize);
+    let view = DuplicatesView {
+        groups: groups.iter().map(|g| DuplicateGroupView::of(g)).collect(),
+        more,
+    };
+    Ok(Json(view).into_response())
 }
 
 /// A target org as the admin API lists it, as JSON (for pages that walk it).

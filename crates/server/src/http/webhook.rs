@@ -59,6 +59,7 @@ pub(crate) async fn accept(
             received_at,
         }),
         Err((refused, payload)) => {
+            app.metrics.refused(&key, refused.code(), 1);
             let entry = deliveries::refused_entry(&refused, payload);
             let log = deliveries::request_log(&key, Intake::Webhook, None, vec![entry]);
             deliveries::log_refused(app.store.as_ref(), &key, received_at, log).await;

@@ -16,9 +16,10 @@ use super::key_page::{key_href, key_of};
 use super::layout::{page, shown};
 use super::orgs::urlencode;
 use super::session::Viewer;
+use super::warnings::{self, with_code};
 use crate::app::App;
 use crate::error::ApiError;
-use crate::http::deliveries::DeliveryView;
+use crate::http::deliveries::{self, DeliveryView};
 
 /// Entries a page of the log shows.
 const PAGE: u32 = 50;
@@ -117,14 +118,20 @@ fn filters(here: &str, filter: &LogFilter) -> Markup {
     }
 }
 
-/// One entry of the log.
+/// One entry of the log: an entry with warnings is marked, and a reason said in words.
 fn row(here: &str, d: &Delivery) -> Markup {
     let row = &d.row;
+    let warned = deliveries::warnings(row);
     html! {
         tr {
             td data-label="Delivery" { a href={ (here) "/deliveries/" (d.id) } aria-label={ "Delivery " (d.id) } { "#" (d.id) } }
             td.nowrap data-label="Received" { (format_timestamp(&row.received_at)) }
-            td data-label="Outcome" { (row.outcome.as_str()) @if let Some(of) = row.replay_of { br; span.muted { "replay of #" (of) } } }
+            td data-label="Outcome" {
+                (row.outcome.as_str())
+                @if let Some(reason) = &row.unchanged_reason { br; span.muted.reason { (warnings::reason_in_words(reason).unwrap_or(reason)) } }
+                @if !warned.is_empty() { br; (warnings::marker(&warned)) }
+                @if let Some(of) = row.replay_of { br; span.muted { "replay of #" (of) } }
+            }
             td data-label="Status" { (row.status) }
             td data-label="Product org / lead" {
                 @if let Some(id) = &row.product_org_id {
@@ -136,7 +143,7 @@ fn row(here: &str, d: &Delivery) -> Markup {
             td data-label="Template" { "v" (row.template_version) }
             td data-label="Error" {
                 @if let Some(code) = &row.code {
-                    span.error { (code) } ": " (row.message.as_deref().unwrap_or_default())
+                    span.error { (code) } ": " (with_code(row.message.as_deref().unwrap_or_default()))
                 }
             }
         }
@@ -198,7 +205,7 @@ pub(super) async fn delivery_of(
 
 /// The entry's facts, as the admin API shows them.
 fn facts(key: &ApiKeyRecord, view: &Value) -> Markup {
-    const SHOWN: [(&str, &str); 14] = [
+    const SHOWN: [(&str, &str); 15] = [
         ("Received", "receivedAt"),
         ("Intake", "intake"),
         ("Status", "status"),
@@ -210,11 +217,12 @@ fn facts(key: &ApiKeyRecord, view: &Value) -> Markup {
         ("Target org", "targetOrgId"),
         ("Changed", "changed"),
         ("Unchanged because", "unchangedReason"),
+        ("Not linked because", "unlinkedReason"),
         ("Template version", "templateVersion"),
         ("Request", "requestId"),
         ("Index in the request", "index"),
     ];
-    let warnings = view["warnings"].as_array().filter(|w| !w.is_empty());
+    let warned = view["warnings"].as_array().filter(|w| !w.is_empty());
     html! {
         div.scroll { table.facts #facts {
             tbody {
@@ -226,8 +234,8 @@ fn facts(key: &ApiKeyRecord, view: &Value) -> Markup {
                 @if let Some(of) = view["replayOf"].as_i64() {
                     tr { th scope="row" { "Replay of" } td { a href={ (key_href(key)) "/deliveries/" (of) } { "#" (of) } } }
                 }
-                @if let Some(warnings) = warnings {
-                    tr { th scope="row" { "Warnings" } td { @for w in warnings { code { (w) } br; } } }
+                @if let Some(warned) = warned {
+                    tr #warnings { th scope="row" { "Warnings" } td { (warnings::list(warned)) } }
                 }
             }
         } }
@@ -245,6 +253,8 @@ fn fact(name: &str, value: &Value) -> Markup {
         }
         ("targetOrgId", id) => html! { a href={ "/settings/orgs/" (shown(id)) } { (shown(id)) } },
         ("code", code) => html! { span.error { (shown(code)) } },
+        ("message", Value::String(message)) => with_code(message),
+        ("unchangedReason" | "unlinkedReason", Value::String(reason)) => warnings::reason(reason),
         (_, other) => html! { (shown(other)) },
     }
 }
@@ -266,5 +276,57 @@ fn current_reading(key: &ApiKeyRecord, payload: Option<&Value>) -> Markup {
                 _ => p.muted { "No payload that is one JSON object was kept: there is nothing to read." },
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use trailspark_core::{ApiKeyId, TargetOrgId};
+    use trailspark_store::{DeliveryRow, Intake};
+
+    use super::*;
+
+    #[test]
+    fn an_entry_with_warnings_is_marked_and_its_reason_said_in_words() {
+        let warning = trailspark_core::Warning::unresolved_path("mrr", "traits.MRR", "traits.mrr");
+        let d = Delivery {
+            id: 4,
+            key_id: ApiKeyId("key_1".into()),
+            row: DeliveryRow {
+                request_id: "req_1".into(),
+                index: None,
+                received_at: Utc::now(),
+                intake: Intake::Webhook,
+                status: 200,
+                outcome: Outcome::Unchanged,
+                code: None,
+                message: None,
+                product_org_id: Some("ws_1".into()),
+                lead_id: None,
+                target_org_id: Some(TargetOrgId(7)),
+                changed: false,
+                unchanged_reason: Some("older_event".into()),
+                warnings: Some(serde_json::to_string(&[warning]).unwrap()),
+                template_version: 1,
+                payload: None,
+                replay_of: None,
+            },
+        };
+        let html = row("/settings/api-keys/key_1", &d).into_string();
+        assert!(html.contains("⚠ 1 warning: unresolved_path"), "{html}");
+        assert!(html.contains("older than the stored event"), "{html}");
+        let plain = Delivery {
+            row: DeliveryRow {
+                warnings: None,
+                ..d.row.clone()
+            },
+            ..d
+        };
+        let html = row("/settings/api-keys/key_1", &plain).into_string();
+        assert!(
+            !html.contains("warning"),
+            "no marker without warnings: {html}"
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! Settings > API Keys > a key (SPEC §6, the integrator's loop on one page): the key (never the
 //! key itself), its template with every earlier version, the editor that tests a changed
 //! template against the key's recent deliveries and saves it as the next version
-//! ([`super::key_template`]), and its delivery log ([`super::key_deliveries`]) with the way to
-//! replay what was refused ([`super::key_replay`]).
+//! ([`super::key_template`]), its health over the last 24 hours ([`super::key_health`]), and
+//! its delivery log ([`super::key_deliveries`]) with the way to replay what was refused
+//! ([`super::key_replay`]).
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -16,6 +17,7 @@ use trailspark_store::{ApiKeyRecord, DeliveryQuery, Outcome, PageRequest, Templa
 
 use super::builder::Builder;
 use super::key_deliveries::{self, LogFilter};
+use super::key_health;
 use super::key_template::{self, Editor, Said};
 use super::layout::{page, time};
 use super::new_key::webhook_url;
@@ -118,6 +120,7 @@ pub(super) async fn draw(
     let mut versions = app.store.template_versions(viewer.tenant, &key.id).await?;
     versions.sort_by_key(|v| std::cmp::Reverse(v.version));
     let log = key_deliveries::log(app, key, filter).await?;
+    let health = key_health::section(app, key).await?;
     // Only a version this key has is announced as saved.
     let editor = match editor.said {
         Said::Saved(n) if !versions.iter().any(|v| v.version == n) => Editor {
@@ -132,6 +135,7 @@ pub(super) async fn draw(
         html! {
             p { a href="/settings/api-keys" { "← API Keys" } }
             (summary(key, headers))
+            (health)
             (template_versions(key, &versions, &editor.said))
             (key_template::editor(viewer, key, &editor))
             (log)

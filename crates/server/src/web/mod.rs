@@ -6,24 +6,31 @@
 //! One module per concern: `session` (the session cookie, the signed-in `Viewer`, CSRF
 //! tokens), `layout` (the page skeleton), `login` (sign-in, the setup link, sign-out), `keys`
 //! and `new_key` with its template `builder` (API keys), a key's own page (`key_page`, its
-//! template editor `key_template`, its delivery log `key_deliveries`, `key_replay`), `orgs`
-//! (Org Management).
+//! template editor `key_template`, its delivery log `key_deliveries`, `key_replay`, its health
+//! `key_health` with its `chart`), `orgs` (Org Management, with its search and possible
+//! duplicates `org_search`, the move of a product org `org_move`, the leads list `leads`).
 
 use axum::Router;
 
 use crate::app::App;
 
 mod builder;
+mod chart;
 mod key_deliveries;
+mod key_health;
 mod key_page;
 mod key_replay;
 mod key_template;
 mod keys;
 mod layout;
+mod leads;
 mod login;
 mod new_key;
+mod org_move;
+mod org_search;
 mod orgs;
 mod session;
+mod warnings;
 
 pub use login::login_limiter;
 pub(crate) use session::{random_token, Viewer, CSRF_HEADER, SESSION_COOKIE};

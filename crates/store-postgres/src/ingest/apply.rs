@@ -12,11 +12,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use tokio_postgres::types::Json;
+use trailspark_core::ids::fold;
 use trailspark_core::step::{self, HistoryRow, OrgState, Write};
-use trailspark_core::{TargetOrgId, Update};
+use trailspark_core::{ProductOrgId, TargetOrgId, Update};
 use trailspark_store::{Applied, IngestResult, StoreError, StoreResult};
 
-use super::load::{current, lock_all, processed};
+use super::load::{current, lock_all, processed, NewOrg};
 use super::write::{insert_history, insert_target_orgs, remember_all, write_orgs};
 use super::Job;
 use crate::dedupe::seen_webhook_id;
@@ -72,7 +73,7 @@ struct Loaded<'a> {
     /// The batch's product orgs that exist.
     orgs: HashMap<OrgKey<'a>, Org>,
     /// A new target org id for each of the batch's product orgs that does not.
-    new_targets: HashMap<OrgKey<'a>, i64>,
+    new_targets: HashMap<OrgKey<'a>, NewOrg>,
 }
 
 /// What the batch writes once its updates went through [`step::step`] in memory.
@@ -185,6 +186,8 @@ fn merge<'a>(updates: &[(&'a Job, &'a Update)], loaded: Loaded<'a>) -> StoreResu
         remembered: Vec::new(),
         outcomes: Vec::with_capacity(updates.len()),
     };
+    // The product orgs this batch creates, by folded id, for the similar ones after them.
+    let mut created_here: HashMap<(i64, String), &ProductOrgId> = HashMap::new();
     for (job, update) in updates {
         let (tenant, key, now) = (
             job.tenant.0,
@@ -200,11 +203,18 @@ fn merge<'a>(updates: &[(&'a Job, &'a Update)], loaded: Loaded<'a>) -> StoreResu
             }
         }
         let org = batch_org(&mut merged.orgs, &new_targets, (tenant, id), now)?;
+        if !org.state.is_stored() && org.state.similar.is_none() {
+            // Created earlier in this batch, so not stored when the batch was read.
+            org.state.similar = created_here.get(&(tenant, fold(id))).copied().cloned();
+        }
         let step = step::step(&mut org.state, update, now);
         match step.write {
             Write::Change(change) => {
                 if let Some(target) = change.created {
                     merged.created.push((tenant, target.id.0, target.name, now));
+                    created_here
+                        .entry((tenant, fold(id)))
+                        .or_insert(&update.product_org_id);
                 }
                 org.changed = true;
                 org.updated_at = now;
@@ -226,18 +236,21 @@ fn merge<'a>(updates: &[(&'a Job, &'a Update)], loaded: Loaded<'a>) -> StoreResu
 /// it, else new (received `now`) with the target org id taken for it.
 fn batch_org<'m, 'a>(
     orgs: &'m mut HashMap<OrgKey<'a>, Org>,
-    new_targets: &HashMap<OrgKey<'a>, i64>,
+    new_targets: &HashMap<OrgKey<'a>, NewOrg>,
     key: OrgKey<'a>,
     now: DateTime<Utc>,
 ) -> StoreResult<&'m mut Org> {
     Ok(match orgs.entry(key) {
         Entry::Occupied(org) => org.into_mut(),
         Entry::Vacant(slot) => {
-            let target = *new_targets
+            let (target, similar) = new_targets
                 .get(&key)
                 .ok_or_else(|| StoreError::other("a new product org found no target org id"))?;
             slot.insert(Org {
-                state: OrgState::new(TargetOrgId(target)),
+                state: OrgState {
+                    similar: similar.clone(),
+                    ..OrgState::new(TargetOrgId(*target))
+                },
                 changed: false,
                 clock_moved: false,
                 updated_at: now,

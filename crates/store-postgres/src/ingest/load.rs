@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::types::Json;
 use trailspark_core::step::OrgState;
-use trailspark_core::{FieldClock, ProductOrgFields, TargetOrgId, Update};
+use trailspark_core::{
+    FieldClock, ProductOrgFields, ProductOrgId, TargetOrgId, Update, FOLDED_ID_SQL,
+};
 use trailspark_store::{Applied, StoreError, StoreResult};
 
 use super::apply::{MessageKey, Org, OrgKey};
@@ -82,23 +84,44 @@ fn nth<T>(items: &[T], n: i64) -> StoreResult<&T> {
         .ok_or_else(|| StoreError::other("unnest returned an unknown ordinal"))
 }
 
+/// A product org the batch creates: its new target org id, and the oldest stored product org
+/// whose id folds like its own (SPEC §6 `similar_product_org`).
+pub(super) type NewOrg = (i64, Option<ProductOrgId>);
+
 /// The stored state of the batch's product orgs that exist, and for each that does not, a
-/// new target org id. An id taken for an org whose every update turns out to be a duplicate
-/// stays unused: ids have gaps, as sequences do.
+/// new target org id and a similar stored id. An id taken for an org whose every update turns
+/// out to be a duplicate stays unused: ids have gaps, as sequences do.
 pub(super) async fn current<'a>(
     tx: &Transaction<'_>,
     keys: &[OrgKey<'a>],
-) -> StoreResult<(HashMap<OrgKey<'a>, Org>, HashMap<OrgKey<'a>, i64>)> {
+) -> StoreResult<(HashMap<OrgKey<'a>, Org>, HashMap<OrgKey<'a>, NewOrg>)> {
     let tenants: Vec<i64> = keys.iter().map(|k| k.0).collect();
     let ids: Vec<&str> = keys.iter().map(|k| k.1).collect();
-    // One primary key probe per org, as in `processed`.
-    let sql = "SELECT k.n, p.target_org_id, p.fields, p.field_clock, p.version, p.updated_at,
-                   CASE WHEN p.version IS NULL THEN nextval('target_org_ids') END
-               FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS k(tenant_id, product_org_id, n)
-               LEFT JOIN LATERAL (SELECT * FROM product_orgs WHERE tenant_id = k.tenant_id
-                   AND product_org_id = k.product_org_id COLLATE \"C\" OFFSET 0) p ON true";
+    let folded: Vec<String> = ids
+        .iter()
+        .map(|id| trailspark_core::ids::fold(id))
+        .collect();
+    // One primary key probe per org, as in `processed`; only an org not stored is looked up
+    // by its folded id (through the index on that expression, spelled as the index has it),
+    // and the one meant picked by `trailspark_store::meant`'s rule, here in SQL: the oldest,
+    // then the first by id (the column's collation is "C", Rust's order of strings).
+    let sql = format!(
+        "SELECT k.n, p.target_org_id, p.fields, p.field_clock, p.version, p.updated_at,
+             CASE WHEN p.version IS NULL THEN nextval('target_org_ids') END,
+             CASE WHEN p.version IS NULL THEN (SELECT s.product_org_id FROM product_orgs s
+                 WHERE s.tenant_id = k.tenant_id AND {folded} = k.folded
+                     AND s.product_org_id <> k.product_org_id
+                 ORDER BY s.created_at, s.product_org_id LIMIT 1) END
+         FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY
+             AS k(tenant_id, product_org_id, folded, n)
+         LEFT JOIN LATERAL (SELECT * FROM product_orgs WHERE tenant_id = k.tenant_id
+             AND product_org_id = k.product_org_id COLLATE \"C\" OFFSET 0) p ON true",
+        folded = FOLDED_ID_SQL
+            .postgres
+            .replace("product_org_id", "s.product_org_id")
+    );
     let rows = tx
-        .query(&prepared(tx, sql).await?, &[&tenants, &ids])
+        .query(&prepared(tx, &sql).await?, &[&tenants, &ids, &folded])
         .await
         .map_err(pg_error)?;
     let mut orgs = HashMap::with_capacity(keys.len());
@@ -106,7 +129,12 @@ pub(super) async fn current<'a>(
     for row in rows {
         let key = *nth(keys, row.get(0))?;
         if let Some(target) = row.get::<_, Option<i64>>(6) {
-            new.insert(key, target);
+            let similar = row
+                .get::<_, Option<String>>(7)
+                .map(ProductOrgId::parse)
+                .transpose()
+                .map_err(|e| StoreError::other("a stored product org id").caused_by(e))?;
+            new.insert(key, (target, similar));
             continue;
         }
         let Json(fields): Json<ProductOrgFields> = row.get(2);
@@ -119,6 +147,7 @@ pub(super) async fn current<'a>(
                     fields,
                     clock,
                     version: row.get(4),
+                    similar: None,
                 },
                 changed: false,
                 clock_moved: false,

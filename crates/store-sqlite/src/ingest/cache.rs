@@ -29,6 +29,7 @@ impl Stored {
             fields: from_json(&self.fields)?,
             clock: from_json(&self.clock)?,
             version: self.version,
+            similar: None,
         })
     }
 }

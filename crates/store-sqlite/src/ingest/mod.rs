@@ -83,6 +83,7 @@ struct Statements<'c> {
     next_target_org: Statement<'c>,
     insert_target_org: Statement<'c>,
     log: Statement<'c>,
+    similar: Statement<'c>,
 }
 
 impl<'c> Statements<'c> {
@@ -116,6 +117,7 @@ impl<'c> Statements<'c> {
             next_target_org: conn.prepare(NEXT_TARGET_ORG)?,
             insert_target_org: conn.prepare(INSERT_TARGET_ORG)?,
             log: conn.prepare(crate::deliveries::INSERT)?,
+            similar: conn.prepare(&crate::similar::sql())?,
         })
     }
 }
@@ -181,7 +183,12 @@ fn apply<'c>(
         Some(stored) => (stored.state()?, stored.history_head),
         // The id is taken now, its row written once the update is known not to be a
         // duplicate; an id taken for a duplicate stays unused (ids have gaps, as sequences do).
-        None => (OrgState::new(next_target_org(statements, tenant)?), None),
+        // Only a new org is looked up by its folded id: an update of a known one costs nothing.
+        None => {
+            let mut org = OrgState::new(next_target_org(statements, tenant)?);
+            org.similar = crate::similar::similar(&mut statements.similar, tenant, id)?;
+            (org, None)
+        }
     };
     let step = step::step(&mut org, update, received_at);
     // The outcome is known before anything of the update is written, so its dedupe row goes

@@ -36,6 +36,7 @@ fn request(org: &str, plan: &str) -> IngestRequest {
             patches: vec![FieldPatch::PlanId(Some(plan.into()))],
             event_at: None,
             message_id: None,
+            warnings: Vec::new(),
         }],
     }
 }
@@ -228,6 +229,7 @@ async fn many_new_message_ids_bring_the_next_sweep() {
                 patches: vec![FieldPatch::UserCount(Some(n as i64))],
                 event_at: None,
                 message_id: Some(format!("z{n:06}")),
+                warnings: Vec::new(),
             })
             .collect(),
     };
@@ -294,6 +296,7 @@ async fn signal_message_ids_bring_the_next_sweep_too() {
                 properties: None,
                 custom_fields: serde_json::Map::new(),
                 message_id: Some(format!("s{n:06}")),
+                warnings: Vec::new(),
             })
             .collect(),
     };

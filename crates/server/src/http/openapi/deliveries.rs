@@ -127,7 +127,8 @@ pub(super) fn schemas() -> Value {
             "targetOrgId": {"type": "integer", "format": "int64"},
             "changed": {"type": "boolean"},
             "unchangedReason": optional_string("Why nothing changed, when known."),
-            "warnings": {"type": "array", "items": {"type": "object"}},
+            "unlinkedReason": optional_string("A signal's: why its lead is not linked."),
+            "warnings": {"type": "array", "items": schema_ref("Warning")},
             "templateVersion": {"type": "integer", "format": "int64", "minimum": 1,
                                 "description": "The template version the update was read with."},
             "hasPayload": {"type": "boolean", "description": "Whether the payload was kept: always for a \

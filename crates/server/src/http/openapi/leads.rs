@@ -3,8 +3,7 @@
 use serde_json::{json, Value};
 
 use super::parts::{
-    admin_errors, bad_page_query, error, lead_id_param, ok, page_of, page_params, schema_ref,
-    search_param, spread,
+    admin_errors, error, lead_id_param, ok, page_params, schema_ref, search_param, spread,
 };
 
 /// `GET /api/admin/leads`.
@@ -13,12 +12,34 @@ pub(super) fn leads() -> Value {
         "operationId": "listLeads",
         "tags": ["admin"],
         "summary": "List or search leads",
-        "description": "Leads of the token's tenant, ordered by leadId.",
+        "description": "Leads of the token's tenant, ordered by leadId. With `linked=false`, only \
+            those not linked to a target org, each with `unlinkedReason` (`no_product_org_id`: \
+            no signal named a product org; `product_org_not_found`: the one named does not \
+            exist) and `didYouMean`, an existing product org whose id differs from the named \
+            one only by letter case or surrounding whitespace.",
         "security": [{"adminToken": []}],
-        "parameters": spread(json!([search_param("the leadId or the email")]), page_params()),
+        "parameters": spread(json!([
+            search_param("the leadId or the email"),
+            {"name": "linked", "in": "query", "required": false,
+             "description": "`false`: only the leads not linked to a target org, each with why.",
+             "schema": {"type": "string", "enum": ["false"]}},
+        ]), page_params()),
         "responses": spread(json!({
-            "200": page_of("Lead"),
-            "400": bad_page_query(),
+            "200": ok("One page.", json!({
+                "type": "object", "required": ["items", "nextCursor"],
+                "properties": {
+                    "items": {"type": "array", "items": {"allOf": [schema_ref("Lead"), {
+                        "type": "object",
+                        "properties": {
+                            "unlinkedReason": {"type": "string",
+                                "enum": ["no_product_org_id", "product_org_not_found"],
+                                "description": "With `linked=false` only."},
+                            "didYouMean": {"type": "string",
+                                "description": "With `linked=false`, when such a product org exists."},
+                        }}]}},
+                    "nextCursor": {"type": "string", "nullable": true},
+                }})),
+            "400": error("A bad query parameter.", &["invalid_limit", "invalid_cursor", "invalid_linked"]),
         }), admin_errors()),
     }})
 }

@@ -5,6 +5,7 @@ mod deliveries;
 mod fields;
 mod health;
 mod intake;
+mod key_health;
 mod keys;
 mod leads;
 mod orgs;
@@ -80,6 +81,7 @@ fn paths() -> Value {
         "/api/admin/api-keys/{keyId}/deliveries": deliveries::key_deliveries(),
         "/api/admin/api-keys/{keyId}/deliveries/replay": deliveries::replay(),
         "/api/admin/deliveries/{deliveryId}": deliveries::delivery(),
+        "/api/admin/api-keys/{keyId}/health": key_health::key_health(),
         "/api/admin/payload-templates/preview": templates::preview(),
         "/api/admin/leads": leads::leads(),
         "/api/admin/leads/{leadId}": leads::lead(),
@@ -91,6 +93,7 @@ fn paths() -> Value {
         "/api/admin/product-orgs": orgs::product_orgs(),
         "/api/admin/product-orgs/{productOrgId}": orgs::product_org(),
         "/api/admin/product-orgs/{productOrgId}/history": orgs::product_org_history(),
+        "/api/admin/possible-duplicates": orgs::possible_duplicates(),
         "/healthz": health::healthz(),
         "/readyz": health::readyz(),
         "/api/openapi.json": health::openapi(),

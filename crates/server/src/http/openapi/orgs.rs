@@ -147,6 +147,41 @@ fn no_such_product_org() -> Value {
     )
 }
 
+/// `GET /api/admin/possible-duplicates`.
+pub(super) fn possible_duplicates() -> Value {
+    json!({"get": {
+        "operationId": "listPossibleDuplicates",
+        "tags": ["admin"],
+        "summary": "Product orgs whose ids differ only by letter case or surrounding whitespace",
+        "description": "Groups of product orgs whose ids are equal once trimmed of surrounding \
+            whitespace and ASCII case-folded (`WS_ABC123`, `ws_abc123 `): usually one workspace \
+            whose id two sources send in two forms. Ids match exactly, so each is a product org \
+            of its own; put them under one target org with `POST …/{productOrgId}/move`. The \
+            first `limit` groups in `foldedId` order, each ordered by id.",
+        "security": [{"adminToken": []}],
+        "parameters": [
+            {"name": "limit", "in": "query", "required": false,
+             "description": "Most groups, 1 to 200 (default 50).",
+             "schema": {"type": "integer", "minimum": 1, "maximum": 200, "default": 50}},
+        ],
+        "responses": spread(json!({
+            "200": ok("The groups; `more` is true when there are further groups.", json!({
+                "type": "object", "required": ["groups", "more"],
+                "properties": {
+                    "groups": {"type": "array", "items": {
+                        "type": "object", "required": ["foldedId", "productOrgs"],
+                        "properties": {
+                            "foldedId": {"type": "string",
+                                         "description": "The id every product org of the group folds to."},
+                            "productOrgs": {"type": "array", "items": schema_ref("ProductOrg")},
+                        }}},
+                    "more": {"type": "boolean"},
+                }})),
+            "400": error("A bad query parameter.", &["invalid_limit"]),
+        }), admin_errors()),
+    }})
+}
+
 fn body_too_large() -> Value {
     error("The body is larger than 1 MiB.", &["payload_too_large"])
 }

@@ -1,0 +1,109 @@
+//! The Health section of a key's page (SPEC §6 "Key health"): the same figures as
+//! `GET /api/admin/api-keys/{keyId}/health`, with the chart of deliveries per hour by outcome
+//! ([`super::chart`]), each top error's newest delivery linked, and what to do about each
+//! volatile field.
+
+use maud::{html, Markup};
+use trailspark_store::{ApiKeyRecord, KeyHealth, Outcome};
+
+use super::chart::hourly_chart;
+use super::key_page::key_href;
+use super::layout::time;
+use crate::app::App;
+use crate::error::ApiError;
+
+/// The key's Health section, read now.
+pub(super) async fn section(app: &App, key: &ApiKeyRecord) -> Result<Markup, ApiError> {
+    let health = trailspark_store::key_health(app.store.as_ref(), key, chrono::Utc::now()).await?;
+    Ok(draw(key, &health))
+}
+
+fn draw(key: &ApiKeyRecord, health: &KeyHealth) -> Markup {
+    let total = |outcome| health.hours.iter().map(|h| h.of(outcome)).sum::<u64>();
+    html! {
+        section #health {
+            h2 { "Health" }
+            p.muted { "The last 24 hours (since " (time(Some(&health.since))) "), from the delivery log and the changes this key wrote." }
+            (hourly_chart(&health.hours))
+            div.scroll { table.facts #health-figures {
+                tbody {
+                    tr { th scope="row" { "Updates" } td { (health.updates) } }
+                    tr { th scope="row" { "Refused" } td #refused-share { (percent(health.refused_share)) " (" (total(Outcome::Refused)) ")" } }
+                    tr { th scope="row" { "Unchanged" } td #unchanged-share { (percent(health.unchanged_share)) " (" (total(Outcome::Unchanged)) ")" } }
+                    tr { th scope="row" { "Duplicates" } td { (total(Outcome::Duplicate)) } }
+                }
+            } }
+            (top_errors(key, health))
+            (volatile_fields(health))
+            (fields(health))
+        }
+    }
+}
+
+/// The most frequent refusal codes, each with its newest delivery.
+fn top_errors(key: &ApiKeyRecord, health: &KeyHealth) -> Markup {
+    html! {
+        h3 { "Top errors" }
+        @if health.top_errors.is_empty() {
+            p.muted #top-errors { "No update was refused." }
+        } @else {
+            div.scroll { table.stack #top-errors {
+                thead { tr { th { "Code" } th { "Count" } th { "Example" } } }
+                tbody {
+                    @for error in &health.top_errors {
+                        tr {
+                            td data-label="Code" { span.error { (error.code) } }
+                            td data-label="Count" { (error.count) }
+                            td data-label="Example" {
+                                a href={ (key_href(key)) "/deliveries/" (error.example.delivery_id) } { "Delivery #" (error.example.delivery_id) }
+                                ": " (error.example.message)
+                            }
+                        }
+                    }
+                }
+            } }
+        }
+    }
+}
+
+/// The fields that are the only change of most updates, with what to do about each.
+fn volatile_fields(health: &KeyHealth) -> Markup {
+    html! {
+        h3 { "Volatile fields" }
+        @if health.volatile_fields.is_empty() {
+            p.muted #volatile-fields { "None: no field is the only change of half the updates (of at least " (trailspark_store::MIN_CHANGING_UPDATES) " that changed something)." }
+        } @else {
+            ul #volatile-fields {
+                @for field in &health.volatile_fields {
+                    li {
+                        code { (field.field) } " is the only change of " (percent(field.only_change_share)) " of " (health.changing_updates) " updates: " (field.advice) "."
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How often each field changed, folded: the detail behind the volatile fields.
+fn fields(health: &KeyHealth) -> Markup {
+    html! {
+        @if !health.fields.is_empty() {
+            details #changed-fields {
+                summary { "Fields changed by the " (health.changing_updates) " updates of existing product orgs that changed something" }
+                div.scroll { table {
+                    thead { tr { th { "Field" } th { "Changed in" } } }
+                    tbody {
+                        @for field in &health.fields {
+                            tr { td { code { (field.field) } } td { (percent(field.changed_share)) } }
+                        }
+                    }
+                } }
+            }
+        }
+    }
+}
+
+/// A share as a percentage with one decimal.
+fn percent(share: f64) -> String {
+    format!("{:.1} %", share * 100.0)
+}
