@@ -190,6 +190,14 @@ async fn a_webhook_url_with_an_extra_slash_names_the_path_meant() {
     }
     let (status, _) = app.product_org("ws_slash").await;
     assert_eq!(status, StatusCode::NOT_FOUND, "nothing was stored");
+    // The key is in the mistyped webhook URLs: the 404s are in its log, where the integrator
+    // looks (the /v1 one names no key in its path and is not).
+    let refused: Vec<_> = log_of(&app, &key)
+        .await
+        .into_iter()
+        .map(|d| (d["status"].clone(), d["code"].clone()))
+        .collect();
+    assert_eq!(refused, vec![(json!(404), json!("not_found")); 4]);
     let (status, answer) = app
         .send(app.client.post(format!("{}/api/nothing/", app.base)))
         .await;

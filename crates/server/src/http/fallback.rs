@@ -3,10 +3,40 @@
 //! with an extra `/`). Never a redirect: many CDPs follow a redirected POST without its body.
 //! The message shows the key as `{apiKey}`: error bodies end up in CDP logs and screenshots.
 
+use axum::extract::State;
 use axum::http::Uri;
+use chrono::Utc;
+use trailspark_store::Intake;
 
 use super::segment::EVENT_TYPES;
+use crate::app::App;
+use crate::deliveries;
 use crate::error::ApiError;
+
+/// The 404 for `uri`; one naming a webhook path with a key the tenant has is also logged in
+/// that key's delivery log, so the integrator finds the mistyped URL where they look first.
+pub(crate) async fn answer(State(app): State<App>, uri: Uri) -> ApiError {
+    let refused = not_found(&uri);
+    if let Some(key_text) = webhook_key(uri.path()) {
+        let now = Utc::now();
+        if let Ok(key) = app.keys.active(key_text, now).await {
+            app.metrics.refused(&key, refused.code(), 1);
+            let entry = deliveries::refused_entry(&refused, None);
+            let log = deliveries::request_log(&key, Intake::Webhook, None, vec![entry]);
+            deliveries::log_refused(app.store.as_ref(), &key, now, log).await;
+        }
+    }
+    refused
+}
+
+/// The key segment of a webhook path written with extra slashes.
+fn webhook_key(path: &str) -> Option<&str> {
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["api", "product-orgs" | "signals", "webhook", key] => Some(key),
+        _ => None,
+    }
+}
 
 /// The 404 for `uri`.
 pub(crate) fn not_found(uri: &Uri) -> ApiError {

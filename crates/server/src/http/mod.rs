@@ -41,7 +41,7 @@ pub fn router(app: App, request_timeout: std::time::Duration) -> Router {
         .merge(health::router())
         .merge(openapi::router())
         .merge(crate::web::router())
-        .fallback(|uri: axum::http::Uri| async move { fallback::not_found(&uri) })
+        .fallback(fallback::answer)
         .layer(axum::middleware::from_fn_with_state(
             Context {
                 app: app.clone(),
