@@ -12,6 +12,14 @@ use crate::ids::{LeadId, ProductOrgId};
 /// is the year 5138, 1e11 milliseconds is 1973, so real timestamps never fall in between.
 const EPOCH_MILLIS_THRESHOLD: i64 = 100_000_000_000;
 
+/// The deepest a stored JSON value (feature flags, a custom field, signal properties,
+/// firmographics) may nest, counting its own object or array as the first level. A value is read
+/// back wrapped a few levels deeper (a history row is an array of `{field, old, new}`, custom
+/// fields sit in one object, an evaluation context wraps both), and serde_json stops at 128
+/// levels: past that the org's reads would fail for good. 32 leaves that margin with room to
+/// spare, and no real flag or property set comes near it.
+pub const MAX_JSON_DEPTH: usize = 32;
+
 /// A product org id: a non-empty string kept exactly, or an integer as its decimal text.
 pub fn product_org_id(value: &Value) -> Result<ProductOrgId, String> {
     ProductOrgId::parse(id_text(value)?).map_err(|e| e.to_string())
@@ -151,8 +159,7 @@ pub fn timestamp(value: &Value) -> Result<DateTime<Utc>, String> {
 /// A JSON object, kept as sent.
 pub fn object(value: &Value) -> Result<Map<String, Value>, String> {
     match value {
-        Value::Object(_) if has_nul(value) => Err(NUL.into()),
-        Value::Object(map) => Ok(map.clone()),
+        Value::Object(map) => storable(value).map(|()| map.clone()),
         other => Err(format!("expected a JSON object, got {}", describe(other))),
     }
 }
@@ -173,16 +180,37 @@ pub fn message_id(value: &Value) -> Result<String, String> {
     Ok(text)
 }
 
-/// Any JSON value (custom fields), as long as no string in it holds a NUL character, which
-/// text columns cannot store.
+/// Any JSON value (custom fields), as long as it can be stored and read back.
 pub fn json(value: &Value) -> Result<Value, String> {
+    storable(value).map(|()| value.clone())
+}
+
+/// Whether a JSON value can be stored and read back: no string in it holds a NUL character,
+/// which text columns cannot store, and it nests at most [`MAX_JSON_DEPTH`] levels.
+fn storable(value: &Value) -> Result<(), String> {
     if has_nul(value) {
         return Err(NUL.into());
     }
-    Ok(value.clone())
+    if nests_deeper_than(value, MAX_JSON_DEPTH) {
+        return Err(format!(
+            "is nested deeper than {MAX_JSON_DEPTH} levels of objects and arrays; send a flatter value"
+        ));
+    }
+    Ok(())
 }
 
 const NUL: &str = "must not contain NUL (\\u0000) characters";
+
+/// Stops at `levels + 1`, so the walk is bounded by the limit and not by the value.
+fn nests_deeper_than(value: &Value, levels: usize) -> bool {
+    match value {
+        Value::Array(items) => {
+            levels == 0 || items.iter().any(|v| nests_deeper_than(v, levels - 1))
+        }
+        Value::Object(map) => levels == 0 || map.values().any(|v| nests_deeper_than(v, levels - 1)),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => false,
+    }
+}
 
 fn has_nul(value: &Value) -> bool {
     match value {
@@ -287,6 +315,33 @@ mod tests {
         assert!(product_org_id(&json!("ws\u{0}")).is_err());
         assert!(lead_id(&json!("u\u{0}")).is_err());
         assert!(message_id(&json!("m\u{0}")).is_err());
+    }
+
+    /// A stored value must be readable inside its history row, a few levels deeper, by a
+    /// reader that stops at 128 levels.
+    #[test]
+    fn stored_values_nest_at_most_the_limit() {
+        let objects = |levels: usize| (0..levels).fold(json!(1), |inner, _| json!({ "k": inner }));
+        let arrays = |levels: usize| (0..levels).fold(json!(1), |inner, _| json!([inner]));
+        for deep in [objects, arrays] {
+            assert_eq!(json(&deep(MAX_JSON_DEPTH)), Ok(deep(MAX_JSON_DEPTH)));
+            let refused = json(&deep(MAX_JSON_DEPTH + 1)).unwrap_err();
+            assert!(
+                refused.contains(&format!("nested deeper than {MAX_JSON_DEPTH} levels")),
+                "{refused}"
+            );
+            assert!(json(&deep(126)).is_err());
+        }
+        assert!(object(&objects(MAX_JSON_DEPTH)).is_ok());
+        assert!(object(&objects(MAX_JSON_DEPTH + 1)).is_err());
+        let history_row =
+            json!([{"field": "featureFlags", "old": null, "new": objects(MAX_JSON_DEPTH)}]);
+        let read_back: Result<Value, _> = serde_json::from_str(&history_row.to_string());
+        assert_eq!(
+            read_back.ok(),
+            Some(history_row),
+            "the limit leaves the reader room"
+        );
     }
 
     #[test]

@@ -57,8 +57,8 @@ pub struct AppInner {
     pub store: Arc<dyn Store>,
     pub keys: KeyRing,
     limiter: Option<DefaultKeyedRateLimiter<[u8; 32]>>,
-    /// Web UI sign-in attempts, per tenant and email.
-    pub logins: DefaultKeyedRateLimiter<[u8; 32]>,
+    /// Web UI sign-in failures, per tenant and email and per client address.
+    pub logins: crate::web::SignInLimits,
     /// What `/metrics` reports.
     pub metrics: crate::metrics::Metrics,
     /// Which payloads of updates not refused the delivery log keeps.
@@ -215,7 +215,7 @@ async fn serve(
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(connection) => connection,
                 Err(e) => {
@@ -230,8 +230,13 @@ async fn serve(
         let service =
             router
                 .clone()
-                .map_request(|request: hyper::Request<hyper::body::Incoming>| {
-                    request.map(axum::body::Body::new)
+                .map_request(move |request: hyper::Request<hyper::body::Incoming>| {
+                    // The peer address, for limits per client (sign-in failures).
+                    let mut request = request.map(axum::body::Body::new);
+                    request
+                        .extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    request
                 });
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))

@@ -239,7 +239,10 @@ impl ApiError {
             Self::Conflict(what) => format!("Nothing was changed: {what}."),
             Self::MethodNotAllowed => "This endpoint does not take this HTTP method; the Allow header lists the ones it takes.".into(),
             Self::RequestTimeout => "The request took too long to arrive or to be handled; nothing is known to be stored. Retry it.".into(),
-            Self::Internal(_) => "Something went wrong on the server; the request was not applied. It has been logged.".into(),
+            Self::Internal(_) => match crate::http::request_id() {
+                id if id.is_empty() => "Something went wrong on the server; the request was not applied. It has been logged.".into(),
+                id => format!("Something went wrong on the server; the request was not applied. It has been logged under request id {id}: quote it when you report the problem."),
+            },
         }
     }
 
@@ -248,7 +251,7 @@ impl ApiError {
         let mut body = json!({
             "success": false,
             "code": self.code(),
-            "error": self.to_string(),
+            "error": self.error_text(),
             "message": self.message(),
         });
         match self {
@@ -271,9 +274,24 @@ impl ApiError {
             }
             Self::InvalidFields(errors) => body["fieldErrors"] = json!(errors),
             Self::InvalidTemplate(TemplateError(reasons)) => body["reasons"] = json!(reasons),
+            Self::Internal(_) => {
+                let id = crate::http::request_id();
+                if !id.is_empty() {
+                    body["requestId"] = json!(id);
+                }
+            }
             _ => {}
         }
         body
+    }
+
+    /// The short text of the body. An internal error's own text is the cause (a driver's or
+    /// a parser's message, naming tables, columns and values), which is for the log only.
+    fn error_text(&self) -> String {
+        match self {
+            Self::Internal(_) => "internal error".into(),
+            other => other.to_string(),
+        }
     }
 }
 
@@ -364,5 +382,32 @@ mod tests {
         );
         let cursor = ApiError::from(StoreError::InvalidCursor);
         assert_eq!(cursor.status(), StatusCode::BAD_REQUEST);
+    }
+
+    /// A 500's body is read by whoever sent the request: it says that something failed and
+    /// under which request id, never what (the cause goes to the log).
+    #[test]
+    fn an_internal_errors_body_holds_no_cause_text() {
+        let cause = "recursion limit exceeded at line 1 column 4096 in table org_history";
+        let errors = [
+            ApiError::Internal(anyhow::anyhow!("{cause}")),
+            ApiError::Internal(anyhow::anyhow!("{cause}").context("reading the history")),
+            ApiError::from(
+                StoreError::other("corrupt JSON").caused_by(std::io::Error::other(cause)),
+            ),
+        ];
+        for error in errors {
+            assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            let body = error.body().to_string();
+            for leak in [
+                "recursion",
+                "org_history",
+                "reading the history",
+                "corrupt JSON",
+            ] {
+                assert!(!body.contains(leak), "{leak:?} is in the body: {body}");
+            }
+            assert_eq!(error.body()["code"], "internal_error");
+        }
     }
 }

@@ -1,14 +1,13 @@
 //! Signing in and out: the sign-in form (tenant, email, password), the one-time setup link that
 //! creates the first user on a new store, and sign-out.
 
-use std::num::NonZeroU32;
+use std::sync::OnceLock;
 
 use axum::extract::{Form, Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
@@ -23,6 +22,7 @@ use super::session::{
     cookie, csrf_for, forbidden, random_token, same, secure, set_cookie, start_session, CsrfForm,
     Viewer, LOGIN_COOKIE, SESSION_COOKIE,
 };
+use super::sign_in_limits::{ClientAddr, SignInLimits};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -35,10 +35,9 @@ pub fn router() -> Router<App> {
         .route("/setup/{token}", get(setup_page).post(setup))
 }
 
-/// Sign-in attempts allowed per tenant and email (and per client), per minute.
-pub fn login_limiter() -> DefaultKeyedRateLimiter<[u8; 32]> {
-    let per_minute = NonZeroU32::new(10).expect("10 is not zero");
-    RateLimiter::keyed(Quota::per_minute(per_minute))
+/// The limits on failed sign-ins, per account and per client (see `sign_in_limits`).
+pub fn login_limiter() -> SignInLimits {
+    SignInLimits::default()
 }
 
 /// `/`: the API keys for a signed-in browser, else the sign-in form.
@@ -102,9 +101,10 @@ async fn login_page(State(app): State<App>, headers: HeaderMap) -> Response {
     response
 }
 
-/// Signs in with tenant, email and password; a limited number of attempts per minute.
+/// Signs in with tenant, email and password; failures are limited per account and per client.
 async fn login(
     State(app): State<App>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Response {
@@ -114,36 +114,72 @@ async fn login(
     }
     let email = form.email.trim().to_lowercase();
     let refuse = |status: StatusCode, message: &str| {
-        (
+        let mut response = (
             status,
             login_form(&form.tenant, &email, Some(message), &expected),
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
+        }
+        response
     };
-    let attempt = hash_credential(&format!("{}\u{0}{email}", form.tenant.trim()));
-    if app.logins.check_key(&attempt).is_err() {
-        return refuse(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many sign-in attempts for this account; wait a minute and try again.",
-        );
+    let account = hash_credential(&format!("{}\u{0}{email}", form.tenant.trim()));
+    let attempt = match app.logins.admit(account, client) {
+        Ok(attempt) => attempt,
+        Err(why) => return refuse(StatusCode::TOO_MANY_REQUESTS, why.message()),
+    };
+    // An unknown tenant or email goes on to a password check all the same (see
+    // `password_ok`): answering sooner would tell which exist.
+    let tenant = match Subdomain::parse(form.tenant.trim()) {
+        Err(_) => None,
+        Ok(subdomain) => match app.store.tenant_by_subdomain(&subdomain).await {
+            Ok(tenant) => Some(tenant),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+    };
+    let user = match &tenant {
+        Some(tenant) => match app.store.user(tenant.id, &email).await {
+            Ok(user) => user,
+            Err(e) => return ApiError::from(e).into_response(),
+        },
+        None => None,
+    };
+    let phc = user.map(|user| user.password_hash);
+    match (password_ok(form.password.clone(), phc).await, tenant) {
+        (Ok(true), Some(tenant)) => {
+            app.logins.succeeded(attempt);
+            start_session(&app, tenant.id, &email, &headers).await
+        }
+        (Ok(_), _) => refuse(StatusCode::UNAUTHORIZED, "Wrong tenant, email or password."),
+        (Err(e), _) => e.into_response(),
     }
-    let wrong = "Wrong tenant, email or password.";
-    let Ok(subdomain) = Subdomain::parse(form.tenant.trim()) else {
-        return refuse(StatusCode::UNAUTHORIZED, wrong);
-    };
-    let tenant = match app.store.tenant_by_subdomain(&subdomain).await {
-        Ok(tenant) => tenant,
-        Err(StoreError::NotFound(_)) => return refuse(StatusCode::UNAUTHORIZED, wrong),
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    let user = match app.store.user(tenant.id, &email).await {
-        Ok(user) => user,
-        Err(e) => return ApiError::from(e).into_response(),
-    };
-    if !user.is_some_and(|u| password_matches(&form.password, &u.password_hash)) {
-        return refuse(StatusCode::UNAUTHORIZED, wrong);
-    }
-    start_session(&app, tenant.id, &email, &headers).await
+}
+
+/// Whether `password` is the one `phc` was made from; without a user (`None`), false, after
+/// checking against a dummy hash of the same cost, so that an unknown email takes as long as
+/// a wrong password. Argon2 takes tens of milliseconds of CPU on purpose: it runs on a
+/// blocking thread, not on an async worker that every other request needs.
+async fn password_ok(password: String, phc: Option<String>) -> Result<bool, ApiError> {
+    tokio::task::spawn_blocking(move || match &phc {
+        Some(phc) => password_matches(&password, phc),
+        None => {
+            // black_box: this check's cost is its whole point; it must not be optimised out.
+            std::hint::black_box(password_matches(&password, dummy_hash()));
+            false
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("the password check failed: {e}")))
+}
+
+/// A hash made as users' are (same algorithm and cost), of a random password nobody knows.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&random_token()))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -249,11 +285,16 @@ async fn setup(
     if app.setup.lock().expect("setup lock").take().is_none() {
         return setup_gone();
     }
-    if let Err(e) = app
-        .store
-        .create_user(tenant.id, &email, &hash_password(&form.password))
-        .await
-    {
+    // Hashing takes tens of milliseconds of CPU: off the async workers.
+    let password = form.password.clone();
+    let phc = match tokio::task::spawn_blocking(move || hash_password(&password)).await {
+        Ok(phc) => phc,
+        Err(e) => {
+            let e = anyhow::anyhow!("hashing the first user's password failed: {e}");
+            return ApiError::Internal(e).into_response();
+        }
+    };
+    if let Err(e) = app.store.create_user(tenant.id, &email, &phc).await {
         return ApiError::from(e).into_response();
     }
     start_session(&app, tenant.id, &email, &headers).await

@@ -30,10 +30,12 @@ mod org_move;
 mod org_search;
 mod orgs;
 mod session;
+mod sign_in_limits;
 mod warnings;
 
 pub use login::login_limiter;
 pub(crate) use session::{random_token, Viewer, CSRF_HEADER, SESSION_COOKIE};
+pub use sign_in_limits::SignInLimits;
 
 /// Routes of the web UI.
 pub fn router() -> Router<App> {

@@ -132,6 +132,8 @@ fn error_schema() -> Value {
                        "description": "In a batch's results: the status this element alone would get."},
             "results": {"type": "array", "items": {},
                         "description": "For a batch of which no element was applied: each element's error."},
+            "requestId": {"type": "string",
+                          "description": "On a 500: the request id its cause is logged under (also in X-Request-Id)."},
         },
     })
 }
