@@ -205,8 +205,11 @@ impl<'a> Fields<'a> {
         self.unresolved
             .iter()
             .filter_map(|(field, path)| {
-                // The nearest to the first alternative that has one.
-                let nearest = found.by_ref().take(path.paths().len()).flatten().next()?;
+                // Each alternative's answer is taken, so the next field starts at its own; the
+                // warning names the nearest to the first alternative that has one.
+                let answers: Vec<Option<String>> =
+                    found.by_ref().take(path.paths().len()).collect();
+                let nearest = answers.into_iter().flatten().next()?;
                 Some(Warning::unresolved_path(field, path.as_str(), &nearest))
             })
             .collect()
@@ -312,6 +315,33 @@ mod tests {
             ],
             "in template order; planName and trialStatus have nothing near"
         );
+    }
+
+    #[test]
+    fn a_field_with_alternative_paths_is_warned_once_and_the_next_field_keeps_its_own() {
+        let template = crate::template::PayloadTemplate::from_json(
+            EndpointType::ProductOrgUpdates,
+            &json!({"productOrgId": "id", "name": ["nme", "title", "label"], "mrr": "mrr"}),
+        )
+        .unwrap()
+        .as_product_org()
+        .cloned()
+        .unwrap();
+        let update =
+            extract_product_org(&template, &json!({"id": "w", "name": "Acme", "MRR": 5})).unwrap();
+        let warned: Vec<_> = update
+            .warnings
+            .iter()
+            .map(|w| match w {
+                Warning::UnresolvedPath {
+                    field,
+                    did_you_mean,
+                    ..
+                } => (field.as_str(), did_you_mean.as_str()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(warned, [("name", "name"), ("mrr", "MRR")]);
     }
 
     #[test]
