@@ -190,15 +190,7 @@ async fn health_shows_shares_errors_and_the_volatile_field_everywhere() {
     );
     assert!(page.html.contains(&link), "{link} missing");
 
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     let id = &key.id;
     for line in [
         format!("trailspark_refused_total{{key_id=\"{id}\",code=\"missing_product_org_id\"}} 2"),
@@ -239,15 +231,7 @@ async fn a_signal_keys_health_and_counts_and_another_tenants_key_not_found() {
         "a signal changes no product org field"
     );
 
-    let metrics = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     let id = &key.id;
     for line in [
         format!("trailspark_updates_total{{key_id=\"{id}\",changed=\"true\"}} 1"),

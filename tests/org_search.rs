@@ -110,7 +110,7 @@ async fn possible_duplicates_are_flagged_and_moved_under_one_target_org() {
     let orgs = browser.get("/settings/orgs").await;
     let flagged = section(&orgs, "possible-duplicates");
     assert!(
-        flagged.contains("“WS_ABC123”") && flagged.contains("“ws_abc123␠”"),
+        flagged.contains("“WS_ABC123”") && flagged.contains("“ws_abc123␣”"),
         "both ids, the trailing space drawn: {flagged}"
     );
     assert!(!flagged.contains("ws_abc1234"), "{flagged}");
@@ -121,7 +121,7 @@ async fn possible_duplicates_are_flagged_and_moved_under_one_target_org() {
     assert_eq!(page.status, StatusCode::OK);
     assert!(
         page.text()
-            .contains("“ws_abc123␠” is a possible duplicate of “WS_ABC123”"),
+            .contains("“ws_abc123␣” is a possible duplicate of “WS_ABC123”"),
         "{}",
         page.text()
     );
@@ -129,7 +129,7 @@ async fn possible_duplicates_are_flagged_and_moved_under_one_target_org() {
     assert!(
         target
             .text()
-            .contains("“WS_ABC123” is a possible duplicate of “ws_abc123␠”"),
+            .contains("“WS_ABC123” is a possible duplicate of “ws_abc123␣”"),
         "{}",
         target.text()
     );

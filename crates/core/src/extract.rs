@@ -285,15 +285,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_mapped_path_that_found_nothing_near_a_path_that_exists_is_warned() {
-        let update = extract_product_org(
-            &template(Preset::Segment),
-            &json!({"groupId": "ws_1", "traits": {"name": "Acme", "Plan": "pro",
-                "employes": 47}, "Timestamp": "2026-01-15T10:30:00Z"}),
-        )
-        .unwrap();
-        let warned: Vec<_> = update
+    /// The `unresolved_path` warnings of an update: (field, path, didYouMean).
+    fn unresolved(update: &Update) -> Vec<(&str, &str, &str)> {
+        update
             .warnings
             .iter()
             .map(|w| match w {
@@ -305,9 +299,19 @@ mod tests {
                 } => (field.as_str(), path.as_str(), did_you_mean.as_str()),
                 other => panic!("{other:?}"),
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn a_mapped_path_that_found_nothing_near_a_path_that_exists_is_warned() {
+        let update = extract_product_org(
+            &template(Preset::Segment),
+            &json!({"groupId": "ws_1", "traits": {"name": "Acme", "Plan": "pro",
+                "employes": 47}, "Timestamp": "2026-01-15T10:30:00Z"}),
+        )
+        .unwrap();
         assert_eq!(
-            warned,
+            unresolved(&update),
             [
                 ("planId", "traits.plan", "traits.Plan"),
                 ("userCount", "traits.employees", "traits.employes"),
@@ -329,17 +333,9 @@ mod tests {
         .unwrap();
         let update =
             extract_product_org(&template, &json!({"id": "w", "name": "Acme", "MRR": 5})).unwrap();
-        let warned: Vec<_> = update
-            .warnings
-            .iter()
-            .map(|w| match w {
-                Warning::UnresolvedPath {
-                    field,
-                    did_you_mean,
-                    ..
-                } => (field.as_str(), did_you_mean.as_str()),
-                other => panic!("{other:?}"),
-            })
+        let warned: Vec<_> = unresolved(&update)
+            .into_iter()
+            .map(|(field, _, did_you_mean)| (field, did_you_mean))
             .collect();
         assert_eq!(warned, [("name", "name"), ("mrr", "MRR")]);
     }

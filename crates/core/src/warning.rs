@@ -109,16 +109,6 @@ impl Warning {
             indexes,
         }
     }
-
-    /// The warning's code, as the answer spells it.
-    pub fn code(&self) -> &'static str {
-        match self {
-            Self::UnresolvedPath { .. } => "unresolved_path",
-            Self::OlderEvent { .. } => "older_event",
-            Self::SimilarProductOrg { .. } => "similar_product_org",
-            Self::DuplicateInBatch { .. } => "duplicate_in_batch",
-        }
-    }
 }
 
 /// An id in backticks, so that surrounding whitespace shows (`ws_abc123 ` beside `ws_abc123`).

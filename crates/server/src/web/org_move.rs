@@ -133,7 +133,7 @@ pub fn duplicate_note(id: &ProductOrgId, similar: &[ProductOrg]) -> Markup {
 /// Drawn whitespace stands out from the id's own characters.
 const SPACE_STYLE: &str = "color:#a61b1b";
 
-/// An id in quotes with its surrounding whitespace shown (`“ws_abc123␠”`), so that two ids that
+/// An id in quotes with its surrounding whitespace shown (`“ws_abc123␣”`), so that two ids that
 /// differ only there can be told apart; the exact id is its title.
 pub fn visible_id(id: &ProductOrgId) -> Markup {
     let text = id.as_str();
@@ -145,7 +145,7 @@ pub fn visible_id(id: &ProductOrgId) -> Markup {
         space
             .chars()
             .map(|c| match c {
-                ' ' => '␠',
+                ' ' => '␣',
                 '\t' => '⇥',
                 '\n' => '␤',
                 '\r' => '␍',
@@ -176,11 +176,11 @@ mod tests {
             spaced.contains("ws_abc123<span class=\"space\""),
             "{spaced}"
         );
-        assert!(spaced.contains(">␠</span>”"), "{spaced}");
+        assert!(spaced.contains(">␣</span>”"), "{spaced}");
         let tabbed = shown("\tWS 1\r\n");
         assert!(tabbed.contains(">⇥</span>WS 1<span"), "{tabbed}");
         assert!(tabbed.contains(">␍␤</span>”"), "{tabbed}");
-        assert!(shown(" ").contains(">␠</span>”"), "all space, drawn once");
+        assert!(shown(" ").contains(">␣</span>”"), "all space, drawn once");
         assert!(!shown("ws_abc123").contains("space"));
     }
 }

@@ -126,7 +126,7 @@ pub async fn duplicates(app: &App, viewer: &Viewer) -> Result<Markup, ApiError> 
         @if !groups.is_empty() {
             section.notice #possible-duplicates aria-labelledby="possible-duplicates-title" {
                 h2 #possible-duplicates-title { "Possible duplicates" }
-                p { "These product orgs have ids that differ only by letter case or surrounding spaces (shown as ␠), which usually means two sources send one workspace's id in two forms. Ids match exactly, so each is a product org of its own: fix the sources to send one form, and move the product orgs under one target org." }
+                p { "These product orgs have ids that differ only by letter case or surrounding spaces (shown as ␣), which usually means two sources send one workspace's id in two forms. Ids match exactly, so each is a product org of its own: fix the sources to send one form, and move the product orgs under one target org." }
                 ul {
                     @for group in &groups {
                         li.duplicate-group { (group_of(viewer, group)) }
