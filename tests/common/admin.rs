@@ -1,4 +1,5 @@
-//! The admin API's writes, with tenant `default`'s token (reads are `TestApp::admin_get`).
+//! The admin API's writes, with tenant `default`'s token (reads are `TestApp::admin_get`), and the
+//! `/metrics` text.
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -6,6 +7,17 @@ use serde_json::Value;
 use super::TestApp;
 
 impl TestApp {
+    /// The `/metrics` text.
+    pub async fn metrics_text(&self) -> String {
+        let response = self
+            .client
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await
+            .expect("metrics");
+        response.text().await.expect("metrics body")
+    }
+
     /// Replaces the extra `serve` arguments of the next [`TestApp::start`].
     pub fn set_args(&mut self, extra: &[&str]) {
         self.extra_args = extra.iter().map(|s| s.to_string()).collect();

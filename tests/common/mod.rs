@@ -435,17 +435,6 @@ impl TestApp {
         .await
     }
 
-    /// The `/metrics` text.
-    pub async fn metrics_text(&self) -> String {
-        let response = self
-            .client
-            .get(format!("{}/metrics", self.base))
-            .send()
-            .await
-            .expect("metrics");
-        response.text().await.expect("metrics body")
-    }
-
     /// The admin view of one product org (the id is URL-encoded here).
     pub async fn product_org(&self, id: &str) -> (StatusCode, Value) {
         self.admin_get(&format!("/api/admin/product-orgs/{}", encode(id)))
