@@ -51,6 +51,8 @@ async fn every_command_has_help() {
         vec!["key", "template", "show", "--help"],
         vec!["key", "template", "set", "--help"],
         vec!["admin-token", "create", "--help"],
+        vec!["admin-token", "list", "--help"],
+        vec!["admin-token", "revoke", "--help"],
     ] {
         let out = app.cli(&args);
         assert!(out.status.success(), "{args:?}");
@@ -433,6 +435,8 @@ fn commands_other_than_serve_do_not_create_the_default_store() {
         "key revoke --tenant default key_1",
         "tenant create default",
         "admin-token create --tenant default",
+        "admin-token list --tenant default",
+        "admin-token revoke --tenant default adm_1",
         "user create --tenant default --email a@example.com --password-stdin",
         "migrate",
         "backup --to copy.db",
@@ -460,11 +464,17 @@ fn commands_other_than_serve_do_not_create_the_default_store() {
     std::fs::remove_dir_all(folder.join("data")).unwrap();
 
     // `serve` makes the default store where it runs, as its first start always did.
-    let mut serve = command(&["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut serve = command(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--metrics-listen",
+        "off",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
     let listening = BufReader::new(serve.stdout.take().unwrap())
         .lines()
         .map_while(Result::ok)

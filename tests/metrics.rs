@@ -1,5 +1,6 @@
 //! `/metrics`: requests by route and status, apply latency, group commit, changed/unchanged
-//! updates and dedupe hits per key, in the Prometheus text format.
+//! updates and dedupe hits per key, in the Prometheus text format, on a listener of its own
+//! (`--metrics-listen`): it names key ids, so the public listener does not serve it.
 
 mod common;
 
@@ -19,12 +20,7 @@ async fn metrics_count_what_the_webhook_did() {
     let (status, _) = app.post(&key.api_key, &json!({"type": "group"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    let response = app
-        .client
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap();
+    let response = app.client.get(app.metrics_url()).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.headers()["content-type"]
         .to_str()
@@ -55,4 +51,54 @@ async fn metrics_count_what_the_webhook_did() {
     );
     assert!(counter("trailspark_commits_total") >= 1, "{text}");
     assert!(!text.contains(&key.api_key), "a key in the metrics");
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_listener_only() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let (status, _) = app.post(&key.api_key, &json!({"type": "group"})).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let public = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), StatusCode::NOT_FOUND);
+    let public = public.text().await.unwrap();
+    assert!(
+        !public.contains(&key.id),
+        "the public listener names a key id: {public}"
+    );
+    assert!(
+        app.metrics_url().starts_with("http://127.0.0.1:"),
+        "{}",
+        app.metrics_url()
+    );
+    let text = app.metrics_text().await;
+    assert!(text.contains(&format!("key_id=\"{}\"", key.id)), "{text}");
+    let elsewhere = app.metrics_url().replace("/metrics", "/healthz");
+    let response = app.client.get(elsewhere).send().await.unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::NOT_FOUND,
+        "only /metrics there"
+    );
+}
+
+#[tokio::test]
+async fn metrics_listen_off_serves_no_metrics() {
+    let app = TestApp::spawn_with(&["--metrics-listen", "off"]).await;
+    assert!(
+        app.printed_line("trailspark metrics on").is_none(),
+        "no metrics address is printed"
+    );
+    let response = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }

@@ -255,7 +255,7 @@ async fn the_log_shows_warnings_and_reasons_in_the_api_and_the_web_ui() {
     assert_eq!(detail.status, StatusCode::OK);
     let html = &detail.html;
     assert!(
-        html.contains("did you mean <code style=\"white-space:pre-wrap\">traits.employees</code>?"),
+        html.contains("did you mean <code class=\"exact\">traits.employees</code>?"),
         "{html}"
     );
     assert!(html.contains("<strong>unresolved_path</strong>"), "{html}");

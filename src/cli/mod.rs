@@ -1,5 +1,6 @@
 //! Command-line interface: parse with clap, then call into the crates.
 
+mod admin_token;
 mod database;
 mod deliveries;
 mod firmographics;
@@ -44,9 +45,9 @@ pub enum Command {
     /// Import CRM firmographics of target orgs.
     #[command(subcommand)]
     Firmographics(firmographics::FirmographicsCommand),
-    /// Manage admin API tokens.
+    /// Manage admin API tokens: create (shown once), list, revoke; optionally expiring.
     #[command(subcommand, name = "admin-token")]
-    AdminToken(AdminTokenCommand),
+    AdminToken(admin_token::AdminTokenCommand),
     /// Manage the people who sign in to the web UI.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -62,12 +63,6 @@ pub struct BackupArgs {
     /// The new file to write (must not exist).
     #[arg(long)]
     pub to: std::path::PathBuf,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum AdminTokenCommand {
-    /// Create a bearer token for the admin API of one tenant (shown once).
-    Create(TenantArg),
 }
 
 /// The tenant a command acts on.
@@ -97,9 +92,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Firmographics(cmd) => firmographics::run(&cli.database, cli.json, cmd).await,
-        Command::AdminToken(AdminTokenCommand::Create(t)) => {
-            tenant::create_admin_token(&cli.database, cli.json, &t.tenant).await
-        }
+        Command::AdminToken(cmd) => admin_token::run(&cli.database, cli.json, cmd).await,
         Command::User(cmd) => user::run(&cli.database, cli.json, cmd).await,
         Command::Backup(args) => {
             cli.database.backup(&args.to).await?;

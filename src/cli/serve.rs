@@ -3,7 +3,7 @@
 use std::num::NonZeroU32;
 
 use clap::Args;
-use trailspark_server::{shutdown_signal, Retention, Server, ServerConfig};
+use trailspark_server::{shutdown_signal, PublicUrl, Retention, Server, ServerConfig};
 
 use super::database::DatabaseArgs;
 
@@ -29,6 +29,34 @@ pub struct ServeArgs {
     #[arg(long, env = "TRAILSPARK_REQUEST_TIMEOUT_MS", default_value_t = 60_000,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub request_timeout_ms: u64,
+    /// How long (milliseconds) a new connection may send nothing before it is closed, so
+    /// sockets that never speak cannot hold the server's file descriptors.
+    #[arg(long, env = "TRAILSPARK_FIRST_BYTE_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    pub first_byte_timeout_ms: u64,
+    /// How long (milliseconds) a connection may go without a request in flight (a kept-alive
+    /// HTTP/1.1 connection between requests, an HTTP/2 connection with no stream) before it
+    /// is closed. A request in flight, however slow, is never cut by it. HTTP/1.1 connections
+    /// waiting for their next request also close after --header-timeout-ms.
+    #[arg(long, env = "TRAILSPARK_IDLE_TIMEOUT_MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    pub idle_timeout_ms: u64,
+    /// Most connections open at once. When a new one arrives over it, the connection idle the
+    /// longest (one that never sent a request first) is closed to make room, so silent
+    /// clients cannot keep health checks out. Default: 4096, or less when the open-file
+    /// limit (ulimit -n) is low: that limit less an eighth of it (at least 64).
+    #[arg(long, env = "TRAILSPARK_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: Option<u32>,
+    /// Where GET /metrics (Prometheus text; names key ids) is served: an address of its own,
+    /// never the main listener, loopback by default. Port 0 picks a free one; the address is
+    /// printed. "off" (or empty) serves no metrics.
+    #[arg(
+        long,
+        env = "TRAILSPARK_METRICS_LISTEN",
+        default_value = "127.0.0.1:9464"
+    )]
+    pub metrics_listen: String,
     /// Days the delivery log keeps an entry (every update and every refused request, with
     /// the payloads of refused ones, to fix a mapping and replay them).
     #[arg(long, env = "TRAILSPARK_DELIVERIES_RETENTION_DAYS", default_value_t = 7,
@@ -46,6 +74,13 @@ pub struct ServeArgs {
         default_value_t = 600
     )]
     pub delivery_payloads_per_minute: u32,
+    /// Where browsers reach the service, as https://host[:port] (an origin: no path, no
+    /// query). Set it behind a proxy: under https the web UI's session cookie is Secure with
+    /// the __Host- prefix, and the URLs it shows (a new key's webhook URL, the setup link)
+    /// start with it rather than with the request's Host header. Unset, the cookie is Secure
+    /// when X-Forwarded-Proto says https, and URLs follow Host.
+    #[arg(long, env = "TRAILSPARK_PUBLIC_URL", value_parser = clap::value_parser!(PublicUrl))]
+    pub public_url: Option<PublicUrl>,
 }
 
 pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
@@ -66,20 +101,37 @@ pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         key_refresh: std::time::Duration::from_millis(args.key_refresh_ms.max(10)),
         header_timeout: std::time::Duration::from_millis(args.header_timeout_ms),
         request_timeout: std::time::Duration::from_millis(args.request_timeout_ms),
+        first_byte_timeout: std::time::Duration::from_millis(args.first_byte_timeout_ms),
+        idle_timeout: std::time::Duration::from_millis(args.idle_timeout_ms),
+        max_connections: args
+            .max_connections
+            .unwrap_or_else(trailspark_server::default_max_connections),
+        metrics_listen: match args.metrics_listen.trim() {
+            "" | "off" => None,
+            address => Some(address.to_owned()),
+        },
         retention: Retention {
             days: args.deliveries_retention_days,
             per_key: args.deliveries_per_key,
             payloads_per_minute: args.delivery_payloads_per_minute,
         },
+        public_url: args.public_url.clone(),
     };
     let server = Server::bind(config, store).await?;
+    if let Some(address) = server.metrics_addr() {
+        // Before the line below, so that whoever waits for that one has both.
+        println!("trailspark metrics on http://{address}/metrics");
+    }
     // Tests and scripts read this line to find the port; keep its shape.
     println!("trailspark listening on http://{}", server.local_addr());
     if let Some(path) = server.offer_setup().await? {
+        let origin = args.public_url.as_ref().map_or_else(
+            || format!("http://{}", server.local_addr()),
+            |url| url.origin().to_owned(),
+        );
         println!(
-            "No one can sign in to the web UI yet. Open http://{}{path} to create the first user \
-             of tenant default (the link works once, until then and only for this process).",
-            server.local_addr()
+            "No one can sign in to the web UI yet. Open {origin}{path} to create the first user \
+             of tenant default (the link works once, until then and only for this process)."
         );
     }
     server.run_until(shutdown_signal()).await

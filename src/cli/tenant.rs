@@ -1,13 +1,12 @@
-//! `trailspark tenant …` and `trailspark admin-token …`.
+//! `trailspark tenant …`.
 
 use anyhow::bail;
 use clap::{Args, Subcommand};
 use serde_json::json;
-use trailspark_core::credentials::{generate_admin_token, hash_credential};
 use trailspark_core::Subdomain;
 use trailspark_store::StoreError;
 
-use super::database::{find_tenant, DatabaseArgs};
+use super::database::DatabaseArgs;
 use super::print_json;
 
 #[derive(Debug, Subcommand)]
@@ -40,26 +39,6 @@ pub async fn run(db: &DatabaseArgs, json: bool, cmd: TenantCommand) -> anyhow::R
         print_json(&json!({"id": tenant.id.0, "subdomain": tenant.subdomain}));
     } else {
         println!("Created tenant {} (id {}).", tenant.subdomain, tenant.id.0);
-    }
-    Ok(())
-}
-
-pub async fn create_admin_token(db: &DatabaseArgs, json: bool, tenant: &str) -> anyhow::Result<()> {
-    let store = db.open().await?;
-    let tenant = find_tenant(store.as_ref(), tenant).await?;
-    let token = generate_admin_token();
-    store
-        .create_admin_token(tenant.id, &hash_credential(&token))
-        .await?;
-    store.close().await;
-    if json {
-        print_json(&json!({"token": token}));
-    } else {
-        println!(
-            "Admin token for tenant {} (shown once, copy it now):\n\n  {token}\n",
-            tenant.subdomain
-        );
-        println!("Use it as `Authorization: Bearer <token>` on /api/admin/….");
     }
     Ok(())
 }

@@ -28,6 +28,11 @@ async function narrowShot(page, name) {
 (async () => {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', args: ['--no-sandbox'] });
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // The pages' Content-Security-Policy blocks anything inline: what it blocked, and any
+  // script error, fails the run (a blocked script leaves the page working without it).
+  const blocked = [];
+  page.on('console', (m) => { if (/Content.Security.Policy/i.test(m.text())) blocked.push(m.text()); });
+  page.on('pageerror', (e) => blocked.push(String(e)));
   try {
     await page.goto(`${BASE}/login`);
     await page.getByLabel('Tenant').fill(TENANT);
@@ -82,6 +87,7 @@ async function narrowShot(page, name) {
     await page.getByRole('heading', { name: 'ws_abc123' }).waitFor();
     report.org = await page.locator('main').innerText();
     await shot(page, '07-product-org');
+    if (blocked.length) throw new Error(`blocked by the policy or failed: ${blocked.join('\n')}`);
   } catch (e) {
     report.error = String(e && e.stack || e);
     await shot(page, '99-failure').catch(() => {});

@@ -24,6 +24,11 @@ async function shot(page, name) {
   const context = await browser.newContext();
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
   const page = await context.newPage();
+  // The pages' Content-Security-Policy blocks anything inline: what it blocked, and any
+  // script error, fails the run (a blocked script leaves the page working without it).
+  const blocked = [];
+  page.on('console', (m) => { if (/Content.Security.Policy/i.test(m.text())) blocked.push(m.text()); });
+  page.on('pageerror', (e) => blocked.push(String(e)));
   try {
     // A new user's first visit: the setup link serve printed creates them and signs them in.
     await page.goto(SETUP);
@@ -119,6 +124,7 @@ async function shot(page, name) {
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.goto(`${BASE}/settings/api-keys`);
     report.afterSignOut = new URL(page.url()).pathname;
+    if (blocked.length) throw new Error(`blocked by the policy or failed: ${blocked.join('\n')}`);
   } catch (e) {
     report.error = String(e && e.stack || e);
     await shot(page, '99-failure').catch(() => {});

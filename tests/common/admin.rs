@@ -1,5 +1,5 @@
 //! The admin API's writes, with tenant `default`'s token (reads are `TestApp::admin_get`), and the
-//! `/metrics` text.
+//! `/metrics` text (from the metrics listener, whose address `serve` prints).
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -7,11 +7,21 @@ use serde_json::Value;
 use super::TestApp;
 
 impl TestApp {
+    /// The URL of `/metrics` on the metrics listener of the `serve` started last.
+    pub fn metrics_url(&self) -> String {
+        let printed = self.printed.lock().expect("printed lock");
+        let line = printed
+            .iter()
+            .rev()
+            .find_map(|l| l.strip_prefix("trailspark metrics on "));
+        line.expect("serve printed no metrics address").to_owned()
+    }
+
     /// The `/metrics` text.
     pub async fn metrics_text(&self) -> String {
         let response = self
             .client
-            .get(format!("{}/metrics", self.base))
+            .get(self.metrics_url())
             .send()
             .await
             .expect("metrics");

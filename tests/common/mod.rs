@@ -16,6 +16,7 @@ use trailspark_store_contract::postgres::TestDatabase;
 pub mod admin;
 mod held;
 pub mod leads;
+pub mod probe;
 mod sdk_clients;
 pub mod status;
 pub mod web;
@@ -67,7 +68,7 @@ pub struct TestApp {
     pub admin_token: String,
     extra_args: Vec<String>,
     child: Option<Child>,
-    /// What `serve` printed after its "listening" line (the setup link, say).
+    /// What `serve` printed besides its "listening" line (metrics address, setup link).
     printed: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
@@ -163,6 +164,7 @@ impl TestApp {
             .args(&self.extra_args)
             .env("TRAILSPARK_DATABASE_URL", &self.database)
             .env("TRAILSPARK_LOG", "info")
+            .env("TRAILSPARK_METRICS_LISTEN", "127.0.0.1:0")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -175,11 +177,10 @@ impl TestApp {
                 let log = std::fs::read_to_string(&log_path).unwrap_or_default();
                 panic!("serve exited before listening; log:\n{log}")
             });
-            if let Some(url) = line
-                .expect("read stdout")
-                .strip_prefix("trailspark listening on ")
-            {
-                break url.to_owned();
+            let line = line.expect("read stdout");
+            match line.strip_prefix("trailspark listening on ") {
+                Some(url) => break url.to_owned(),
+                None => self.printed.lock().expect("printed lock").push(line),
             }
         };
         // Keep draining stdout so the server never blocks on a full pipe.
@@ -192,7 +193,7 @@ impl TestApp {
         (child, base)
     }
 
-    /// The lines `serve` printed after its "listening" line so far, waiting up to 5 s for one
+    /// The lines `serve` printed besides its "listening" line so far, waiting up to 5 s for one
     /// that contains `needle`.
     pub fn printed_line(&self, needle: &str) -> Option<String> {
         for _ in 0..100 {

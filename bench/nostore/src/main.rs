@@ -13,12 +13,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
+use trailspark_core::{
+    AdminTokenId, ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId,
+};
 use trailspark_server::{Server, ServerConfig};
 use trailspark_store::{
-    ApiKeyRecord, Applied, CommitStats, Delivery, DeliveryQuery, EvaluationContext,
-    FirmographicsRow, HistoryEntry, IngestRequest, IngestResult, Lead, NewApiKey, Page,
-    PageRequest, ProductOrg, SearchQuery, Session, SignalApplied, SignalRequest, Store,
+    AdminToken, ApiKeyRecord, Applied, CommitStats, Delivery, DeliveryQuery, EvaluationContext,
+    FirmographicsRow, HistoryEntry, IngestRequest, IngestResult, Lead, NewAdminToken, NewApiKey,
+    Page, PageRequest, ProductOrg, SearchQuery, Session, SignalApplied, SignalRequest, Store,
     StoreResult, Swept, TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, User,
 };
 use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
@@ -107,11 +109,33 @@ impl Store for NoIngest {
     ) -> StoreResult<()> {
         self.0.touch_api_keys(used).await
     }
-    async fn create_admin_token(&self, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()> {
-        self.0.create_admin_token(tenant, hash).await
+    async fn create_admin_token(
+        &self,
+        tenant: TenantId,
+        token: NewAdminToken,
+    ) -> StoreResult<AdminToken> {
+        self.0.create_admin_token(tenant, token).await
     }
-    async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
-        self.0.tenant_by_admin_token(hash).await
+    async fn list_admin_tokens(&self, tenant: TenantId) -> StoreResult<Vec<AdminToken>> {
+        self.0.list_admin_tokens(tenant).await
+    }
+    async fn revoke_admin_token(
+        &self,
+        tenant: TenantId,
+        id: &AdminTokenId,
+    ) -> StoreResult<AdminToken> {
+        self.0.revoke_admin_token(tenant, id).await
+    }
+    async fn admin_token_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<AdminToken>> {
+        self.0.admin_token_by_hash(hash).await
+    }
+    async fn touch_admin_token(
+        &self,
+        tenant: TenantId,
+        id: &AdminTokenId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        self.0.touch_admin_token(tenant, id, at).await
     }
     async fn deliveries(
         &self,

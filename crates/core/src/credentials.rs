@@ -17,7 +17,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::ids::{ApiKeyId, EndpointType};
+use crate::ids::{AdminTokenId, ApiKeyId, EndpointType};
 
 /// How many characters of a key are kept to recognise it in lists.
 const SHOWN_PREFIX_LEN: usize = 12;
@@ -59,6 +59,11 @@ pub fn generate_hmac_secret() -> String {
 /// A new admin API bearer token.
 pub fn generate_admin_token() -> String {
     format!("tsa_{}", random_token(32))
+}
+
+/// A new public admin token id, e.g. `adm_…` (not secret: shown in lists).
+pub fn generate_admin_token_id() -> AdminTokenId {
+    AdminTokenId(format!("adm_{}", hex::encode(random_bytes::<8>())))
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {

@@ -21,6 +21,12 @@ pub struct TargetOrgId(pub i64);
 #[serde(transparent)]
 pub struct ApiKeyId(pub String);
 
+/// Public id of an admin token (not the token itself), e.g. `adm_3f9c…`: what the token is
+/// listed and revoked by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AdminTokenId(pub String);
+
 /// The tenant's own id of one workspace of its product: a non-empty string of at most
 /// [`MAX_PRODUCT_ORG_ID_LEN`] characters, kept exactly as sent (no trimming, case-sensitive).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -164,6 +170,12 @@ impl fmt::Display for ProductOrgId {
 }
 
 impl fmt::Display for ApiKeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for AdminTokenId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }

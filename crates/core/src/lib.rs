@@ -21,8 +21,8 @@ pub mod warning;
 
 pub use fields::{Field, FieldPatch, ProductOrgFields};
 pub use ids::{
-    ApiKeyId, EndpointType, FoldedIdSql, LeadId, ProductOrgId, ProductOrgIdError, Subdomain,
-    SubdomainError, TargetOrgId, TenantId, FOLDED_ID_SQL,
+    AdminTokenId, ApiKeyId, EndpointType, FoldedIdSql, LeadId, ProductOrgId, ProductOrgIdError,
+    Subdomain, SubdomainError, TargetOrgId, TenantId, FOLDED_ID_SQL,
 };
 pub use step::{Applied, OrgState, SignalApplied, Step, Write};
 pub use update::{FieldChange, FieldClock, MergeOutcome, Update};

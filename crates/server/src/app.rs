@@ -29,10 +29,21 @@ pub struct ServerConfig {
     /// How long a client may take to send a request's headers before its connection is
     /// closed (a slow client cannot hold a connection forever).
     pub header_timeout: Duration,
+    /// How long a new connection may send nothing before it is closed.
+    pub first_byte_timeout: Duration,
+    /// How long a connection may have no request in flight before it is closed.
+    pub idle_timeout: Duration,
+    /// Most connections open at once; beyond, the one idle the longest is closed.
+    pub max_connections: u32,
+    /// Where `/metrics` is served (never on `listen`); `None`: nowhere.
+    pub metrics_listen: Option<String>,
     /// How long one request may take, body included, before it is answered 408.
     pub request_timeout: Duration,
     /// How much of the delivery log is kept.
     pub retention: crate::deliveries::Retention,
+    /// Where browsers reach the service (`--public-url`): the session cookie's scheme and the
+    /// origin of the URLs pages show; `None` takes both from each request.
+    pub public_url: Option<crate::web::PublicUrl>,
 }
 
 impl Default for ServerConfig {
@@ -42,8 +53,13 @@ impl Default for ServerConfig {
             rate_limit_per_key: NonZeroU32::new(10_000),
             key_refresh: Duration::from_secs(1),
             header_timeout: Duration::from_secs(10),
+            first_byte_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: crate::connections::default_max_connections(),
+            metrics_listen: None,
             request_timeout: Duration::from_secs(60),
             retention: crate::deliveries::Retention::default(),
+            public_url: None,
         }
     }
 }
@@ -67,6 +83,8 @@ pub struct AppInner {
     pub setup: std::sync::Mutex<Option<[u8; 32]>>,
     /// Admin tokens already found in the store.
     pub admin_tokens: crate::auth::AdminTokens,
+    /// See [`ServerConfig::public_url`].
+    pub public_url: Option<crate::web::PublicUrl>,
 }
 
 impl Deref for App {
@@ -93,7 +111,8 @@ impl App {
             payload_budget: crate::deliveries::PayloadBudget::new(
                 config.retention.payloads_per_minute,
             ),
-            admin_tokens: crate::auth::AdminTokens::default(),
+            admin_tokens: crate::auth::AdminTokens::new(config.key_refresh),
+            public_url: config.public_url.clone(),
         }))
     }
 
@@ -114,6 +133,7 @@ impl App {
 /// A bound, not yet serving, HTTP server.
 pub struct Server {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     app: App,
     config: ServerConfig,
 }
@@ -124,9 +144,16 @@ impl Server {
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let metrics_listener = match &config.metrics_listen {
+            Some(address) => Some(TcpListener::bind(address).await.with_context(|| {
+                format!("cannot listen on {address} for /metrics (--metrics-listen: another address, or off)")
+            })?),
+            None => None,
+        };
         let app = App::new(store, &config);
         Ok(Self {
             listener,
+            metrics_listener,
             app,
             config,
         })
@@ -151,6 +178,16 @@ impl Server {
             .expect("a bound listener has an address")
     }
 
+    /// The address `/metrics` is served on, if any.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        let listener = self.metrics_listener.as_ref()?;
+        Some(
+            listener
+                .local_addr()
+                .expect("a bound listener has an address"),
+        )
+    }
+
     /// Serves until `shutdown` completes, then stops accepting, finishes in-flight requests
     /// (and so their commits), writes pending last-used times and closes the store.
     pub async fn run_until(
@@ -159,6 +196,7 @@ impl Server {
     ) -> anyhow::Result<()> {
         let Self {
             listener,
+            metrics_listener,
             app,
             config,
         } = self;
@@ -174,10 +212,14 @@ impl Server {
             Duration::from_secs(60),
             background.clone(),
         ));
-        serve(
-            listener,
-            crate::http::router(app.clone(), config.request_timeout),
-            config.header_timeout,
+        let metrics = metrics_listener.map(|l| (l, crate::metrics::router(app.clone())));
+        crate::connections::serve_until(
+            (
+                listener,
+                crate::http::router(app.clone(), config.request_timeout),
+            ),
+            metrics,
+            crate::connections::ConnectionLimits::of(&config),
             shutdown,
         )
         .await;
@@ -190,66 +232,6 @@ impl Server {
         app.store.close().await;
         Ok(())
     }
-}
-
-/// Accepts connections until `shutdown`, then lets the open ones finish their requests.
-/// hyper directly rather than `axum::serve`, which sets no timer, so a client that never
-/// finishes its headers would hold its connection (and a file descriptor) forever.
-async fn serve(
-    listener: TcpListener,
-    router: axum::Router,
-    header_timeout: Duration,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-    use hyper_util::server::conn::auto::Builder;
-    use hyper_util::server::graceful::GracefulShutdown;
-    use hyper_util::service::TowerToHyperService;
-    use tower::ServiceExt;
-
-    let mut builder = Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(header_timeout);
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(connection) => connection,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a little rather than spin.
-                    tracing::warn!(error = %e, "cannot accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let service =
-            router
-                .clone()
-                .map_request(move |request: hyper::Request<hyper::body::Incoming>| {
-                    // The peer address, for limits per client (sign-in failures).
-                    let mut request = request.map(axum::body::Body::new);
-                    request
-                        .extensions_mut()
-                        .insert(axum::extract::ConnectInfo(peer));
-                    request
-                });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), TowerToHyperService::new(service))
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "connection ended with an error");
-            }
-        });
-    }
-    drop(listener);
-    graceful.shutdown().await;
 }
 
 async fn refresh_keys(app: App, every: Duration, stop: CancellationToken) {

@@ -3,6 +3,7 @@
 
 mod app;
 mod auth;
+mod connections;
 mod deliveries;
 mod error;
 mod http;
@@ -14,9 +15,11 @@ pub mod template_test;
 mod web;
 
 pub use app::{shutdown_signal, App, Server, ServerConfig};
+pub use connections::default_max_connections;
 pub use deliveries::Retention;
 pub use error::ApiError;
 pub use http::deliveries::DeliveryView;
+pub use web::PublicUrl;
 
 /// The whole HTTP service as a router over `store`, without a listener: for embedding it, and
 /// for driving it in-process (the fuzz targets do). Background work (key refresh, delivery

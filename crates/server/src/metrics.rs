@@ -1,8 +1,8 @@
 //! `/metrics` in the Prometheus (OpenMetrics) text format: requests by route and status, the
 //! store's apply latency, group commit batches, per key (product org and signal keys alike)
 //! its changed and unchanged updates, messageId duplicates and refused updates by code, store
-//! errors. Operator-level: it names key ids (never keys), so expose it to your monitoring
-//! only.
+//! errors. Operator-level: it names key ids (never keys), so it is served on a listener of
+//! its own (`--metrics-listen`, loopback by default), never on the public one.
 
 use std::sync::Arc;
 
@@ -217,6 +217,25 @@ impl Metrics {
             .expect("writing to a String cannot fail");
         text
     }
+}
+
+/// What the metrics listener serves: `/metrics`, and 404 for any other path.
+pub(crate) fn router(app: crate::app::App) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(render))
+        .with_state(app)
+}
+
+async fn render(
+    axum::extract::State(app): axum::extract::State<crate::app::App>,
+) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
 }
 
 /// Group commit counters, read from the store at each scrape.

@@ -1,4 +1,4 @@
-//! Tenants, API keys and admin tokens.
+//! Tenants, API keys, web UI users and sessions.
 
 use std::sync::Arc;
 
@@ -145,29 +145,6 @@ pub async fn api_keys(store: Arc<dyn Store>) {
         last_used.timestamp_micros(),
         used.timestamp_micros(),
         "last-used never goes back"
-    );
-}
-
-/// Admin tokens resolve to their tenant only.
-pub async fn admin_tokens(store: Arc<dyn Store>) {
-    let a = tenant(store.as_ref(), "tokens-a").await;
-    store
-        .create_admin_token(a.id, &hash_credential("tsa_one"))
-        .await
-        .unwrap();
-    assert_eq!(
-        store
-            .tenant_by_admin_token(&hash_credential("tsa_one"))
-            .await
-            .unwrap(),
-        Some(a.id)
-    );
-    assert_eq!(
-        store
-            .tenant_by_admin_token(&hash_credential("tsa_two"))
-            .await
-            .unwrap(),
-        None
     );
 }
 

@@ -4,6 +4,7 @@
 //! Each case panics with a message saying which behaviour broke.
 
 mod accounts;
+mod admin_tokens;
 mod clocks;
 mod deliveries;
 mod duplicates;
@@ -14,7 +15,8 @@ pub mod postgres;
 mod reads;
 mod templates;
 
-pub use accounts::{admin_tokens, api_keys, tenants, users_and_sessions};
+pub use accounts::{api_keys, tenants, users_and_sessions};
+pub use admin_tokens::{admin_tokens, admin_tokens_are_revoked_and_used_per_tenant};
 pub use clocks::{
     a_newer_unchanged_update_still_outranks_older_ones,
     updates_without_event_time_take_their_arrival,
@@ -59,7 +61,8 @@ use trailspark_store::{NewApiKey, Store, Tenant};
 macro_rules! store_contract_tests {
     ($open:expr) => {
         $crate::store_contract_tests!(@cases $open;
-            tenants, api_keys, admin_tokens, creates_then_updates, is_new_org_once_in_one_request,
+            tenants, api_keys, admin_tokens, admin_tokens_are_revoked_and_used_per_tenant,
+            creates_then_updates, is_new_org_once_in_one_request,
             per_field_last_writer_wins, message_id_dedupe, webhook_id_replay, tenants_stay_apart,
             concurrent_first_updates, list_pages_and_search, history_pages, signals_link_leads,
             evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,

@@ -1,4 +1,4 @@
-//! Tenants, API keys and admin tokens.
+//! Tenants and API keys.
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
@@ -288,42 +288,4 @@ pub async fn touch_api_keys(
         .map_err(pg_error)?;
     }
     Ok(())
-}
-
-/// Stores an admin token of the tenant.
-pub async fn create_admin_token(
-    c: &impl GenericClient,
-    tenant: TenantId,
-    hash: &[u8; 32],
-) -> StoreResult<()> {
-    c.execute(
-        &prepared(
-            c,
-            "INSERT INTO admin_tokens (token_hash, tenant_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .await?,
-        &[&&hash[..], &tenant.0, &Utc::now()],
-    )
-    .await
-    .map_err(pg_error)?;
-    Ok(())
-}
-
-/// The tenant of the admin token with this hash, if any.
-pub async fn tenant_by_admin_token(
-    c: &impl GenericClient,
-    hash: &[u8; 32],
-) -> StoreResult<Option<TenantId>> {
-    let row = c
-        .query_opt(
-            &prepared(
-                c,
-                "SELECT tenant_id FROM admin_tokens WHERE token_hash = $1",
-            )
-            .await?,
-            &[&&hash[..]],
-        )
-        .await
-        .map_err(pg_error)?;
-    Ok(row.map(|r| TenantId(r.get(0))))
 }

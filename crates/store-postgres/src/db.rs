@@ -41,6 +41,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0007_folded_ids",
         include_str!("../migrations/0007_folded_ids.sql"),
     ),
+    (
+        8,
+        "0008_admin_token_revocation",
+        include_str!("../migrations/0008_admin_token_revocation.sql"),
+    ),
 ];
 
 /// Any fixed number: the advisory lock under which instances migrate one at a time.

@@ -3,6 +3,7 @@
 //! locks; everything else is plain transactions.
 
 mod accounts;
+mod admin_tokens;
 mod db;
 mod dedupe;
 mod deliveries;
@@ -23,12 +24,14 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{Pool, Transaction};
 use serde_json::{Map, Value};
 use tokio_postgres::IsolationLevel;
-use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
+use trailspark_core::{
+    AdminTokenId, ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId,
+};
 use trailspark_store::{
-    ApiKeyRecord, Delivery, DeliveryQuery, EvaluationContext, FirmographicsRow, HistoryEntry,
-    IngestRequest, IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery,
-    Session, SignalApplied, SignalRequest, Store, StoreResult, Swept, TargetOrg, TargetOrgDetail,
-    TemplateVersion, Tenant, UnlinkedLead, User,
+    AdminToken, ApiKeyRecord, Delivery, DeliveryQuery, EvaluationContext, FirmographicsRow,
+    HistoryEntry, IngestRequest, IngestResult, Lead, NewAdminToken, NewApiKey, Page, PageRequest,
+    ProductOrg, SearchQuery, Session, SignalApplied, SignalRequest, Store, StoreResult, Swept,
+    TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead, User,
 };
 
 use crate::db::{pg_error, pool_error};
@@ -236,12 +239,37 @@ impl Store for PostgresStore {
             .await
     }
 
-    async fn create_admin_token(&self, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()> {
-        accounts::create_admin_token(&self.client().await?, tenant, hash).await
+    async fn create_admin_token(
+        &self,
+        tenant: TenantId,
+        token: NewAdminToken,
+    ) -> StoreResult<AdminToken> {
+        admin_tokens::create(&self.client().await?, tenant, &token).await
     }
 
-    async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
-        accounts::tenant_by_admin_token(&self.client().await?, hash).await
+    async fn list_admin_tokens(&self, tenant: TenantId) -> StoreResult<Vec<AdminToken>> {
+        admin_tokens::list(&self.client().await?, tenant).await
+    }
+
+    async fn revoke_admin_token(
+        &self,
+        tenant: TenantId,
+        id: &AdminTokenId,
+    ) -> StoreResult<AdminToken> {
+        admin_tokens::revoke(&self.client().await?, tenant, id).await
+    }
+
+    async fn admin_token_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<AdminToken>> {
+        admin_tokens::by_hash(&self.client().await?, hash).await
+    }
+
+    async fn touch_admin_token(
+        &self,
+        tenant: TenantId,
+        id: &AdminTokenId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        admin_tokens::touch(&self.client().await?, tenant, id, at).await
     }
 
     async fn deliveries(

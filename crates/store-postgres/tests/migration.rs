@@ -1,7 +1,8 @@
 //! A database written by an earlier schema opens with what it held intact: migration 5 gives
 //! every key its template's versions; migration 6 replaces the old delivery log with the
-//! durable one, empty.
+//! durable one, empty; migration 8 gives every admin token an id.
 
+use trailspark_core::credentials::hash_credential;
 use trailspark_core::{ApiKeyId, Subdomain};
 use trailspark_store::{DeliveryQuery, Store, TemplateVersion};
 use trailspark_store_contract::postgres::TestDatabase;
@@ -51,6 +52,8 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
                        '{"productOrgId":"groupId"}', '2023-11-14T22:13:20.123456Z' FROM tenants;
             INSERT INTO deliveries (tenant_id, key_id, at, status, subject, changed)
                 SELECT id, 'key_old', '2023-11-14T22:13:20Z', 200, 'ws_1', true FROM tenants;
+            INSERT INTO admin_tokens (tenant_id, token_hash, created_at)
+                SELECT id, sha256('tsa_old'::bytea), '2023-11-14T22:13:20Z' FROM tenants;
             "#,
         )
         .await
@@ -64,7 +67,8 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
         [
             "0005_template_versions",
             "0006_delivery_log",
-            "0007_folded_ids"
+            "0007_folded_ids",
+            "0008_admin_token_revocation"
         ]
     );
     let tenant = store
@@ -101,5 +105,24 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
         log.items.is_empty(),
         "the old log's entries go with its table"
     );
+    // Migration 8: an admin token made before tokens had ids keeps working and gets one.
+    let token = store
+        .admin_token_by_hash(&hash_credential("tsa_old"))
+        .await
+        .unwrap()
+        .expect("the old admin token is still found");
+    assert!(
+        token.id.0.starts_with("adm_") && token.id.0.len() == 20,
+        "{token:?}"
+    );
+    assert_eq!(
+        (token.tenant_id, token.name.as_deref(), token.revoked_at),
+        (tenant.id, None, None)
+    );
+    let revoked = store
+        .revoke_admin_token(tenant.id, &token.id)
+        .await
+        .unwrap();
+    assert!(revoked.revoked_at.is_some(), "and can be revoked by it");
     store.close().await;
 }

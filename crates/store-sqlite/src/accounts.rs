@@ -1,4 +1,4 @@
-//! Tenants, API keys and admin tokens: plain rows, written through the writer and read on a
+//! Tenants and API keys: plain rows, written through the writer and read on a
 //! read connection.
 
 use chrono::{DateTime, Utc};
@@ -249,24 +249,4 @@ pub fn touch_api_keys(
             .map_err(sqlite_error)?;
     }
     Ok(())
-}
-
-/// Stores the hash of an admin token of a tenant.
-pub fn create_admin_token(conn: &Connection, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()> {
-    conn.execute(
-        "INSERT INTO admin_tokens (token_hash, tenant_id, created_at) VALUES (?1, ?2, ?3)",
-        (&hash[..], tenant.0, micros(&Utc::now())),
-    )
-    .map_err(sqlite_error)?;
-    Ok(())
-}
-
-/// The tenant of the admin token whose hash is `hash`.
-pub fn tenant_by_admin_token(conn: &Connection, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
-    conn.prepare_cached("SELECT tenant_id FROM admin_tokens WHERE token_hash = ?1")
-        .and_then(|mut s| {
-            s.query_row([&hash[..]], |r| r.get(0).map(TenantId))
-                .optional()
-        })
-        .map_err(sqlite_error)
 }

@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0008_folded_ids",
         include_str!("../migrations/0008_folded_ids.sql"),
     ),
+    (
+        9,
+        "0009_admin_token_revocation",
+        include_str!("../migrations/0009_admin_token_revocation.sql"),
+    ),
 ];
 
 /// Opens a connection with the settings every connection of the store shares.

@@ -3,6 +3,8 @@
 //! connections beside it.
 
 mod accounts;
+mod admin_tokens;
+mod backup;
 mod db;
 mod dedupe;
 mod deliveries;
@@ -25,12 +27,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use serde_json::{Map, Value};
-use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
+use trailspark_core::{
+    AdminTokenId, ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId,
+};
 use trailspark_store::{
-    ApiKeyRecord, Delivery, DeliveryQuery, EvaluationContext, FirmographicsRow, HistoryEntry,
-    IngestRequest, IngestResult, Lead, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery,
-    Session, SignalApplied, SignalRequest, Store, StoreError, StoreResult, Swept, TargetOrg,
-    TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead, User,
+    AdminToken, ApiKeyRecord, Delivery, DeliveryQuery, EvaluationContext, FirmographicsRow,
+    HistoryEntry, IngestRequest, IngestResult, Lead, NewAdminToken, NewApiKey, Page, PageRequest,
+    ProductOrg, SearchQuery, Session, SignalApplied, SignalRequest, Store, StoreError, StoreResult,
+    Swept, TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead, User,
 };
 
 use crate::writer::Writer;
@@ -97,25 +101,6 @@ impl SqliteStore {
         )?;
         let readers = Arc::new(db::ReadPool::new(path, busy_timeout));
         Ok(Self { writer, readers })
-    }
-
-    /// Writes a consistent copy of the whole store to `to` (which must not exist) while the
-    /// store stays in use: `VACUUM INTO` reads one snapshot, so writes committed meanwhile are
-    /// simply not in the copy. The copy is a complete SQLite store, compacted.
-    pub async fn backup(&self, to: &Path) -> StoreResult<()> {
-        if to.exists() {
-            return Err(StoreError::conflict(format!(
-                "{} exists; back up to a new file",
-                to.display()
-            )));
-        }
-        let target = to.to_string_lossy().into_owned();
-        self.read(move |conn| {
-            conn.execute("VACUUM INTO ?1", [target])
-                .map(|_| ())
-                .map_err(db::sqlite_error)
-        })
-        .await
     }
 
     /// Runs `f` on a read connection, off the async threads.
@@ -232,16 +217,47 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create_admin_token(&self, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()> {
-        let hash = *hash;
+    async fn create_admin_token(
+        &self,
+        tenant: TenantId,
+        token: NewAdminToken,
+    ) -> StoreResult<AdminToken> {
         self.writer
-            .write(move |conn, _| accounts::create_admin_token(conn, tenant, &hash))
+            .write(move |conn, _| admin_tokens::create(conn, tenant, &token))
             .await
     }
 
-    async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>> {
+    async fn list_admin_tokens(&self, tenant: TenantId) -> StoreResult<Vec<AdminToken>> {
+        self.read(move |conn| admin_tokens::list(conn, tenant))
+            .await
+    }
+
+    async fn revoke_admin_token(
+        &self,
+        tenant: TenantId,
+        id: &AdminTokenId,
+    ) -> StoreResult<AdminToken> {
+        let id = id.clone();
+        self.writer
+            .write(move |conn, _| admin_tokens::revoke(conn, tenant, &id))
+            .await
+    }
+
+    async fn admin_token_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<AdminToken>> {
         let hash = *hash;
-        self.read(move |conn| accounts::tenant_by_admin_token(conn, &hash))
+        self.read(move |conn| admin_tokens::by_hash(conn, &hash))
+            .await
+    }
+
+    async fn touch_admin_token(
+        &self,
+        tenant: TenantId,
+        id: &AdminTokenId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let id = id.clone();
+        self.writer
+            .write(move |conn, _| admin_tokens::touch(conn, tenant, &id, &at))
             .await
     }
 

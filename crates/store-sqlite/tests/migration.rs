@@ -1,7 +1,9 @@
 //! A store written by an earlier schema opens with what it held intact: migration 5 reshapes
-//! the history and dedupe tables, migration 6 gives every key its template's versions.
+//! the history and dedupe tables, migration 6 gives every key its template's versions,
+//! migration 9 every admin token an id.
 
 use rusqlite::Connection;
+use trailspark_core::credentials::hash_credential;
 use trailspark_core::{ApiKeyId, FieldPatch, ProductOrgId, Subdomain, Update};
 use trailspark_store::{IngestRequest, IngestResult, PageRequest, Store, TemplateVersion};
 use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
@@ -215,5 +217,60 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
         .await
         .unwrap();
     assert_eq!(next.version, 2, "and changes go on from there");
+    store.close().await;
+}
+
+/// Migration 9: an admin token made before tokens had ids keeps working, gets one, and can be
+/// revoked by it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_token_made_before_ids_keeps_working_and_gets_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v8.db");
+    let mut migrations = VERSION_4.to_vec();
+    migrations.extend([
+        include_str!("../migrations/0005_append_only.sql"),
+        include_str!("../migrations/0006_template_versions.sql"),
+        include_str!("../migrations/0007_delivery_log.sql"),
+        include_str!("../migrations/0008_folded_ids.sql"),
+    ]);
+    let conn = store_at(&path, &migrations);
+    conn.execute(
+        "INSERT INTO tenants (id, subdomain, name, created_at) VALUES (1, 'default', 'Default', 0)",
+        [],
+    )
+    .unwrap();
+    for text in ["tsa_old", "tsa_older"] {
+        conn.execute(
+            "INSERT INTO admin_tokens (tenant_id, token_hash, created_at) VALUES (1, ?1, 1700000000000000)",
+            [&hash_credential(text)[..]],
+        )
+        .unwrap();
+    }
+    drop(conn);
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let token = store
+        .admin_token_by_hash(&hash_credential("tsa_old"))
+        .await
+        .unwrap()
+        .expect("the old admin token is still found");
+    assert!(
+        token.id.0.starts_with("adm_") && token.id.0.len() == 20,
+        "{token:?}"
+    );
+    assert_eq!(
+        (token.tenant_id.0, token.name.as_deref(), token.revoked_at),
+        (1, None, None)
+    );
+    assert_eq!(token.created_at.timestamp(), 1_700_000_000);
+    let listed = store.list_admin_tokens(token.tenant_id).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_ne!(listed[0].id, listed[1].id, "each token its own id");
+    let revoked = store
+        .revoke_admin_token(token.tenant_id, &token.id)
+        .await
+        .unwrap();
+    assert!(revoked.revoked_at.is_some(), "and can be revoked by it");
     store.close().await;
 }

@@ -2,7 +2,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use thiserror::Error;
-use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId};
+use trailspark_core::{AdminTokenId, ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId};
 
 /// Result of a store operation.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -104,6 +104,7 @@ impl StoreError {
 pub enum Missing {
     Tenant(Subdomain),
     ApiKey(ApiKeyId),
+    AdminToken(AdminTokenId),
     ProductOrg(ProductOrgId),
     Lead(LeadId),
     TargetOrg(TargetOrgId),
@@ -115,6 +116,7 @@ impl fmt::Display for Missing {
         match self {
             Self::Tenant(subdomain) => write!(f, "There is no tenant {:?}.", subdomain.as_str()),
             Self::ApiKey(id) => write!(f, "This tenant has no API key {:?}.", id.0),
+            Self::AdminToken(id) => write!(f, "This tenant has no admin token {:?}.", id.0),
             Self::ProductOrg(id) => {
                 write!(
                     f,

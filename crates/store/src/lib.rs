@@ -2,6 +2,7 @@
 //! [`TenantId`] first, so reading across tenants is not expressible. Backends (SQLite,
 //! PostgreSQL) implement [`Store`]; nothing above this trait knows which one runs.
 
+mod admin_tokens;
 pub mod cursor;
 mod deliveries;
 mod error;
@@ -13,8 +14,11 @@ mod similar;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId};
+use trailspark_core::{
+    AdminTokenId, ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId,
+};
 
+pub use admin_tokens::{AdminToken, AdminTokenStatus, NewAdminToken};
 pub use deliveries::{
     cut, Delivery, DeliveryQuery, DeliveryRow, Intake, Logged, NewDelivery, Outcome, Refusal,
     RequestLog, Swept, Verdict,
@@ -97,10 +101,32 @@ pub trait Store: Send + Sync + 'static {
     async fn touch_api_keys(&self, used: &[(TenantId, ApiKeyId, DateTime<Utc>)])
         -> StoreResult<()>;
 
-    /// Stores an admin token's SHA-256 for a tenant.
-    async fn create_admin_token(&self, tenant: TenantId, hash: &[u8; 32]) -> StoreResult<()>;
-    /// The tenant an admin token (by SHA-256) belongs to, if any.
-    async fn tenant_by_admin_token(&self, hash: &[u8; 32]) -> StoreResult<Option<TenantId>>;
+    /// Stores a new admin token of the tenant (its SHA-256, never the token).
+    async fn create_admin_token(
+        &self,
+        tenant: TenantId,
+        token: NewAdminToken,
+    ) -> StoreResult<AdminToken>;
+    /// The tenant's admin tokens, newest first, expired and revoked ones included.
+    async fn list_admin_tokens(&self, tenant: TenantId) -> StoreResult<Vec<AdminToken>>;
+    /// Revokes an admin token (a revoked token keeps its first revocation time);
+    /// [`StoreError::NotFound`] when the tenant has no token of that id.
+    async fn revoke_admin_token(
+        &self,
+        tenant: TenantId,
+        id: &AdminTokenId,
+    ) -> StoreResult<AdminToken>;
+    /// The admin token, of any tenant, whose SHA-256 is `hash`: this is how an admin request
+    /// finds its tenant. Expired and revoked tokens are returned too
+    /// ([`AdminToken::status_at`] says whether one is taken).
+    async fn admin_token_by_hash(&self, hash: &[u8; 32]) -> StoreResult<Option<AdminToken>>;
+    /// Records that an admin token was used at `at`; a last use never moves back.
+    async fn touch_admin_token(
+        &self,
+        tenant: TenantId,
+        id: &AdminTokenId,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     /// A key's delivery log, newest first, filtered (entries are written by [`Store::ingest`]
     /// and [`Store::ingest_signals`] with their updates).

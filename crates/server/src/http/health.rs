@@ -1,4 +1,4 @@
-//! Liveness, readiness and metrics.
+//! Liveness and readiness (`/metrics` has a listener of its own: see `crate::metrics`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -14,17 +14,6 @@ pub fn router() -> Router<App> {
     Router::new()
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .route("/readyz", get(ready))
-        .route("/metrics", get(metrics))
-}
-
-async fn metrics(State(app): State<App>) -> impl axum::response::IntoResponse {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        app.metrics.render(),
-    )
 }
 
 async fn ready(State(app): State<App>) -> Result<(StatusCode, Json<Value>), ApiError> {

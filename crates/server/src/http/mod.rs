@@ -98,7 +98,8 @@ struct Context {
 /// Every request's surroundings in one layer (each layer is another future polled at every
 /// wake-up of the request, which the webhook's hot path felt): its request id (the sender's
 /// `X-Request-Id`, or a new one) on the response and in the task's log context, its time
-/// limit (408), JSON bodies for axum's own refusals, and its count by route and status.
+/// limit (408), JSON bodies for axum's own refusals, the security headers (every page's
+/// policy, `nosniff` on every answer) and its count by route and status.
 async fn request_context(
     axum::extract::State(context): axum::extract::State<Context>,
     mut request: Request,
@@ -123,6 +124,7 @@ async fn request_context(
         Err(_) => ApiError::RequestTimeout.into_response(),
     };
     response.headers_mut().insert(X_REQUEST_ID, id);
+    crate::web::add_security_headers(response.headers_mut());
     context
         .app
         .metrics

@@ -3,10 +3,12 @@
 //! send `group` calls straight to trailspark. A product org key applies `group` events and
 //! skips the others; a signal key applies `identify`, `track`, `page` and `screen` as
 //! signals. The key comes as the HTTP basic username (its secret, if it has one, as the
-//! password) or as `writeKey` in the body; bodies may be gzipped and are read as JSON
-//! whatever their content type (RudderStack's Node SDK labels gzipped JSON as a form).
+//! password), checked before the body is read, or as `writeKey` in the body; bodies may be
+//! gzipped and are read as JSON whatever their content type (RudderStack's Node SDK labels
+//! gzipped JSON as a form).
 
 use std::io::Read;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
@@ -16,7 +18,7 @@ use axum::routing::post;
 use axum::Router;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use trailspark_core::EndpointType;
 
@@ -48,7 +50,9 @@ async fn batch(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (credentials, mut body) = read(&headers, body).await?;
+    let received_at = Utc::now();
+    let header_key = key_before_body(&app, &headers, received_at).await?;
+    let mut body = read(&headers, body).await?;
     let events = match body.get_mut("batch").map(Value::take) {
         Some(Value::Array(events)) => checked_batch(events, MAX_EVENTS)?,
         _ => {
@@ -58,13 +62,8 @@ async fn batch(
             })
         }
     };
-    apply(
-        &app,
-        &headers,
-        credentials.or_else(|| write_key(&body)),
-        Payload::Many(events),
-    )
-    .await
+    let key = key_of(&app, &headers, header_key, &body, received_at).await?;
+    apply(&app, key, received_at, Payload::Many(events)).await
 }
 
 async fn event(
@@ -79,23 +78,56 @@ async fn event(
             EVENT_TYPES.join(", /v1/")
         )));
     };
-    let (credentials, mut body) = read(&headers, body).await?;
+    let received_at = Utc::now();
+    let header_key = key_before_body(&app, &headers, received_at).await?;
+    let mut body = read(&headers, body).await?;
     // The path names the type; the body need not.
     if body.get("type").is_none() {
         body["type"] = Value::from(*kind);
     }
-    let key = credentials.or_else(|| write_key(&body));
-    apply(&app, &headers, key, Payload::One(body)).await
+    let key = key_of(&app, &headers, header_key, &body, received_at).await?;
+    apply(&app, key, received_at, Payload::One(body)).await
 }
 
-/// The key, its checks, then the events through the key's template.
-async fn apply(
+/// The key when the headers carry it (HTTP basic), checked before the body is read: a bad
+/// key or secret, a signing key, a sender over its rate are answered without reading (or
+/// waiting for) the body. `None` when only the body can carry the key (`writeKey`).
+async fn key_before_body(
+    app: &App,
+    headers: &HeaderMap,
+    received_at: DateTime<Utc>,
+) -> Result<Option<Arc<IngestKey>>, ApiError> {
+    match basic(headers) {
+        Some(credentials) => checked_key(app, headers, Some(credentials), received_at)
+            .await
+            .map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The request's checked key: the header's, found before the body, else the body's
+/// `writeKey`.
+async fn key_of(
+    app: &App,
+    headers: &HeaderMap,
+    header_key: Option<Arc<IngestKey>>,
+    body: &Value,
+    received_at: DateTime<Utc>,
+) -> Result<Arc<IngestKey>, ApiError> {
+    match header_key {
+        Some(key) => Ok(key),
+        None => checked_key(app, headers, write_key(body), received_at).await,
+    }
+}
+
+/// Finds the key and checks it ([`admitted`]); a refusal once the key is known is logged in
+/// its delivery log.
+async fn checked_key(
     app: &App,
     headers: &HeaderMap,
     credentials: Option<Credentials>,
-    payload: Payload,
-) -> Result<Response, ApiError> {
-    let received_at = Utc::now();
+    received_at: DateTime<Utc>,
+) -> Result<Arc<IngestKey>, ApiError> {
     let Some(credentials) = credentials else {
         return Err(ApiError::MissingCredentials);
     };
@@ -108,8 +140,18 @@ async fn apply(
         deliveries::log_refused(app.store.as_ref(), &key, received_at, log).await;
         return Err(refused);
     }
+    Ok(key)
+}
+
+/// The events of a request whose key passed its checks, through the key's template.
+async fn apply(
+    app: &App,
+    key: Arc<IngestKey>,
+    received_at: DateTime<Utc>,
+    payload: Payload,
+) -> Result<Response, ApiError> {
     let accepted = Accepted {
-        key: std::sync::Arc::clone(&key),
+        key: Arc::clone(&key),
         payload,
         webhook_id: None,
         received_at,
@@ -158,8 +200,8 @@ struct Credentials {
     password: Option<String>,
 }
 
-/// Reads the body (gunzipped when so encoded) as a JSON object, and the basic credentials.
-async fn read(headers: &HeaderMap, body: Body) -> Result<(Option<Credentials>, Value), ApiError> {
+/// Reads the body (gunzipped when so encoded) as a JSON object.
+async fn read(headers: &HeaderMap, body: Body) -> Result<Value, ApiError> {
     let raw = read_body_limited(headers, body, MAX_BATCH_BYTES).await?;
     let bytes = decode(headers, raw)?;
     let body: Value =
@@ -167,7 +209,7 @@ async fn read(headers: &HeaderMap, body: Body) -> Result<(Option<Credentials>, V
     if !body.is_object() {
         return Err(super::webhook::not_object(&body));
     }
-    Ok((basic(headers), body))
+    Ok(body)
 }
 
 fn decode(headers: &HeaderMap, raw: Bytes) -> Result<Bytes, ApiError> {

@@ -51,7 +51,7 @@ pub(crate) async fn accept(
 ) -> Result<Accepted, ApiError> {
     let received_at = Utc::now();
     let key = app.keys.active(api_key, received_at).await?;
-    match checked(app, &key, kind, headers, body, received_at).await {
+    match checked(app, api_key, &key, kind, headers, body, received_at).await {
         Ok((payload, webhook_id)) => Ok(Accepted {
             key,
             payload,
@@ -73,6 +73,7 @@ pub(crate) async fn accept(
 /// what was sent); one before does not (the body is not read, or not the key owner's).
 async fn checked(
     app: &App,
+    api_key: &str,
     key: &IngestKey,
     kind: EndpointType,
     headers: &HeaderMap,
@@ -102,7 +103,10 @@ async fn checked(
         None => None,
     };
     let kept = |e: ApiError| {
-        let text = String::from_utf8_lossy(&body).into_owned();
+        // Not JSON (or not an update's shape), so kept as text: its credentials are taken
+        // out of the text, as `deliveries::payload_text` takes them out of JSON.
+        let text =
+            trailspark_core::redact::redact_text(&String::from_utf8_lossy(&body), &[api_key]);
         (e, Some(trailspark_store::cut(text, Delivery::MAX_PAYLOAD)))
     };
     let payload: Value =

@@ -41,7 +41,6 @@ pub(super) fn hourly_chart(hours: &[HourBar]) -> Markup {
     html! {
         svg #health-chart xmlns="http://www.w3.org/2000/svg" role="img"
             viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } preserveAspectRatio="xMidYMid meet"
-            style="width:100%;height:auto;max-width:48rem;display:block;margin-bottom:1rem;background:#fff;border:1px solid #e3e6eb;border-radius:6px"
             aria-labelledby="health-chart-title health-chart-desc" font-family="system-ui,sans-serif" {
             title #health-chart-title { "Deliveries per hour by outcome, last 24 hours (UTC)" }
             desc #health-chart-desc { (description(hours)) }

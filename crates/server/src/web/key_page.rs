@@ -134,7 +134,7 @@ pub(super) async fn draw(
         Some(viewer),
         html! {
             p { a href="/settings/api-keys" { "← API Keys" } }
-            (summary(key, headers))
+            (summary(app, key, headers))
             (health)
             (template_versions(key, &versions, &editor.said))
             (key_template::editor(viewer, key, &editor))
@@ -145,7 +145,7 @@ pub(super) async fn draw(
 
 /// The key: what it is, whether it works, and where it sends to (its prefix only: the key
 /// itself was shown once, when it was created).
-fn summary(key: &ApiKeyRecord, headers: &HeaderMap) -> Markup {
+fn summary(app: &App, key: &ApiKeyRecord, headers: &HeaderMap) -> Markup {
     let now = chrono::Utc::now();
     let status = match (key.revoked_at, key.expires_at) {
         (Some(at), _) => format!("Revoked {}", time(Some(&at))),
@@ -153,7 +153,7 @@ fn summary(key: &ApiKeyRecord, headers: &HeaderMap) -> Markup {
         (None, Some(at)) => format!("Active, expires {}", time(Some(&at))),
         (None, None) => "Active".to_owned(),
     };
-    let url = webhook_url(headers, key.endpoint_type, &format!("{}…", key.prefix));
+    let url = webhook_url(app, headers, key.endpoint_type, &format!("{}…", key.prefix));
     html! {
         section #key {
             h2 { "Key" }

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, FromRequest, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -19,8 +19,8 @@ use trailspark_store::StoreError;
 
 use super::layout::page;
 use super::session::{
-    cookie, csrf_for, forbidden, random_token, same, secure, set_cookie, start_session, CsrfForm,
-    Viewer, LOGIN_COOKIE, SESSION_COOKIE,
+    cookie, csrf_for, forbidden, random_token, same, set_cookie, start_session, CsrfForm, Viewer,
+    LOGIN_COOKIE, SESSION_COOKIE,
 };
 use super::sign_in_limits::{ClientAddr, SignInLimits};
 use crate::app::App;
@@ -96,29 +96,24 @@ async fn login_page(State(app): State<App>, headers: HeaderMap) -> Response {
     let mut response = login_form(tenant, "", None, &csrf).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        set_cookie(LOGIN_COOKIE, &csrf, 3600, secure(&headers)),
+        set_cookie(&app, &headers, LOGIN_COOKIE, &csrf, 3600),
     );
     response
 }
 
 /// Signs in with tenant, email and password; failures are limited per account and per client.
+/// What the request's head settles is checked before its form is read: the client's own
+/// failures, the sign-in page's cookie, then (by `Form`) the content type.
 async fn login(
     State(app): State<App>,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
-    Form(form): Form<LoginForm>,
+    request: Request,
 ) -> Response {
-    let expected = cookie(&headers, LOGIN_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !same(&form.csrf, &expected) {
-        return forbidden();
-    }
-    let email = form.email.trim().to_lowercase();
-    let refuse = |status: StatusCode, message: &str| {
-        let mut response = (
-            status,
-            login_form(&form.tenant, &email, Some(message), &expected),
-        )
-            .into_response();
+    let expected = cookie(&app, &headers, LOGIN_COOKIE).unwrap_or_default();
+    let refuse = |status: StatusCode, tenant: &str, email: &str, message: &str| {
+        let mut response =
+            (status, login_form(tenant, email, Some(message), &expected)).into_response();
         if status == StatusCode::TOO_MANY_REQUESTS {
             response
                 .headers_mut()
@@ -126,6 +121,21 @@ async fn login(
         }
         response
     };
+    if let Err(why) = app.logins.client_admitted(client) {
+        return refuse(StatusCode::TOO_MANY_REQUESTS, "", "", why.message());
+    }
+    if expected.is_empty() {
+        return forbidden();
+    }
+    let form = match Form::<LoginForm>::from_request(request, &app).await {
+        Ok(Form(form)) => form,
+        Err(rejection) => return rejection.into_response(),
+    };
+    if !same(&form.csrf, &expected) {
+        return forbidden();
+    }
+    let email = form.email.trim().to_lowercase();
+    let refuse = |status: StatusCode, message: &str| refuse(status, &form.tenant, &email, message);
     let account = hash_credential(&format!("{}\u{0}{email}", form.tenant.trim()));
     let attempt = match app.logins.admit(account, client) {
         Ok(attempt) => attempt,
@@ -319,7 +329,7 @@ async fn logout(
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, "", 0, secure(&headers)),
+        set_cookie(&app, &headers, SESSION_COOKIE, "", 0),
     );
     response
 }

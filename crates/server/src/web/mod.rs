@@ -9,11 +9,14 @@
 //! template editor `key_template`, its delivery log `key_deliveries`, `key_replay`, its health
 //! `key_health` with its `chart`), `orgs` (Org Management, with its search and possible
 //! duplicates `org_search`, the move of a product org `org_move`, the leads list `leads`).
+//! Around them: the stylesheet and script as files (`assets`), the headers every page gets
+//! (`security_headers`), and where browsers reach the service (`public_url`).
 
 use axum::Router;
 
 use crate::app::App;
 
+mod assets;
 mod builder;
 mod chart;
 mod key_deliveries;
@@ -29,11 +32,15 @@ mod new_key;
 mod org_move;
 mod org_search;
 mod orgs;
+mod public_url;
+mod security_headers;
 mod session;
 mod sign_in_limits;
 mod warnings;
 
 pub use login::login_limiter;
+pub use public_url::PublicUrl;
+pub(crate) use security_headers::add as add_security_headers;
 pub(crate) use session::{random_token, Viewer, CSRF_HEADER, SESSION_COOKIE};
 pub use sign_in_limits::SignInLimits;
 
@@ -46,4 +53,5 @@ pub fn router() -> Router<App> {
         .merge(key_replay::router())
         .merge(new_key::router())
         .merge(orgs::router())
+        .merge(assets::router())
 }

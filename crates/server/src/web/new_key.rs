@@ -86,7 +86,9 @@ async fn create_key(
             .await;
         }
         Intent::Create => match create(&app, &viewer, &draft).await {
-            Ok((template, created)) => return shown_once(&viewer, &headers, &template, &created),
+            Ok((template, created)) => {
+                return shown_once(&app, &viewer, &headers, &template, &created)
+            }
             Err(ApiError::BadRequest { message, .. }) => {
                 return key_page(
                     &app,

@@ -30,6 +30,8 @@ fn action(id: &ProductOrgId) -> String {
 /// The move form's fields: the session's CSRF token and the target org to move under.
 #[derive(Deserialize)]
 struct MoveForm {
+    // Absent, it is empty: the 403 of a wrong token, as every form answers.
+    #[serde(default)]
     csrf: String,
     target_org_id: String,
 }
@@ -130,9 +132,6 @@ pub fn duplicate_note(id: &ProductOrgId, similar: &[ProductOrg]) -> Markup {
     }
 }
 
-/// Drawn whitespace stands out from the id's own characters.
-const SPACE_STYLE: &str = "color:#a61b1b";
-
 /// An id in quotes with its surrounding whitespace shown (`“ws_abc123␣”`), so that two ids that
 /// differ only there can be told apart; the exact id is its title.
 pub fn visible_id(id: &ProductOrgId) -> Markup {
@@ -156,9 +155,9 @@ pub fn visible_id(id: &ProductOrgId) -> Markup {
     html! {
         code.id title=(text) {
             "“"
-            @if !start.is_empty() { span.space style=(SPACE_STYLE) { (shown(start)) } }
+            @if !start.is_empty() { span.space { (shown(start)) } }
             (body)
-            @if !end.is_empty() { span.space style=(SPACE_STYLE) { (shown(end)) } }
+            @if !end.is_empty() { span.space { (shown(end)) } }
             "”"
         }
     }

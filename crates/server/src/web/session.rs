@@ -1,5 +1,5 @@
-//! Sessions: a random token in an HttpOnly, SameSite=Strict cookie (Secure behind https), only
-//! its SHA-256 in the store. Every form carries a CSRF token derived from the session token
+//! Sessions: a random token in an HttpOnly, SameSite=Strict cookie (Secure behind https, and
+//! named with the `__Host-` prefix under an https `--public-url`), only its SHA-256 in the store. Every form carries a CSRF token derived from the session token
 //! (the sign-in form: from a cookie of its own), checked on every POST. The admin API takes the
 //! same session, its CSRF token in the `X-CSRF-Token` header (see `crate::auth`).
 
@@ -18,7 +18,8 @@ use super::layout::page;
 use crate::app::App;
 use crate::error::ApiError;
 
-/// The cookie holding a signed-in browser's session token.
+/// The cookie holding a signed-in browser's session token (`__Host-` before it under an https
+/// `--public-url`, see `cookie_name`).
 pub const SESSION_COOKIE: &str = "ts_session";
 /// The cookie holding the sign-in form's CSRF token (there is no session yet to derive it from).
 pub const LOGIN_COOKIE: &str = "ts_login";
@@ -57,7 +58,7 @@ impl Viewer {
     /// its session is unknown or expired. The one reading of sessions, for the pages and the
     /// admin API alike.
     pub async fn of(headers: &HeaderMap, app: &App) -> Result<Option<Self>, ApiError> {
-        let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        let Some(token) = cookie(app, headers, SESSION_COOKIE) else {
             return Ok(None);
         };
         let token_hash = hash_credential(&token);
@@ -79,7 +80,9 @@ impl Viewer {
 /// A form whose only field is its CSRF token (sign-out, revoke).
 #[derive(Deserialize)]
 pub struct CsrfForm {
-    /// The token the form was drawn with.
+    /// The token the form was drawn with. Absent (a form forged elsewhere) it is empty, so
+    /// that the answer is the 403 of a wrong token, not a 422 about the form's shape.
+    #[serde(default)]
     pub csrf: String,
 }
 
@@ -104,8 +107,10 @@ pub fn same(a: &str, b: &str) -> bool {
     hash_credential(a) == hash_credential(b)
 }
 
-/// The non-empty value of cookie `name`.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The non-empty value of this service's cookie `name` (by its name under `app`'s settings,
+/// see [`cookie_name`]).
+pub fn cookie(app: &App, headers: &HeaderMap, name: &str) -> Option<String> {
+    let name = cookie_name(app, name);
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -117,17 +122,41 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// Whether the browser came over https (directly or through a proxy that says so).
-pub fn secure(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+/// Whether the browser came over https: as `--public-url` says when it is set, else as a
+/// proxy's `X-Forwarded-Proto` says.
+pub fn secure(app: &App, headers: &HeaderMap) -> bool {
+    match &app.public_url {
+        Some(url) => url.is_https(),
+        None => headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https")),
+    }
 }
 
-/// A `Set-Cookie` value for cookie `name`; `max_age` 0 deletes it.
-pub fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
+/// The name cookie `name` goes by. Under an https public URL, `__Host-name`: browsers take
+/// such a cookie only when it is Secure, for `Path=/` and without `Domain`, so no sibling
+/// subdomain or plain-http page can plant one (a planted sign-in cookie would fix its CSRF
+/// token). Only with the setting: a name that followed each request's `X-Forwarded-Proto`
+/// would change between two requests of one browser.
+fn cookie_name(app: &App, name: &str) -> String {
+    match &app.public_url {
+        Some(url) if url.is_https() => format!("__Host-{name}"),
+        _ => name.to_owned(),
+    }
+}
+
+/// A `Set-Cookie` value for this service's cookie `name` (see [`cookie_name`]), Secure when
+/// the browser came over https; `max_age` 0 deletes it.
+pub fn set_cookie(
+    app: &App,
+    headers: &HeaderMap,
+    name: &str,
+    value: &str,
+    max_age: i64,
+) -> HeaderValue {
+    let secure = if secure(app, headers) { "; Secure" } else { "" };
+    let name = cookie_name(app, name);
     HeaderValue::from_str(&format!(
         "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"
     ))
@@ -162,16 +191,11 @@ pub async fn start_session(
     let out = response.headers_mut();
     out.append(
         header::SET_COOKIE,
-        set_cookie(
-            SESSION_COOKIE,
-            &token,
-            SESSION_HOURS * 3600,
-            secure(headers),
-        ),
+        set_cookie(app, headers, SESSION_COOKIE, &token, SESSION_HOURS * 3600),
     );
     out.append(
         header::SET_COOKIE,
-        set_cookie(LOGIN_COOKIE, "", 0, secure(headers)),
+        set_cookie(app, headers, LOGIN_COOKIE, "", 0),
     );
     response
 }

@@ -72,10 +72,7 @@ impl SignInLimits {
         let client = ClientAddr::limited_as(client);
         let now = Instant::now();
         let mut state = self.state.lock().expect("sign-in limits lock");
-        let by_client = state.clients.recent(&client, now);
-        if by_client >= CLIENT_FAILURES_PER_MINUTE {
-            return Err(Refusal::Client);
-        }
+        let by_client = state.client_failures(client, now)?;
         if by_client > 0 && state.accounts.recent(&account, now) >= ACCOUNT_FAILURES_PER_MINUTE {
             return Err(Refusal::Account);
         }
@@ -88,11 +85,30 @@ impl SignInLimits {
         })
     }
 
+    /// Whether `client` may try at all, by its own failures: what can be known before the
+    /// attempt's form is read (so a client over its limit is not even read).
+    pub fn client_admitted(&self, client: IpAddr) -> Result<(), Refusal> {
+        let client = ClientAddr::limited_as(client);
+        let mut state = self.state.lock().expect("sign-in limits lock");
+        state.client_failures(client, Instant::now()).map(drop)
+    }
+
     /// The password was right: the attempt is not a failure.
     pub fn succeeded(&self, attempt: Attempt) {
         let mut state = self.state.lock().expect("sign-in limits lock");
         state.accounts.remove(&attempt.account, attempt.at);
         state.clients.remove(&attempt.client, attempt.at);
+    }
+}
+
+impl State {
+    /// The client's recent failures, or [`Refusal::Client`] when they reach its limit.
+    fn client_failures(&mut self, client: IpAddr, now: Instant) -> Result<usize, Refusal> {
+        let recent = self.clients.recent(&client, now);
+        if recent >= CLIENT_FAILURES_PER_MINUTE {
+            return Err(Refusal::Client);
+        }
+        Ok(recent)
     }
 }
 

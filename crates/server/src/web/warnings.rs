@@ -33,7 +33,7 @@ pub(super) fn with_code(text: &str) -> Markup {
 /// An id or a path as code; its spaces kept, since a trailing space can be the whole mistake
 /// (`ws_abc123 ` beside `ws_abc123`).
 fn code(text: &str) -> Markup {
-    html! { code style="white-space:pre-wrap" { (text) } }
+    html! { code.exact { (text) } }
 }
 
 /// Why an entry changed nothing, or why a signal's lead is not linked, in words; `None` for a
@@ -73,7 +73,7 @@ pub(super) fn marker(warnings: &[Value]) -> Markup {
         n => format!("{n} warnings"),
     };
     html! {
-        span.notice.warned style="display:inline-block;padding:0 .4rem" {
+        span.notice.warned {
             "⚠ " (count) ": " (codes.join(", "))
         }
     }
@@ -82,7 +82,7 @@ pub(super) fn marker(warnings: &[Value]) -> Markup {
 /// Every warning: its code, its message, its extra keys.
 pub(super) fn list(warnings: &[Value]) -> Markup {
     html! {
-        ul.warnings style="margin:0;padding-left:1.1rem" {
+        ul.warnings {
             @for w in warnings { li { (one(w)) } }
         }
     }
@@ -156,15 +156,15 @@ mod tests {
     fn code_spans_become_code_and_everything_is_escaped() {
         assert_eq!(
             with_code("did you mean `traits.employees`?").into_string(),
-            "did you mean <code style=\"white-space:pre-wrap\">traits.employees</code>?"
+            "did you mean <code class=\"exact\">traits.employees</code>?"
         );
         assert_eq!(
             with_code("`<b>` & <i>").into_string(),
-            "<code style=\"white-space:pre-wrap\">&lt;b&gt;</code> &amp; &lt;i&gt;"
+            "<code class=\"exact\">&lt;b&gt;</code> &amp; &lt;i&gt;"
         );
         assert_eq!(
             with_code("a `b` c `d").into_string(),
-            "a <code style=\"white-space:pre-wrap\">b</code> c `d",
+            "a <code class=\"exact\">b</code> c `d",
             "an unpaired backtick stays"
         );
     }
@@ -200,7 +200,7 @@ mod tests {
         .map(|w| serde_json::to_value(w).unwrap())
         .collect();
         let html = list(&warnings).into_string();
-        let code = |text: &str| format!("<code style=\"white-space:pre-wrap\">{text}</code>");
+        let code = |text: &str| format!("<code class=\"exact\">{text}</code>");
         for shown in [
             format!("did you mean {}?", code("traits.employees")),
             format!("field {}", code("userCount")),

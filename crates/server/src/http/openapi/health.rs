@@ -1,26 +1,9 @@
-//! The operator's endpoints: metrics, liveness, readiness and this document.
+//! The operator's endpoints: liveness, readiness and this document (`/metrics` is served on a
+//! listener of its own, so it is not in this document).
 
 use serde_json::{json, Value};
 
-use super::parts::{error_retry_after, method_not_allowed, ok};
-
-/// `GET /metrics`.
-pub(super) fn metrics() -> Value {
-    json!({"get": {
-        "operationId": "metrics",
-        "tags": ["health"],
-        "summary": "Prometheus metrics",
-        "description": "OpenMetrics text: requests by route and status, apply latency, group commit \
-            transactions and the requests they carried, changed/unchanged updates and \
-            messageId duplicates per key id, store errors. Operator-level: expose it to \
-            your monitoring only.",
-        "responses": {
-            "200": {"description": "The metrics.",
-                    "content": {"application/openmetrics-text": {"schema": {"type": "string"}}}},
-            "405": method_not_allowed(),
-        },
-    }})
-}
+use super::parts::{error_retry_after, ok};
 
 /// `GET /healthz`.
 pub(super) fn healthz() -> Value {

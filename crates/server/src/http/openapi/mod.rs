@@ -72,7 +72,6 @@ fn paths() -> Value {
         "/api/signals/webhook/{apiKey}": intake::signal_webhook(),
         "/v1/batch": intake::segment_batch(),
         "/v1/{eventType}": intake::segment_event(),
-        "/metrics": health::metrics(),
         "/api/admin/api-keys": keys::api_keys(),
         "/api/admin/api-keys/{keyId}": keys::api_key(),
         "/api/admin/api-keys/{keyId}/template": keys::template(),

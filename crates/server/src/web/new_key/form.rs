@@ -1,7 +1,7 @@
-//! The Create a key form as drawn, and the script that, where JavaScript runs, redraws its
-//! fields as soon as a menu changes and its preview as the user types.
+//! The Create a key form as drawn (where JavaScript runs, `assets/app.js` redraws its fields as
+//! soon as a menu changes and its preview as the user types).
 
-use maud::{html, Markup, PreEscaped};
+use maud::{html, Markup};
 use trailspark_core::EndpointType;
 
 use super::draft::{KeyDraft, PRESETS};
@@ -68,57 +68,5 @@ pub(super) fn key_form(
             }
             button type="submit" name="action" value="create" { "Create key" }
         }
-        // Without JavaScript the buttons do all of this.
-        script { (PreEscaped(LIVE_SCRIPT)) }
     }
 }
-
-/// Posts the form in the background as one of its buttons would and puts the parts of the
-/// answer in place: the fields when a menu changes (the button that does it is hidden), the
-/// preview as the user types. Only the answer to the latest post is used.
-const LIVE_SCRIPT: &str = r#"(function () {
-  var form = document.getElementById('create');
-  if (!form || !window.fetch || !window.DOMParser) return;
-  var latest = 0, timer;
-  function post(action, use) {
-    var mine = ++latest;
-    var data = new URLSearchParams(new FormData(form));
-    data.set('action', action);
-    fetch(form.getAttribute('action').split('#')[0], { method: 'POST', body: data, credentials: 'same-origin' })
-      .then(function (r) { return r.text(); })
-      .then(function (html) {
-        if (mine === latest) use(new DOMParser().parseFromString(html, 'text/html'));
-      });
-  }
-  function swap(page, id) {
-    var old = document.getElementById(id), fresh = page.getElementById(id);
-    if (old && fresh) { old.replaceWith(fresh); } else if (old) { old.remove(); }
-  }
-  function preview() {
-    var sample = document.getElementById('sample');
-    if (!sample || !sample.value.trim()) return;
-    post('preview', function (page) {
-      var fresh = page.getElementById('preview'), old = document.getElementById('preview');
-      if (!fresh) return;
-      if (old) { old.replaceWith(fresh); } else { document.getElementById('sample').nextElementSibling.after(fresh); }
-    });
-  }
-  var show = form.querySelector('button[value="fields"]');
-  if (show) show.hidden = true;
-  ['endpoint_type', 'preset'].forEach(function (id) {
-    document.getElementById(id).addEventListener('change', function () {
-      post('fields', function (page) {
-        // The sample may have been typed into while the answer was on its way.
-        var sample = document.getElementById('sample'), kept = page.getElementById('sample');
-        if (sample && kept) kept.textContent = sample.value;
-        swap(page, 'said');
-        swap(page, 'template');
-        swap(page, 'preview');
-        preview();
-      });
-    });
-  });
-  form.addEventListener('input', function (e) {
-    if (e.target.closest('fieldset')) { clearTimeout(timer); timer = setTimeout(preview, 400); }
-  });
-})();"#;

@@ -1,30 +1,33 @@
 //! The page that shows a new key once: the key, its webhook URL, its secrets, and a curl
 //! command that tries it with a payload made from the key's own template.
 
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use maud::{html, PreEscaped};
+use maud::html;
 use secrecy::ExposeSecret;
 use trailspark_core::example::example_payload;
 use trailspark_core::template::PayloadTemplate;
 use trailspark_core::EndpointType;
 
+use crate::app::App;
 use crate::keys::CreatedKey;
 use crate::web::layout::page;
 use crate::web::session::{secure, Viewer};
 
 /// The new key with its webhook URL, its secrets and a curl command to try it: shown this
-/// once, as only the key's hash is kept.
+/// once, as only the key's hash is kept (like every page, never cached: see
+/// `security_headers`).
 pub(super) fn shown_once(
+    app: &App,
     viewer: &Viewer,
     headers: &HeaderMap,
     template: &PayloadTemplate,
     created: &CreatedKey,
 ) -> Response {
     let api_key = created.api_key.expose_secret();
-    let url = webhook_url(headers, template.endpoint_type(), api_key);
+    let url = webhook_url(app, headers, template.endpoint_type(), api_key);
     let curl = try_it(&url, template, created);
-    let body = page(
+    page(
         "Key created",
         Some(viewer),
         html! {
@@ -46,32 +49,34 @@ pub(super) fn shown_once(
                 pre #curl { (curl) }
                 p { a href="/settings/api-keys" { "Back to API Keys" } }
             }
-            // Copy buttons for browsers with JavaScript; the fields can be copied without.
-            script { (PreEscaped(COPY_SCRIPT)) }
         },
-    );
-    let mut response = body.into_response();
-    // The page holds secrets: never cache it.
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    )
+    .into_response()
 }
 
-/// The key's webhook on the host (and scheme) the browser reached this server by.
+/// The key's webhook on the public URL, else on the host (and scheme) the browser reached
+/// this server by.
 pub(in crate::web) fn webhook_url(
+    app: &App,
     headers: &HeaderMap,
     kind: EndpointType,
     api_key: &str,
 ) -> String {
+    let path = match kind {
+        EndpointType::ProductOrgUpdates => "/api/product-orgs/webhook/",
+        EndpointType::SignalStaging => "/api/signals/webhook/",
+    };
+    if let Some(url) = &app.public_url {
+        return format!("{}{path}{api_key}", url.origin());
+    }
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost");
-    let scheme = if secure(headers) { "https" } else { "http" };
-    let path = match kind {
-        EndpointType::ProductOrgUpdates => "/api/product-orgs/webhook/",
-        EndpointType::SignalStaging => "/api/signals/webhook/",
+    let scheme = if secure(app, headers) {
+        "https"
+    } else {
+        "http"
     };
     format!("{scheme}://{host}{path}{api_key}")
 }
@@ -102,14 +107,3 @@ fn try_it(url: &str, template: &PayloadTemplate, created: &CreatedKey) -> String
 fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
-
-const COPY_SCRIPT: &str = r#"document.querySelectorAll('[data-copy]').forEach(function (input) {
-  var button = document.createElement('button');
-  button.type = 'button';
-  button.textContent = 'Copy';
-  button.setAttribute('aria-label', 'Copy ' + (document.querySelector('label[for="' + input.id + '"]') || {}).textContent);
-  button.addEventListener('click', function () {
-    navigator.clipboard.writeText(input.value).then(function () { button.textContent = 'Copied'; });
-  });
-  input.insertAdjacentElement('afterend', button);
-});"#;
