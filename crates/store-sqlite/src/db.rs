@@ -52,6 +52,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0009_admin_token_revocation",
         include_str!("../migrations/0009_admin_token_revocation.sql"),
     ),
+    (
+        10,
+        "0010_delivery_chunks",
+        include_str!("../migrations/0010_delivery_chunks.sql"),
+    ),
 ];
 
 /// Opens a connection with the settings every connection of the store shares.

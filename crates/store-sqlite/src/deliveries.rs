@@ -1,73 +1,111 @@
-//! The delivery log: its rows written in the writer's transaction with the updates they
-//! describe, read from the pool, swept by age and count.
+//! The delivery log in chunks: the entries a transaction logs for one key are kept in memory
+//! until the writer commits, then written as one row (see migration 0010 for why); read from
+//! the pool a chunk at a time, swept by age and count.
+//!
+//! An entry's id is its chunk's id × [`CHUNK`] + its place in the chunk's array; a swept entry
+//! is null there, so the others keep their ids.
 
-use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, Statement};
-use trailspark_core::{ApiKeyId, TargetOrgId, TenantId};
+use rusqlite::{Connection, OptionalExtension};
+use trailspark_core::{ApiKeyId, TenantId};
 use trailspark_store::{
-    Delivery, DeliveryQuery, DeliveryRow, Intake, Missing, Outcome, Page, StoreError, StoreResult,
-    Swept,
+    Delivery, DeliveryQuery, DeliveryRow, Missing, Outcome, Page, StoreError, StoreResult,
 };
 
-use crate::db::{from_micros, micros, sqlite_error};
+use crate::db::{from_json, micros, sqlite_error};
+use entry::{Entries, Entry};
 
-pub const INSERT: &str = "INSERT INTO deliveries (tenant_id, key_id, request_id, idx, received_at,
-        intake, status, outcome, code, message, product_org_id, lead_id, target_org_id, changed,
-        unchanged_reason, warnings, template_version, payload, replay_of)
-    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
+mod entry;
+mod sweep;
 
-const COLUMNS: &str = "id, key_id, request_id, idx, received_at, intake, status, outcome, code,
-    message, product_org_id, lead_id, target_org_id, changed, unchanged_reason, warnings,
-    template_version, payload, replay_of";
+pub use sweep::sweep;
 
-/// Writes a request's log entries (inside the transaction that applied it) with `statement`,
-/// [`INSERT`] prepared.
-pub fn insert(
-    statement: &mut Statement<'_>,
-    tenant: TenantId,
-    key: &ApiKeyId,
-    rows: &[DeliveryRow],
-) -> StoreResult<()> {
-    // Most entries leave most columns NULL: only what is set is bound (each bind costs as
-    // much as a column of the row), on bindings cleared to NULL first.
-    let run = |statement: &mut Statement<'_>, row: &DeliveryRow| -> rusqlite::Result<()> {
-        statement.clear_bindings();
-        statement.raw_bind_parameter(1, tenant.0)?;
-        statement.raw_bind_parameter(2, &key.0)?;
-        statement.raw_bind_parameter(3, &row.request_id)?;
-        statement.raw_bind_parameter(5, micros(&row.received_at))?;
-        statement.raw_bind_parameter(6, row.intake.as_str())?;
-        statement.raw_bind_parameter(7, row.status)?;
-        statement.raw_bind_parameter(8, row.outcome.as_str())?;
-        statement.raw_bind_parameter(14, row.changed)?;
-        statement.raw_bind_parameter(17, row.template_version)?;
-        if let Some(index) = row.index {
-            statement.raw_bind_parameter(4, index)?;
+/// Most entries of a chunk, and what a chunk's id is multiplied by to give its entries' ids.
+pub const CHUNK: i64 = 4096;
+
+/// The entries the writer's current transaction logged, written as chunks just before it
+/// commits.
+#[derive(Default)]
+pub struct Pending {
+    rows: Vec<(TenantId, ApiKeyId, DeliveryRow)>,
+}
+
+impl Pending {
+    /// Logs `rows` of `key` with the transaction.
+    pub fn push(&mut self, tenant: TenantId, key: &ApiKeyId, rows: Vec<DeliveryRow>) {
+        self.rows
+            .extend(rows.into_iter().map(|row| (tenant, key.clone(), row)));
+    }
+
+    /// Where the entries logged from now on start: what [`Pending::truncate`] goes back to
+    /// when a savepoint is rolled back.
+    pub fn mark(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn truncate(&mut self, mark: usize) {
+        self.rows.truncate(mark);
+    }
+
+    pub fn clear(&mut self) {
+        self.rows.clear();
+    }
+
+    /// Writes what was logged, one chunk per key (in the order keys first logged), and
+    /// empties the log.
+    pub fn write(&mut self, conn: &Connection) -> StoreResult<()> {
+        if self.rows.is_empty() {
+            return Ok(());
         }
-        if let Some(target) = row.target_org_id {
-            statement.raw_bind_parameter(13, target.0)?;
-        }
-        if let Some(replay_of) = row.replay_of {
-            statement.raw_bind_parameter(19, replay_of)?;
-        }
-        let texts = [
-            (9, &row.code),
-            (10, &row.message),
-            (11, &row.product_org_id),
-            (12, &row.lead_id),
-            (15, &row.unchanged_reason),
-            (16, &row.warnings),
-            (18, &row.payload),
-        ];
-        for (n, text) in texts {
-            if let Some(text) = text {
-                statement.raw_bind_parameter(n, text)?;
+        let rows = std::mem::take(&mut self.rows);
+        let mut keys: Vec<(TenantId, &ApiKeyId, Vec<&DeliveryRow>)> = Vec::new();
+        for (tenant, key, row) in &rows {
+            match keys.iter_mut().find(|(t, k, _)| t == tenant && *k == key) {
+                Some((_, _, of_key)) => of_key.push(row),
+                None => keys.push((*tenant, key, vec![row])),
             }
         }
-        statement.raw_execute().map(drop)
-    };
-    for row in rows {
-        run(statement, row).map_err(sqlite_error)?;
+        for (tenant, key, of_key) in keys {
+            for chunk in of_key.chunks(CHUNK as usize) {
+                write_chunk(conn, tenant, key, chunk).map_err(sqlite_error)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn write_chunk(
+    conn: &Connection,
+    tenant: TenantId,
+    key: &ApiKeyId,
+    rows: &[&DeliveryRow],
+) -> rusqlite::Result<()> {
+    let entries: Vec<Entry<&str>> = rows.iter().map(|row| Entry::of(row)).collect();
+    let times = rows.iter().map(|row| micros(&row.received_at));
+    let first = times.clone().min().unwrap_or_default();
+    let last = times.max().unwrap_or_default();
+    let refused = rows
+        .iter()
+        .filter(|row| row.outcome == Outcome::Refused)
+        .count();
+    conn.prepare_cached(
+        "INSERT INTO delivery_chunks (tenant_id, key_id, first_at, last_at, live, refused, entries)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?
+    .execute((
+        tenant.0,
+        &key.0,
+        first,
+        last,
+        rows.len(),
+        refused,
+        serde_json::to_string(&entries).expect("entries serialize to JSON"),
+    ))?;
+    let id = conn.last_insert_rowid();
+    for (place, row) in (0..).zip(rows) {
+        if let Some(payload) = &row.payload {
+            conn.prepare_cached("INSERT INTO delivery_payloads (id, payload) VALUES (?1, ?2)")?
+                .execute((id * CHUNK + place, payload))?;
+        }
     }
     Ok(())
 }
@@ -80,111 +118,157 @@ pub fn list(
     query: &DeliveryQuery,
 ) -> StoreResult<Page<Delivery>> {
     let window = query.page.window::<i64>()?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM deliveries
-         WHERE tenant_id = ?1 AND key_id = ?2 AND id < ?3
-           AND (?4 IS NULL OR outcome = ?4) AND (?5 IS NULL OR product_org_id = ?5)
-           AND (?6 IS NULL OR received_at >= ?6) AND (?7 = 0 OR payload IS NOT NULL)
-         ORDER BY id DESC LIMIT ?8"
-    );
-    let mut statement = conn.prepare_cached(&sql).map_err(sqlite_error)?;
-    let rows = statement
-        .query_map(
-            rusqlite::params![
-                tenant.0,
-                &key.0,
-                window.after.unwrap_or(i64::MAX),
-                query.outcome.map(Outcome::as_str),
-                &query.product_org_id,
-                query.since.as_ref().map(micros),
-                query.with_payload,
-                window.rows_to_fetch(),
-            ],
-            read_row,
+    let before = window.after.unwrap_or(i64::MAX);
+    let wanted = usize::try_from(window.rows_to_fetch()).unwrap_or(usize::MAX);
+    let since = query.since.as_ref().map_or(i64::MIN, micros);
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT id, entries FROM delivery_chunks
+             WHERE tenant_id = ?1 AND key_id = ?2 AND id <= ?3 AND last_at >= ?4
+               AND (?5 = 0 OR refused > 0)
+             ORDER BY id DESC",
         )
-        .map_err(sqlite_error)?
-        .collect::<Result<Vec<_>, _>>()
         .map_err(sqlite_error)?;
-    let rows = rows.into_iter().collect::<StoreResult<Vec<_>>>()?;
-    Ok(window.page(rows, |d| d.id))
+    let mut chunks = statement
+        .query((
+            tenant.0,
+            &key.0,
+            before.saturating_sub(1).div_euclid(CHUNK),
+            since,
+            query.outcome == Some(Outcome::Refused),
+        ))
+        .map_err(sqlite_error)?;
+    let mut found = Vec::new();
+    'chunks: while let Some(chunk) = chunks.next().map_err(sqlite_error)? {
+        let chunk_id: i64 = chunk.get(0).map_err(sqlite_error)?;
+        let entries: Entries = from_json(
+            chunk
+                .get_ref(1)
+                .map_err(sqlite_error)?
+                .as_str()
+                .map_err(|e| StoreError::other("a delivery chunk that is not text").caused_by(e))?,
+        )?;
+        for (place, entry) in entries.into_iter().enumerate().rev() {
+            let Some(entry) = entry else { continue };
+            let id = chunk_id * CHUNK + place as i64;
+            if id >= before || entry.at < since || (query.with_payload && !entry.payload) {
+                continue;
+            }
+            if query.outcome.is_some_and(|o| o.as_str() != entry.outcome) {
+                continue;
+            }
+            if query
+                .product_org_id
+                .as_deref()
+                .is_some_and(|wanted| entry.org.as_deref() != Some(wanted))
+            {
+                continue;
+            }
+            let has_payload = entry.payload;
+            found.push((entry.into_delivery(id, &key.0)?, has_payload));
+            if found.len() >= wanted {
+                break 'chunks;
+            }
+        }
+    }
+    drop(chunks);
+    let found = attach_payloads(conn, found)?;
+    Ok(window.page(found, |d| d.id))
 }
 
 /// One entry of the tenant's log.
 pub fn one(conn: &Connection, tenant: TenantId, id: i64) -> StoreResult<Delivery> {
-    let sql = format!("SELECT {COLUMNS} FROM deliveries WHERE tenant_id = ?1 AND id = ?2");
-    conn.prepare_cached(&sql)
-        .and_then(|mut s| s.query_row((tenant.0, id), read_row).optional())
-        .map_err(sqlite_error)?
-        .ok_or(StoreError::NotFound(Missing::Delivery(id)))?
-}
-
-/// Removes the entries received before `before`, then those beyond each key's newest
-/// `per_key`.
-pub fn sweep(conn: &Connection, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
-    let expired = conn
-        .execute(
-            "DELETE FROM deliveries WHERE received_at < ?1",
-            [micros(&before)],
-        )
-        .map_err(sqlite_error)?;
-    // Only keys over their count are looked at; each deletes below its newest kept id, which
-    // the (tenant, key, id) index finds without reading the rest.
-    let over: Vec<(i64, String)> = conn
+    let missing = || StoreError::NotFound(Missing::Delivery(id));
+    if id < 0 {
+        return Err(missing());
+    }
+    let (chunk_id, place) = (id.div_euclid(CHUNK), id.rem_euclid(CHUNK) as usize);
+    let chunk: Option<(String, String)> = conn
         .prepare_cached(
-            "SELECT tenant_id, key_id FROM deliveries GROUP BY tenant_id, key_id
-             HAVING count(*) > ?1",
+            "SELECT key_id, entries FROM delivery_chunks WHERE id = ?1 AND tenant_id = ?2",
         )
         .and_then(|mut s| {
-            s.query_map([per_key], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
+            s.query_row((chunk_id, tenant.0), |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()
         })
         .map_err(sqlite_error)?;
-    let mut over_count = 0;
-    for (tenant, key) in over {
-        over_count += conn
-            .execute(
-                "DELETE FROM deliveries WHERE tenant_id = ?1 AND key_id = ?2 AND id <=
-                     (SELECT id FROM deliveries WHERE tenant_id = ?1 AND key_id = ?2
-                      ORDER BY id DESC LIMIT 1 OFFSET ?3)",
-                (tenant, &key, per_key),
-            )
-            .map_err(sqlite_error)?;
-    }
-    Ok(Swept {
-        expired: expired as u64,
-        over_count: over_count as u64,
-    })
+    let (key, entries) = chunk.ok_or_else(missing)?;
+    let entries: Entries = from_json(&entries)?;
+    let entry = entries
+        .into_iter()
+        .nth(place)
+        .flatten()
+        .ok_or_else(missing)?;
+    let has_payload = entry.payload;
+    let delivery = entry.into_delivery(id, &key)?;
+    let mut with_payload = attach_payloads(conn, vec![(delivery, has_payload)])?;
+    Ok(with_payload.remove(0))
 }
 
-fn read_row(r: &Row<'_>) -> rusqlite::Result<StoreResult<Delivery>> {
-    let intake: String = r.get(5)?;
-    let outcome: String = r.get(7)?;
-    let (Some(intake), Some(outcome)) = (Intake::parse(&intake), Outcome::parse(&outcome)) else {
-        return Ok(Err(StoreError::other(format!(
-            "a delivery of intake {intake:?} and outcome {outcome:?}"
-        ))));
-    };
-    Ok(Ok(Delivery {
-        id: r.get(0)?,
-        key_id: ApiKeyId(r.get(1)?),
-        row: DeliveryRow {
-            request_id: r.get(2)?,
-            index: r.get(3)?,
-            received_at: from_micros(r.get(4)?),
-            intake,
-            status: r.get(6)?,
-            outcome,
-            code: r.get(8)?,
-            message: r.get(9)?,
-            product_org_id: r.get(10)?,
-            lead_id: r.get(11)?,
-            target_org_id: r.get::<_, Option<i64>>(12)?.map(TargetOrgId),
-            changed: r.get(13)?,
-            unchanged_reason: r.get(14)?,
-            warnings: r.get(15)?,
-            template_version: r.get(16)?,
-            payload: r.get(17)?,
-            replay_of: r.get(18)?,
-        },
-    }))
+fn attach_payloads(conn: &Connection, found: Vec<(Delivery, bool)>) -> StoreResult<Vec<Delivery>> {
+    let mut read = conn
+        .prepare_cached("SELECT payload FROM delivery_payloads WHERE id = ?1")
+        .map_err(sqlite_error)?;
+    found
+        .into_iter()
+        .map(|(mut delivery, has_payload)| {
+            if has_payload {
+                delivery.row.payload = read
+                    .query_row([delivery.id], |r| r.get(0))
+                    .optional()
+                    .map_err(sqlite_error)?;
+            }
+            Ok(delivery)
+        })
+        .collect()
+}
+
+/// Calls `each` with the id and entry of every entry of a key's log received at or after
+/// `since` (microseconds), oldest chunk first.
+pub(crate) fn each_since(
+    conn: &Connection,
+    tenant: TenantId,
+    key: &ApiKeyId,
+    since: i64,
+    mut each: impl FnMut(i64, EntryView<'_>) -> StoreResult<()>,
+) -> StoreResult<()> {
+    let mut statement = conn
+        .prepare_cached(
+            "SELECT id, entries FROM delivery_chunks
+             WHERE tenant_id = ?1 AND key_id = ?2 AND last_at >= ?3 ORDER BY id",
+        )
+        .map_err(sqlite_error)?;
+    let mut chunks = statement
+        .query((tenant.0, &key.0, since))
+        .map_err(sqlite_error)?;
+    while let Some(chunk) = chunks.next().map_err(sqlite_error)? {
+        let chunk_id: i64 = chunk.get(0).map_err(sqlite_error)?;
+        let text: String = chunk.get(1).map_err(sqlite_error)?;
+        let entries: Entries = from_json(&text)?;
+        for (place, entry) in entries.iter().enumerate() {
+            let Some(entry) = entry else { continue };
+            if entry.at >= since {
+                each(
+                    chunk_id * CHUNK + place as i64,
+                    EntryView {
+                        at: entry.at,
+                        outcome: entry.outcome()?,
+                        code: entry.code.as_deref(),
+                        message: entry.message.as_deref(),
+                        product_org_id: entry.org.as_deref(),
+                    },
+                )?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What key health reads of an entry.
+pub(crate) struct EntryView<'a> {
+    pub at: i64,
+    pub outcome: Outcome,
+    pub code: Option<&'a str>,
+    pub message: Option<&'a str>,
+    pub product_org_id: Option<&'a str>,
 }

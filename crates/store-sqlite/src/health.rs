@@ -1,17 +1,19 @@
 //! A key's activity since a time (the raw counts of key health): its log entries by hour and
-//! outcome and its refusals by code, from the log's (tenant, key, id) index; and the fields
+//! outcome and its refusals by code, from the log's chunks of the key; and the fields
 //! each history row it wrote changed, found through the product orgs its applied entries name.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use serde::Deserialize;
 use trailspark_core::{ApiKeyId, TenantId};
 use trailspark_store::{
-    hour_start, ChangedFields, HourCount, KeyActivity, Outcome, RefusalCount, StoreError,
-    StoreResult,
+    hour_start, ChangedFields, HourCount, KeyActivity, Outcome, RefusalCount, StoreResult,
 };
 
 use crate::db::{from_json, micros, sqlite_error};
+use crate::deliveries;
 
 const MICROS_PER_HOUR: i64 = 3_600_000_000;
 
@@ -39,30 +41,23 @@ fn hours(
     key: &ApiKeyId,
     since: i64,
 ) -> StoreResult<Vec<HourCount>> {
-    let rows: Vec<(i64, String, i64)> = conn
-        .prepare_cached(
-            "SELECT received_at / ?4, outcome, count(*) FROM deliveries
-             WHERE tenant_id = ?1 AND key_id = ?2 AND received_at >= ?3
-             GROUP BY 1, 2",
-        )
-        .and_then(|mut s| {
-            s.query_map((tenant.0, &key.0, since, MICROS_PER_HOUR), |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?
-            .collect()
+    let mut counts: BTreeMap<(i64, &'static str), (Outcome, u64)> = BTreeMap::new();
+    deliveries::each_since(conn, tenant, key, since, |_, entry| {
+        let hour = entry.at.div_euclid(MICROS_PER_HOUR);
+        counts
+            .entry((hour, entry.outcome.as_str()))
+            .or_insert((entry.outcome, 0))
+            .1 += 1;
+        Ok(())
+    })?;
+    Ok(counts
+        .into_iter()
+        .map(|((hour, _), (outcome, count))| HourCount {
+            hour: hour_start(hour),
+            outcome,
+            count,
         })
-        .map_err(sqlite_error)?;
-    rows.into_iter()
-        .map(|(hour, outcome, count)| {
-            Ok(HourCount {
-                hour: hour_start(hour),
-                outcome: Outcome::parse(&outcome).ok_or_else(|| {
-                    StoreError::other(format!("a delivery of outcome {outcome:?}"))
-                })?,
-                count: count.unsigned_abs(),
-            })
-        })
-        .collect()
+        .collect())
 }
 
 fn refusals(
@@ -71,25 +66,29 @@ fn refusals(
     key: &ApiKeyId,
     since: i64,
 ) -> StoreResult<Vec<RefusalCount>> {
-    // With max() the only aggregate, SQLite takes the bare `message` from the row that has
-    // the max: the newest entry of each code.
-    conn.prepare_cached(
-        "SELECT coalesce(code, ''), count(*), max(id), coalesce(message, '') FROM deliveries
-         WHERE tenant_id = ?1 AND key_id = ?2 AND received_at >= ?3 AND outcome = 'refused'
-         GROUP BY 1",
-    )
-    .and_then(|mut s| {
-        s.query_map((tenant.0, &key.0, since), |r| {
-            Ok(RefusalCount {
-                code: r.get(0)?,
-                count: r.get::<_, i64>(1)?.unsigned_abs(),
-                example_id: r.get(2)?,
-                example_message: r.get(3)?,
-            })
-        })?
-        .collect()
-    })
-    .map_err(sqlite_error)
+    // By code, with the newest entry of each as its example (entries come oldest first).
+    let mut by_code: BTreeMap<String, RefusalCount> = BTreeMap::new();
+    deliveries::each_since(conn, tenant, key, since, |id, entry| {
+        if entry.outcome != Outcome::Refused {
+            return Ok(());
+        }
+        let code = entry.code.unwrap_or_default();
+        let refusal = by_code
+            .entry(code.to_owned())
+            .or_insert_with(|| RefusalCount {
+                code: code.to_owned(),
+                count: 0,
+                example_id: id,
+                example_message: String::new(),
+            });
+        refusal.count += 1;
+        if id >= refusal.example_id {
+            refusal.example_id = id;
+            refusal.example_message = entry.message.unwrap_or_default().to_owned();
+        }
+        Ok(())
+    })?;
+    Ok(by_code.into_values().collect())
 }
 
 /// One change of a history row: only its field's name is needed.
@@ -109,18 +108,13 @@ fn changes(
     key: &ApiKeyId,
     since: i64,
 ) -> StoreResult<Vec<ChangedFields>> {
-    let orgs: Vec<(String, i64)> = conn
-        .prepare_cached(
-            "SELECT product_org_id, count(*) FROM deliveries
-             WHERE tenant_id = ?1 AND key_id = ?2 AND received_at >= ?3
-               AND outcome = 'applied' AND product_org_id IS NOT NULL
-             GROUP BY product_org_id",
-        )
-        .and_then(|mut s| {
-            s.query_map((tenant.0, &key.0, since), |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
-        })
-        .map_err(sqlite_error)?;
+    let mut orgs: BTreeMap<String, i64> = BTreeMap::new();
+    deliveries::each_since(conn, tenant, key, since, |_, entry| {
+        if let (Outcome::Applied, Some(org)) = (entry.outcome, entry.product_org_id) {
+            *orgs.entry(org.to_owned()).or_default() += 1;
+        }
+        Ok(())
+    })?;
     let mut head = conn
         .prepare_cached(
             "SELECT history_head FROM product_orgs WHERE tenant_id = ?1 AND product_org_id = ?2",

@@ -30,10 +30,7 @@ pub fn ingest_signals(
     })?;
     if let Some(log) = &request.log {
         let rows = log.rows(request.received_at, &results);
-        let mut insert = conn
-            .prepare_cached(crate::deliveries::INSERT)
-            .map_err(sqlite_error)?;
-        crate::deliveries::insert(&mut insert, tenant, &request.key_id, &rows)?;
+        conn.log.borrow_mut().push(tenant, &request.key_id, rows);
     }
     Ok(IngestResult::Applied(results))
 }

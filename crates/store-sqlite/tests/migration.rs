@@ -1,6 +1,6 @@
 //! A store written by an earlier schema opens with what it held intact: migration 5 reshapes
 //! the history and dedupe tables, migration 6 gives every key its template's versions,
-//! migration 9 every admin token an id.
+//! migration 9 every admin token an id, migration 10 the delivery log's rows chunks.
 
 use rusqlite::Connection;
 use trailspark_core::credentials::hash_credential;
@@ -272,5 +272,130 @@ async fn an_admin_token_made_before_ids_keeps_working_and_gets_one() {
         .await
         .unwrap();
     assert!(revoked.revoked_at.is_some(), "and can be revoked by it");
+    store.close().await;
+}
+
+/// Migration 10 turns each entry of the delivery log into a chunk of one: every entry reads
+/// back the same, with its payload, at id × 4096 (a replay's link too), and new entries come
+/// after them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_log_of_rows_reads_back_from_chunks() {
+    use trailspark_store::{DeliveryQuery, Intake, NewDelivery, Outcome, RequestLog, Verdict};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v8.db");
+    let migrations = [
+        VERSION_4.as_slice(),
+        &[
+            include_str!("../migrations/0005_append_only.sql"),
+            include_str!("../migrations/0006_template_versions.sql"),
+            include_str!("../migrations/0007_delivery_log.sql"),
+            include_str!("../migrations/0008_folded_ids.sql"),
+        ],
+    ]
+    .concat();
+    let conn = store_at(&path, &migrations);
+    conn.execute_batch(
+        r#"
+        INSERT INTO tenants (id, subdomain, name, created_at) VALUES (1, 'default', 'Default', 0);
+        INSERT INTO api_keys (tenant_id, id, name, endpoint_type, prefix, key_hash, template,
+                created_at)
+            VALUES (1, 'key_1', 'k', 'product-org-updates', 'tsk_po_ab', x'00',
+                    '{"productOrgId":"groupId"}', 1700000000000000);
+        INSERT INTO deliveries (id, tenant_id, key_id, request_id, idx, received_at, intake,
+                status, outcome, code, message, product_org_id, lead_id, target_org_id, changed,
+                unchanged_reason, warnings, template_version, payload, replay_of)
+            VALUES (7, 1, 'key_1', 'req-a', NULL, 1700000000000001, 'webhook', 422, 'refused',
+                    'unresolved_path', 'no "groupId" in the payload', NULL, NULL, NULL, 0,
+                    NULL, NULL, 1, '{"id":"ws_a"}', NULL),
+                   (8, 1, 'key_1', 'req-b', 2, 1700000000000002, 'segment', 200, 'applied',
+                    NULL, NULL, 'ws_a', NULL, 3, 1, NULL, '[{"code":"x"}]', 2, NULL, 7);
+        "#,
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let key = ApiKeyId("key_1".into());
+    let tenant = trailspark_core::TenantId(1);
+    let everything = DeliveryQuery {
+        page: PageRequest {
+            cursor: None,
+            limit: 50,
+        },
+        ..DeliveryQuery::default()
+    };
+    let all = store.deliveries(tenant, &key, &everything).await.unwrap();
+    let ids: Vec<i64> = all.items.iter().map(|d| d.id).collect();
+    assert_eq!(ids, [8 * 4096, 7 * 4096], "newest first");
+    let refused = store.delivery(tenant, 7 * 4096).await.unwrap();
+    assert_eq!(refused.key_id, key);
+    let row = &refused.row;
+    assert_eq!(
+        (row.request_id.as_str(), row.index, row.status, row.outcome),
+        ("req-a", None, 422, Outcome::Refused)
+    );
+    assert_eq!(row.received_at.timestamp_micros(), 1_700_000_000_000_001);
+    assert_eq!(
+        (row.code.as_deref(), row.message.as_deref()),
+        (
+            Some("unresolved_path"),
+            Some(r#"no "groupId" in the payload"#)
+        )
+    );
+    assert_eq!(row.payload.as_deref(), Some(r#"{"id":"ws_a"}"#));
+    assert!(!row.changed && row.product_org_id.is_none());
+    let replay = &all.items[0].row;
+    assert_eq!(
+        (replay.intake, replay.index, replay.replay_of),
+        (Intake::Segment, Some(2), Some(7 * 4096))
+    );
+    assert_eq!(
+        (
+            replay.product_org_id.as_deref(),
+            replay.target_org_id.map(|t| t.0),
+            replay.changed,
+            replay.warnings.as_deref(),
+            replay.template_version,
+            replay.payload.as_deref()
+        ),
+        (
+            Some("ws_a"),
+            Some(3),
+            true,
+            Some(r#"[{"code":"x"}]"#),
+            2,
+            None
+        )
+    );
+
+    // A new entry comes after the migrated ones.
+    let request = IngestRequest {
+        key_id: key.clone(),
+        received_at: chrono::Utc::now(),
+        webhook_id: None,
+        updates: Vec::new(),
+        log: Some(RequestLog {
+            request_id: "req-c".into(),
+            intake: Intake::Webhook,
+            template_version: 2,
+            replay_of: None,
+            entries: vec![NewDelivery {
+                index: None,
+                payload: Some("{}".into()),
+                verdict: Verdict::Refused(trailspark_store::Refusal {
+                    status: 400,
+                    code: "invalid_json".into(),
+                    message: "not JSON".into(),
+                }),
+            }],
+        }),
+    };
+    store.ingest(tenant, request).await.unwrap();
+    let all = store.deliveries(tenant, &key, &everything).await.unwrap();
+    assert_eq!(all.items.len(), 3);
+    assert!(all.items[0].id > 8 * 4096, "{}", all.items[0].id);
+    assert_eq!(all.items[0].row.request_id, "req-c");
     store.close().await;
 }

@@ -82,7 +82,6 @@ struct Statements<'c> {
     remember_new: Statement<'c>,
     next_target_org: Statement<'c>,
     insert_target_org: Statement<'c>,
-    log: Statement<'c>,
     similar: Statement<'c>,
 }
 
@@ -116,7 +115,6 @@ impl<'c> Statements<'c> {
             remember_new: conn.prepare(REMEMBER_NEW)?,
             next_target_org: conn.prepare(NEXT_TARGET_ORG)?,
             insert_target_org: conn.prepare(INSERT_TARGET_ORG)?,
-            log: conn.prepare(crate::deliveries::INSERT)?,
             similar: conn.prepare(&crate::similar::sql())?,
         })
     }
@@ -156,9 +154,7 @@ pub fn ingest(
     })?;
     if let Some(log) = &request.log {
         let rows = log.rows(request.received_at, &results);
-        let mut state = ctx.ingest.borrow_mut();
-        let statements = state.statements(ctx.connection())?;
-        crate::deliveries::insert(&mut statements.log, tenant, &request.key_id, &rows)?;
+        ctx.log.borrow_mut().push(tenant, &request.key_id, rows);
     }
     Ok(IngestResult::Applied(results))
 }

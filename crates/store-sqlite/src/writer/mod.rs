@@ -41,6 +41,8 @@ pub struct Ctx<'c> {
     conn: &'c Connection,
     pub(crate) ingest: RefCell<crate::ingest::State<'c>>,
     pub(crate) dedupe: crate::dedupe::Sweeps,
+    /// The delivery log entries of the transaction, written just before it commits.
+    pub(crate) log: RefCell<crate::deliveries::Pending>,
 }
 
 impl<'c> Ctx<'c> {
@@ -49,6 +51,7 @@ impl<'c> Ctx<'c> {
             conn,
             ingest: RefCell::new(crate::ingest::State::default()),
             dedupe: crate::dedupe::Sweeps::default(),
+            log: RefCell::default(),
         }
     }
 
@@ -60,6 +63,7 @@ impl<'c> Ctx<'c> {
     /// A batch transaction begins.
     fn began(&self) {
         self.ingest.borrow_mut().began(self.conn);
+        self.log.borrow_mut().clear();
     }
 
     /// What the current transaction wrote was (partly) rolled back.
@@ -257,17 +261,21 @@ fn commit_batch(ctx: &Ctx<'_>, batch: &mut [Box<dyn Job>]) -> Result<(), StoreEr
         begin(ctx)?;
         for job in batch.iter_mut() {
             ctx.execute_batch("SAVEPOINT job").map_err(sqlite_error)?;
+            let logged = ctx.log.borrow().mark();
             if job.run(ctx, Mode::Isolated) {
                 ctx.execute_batch("RELEASE job").map_err(sqlite_error)?;
             } else {
                 ctx.execute_batch("ROLLBACK TO job; RELEASE job")
                     .map_err(sqlite_error)?;
+                ctx.log.borrow_mut().truncate(logged);
                 ctx.rolled_back();
             }
         }
         Ok(())
     });
-    let committed = ran.and_then(|()| run_cached(ctx, "COMMIT"));
+    let committed = ran
+        .and_then(|()| ctx.log.borrow_mut().write(ctx.conn))
+        .and_then(|()| run_cached(ctx, "COMMIT"));
     match &committed {
         Ok(()) => ctx.committed(),
         Err(e) => {

@@ -133,3 +133,100 @@ async fn a_failed_flush_is_unavailable_never_ok() {
     );
     writer.close().await;
 }
+
+/// The delivery log entries of a batch are written as one chunk per key when it commits; a
+/// job that fails takes its own entries with it, and its neighbours' stay, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_job_logs_nothing_and_its_neighbours_log_one_chunk() {
+    use trailspark_core::{ApiKeyId, TenantId};
+    use trailspark_store::{DeliveryRow, Intake, Outcome, Store};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    // The store's own schema, with the log's tables.
+    crate::SqliteStore::open(&path, crate::SqliteOptions::default())
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let writer = Arc::new(Writer::start(&path, Duration::from_secs(1), 64, 64, 1_000).unwrap());
+    let gate = Gate::default();
+    let held = {
+        let (w, gate) = (Arc::clone(&writer), gate.clone());
+        tokio::spawn(async move {
+            w.write(move |_, _| {
+                gate.wait();
+                Ok(())
+            })
+            .await
+        })
+    };
+    gate.reached().await;
+    let row = |request: &str| DeliveryRow {
+        request_id: request.into(),
+        index: None,
+        received_at: chrono::Utc::now(),
+        intake: Intake::Webhook,
+        status: 200,
+        outcome: Outcome::Applied,
+        code: None,
+        message: None,
+        product_org_id: Some(format!("org-of-{request}")),
+        lead_id: None,
+        target_org_id: None,
+        changed: true,
+        unchanged_reason: None,
+        warnings: None,
+        template_version: 1,
+        payload: Some(format!("payload of {request}")),
+        replay_of: None,
+    };
+    let mut jobs = Vec::new();
+    for (request, fail) in [("good", false), ("bad", true), ("other", false)] {
+        let w = Arc::clone(&writer);
+        let rows = vec![row(request)];
+        jobs.push(tokio::spawn(async move {
+            w.write(move |ctx, _| {
+                ctx.log
+                    .borrow_mut()
+                    .push(TenantId(1), &ApiKeyId("k".into()), rows.clone());
+                if fail {
+                    return Err(StoreError::other("refused"));
+                }
+                Ok(())
+            })
+            .await
+        }));
+        writer.queued_reaches(jobs.len()).await;
+    }
+    gate.open();
+    assert!(held.await.unwrap().is_ok());
+    let answers = answers_of(jobs).await;
+    assert!(answers[0].is_ok() && answers[1].is_err() && answers[2].is_ok());
+    writer.close().await;
+    let conn = db::connect(&path, Duration::from_secs(1)).unwrap();
+    let chunks: Vec<(i64, String)> = conn
+        .prepare("SELECT live, entries FROM delivery_chunks")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(chunks.len(), 1, "one chunk for the key: {chunks:?}");
+    let (live, entries) = &chunks[0];
+    assert_eq!(*live, 2);
+    let requests: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(entries)
+        .unwrap()
+        .iter()
+        .map(|e| e[0].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(requests, ["good", "other"]);
+    let payloads: Vec<String> = conn
+        .prepare("SELECT payload FROM delivery_payloads ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(payloads, ["payload of good", "payload of other"]);
+}

@@ -1,0 +1,147 @@
+//! The sweep of the log by age and count.
+
+use chrono::{DateTime, Utc};
+use rusqlite::Connection;
+use trailspark_store::{Outcome, StoreResult, Swept};
+
+use super::entry::Entries;
+use super::CHUNK;
+use crate::db::{from_json, micros, sqlite_error};
+
+/// Removes the entries received before `before`, then those beyond each key's newest
+/// `per_key`.
+pub fn sweep(conn: &Connection, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
+    let before = micros(&before);
+    let mut swept = Swept::default();
+    // Chunks all older go whole; the few that straddle the cut (a replay keeps its entries'
+    // original times) lose their older entries.
+    let old: Vec<(i64, String)> = conn
+        .prepare_cached("SELECT id, entries FROM delivery_chunks WHERE first_at < ?1")
+        .and_then(|mut s| {
+            s.query_map([before], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(sqlite_error)?;
+    for (chunk_id, text) in old {
+        let mut entries: Entries = from_json(&text)?;
+        let mut gone = Vec::new();
+        for (place, entry) in entries.iter_mut().enumerate() {
+            if entry.as_ref().is_some_and(|e| e.at < before) {
+                *entry = None;
+                gone.push(place);
+            }
+        }
+        swept.expired += gone.len() as u64;
+        rewrite(conn, chunk_id, &entries, &gone)?;
+    }
+    // Keys over their count, newest chunks first: the chunk where the count is reached keeps
+    // its newest entries, the older chunks go.
+    let over: Vec<(i64, String)> = conn
+        .prepare_cached(
+            "SELECT tenant_id, key_id FROM delivery_chunks GROUP BY tenant_id, key_id
+             HAVING sum(live) > ?1",
+        )
+        .and_then(|mut s| {
+            s.query_map([per_key], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(sqlite_error)?;
+    for (tenant, key) in over {
+        let chunks: Vec<(i64, i64)> = conn
+            .prepare_cached(
+                "SELECT id, live FROM delivery_chunks WHERE tenant_id = ?1 AND key_id = ?2
+                 ORDER BY id DESC",
+            )
+            .and_then(|mut s| {
+                s.query_map((tenant, &key), |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect()
+            })
+            .map_err(sqlite_error)?;
+        let mut kept = 0_i64;
+        for (chunk_id, live) in chunks {
+            let room = i64::from(per_key) - kept;
+            if room >= live {
+                kept += live;
+                continue;
+            }
+            let text: String = conn
+                .prepare_cached("SELECT entries FROM delivery_chunks WHERE id = ?1")
+                .and_then(|mut s| s.query_row([chunk_id], |r| r.get(0)))
+                .map_err(sqlite_error)?;
+            let mut entries: Entries = from_json(&text)?;
+            let mut keep = room.max(0);
+            let mut gone = Vec::new();
+            for (place, entry) in entries.iter_mut().enumerate().rev() {
+                if entry.is_some() {
+                    if keep > 0 {
+                        keep -= 1;
+                    } else {
+                        *entry = None;
+                        gone.push(place);
+                    }
+                }
+            }
+            swept.over_count += gone.len() as u64;
+            kept += room.max(0);
+            rewrite(conn, chunk_id, &entries, &gone)?;
+        }
+    }
+    Ok(swept)
+}
+
+/// Writes a chunk back after a sweep: gone when nothing is left, its counts and times
+/// recomputed otherwise; the payloads of the entries at the places `gone` go.
+fn rewrite(conn: &Connection, chunk_id: i64, entries: &Entries, gone: &[usize]) -> StoreResult<()> {
+    let live = entries.iter().flatten();
+    let count = live.clone().count();
+    let result = if count == 0 {
+        // The newest chunk stays, empty and never read as old, so that the next chunk's id
+        // (one past the largest) is not one given before.
+        conn.prepare_cached(
+            "DELETE FROM delivery_chunks
+             WHERE id = ?1 AND id < (SELECT max(id) FROM delivery_chunks)",
+        )
+        .and_then(|mut s| s.execute([chunk_id]))
+        .and_then(|deleted| match deleted {
+            0 => conn
+                .prepare_cached(
+                    "UPDATE delivery_chunks SET first_at = ?2, last_at = ?2, live = 0,
+                         refused = 0, entries = '[]'
+                     WHERE id = ?1",
+                )?
+                .execute((chunk_id, i64::MAX)),
+            n => Ok(n),
+        })
+    } else {
+        let first = live.clone().map(|e| e.at).min().unwrap_or_default();
+        let last = live.clone().map(|e| e.at).max().unwrap_or_default();
+        let refused = live
+            .filter(|e| e.outcome == Outcome::Refused.as_str())
+            .count();
+        conn.prepare_cached(
+            "UPDATE delivery_chunks SET first_at = ?2, last_at = ?3, live = ?4, refused = ?5,
+                 entries = ?6
+             WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute((
+                chunk_id,
+                first,
+                last,
+                count,
+                refused,
+                serde_json::to_string(entries).expect("entries serialize to JSON"),
+            ))
+        })
+    };
+    result.map_err(sqlite_error)?;
+    let mut delete = conn
+        .prepare_cached("DELETE FROM delivery_payloads WHERE id = ?1")
+        .map_err(sqlite_error)?;
+    for place in gone {
+        delete
+            .execute([chunk_id * CHUNK + *place as i64])
+            .map_err(sqlite_error)?;
+    }
+    Ok(())
+}
