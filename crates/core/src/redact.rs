@@ -11,9 +11,33 @@ pub const REDACTED: &str = "[redacted]";
 /// SDKs put the write key in the body as `writeKey`.
 const CREDENTIAL_FIELDS: [&str; 2] = ["writekey", "write_key"];
 
-/// Replaces, anywhere in `payload`, the value of a credential field (`writeKey`, any case) and
-/// every string equal to one of `secrets` (the key and secrets the request presented, which a
-/// sender may have put anywhere) with [`REDACTED`].
+/// The prefixes of trailspark's own credentials (API keys, their secrets, HMAC secrets, admin
+/// tokens; see [`crate::credentials`]): a string holding one, wherever a sender put it, is
+/// taken out too. Only when followed by at least [`MIN_CREDENTIAL_TAIL`] token characters
+/// (every credential has 32 or more), so that an id that merely starts alike, which a replay
+/// of the payload needs, stays.
+const CREDENTIAL_PREFIXES: [&str; 5] = ["tsk_po_", "tsk_sig_", "tss_", "tsa_", "whsec_"];
+const MIN_CREDENTIAL_TAIL: usize = 24;
+
+/// Whether `text` holds something shaped like one of trailspark's credentials.
+pub fn holds_credential(text: &str) -> bool {
+    CREDENTIAL_PREFIXES.iter().any(|prefix| {
+        text.match_indices(prefix).any(|(at, _)| {
+            let tail = &text[at + prefix.len()..];
+            tail.bytes()
+                .take_while(|b| {
+                    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+' | b'/' | b'=')
+                })
+                .count()
+                >= MIN_CREDENTIAL_TAIL
+        })
+    })
+}
+
+/// Replaces, anywhere in `payload`, the value of a credential field (`writeKey`, any case),
+/// every string holding one of `secrets` (the key and secrets the request presented, which a
+/// sender may have put anywhere) and every string holding something shaped like a trailspark
+/// credential (any key's, not only this request's) with [`REDACTED`].
 pub fn redact(payload: &mut Value, secrets: &[&str]) {
     match payload {
         Value::Object(map) => {
@@ -26,7 +50,10 @@ pub fn redact(payload: &mut Value, secrets: &[&str]) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|item| redact(item, secrets)),
-        Value::String(text) if secrets.iter().any(|s| !s.is_empty() && text.contains(s)) => {
+        Value::String(text)
+            if secrets.iter().any(|s| !s.is_empty() && text.contains(s))
+                || holds_credential(text) =>
+        {
             *text = REDACTED.into();
         }
         _ => {}
@@ -34,14 +61,18 @@ pub fn redact(payload: &mut Value, secrets: &[&str]) {
 }
 
 /// The same for a body kept as text because it is not JSON (a truncated body, say): every
-/// string that follows a quoted credential field name and a colon, and every occurrence of
-/// `secrets`, become [`REDACTED`]. A value left unterminated is redacted to the end. One pass
+/// string that follows a quoted credential field name and a colon, every occurrence of
+/// `secrets` and every credential-shaped token become [`REDACTED`]. A value left unterminated
+/// is redacted to the end. One pass
 /// over the text, quote by quote: a body is the sender's to shape, and one made of many
 /// credential fields must not cost more than its length.
 pub fn redact_text(text: &str, secrets: &[&str]) -> String {
     let mut text = text.to_owned();
     for secret in secrets.iter().filter(|s| !s.is_empty()) {
         text = text.replace(secret, REDACTED);
+    }
+    if holds_credential(&text) {
+        text = without_credential_tokens(&text);
     }
     // ASCII lower-casing keeps every byte offset, so `lower` and `text` share them.
     let lower = text.to_ascii_lowercase();
@@ -75,6 +106,27 @@ pub fn redact_text(text: &str, secrets: &[&str]) -> String {
         (copied, at) = (end, end);
     }
     out.push_str(&text[copied..]);
+    out
+}
+
+/// `text` with every credential-shaped token replaced by [`REDACTED`].
+fn without_credential_tokens(text: &str) -> String {
+    let is_token = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '+' | '/' | '=');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(|c: char| is_token(c)) {
+        out.push_str(&rest[..start]);
+        let token = &rest[start..];
+        let end = token.find(|c: char| !is_token(c)).unwrap_or(token.len());
+        let (word, after) = token.split_at(end);
+        out.push_str(if holds_credential(word) {
+            REDACTED
+        } else {
+            word
+        });
+        rest = after;
+    }
+    out.push_str(rest);
     out
 }
 
@@ -137,6 +189,41 @@ mod tests {
             redact_text(twice, &[]),
             r#"{"write_key":"[redacted]","writeKey":"[redacted]"}"#
         );
+    }
+
+    #[test]
+    fn a_credential_anywhere_is_taken_out_and_look_alikes_stay() {
+        let key = "tsk_po_AbCdEfGhIjKlMnOpQrStUvWx";
+        let mut payload = json!({"context": {"note": format!("sent with {key}")},
+                                 "tags": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "tsa_short"],
+                                 "plan": "tss_is_a_plan", "id": "tsk_po_workspace_of_acme"});
+        redact(&mut payload, &[]);
+        assert_eq!(payload["context"]["note"], REDACTED);
+        assert_eq!(payload["tags"], json!([REDACTED, "tsa_short"]));
+        assert_eq!(
+            payload["plan"], "tss_is_a_plan",
+            "a short tail is a word, not a key"
+        );
+        let text = format!(r#"{{"note": "sent with {key} today", "x": "#);
+        assert_eq!(
+            redact_text(&text, &[]),
+            r#"{"note": "sent with [redacted] today", "x": "#
+        );
+    }
+
+    #[test]
+    fn every_credential_trailspark_makes_is_recognised() {
+        use crate::credentials::*;
+        use crate::EndpointType;
+        for made in [
+            generate_api_key(EndpointType::ProductOrgUpdates),
+            generate_api_key(EndpointType::SignalStaging),
+            generate_api_secret(),
+            generate_hmac_secret(),
+            generate_admin_token(),
+        ] {
+            assert!(holds_credential(&made), "{made} is not recognised");
+        }
     }
 
     #[test]

@@ -117,6 +117,18 @@ pub fn v1(app: &TestApp, path: &str, key: &Key, password: Option<&str>) -> Reque
 /// `body` with `writeKey`, as Segment-style SDKs send it.
 pub fn keyed(key: &Key, mut body: Value) -> Value {
     body["writeKey"] = json!(key.api_key);
+    // And under a name no rule knows, as a sender's own note might carry them.
+    let secrets = [
+        Some(&key.api_key),
+        key.secret.as_ref(),
+        key.hmac_secret.as_ref(),
+    ];
+    let noted: Vec<String> = secrets
+        .into_iter()
+        .flatten()
+        .map(|s| format!("sent with {s}"))
+        .collect();
+    body["senderNotes"] = json!(noted);
     body
 }
 
