@@ -226,8 +226,24 @@ async fn create(db: &DatabaseArgs, json: bool, args: CreateArgs) -> anyhow::Resu
         EndpointType::ProductOrgUpdates => "/api/product-orgs/webhook/",
         EndpointType::SignalStaging => "/api/signals/webhook/",
     };
-    println!("\nWebhook: POST https://<your trailspark host>{endpoint}{key}");
+    println!("\nWebhook: POST {}{endpoint}{key}", webhook_origin());
     Ok(())
+}
+
+/// Where the webhook is reached: `serve --public-url`'s setting, when this process has it in
+/// its environment (`TRAILSPARK_PUBLIC_URL`), so the line can be pasted into the CDP as it is.
+fn webhook_origin() -> String {
+    const UNKNOWN: &str = "https://<your trailspark host>";
+    let Ok(setting) = std::env::var("TRAILSPARK_PUBLIC_URL") else {
+        return UNKNOWN.to_owned();
+    };
+    match setting.parse::<trailspark_server::PublicUrl>() {
+        Ok(url) => url.origin().to_owned(),
+        Err(e) => {
+            eprintln!("TRAILSPARK_PUBLIC_URL is not used here: {e}");
+            UNKNOWN.to_owned()
+        }
+    }
 }
 
 fn key_json(r: &ApiKeyRecord) -> Value {
