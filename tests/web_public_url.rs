@@ -7,21 +7,10 @@
 
 mod common;
 
-use common::web::{client, create_user, Page, PASSWORD};
+use common::web::{client, create_user, set_cookie_header as set_cookie, Page, PASSWORD};
 use common::{TestApp, BIN};
-use reqwest::header::{COOKIE, HOST, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, HOST, LOCATION};
 use reqwest::StatusCode;
-
-/// The whole `Set-Cookie` value that sets cookie `name`.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_owned)
-}
 
 /// `name=value` of a `Set-Cookie` value, as a browser sends it back.
 fn sent_back(set_cookie: &str) -> String {

@@ -6,7 +6,7 @@ mod common;
 use std::process::Stdio;
 
 use common::TestApp;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION};
 use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 
@@ -52,16 +52,9 @@ fn hidden(html: &str, name: &str) -> String {
 }
 
 fn cookie_value(response: &reqwest::Response, name: &str) -> Option<(String, String)> {
-    response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(|v| {
-            let value = v.split(';').next().unwrap()[name.len() + 1..].to_owned();
-            (value, v.to_owned())
-        })
+    let header = common::web::set_cookie_header(response, name)?;
+    let value = header.split(';').next()?[name.len() + 1..].to_owned();
+    Some((value, header))
 }
 
 /// GETs `path` with a session cookie; the status and the page.

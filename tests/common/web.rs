@@ -146,15 +146,21 @@ impl Browser {
     }
 }
 
-/// The value of the cookie `name` a response sets.
-fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+/// The whole `Set-Cookie` value (value and flags) that sets cookie `name`.
+pub fn set_cookie_header(response: &reqwest::Response, name: &str) -> Option<String> {
     response
         .headers()
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .map(|v| v.split(';').next().unwrap().to_owned())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+/// The value of the cookie `name` a response sets.
+fn set_cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    let header = set_cookie_header(response, name)?;
+    Some(header.split(';').next()?[name.len() + 1..].to_owned())
 }
 
 /// A form's fields as a browser would send them, and where it posts them.
