@@ -32,7 +32,15 @@ impl Asset {
 
     const fn content(self) -> &'static str {
         match self {
-            Self::Stylesheet => include_str!("assets/app.css"),
+            // One file per part of the UI, served as one: a page loads one stylesheet.
+            Self::Stylesheet => concat!(
+                include_str!("assets/app.css"),
+                include_str!("assets/values.css"),
+                include_str!("assets/overview.css"),
+                include_str!("assets/errors.css"),
+                include_str!("assets/orgs.css"),
+                include_str!("assets/keys.css"),
+            ),
             Self::Script => include_str!("assets/app.js"),
         }
     }

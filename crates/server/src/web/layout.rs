@@ -1,10 +1,8 @@
 //! The page skeleton every web UI page is drawn in (its stylesheet and script are files, see
 //! `assets`), and small rendering helpers.
 
-use chrono::{DateTime, Utc};
 use maud::{html, Markup, DOCTYPE};
 use serde_json::Value;
-use trailspark_core::update::format_timestamp;
 
 use super::assets::Asset;
 use super::session::Viewer;
@@ -27,13 +25,16 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                 script src=(Asset::Script.href()) defer {}
             }
             body {
+                // Keyboard users skip the header's links to the page itself.
+                a.skip href="#main" { "Skip to the page" }
                 header {
-                    strong { "trailspark" }
+                    strong.brand { "trailspark" }
                     @if let Some(viewer) = viewer {
-                        nav aria-label="Settings" {
-                            span { "Settings:" }
+                        nav aria-label="Main" {
+                            a href="/" { "Overview" }
                             a href="/settings/api-keys" { "API Keys" }
                             a href="/settings/orgs" { "Org Management" }
+                            a href="/settings/leads" { "Leads" }
                         }
                         span.who { (viewer.email) }
                         form method="post" action="/logout" {
@@ -42,15 +43,10 @@ pub fn page(title: &str, viewer: Option<&Viewer>, body: Markup) -> Markup {
                         }
                     }
                 }
-                main { h1 { (title) } (body) }
+                main #main tabindex="-1" { h1 { (title) } (body) }
             }
         }
     }
-}
-
-/// A time as the pages show it, a dash for none.
-pub fn time(at: Option<&DateTime<Utc>>) -> String {
-    at.map_or_else(|| "—".to_owned(), format_timestamp)
 }
 
 /// A JSON value as text: strings as they are, the rest as JSON.
@@ -62,15 +58,14 @@ pub fn shown(value: &Value) -> String {
     }
 }
 
-/// Every field of a JSON object as a two-column table.
-pub fn fields(object: &Value) -> Markup {
+/// The way back up from a page: `trail` is each page above it, outermost first, as (name,
+/// link); the page itself is its `h1`, not repeated here.
+pub fn crumbs(trail: &[(&str, &str)]) -> Markup {
     html! {
-        table {
-            tbody {
-                @if let Some(map) = object.as_object() {
-                    @for (name, value) in map {
-                        tr { th scope="row" { (name) } td { code { (shown(value)) } } }
-                    }
+        nav.crumbs aria-label="Breadcrumb" {
+            ol {
+                @for (name, href) in trail {
+                    li { a href=(href) { (name) } }
                 }
             }
         }

@@ -2,9 +2,21 @@
 // inline script (see web/security_headers.rs). Every page works without it: it only adds
 // copy buttons and makes the Create a key form follow its menus and typing at once.
 
-// Copy buttons beside the fields of a new key (the page that shows it once).
+// Copy buttons beside the fields of a new key (the page that shows it once), and beside the
+// long ids the pages cut short (values.rs `long_id`), which copy the id whole.
 (function () {
   if (!navigator.clipboard) return;
+  document.querySelectorAll('[data-copy-text]').forEach(function (place) {
+    var button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'copy';
+    button.textContent = 'Copy';
+    button.setAttribute('aria-label', 'Copy ' + place.getAttribute('data-copy-what'));
+    button.addEventListener('click', function () {
+      navigator.clipboard.writeText(place.getAttribute('data-copy-text')).then(function () { button.textContent = 'Copied'; });
+    });
+    place.appendChild(button);
+  });
   document.querySelectorAll('[data-copy]').forEach(function (input) {
     var button = document.createElement('button');
     button.type = 'button';
