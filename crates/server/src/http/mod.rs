@@ -40,7 +40,7 @@ pub fn router(app: App, request_timeout: std::time::Duration) -> Router {
         .merge(target_orgs::router())
         .merge(health::router())
         .merge(openapi::router())
-        .merge(crate::web::router())
+        .merge(crate::web::router(&app))
         .fallback(fallback::answer)
         .layer(axum::middleware::from_fn_with_state(
             Context {

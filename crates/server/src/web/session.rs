@@ -171,7 +171,7 @@ pub(crate) fn random_token() -> String {
     hex::encode(bytes)
 }
 
-/// Signs `email` in: a new session, its cookie, and on to the API keys.
+/// Signs `email` in: a new session, its cookie, and on to the overview.
 pub async fn start_session(
     app: &App,
     tenant: TenantId,
@@ -187,7 +187,7 @@ pub async fn start_session(
     {
         return ApiError::from(e).into_response();
     }
-    let mut response = Redirect::to("/settings/api-keys").into_response();
+    let mut response = Redirect::to("/").into_response();
     let out = response.headers_mut();
     out.append(
         header::SET_COOKIE,
