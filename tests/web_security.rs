@@ -279,7 +279,7 @@ async fn the_setup_link_creates_the_first_user_once() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(r.headers()[LOCATION], "/settings/api-keys");
+    assert_eq!(r.headers()[LOCATION], "/", "on to the overview");
     let session = cookie_value(&r, "ts_session")
         .map(|(v, _)| format!("ts_session={v}"))
         .unwrap();

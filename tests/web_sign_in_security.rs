@@ -76,10 +76,9 @@ async fn sign_in(app: &TestApp, from: IpAddr, email: &str, password: &str) -> At
     }
 }
 
-/// Whether `attempt` signed in (the redirect to the API keys).
+/// Whether `attempt` signed in (the redirect to the overview).
 fn signed_in(attempt: &Attempt) -> bool {
-    attempt.status == StatusCode::SEE_OTHER
-        && attempt.location.as_deref() == Some("/settings/api-keys")
+    attempt.status == StatusCode::SEE_OTHER && attempt.location.as_deref() == Some("/")
 }
 
 fn median(mut samples: Vec<Duration>) -> Duration {

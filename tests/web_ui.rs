@@ -47,6 +47,10 @@ async fn a_new_user_signs_in_creates_a_key_and_finds_the_org() {
     let report: Value = serde_json::from_str(out.trim()).expect("one JSON report");
     assert!(report["error"].is_null(), "{}", report["error"]);
     assert_eq!(report["wrongPassword"], "Wrong tenant, email or password.");
+    assert_eq!(
+        report["firstSteps"], 1,
+        "a new store's overview shows the steps to the first update"
+    );
     assert!(
         report["apiKey"].as_str().unwrap().starts_with("tsk_po_"),
         "{report}"
@@ -101,7 +105,8 @@ async fn a_new_user_signs_in_creates_a_key_and_finds_the_org() {
         "pro_annual",
         "Pro Annual",
         "47",
-        "49900",
+        // mrr is in cents: 49900 reads as 499.00.
+        "499.00",
         "converted",
     ] {
         assert!(

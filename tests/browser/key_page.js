@@ -39,6 +39,8 @@ async function narrowShot(page, name) {
     await page.getByLabel('Email').fill(EMAIL);
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API Keys', exact: true }).click();
     await page.getByRole('heading', { name: 'API Keys' }).waitFor();
 
     // 1. See: the key's page, its template and the refusals in its log.
@@ -55,7 +57,8 @@ async function narrowShot(page, name) {
     await page.setViewportSize({ width: 390, height: 844 });
     await narrowShot(page, '02n-delivery-390');
     await page.setViewportSize({ width: 1280, height: 900 });
-    await page.getByRole('link', { name: `← ${KEY_NAME}` }).click();
+    // Back up the breadcrumb trail to the key.
+    await page.getByRole('navigation', { name: 'Breadcrumb' }).getByRole('link', { name: KEY_NAME, exact: true }).click();
     await page.getByRole('heading', { name: KEY_NAME, exact: true }).waitFor();
     await page.setViewportSize({ width: 390, height: 844 });
     await narrowShot(page, '01n-key-page-390');
@@ -83,7 +86,8 @@ async function narrowShot(page, name) {
     await shot(page, '06-replayed');
 
     // The org, in Org Management.
-    await page.getByRole('link', { name: 'ws_abc123', exact: true }).click();
+    // An id is drawn in quotes, so that surrounding spaces show.
+    await page.locator('#replayed').getByRole('link', { name: '“ws_abc123”', exact: true }).click();
     await page.getByRole('heading', { name: 'ws_abc123' }).waitFor();
     report.org = await page.locator('main').innerText();
     await shot(page, '07-product-org');

@@ -37,7 +37,9 @@ async function shot(page, name) {
     await page.getByLabel(/^Password \(at least/).fill(PASSWORD);
     await page.getByLabel('Password again').fill(PASSWORD);
     await page.getByRole('button', { name: 'Create user and sign in' }).click();
-    await page.getByRole('heading', { name: 'API Keys' }).waitFor();
+    // Signed in, the overview: on a new store, the steps to the first update.
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    report.firstSteps = await page.locator('#first-steps').count();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();
     await page.goto(`${BASE}/`);
@@ -50,6 +52,9 @@ async function shot(page, name) {
     report.wrongPassword = await page.getByRole('alert').innerText();
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await shot(page, '01b-overview');
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API Keys', exact: true }).click();
     await page.getByRole('heading', { name: 'API Keys' }).waitFor();
     await shot(page, '02-api-keys');
 
@@ -102,20 +107,20 @@ async function shot(page, name) {
     });
     report.badStatus = bad.status;
 
-    await page.getByRole('link', { name: 'API Keys', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API Keys', exact: true }).click();
     report.keyListed = await page.getByRole('cell', { name: 'Segment production', exact: true }).count();
     await page.getByRole('link', { name: 'Deliveries of Segment production' }).click();
     await page.getByRole('heading', { name: 'Deliveries of Segment production' }).waitFor();
     report.deliveries = await page.locator('tbody').innerText();
     await shot(page, '05-deliveries');
-    await page.getByRole('link', { name: 'Org Management', exact: true }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Org Management', exact: true }).click();
     await page.getByRole('heading', { name: 'Org Management' }).waitFor();
     await shot(page, '06-org-management');
     await page.getByRole('link', { name: 'Acme Corp Workspace', exact: true }).click();
     await page.getByRole('heading', { name: 'Acme Corp Workspace' }).waitFor();
     report.targetOrgText = await page.locator('main').innerText();
     await shot(page, '07-target-org');
-    await page.getByRole('link', { name: 'ws_abc123', exact: true }).click();
+    await page.getByRole('link', { name: '“ws_abc123”', exact: true }).click();
     await page.getByRole('heading', { name: 'ws_abc123' }).waitFor();
     report.productOrgText = await page.locator('main').innerText();
     await shot(page, '08-product-org');

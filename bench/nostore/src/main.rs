@@ -173,6 +173,9 @@ impl Store for NoIngest {
     async fn count_users(&self) -> StoreResult<i64> {
         self.0.count_users().await
     }
+    async fn tenant_counts(&self, tenant: TenantId) -> StoreResult<trailspark_store::TenantCounts> {
+        self.0.tenant_counts(tenant).await
+    }
     async fn create_session(
         &self,
         tenant: TenantId,

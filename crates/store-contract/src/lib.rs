@@ -6,6 +6,7 @@
 mod accounts;
 mod admin_tokens;
 mod clocks;
+mod counts;
 mod deliveries;
 mod duplicates;
 mod health;
@@ -21,6 +22,7 @@ pub use clocks::{
     a_newer_unchanged_update_still_outranks_older_ones,
     updates_without_event_time_take_their_arrival,
 };
+pub use counts::tenant_counts_count_only_the_tenants_rows;
 pub use deliveries::{
     delivery_log_filters_and_pages, delivery_log_of_signals_and_replays,
     delivery_log_replays_apply_at_their_original_time, delivery_log_rides_ingest,
@@ -74,7 +76,8 @@ macro_rules! store_contract_tests {
             template_versions_are_kept_per_key_and_tenant,
             concurrent_template_changes_take_consecutive_versions,
             possible_duplicates_fold_space_and_ascii_case, unlinked_leads_say_why,
-            key_activity_counts_the_log_and_the_history_of_one_key);
+            key_activity_counts_the_log_and_the_history_of_one_key,
+            tenant_counts_count_only_the_tenants_rows);
     };
     (@cases $open:expr; $($case:ident),*) => {
         $(

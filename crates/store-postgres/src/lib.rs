@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin_tokens;
+mod counts;
 mod db;
 mod dedupe;
 mod deliveries;
@@ -414,6 +415,10 @@ impl Store for PostgresStore {
     ) -> StoreResult<EvaluationContext> {
         self.snapshot(async |tx| leads::evaluation_context(tx, tenant, id, signals).await)
             .await
+    }
+
+    async fn tenant_counts(&self, tenant: TenantId) -> StoreResult<trailspark_store::TenantCounts> {
+        counts::tenant_counts(&self.client().await?, tenant).await
     }
 
     async fn list_target_orgs(

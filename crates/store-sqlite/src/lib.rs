@@ -5,12 +5,14 @@
 mod accounts;
 mod admin_tokens;
 mod backup;
+mod counts;
 mod db;
 mod dedupe;
 mod deliveries;
 mod health;
 mod ingest;
 mod leads;
+mod options;
 mod reads;
 mod signals;
 mod similar;
@@ -21,7 +23,6 @@ mod writer;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -37,33 +38,8 @@ use trailspark_store::{
     Swept, TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead, User,
 };
 
+pub use crate::options::SqliteOptions;
 use crate::writer::Writer;
-
-/// Tuning of a SQLite store.
-#[derive(Debug, Clone)]
-pub struct SqliteOptions {
-    /// How long a write waits for a lock held by another process before giving up (503).
-    pub busy_timeout: Duration,
-    /// Most write requests committed in one transaction.
-    pub max_batch: usize,
-    /// Most write requests waiting for the writer; beyond it writes are refused (503).
-    pub queue_capacity: usize,
-    /// WAL frames (4 KiB pages) at which copying the WAL into the database file begins; the
-    /// WAL starts over soon after. At four times this the writer waits for the copy (unless a
-    /// reader holds it back), so the WAL stays within about that.
-    pub checkpoint_frames: i64,
-}
-
-impl Default for SqliteOptions {
-    fn default() -> Self {
-        Self {
-            busy_timeout: Duration::from_secs(5),
-            max_batch: 512,
-            queue_capacity: 16_384,
-            checkpoint_frames: 16_384,
-        }
-    }
-}
 
 /// A trailspark store in one SQLite file.
 pub struct SqliteStore {
@@ -438,6 +414,11 @@ impl Store for SqliteStore {
     ) -> StoreResult<EvaluationContext> {
         let id = id.clone();
         self.read(move |conn| leads::evaluation_context(conn, tenant, &id, signals))
+            .await
+    }
+
+    async fn tenant_counts(&self, tenant: TenantId) -> StoreResult<trailspark_store::TenantCounts> {
+        self.read(move |conn| counts::tenant_counts(conn, tenant))
             .await
     }
 

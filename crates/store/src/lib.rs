@@ -36,7 +36,7 @@ pub use leads::{
 pub use rows::{
     ApiKeyRecord, CommitCounters, CommitStats, CursorKey, HistoryEntry, IngestRequest,
     IngestResult, NewApiKey, Page, PageRequest, ProductOrg, SearchQuery, Session, TemplateVersion,
-    Tenant, User, Window,
+    Tenant, TenantCounts, User, Window,
 };
 pub use similar::{did_you_mean, group_by_folded, is_possible_duplicate, meant};
 /// The outcomes of writes are the write rules' own (core); here for the stores' callers.
@@ -242,6 +242,10 @@ pub trait Store: Send + Sync + 'static {
         id: &LeadId,
         signals: u32,
     ) -> StoreResult<EvaluationContext>;
+
+    /// How many product orgs, target orgs and leads the tenant has, counted now: no cache, so
+    /// the cost grows with the tenant's rows (each backend says by how much).
+    async fn tenant_counts(&self, tenant: TenantId) -> StoreResult<TenantCounts>;
 
     /// Target orgs ordered by id, optionally filtered by name, one page at a time.
     async fn list_target_orgs(

@@ -227,6 +227,14 @@ impl<K: CursorKey> Window<K> {
     }
 }
 
+/// How many product orgs, target orgs and leads a tenant has (the web UI's overview).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TenantCounts {
+    pub product_orgs: u64,
+    pub target_orgs: u64,
+    pub leads: u64,
+}
+
 /// A person who signs in to the web UI of one tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {

@@ -32,18 +32,19 @@ fn colour(outcome: Outcome) -> &'static str {
     }
 }
 
-/// The chart of `hours` (oldest first).
-pub(super) fn hourly_chart(hours: &[HourBar]) -> Markup {
+/// The chart of `hours` (oldest first). `id` is the svg's id and the start of its title's and
+/// description's (`{id}-title`, `{id}-desc`): each page that draws a chart names its own.
+pub(super) fn hourly_chart(id: &str, hours: &[HourBar]) -> Markup {
     let top = scale_top(hours.iter().map(HourBar::total).max().unwrap_or(0));
     let plot_height = HEIGHT - TOP - BOTTOM;
     let slot = (WIDTH - LEFT - RIGHT) / hours.len().max(1) as f64;
     let y = |count: u64| round(TOP + plot_height * (1.0 - count as f64 / top as f64));
     html! {
-        svg #health-chart xmlns="http://www.w3.org/2000/svg" role="img"
+        svg id=(id) xmlns="http://www.w3.org/2000/svg" role="img"
             viewBox={ "0 0 " (WIDTH) " " (HEIGHT) } preserveAspectRatio="xMidYMid meet"
-            aria-labelledby="health-chart-title health-chart-desc" font-family="system-ui,sans-serif" {
-            title #health-chart-title { "Deliveries per hour by outcome, last 24 hours (UTC)" }
-            desc #health-chart-desc { (description(hours)) }
+            aria-labelledby={ (id) "-title " (id) "-desc" } font-family="system-ui,sans-serif" {
+            title id={ (id) "-title" } { "Deliveries per hour by outcome, last 24 hours (UTC)" }
+            desc id={ (id) "-desc" } { (description(hours)) }
             (legend())
             @for tick in [0, top / 2, top] {
                 line x1=(LEFT) x2=(WIDTH - RIGHT) y1=(y(tick)) y2=(y(tick)) stroke="#e3e6eb" {}
@@ -163,7 +164,7 @@ mod tests {
 
     #[test]
     fn bars_stack_an_hours_outcomes_and_skip_empty_ones() {
-        let svg = hourly_chart(&hours()).into_string();
+        let svg = hourly_chart("health-chart", &hours()).into_string();
         assert_eq!(
             svg.matches("<rect class=\"bar applied\"").count(),
             1,
@@ -177,6 +178,13 @@ mod tests {
         assert!(!svg.contains("bar unchanged"), "no bar for a zero count");
         assert!(svg.contains("05:00 UTC: 3 applied"), "{svg}");
         assert!(svg.contains("viewBox=\"0 0 480 230\""), "{svg}");
+        assert!(
+            svg.starts_with("<svg id=\"health-chart\"")
+                && svg.contains("aria-labelledby=\"health-chart-title health-chart-desc\"")
+                && svg.contains("<title id=\"health-chart-title\">")
+                && svg.contains("<desc id=\"health-chart-desc\">"),
+            "the ids start with the id given: {svg}"
+        );
         assert!(svg.contains("3 applied, 0 unchanged, 0 duplicate, 1 refused"));
         // The refused part sits on the applied part: its bottom is the applied part's top.
         let attr = |class: &str, name: &str| -> f64 {

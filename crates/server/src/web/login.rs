@@ -29,7 +29,6 @@ use crate::error::ApiError;
 /// Routes of sign-in, the setup link and sign-out.
 pub fn router() -> Router<App> {
     Router::new()
-        .route("/", get(home))
         .route("/login", get(login_page).post(login))
         .route("/logout", post(logout))
         .route("/setup/{token}", get(setup_page).post(setup))
@@ -38,14 +37,6 @@ pub fn router() -> Router<App> {
 /// The limits on failed sign-ins, per account and per client (see `sign_in_limits`).
 pub fn login_limiter() -> SignInLimits {
     SignInLimits::default()
-}
-
-/// `/`: the API keys for a signed-in browser, else the sign-in form.
-async fn home(viewer: Result<Viewer, Response>) -> Redirect {
-    match viewer {
-        Ok(_) => Redirect::to("/settings/api-keys"),
-        Err(_) => Redirect::to("/login"),
-    }
 }
 
 #[derive(Deserialize)]

@@ -19,6 +19,7 @@ use crate::app::App;
 mod assets;
 mod builder;
 mod chart;
+mod error_page;
 mod key_deliveries;
 mod key_health;
 mod key_page;
@@ -32,10 +33,12 @@ mod new_key;
 mod org_move;
 mod org_search;
 mod orgs;
+mod overview;
 mod public_url;
 mod security_headers;
 mod session;
 mod sign_in_limits;
+mod values;
 mod warnings;
 
 pub use login::login_limiter;
@@ -44,14 +47,21 @@ pub(crate) use security_headers::add as add_security_headers;
 pub(crate) use session::{random_token, Viewer, CSRF_HEADER, SESSION_COOKIE};
 pub use sign_in_limits::SignInLimits;
 
-/// Routes of the web UI.
-pub fn router() -> Router<App> {
+/// Routes of the web UI. Their failures answer as pages of the UI (`error_page`), drawn for
+/// the viewer of `app`'s sessions.
+pub fn router(app: &App) -> Router<App> {
     Router::new()
         .merge(login::router())
+        .merge(overview::router())
         .merge(keys::router())
         .merge(key_page::router())
         .merge(key_replay::router())
         .merge(new_key::router())
         .merge(orgs::router())
         .merge(assets::router())
+        .merge(error_page::router())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            error_page::html_errors,
+        ))
 }

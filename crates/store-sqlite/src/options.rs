@@ -1,0 +1,29 @@
+//! The tuning a SQLite store opens with.
+
+use std::time::Duration;
+
+/// Tuning of a SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// How long a write waits for a lock held by another process before giving up (503).
+    pub busy_timeout: Duration,
+    /// Most write requests committed in one transaction.
+    pub max_batch: usize,
+    /// Most write requests waiting for the writer; beyond it writes are refused (503).
+    pub queue_capacity: usize,
+    /// WAL frames (4 KiB pages) at which copying the WAL into the database file begins; the
+    /// WAL starts over soon after. At four times this the writer waits for the copy (unless a
+    /// reader holds it back), so the WAL stays within about that.
+    pub checkpoint_frames: i64,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self {
+            busy_timeout: Duration::from_secs(5),
+            max_batch: 512,
+            queue_capacity: 16_384,
+            checkpoint_frames: 16_384,
+        }
+    }
+}
