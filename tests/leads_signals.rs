@@ -4,6 +4,7 @@
 mod common;
 
 use common::leads::{context, signal_key};
+use common::web::{Browser, Page};
 use common::TestApp;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -334,4 +335,85 @@ async fn leads_list_signals_limit_and_other_tenants_see_nothing() {
         )
         .await;
     assert_eq!(list["items"], json!([]));
+}
+
+#[tokio::test]
+async fn the_lead_page_says_why_a_lead_is_not_linked_and_what_links_it() {
+    let app = TestApp::spawn().await;
+    let org_key = app.key(&["--type", "product-org-updates", "--preset", "flat"]);
+    let (_, org) = app
+        .post(
+            &org_key.api_key,
+            &json!({"workspace_id": "ws_abc123", "workspace_name": "Acme"}),
+        )
+        .await;
+    let target = org["targetOrgId"].as_i64().unwrap();
+    let key = signal_key(&app, "default");
+    for body in [
+        json!({"email": "later@acme.com", "product_org_id": "ws_later", "signal": "login"}),
+        json!({"email": "none@acme.com", "signal": "login"}),
+        json!({"email": "ada@acme.com", "product_org_id": "ws_abc123", "signal": "login"}),
+    ] {
+        let (status, answer) = app.post_signal(&key, &body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let browser = Browser::new_user(&app).await;
+    let back = |page: &Page, list: &str| {
+        let at = page
+            .html
+            .find("aria-label=\"Breadcrumb\"")
+            .expect("breadcrumbs");
+        let crumbs = &page.html[at..at + page.html[at..].find("</nav>").unwrap()];
+        assert!(
+            crumbs.contains("href=\"/settings/orgs\"")
+                && crumbs.contains(&format!("href=\"{list}\"")),
+            "Org Management › the list the lead is in: {crumbs}"
+        );
+    };
+
+    let pending = browser.get("/settings/leads/later%40acme.com").await;
+    assert_eq!(pending.status, StatusCode::OK);
+    back(&pending, "/settings/leads?linked=false");
+    let why = pending.text_of("why-not-linked").expect("why, in words");
+    assert!(
+        why.contains("product org “ws_later”, and no product org has that ID yet")
+            && why.contains("What links it: the first product org update for “ws_later”"),
+        "{why}"
+    );
+    assert!(pending.html.contains("<time datetime=\""), "signals' times");
+
+    let none = browser.get("/settings/leads/none%40acme.com").await;
+    let why = none.text_of("why-not-linked").expect("why, in words");
+    assert!(
+        why.contains("None of its signals carries a product org ID")
+            && why.contains("map productOrgId in the template"),
+        "{why}"
+    );
+
+    let linked = browser.get("/settings/leads/ada%40acme.com").await;
+    back(&linked, "/settings/leads");
+    assert!(linked.text_of("why-not-linked").is_none());
+    let how = linked.text_of("link-status").expect("how it is linked");
+    assert!(
+        how.contains(&format!(
+            "Linked to target org #{target} through product org “ws_abc123”"
+        )),
+        "{how}"
+    );
+    for link in [
+        format!("href=\"/settings/orgs/{target}\""),
+        "href=\"/settings/product-orgs/ws_abc123\"".to_owned(),
+    ] {
+        assert!(linked.html.contains(&link), "{link} in {}", linked.html);
+    }
+
+    // What the page said links it does.
+    app.post(
+        &org_key.api_key,
+        &json!({"workspace_id": "ws_later", "workspace_name": "Later"}),
+    )
+    .await;
+    let now = browser.get("/settings/leads/later%40acme.com").await;
+    assert!(now.text_of("why-not-linked").is_none(), "{}", now.text());
+    assert!(now.text_of("link-status").unwrap().contains("“ws_later”"));
 }

@@ -45,6 +45,13 @@ async fn one_search_finds_target_orgs_product_orgs_and_leads() {
 
     let found = browser.get("/settings/orgs?q=acme").await;
     assert_eq!(found.status, StatusCode::OK);
+    assert!(
+        found.html.contains(
+            "<nav class=\"crumbs\" aria-label=\"Breadcrumb\"><ol><li><a href=\"/settings/orgs\">"
+        ),
+        "the results lead back to Org Management: {}",
+        found.html
+    );
     let targets = section(&found, "target-org-results");
     assert!(targets.contains("Acme Europe"), "by name: {targets}");
     assert!(
@@ -171,8 +178,8 @@ async fn possible_duplicates_are_flagged_and_moved_under_one_target_org() {
     let text = target.text();
     assert!(
         text.contains("Product orgs (2)")
-            && text.contains("ws_abc123 ")
-            && text.contains("WS_ABC123"),
+            && text.contains("“ws_abc123␣”")
+            && text.contains("“WS_ABC123”"),
         "the target org lists both: {text}"
     );
     let after = section(&browser.get("/settings/orgs").await, "possible-duplicates");
@@ -230,7 +237,15 @@ async fn an_unlinked_lead_says_why_and_what_it_meant() {
         .html
         .contains("href=\"/settings/product-orgs/ws_abc123\""));
 
-    let all = section(&browser.get("/settings/leads").await, "leads");
+    let list = browser.get("/settings/leads").await;
+    assert!(
+        list.html.contains(
+            "<nav class=\"crumbs\" aria-label=\"Breadcrumb\"><ol><li><a href=\"/settings/orgs\">"
+        ),
+        "the list leads back to Org Management: {}",
+        list.html
+    );
+    let all = section(&list, "leads");
     assert!(all.contains("linked@example.com"), "{all}");
     assert!(
         all.contains("did you mean “ws_abc123”?"),

@@ -1,9 +1,11 @@
 //! Target orgs over real HTTP: product orgs moved under one target org share its firmographics
-//! and its leads; a firmographics import applies its good rows and names the refused ones.
+//! and its leads; a firmographics import applies its good rows and names the refused ones; the
+//! target org's and product org's pages read in words, with their ids linked.
 
 mod common;
 
 use common::leads::{context, signal_key};
+use common::web::Browser;
 use common::TestApp;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -204,5 +206,92 @@ async fn firmographics_import_applies_good_rows_and_names_refused_ones() {
         t2["firmographics"],
         json!({"domain": "new.com", "hq": {"city": "Berlin"}}),
         "a row replaces the fields"
+    );
+}
+
+/// The part of a page from `from` to the end of the element `tag` it is in (the first
+/// `</tag>` after it).
+fn part<'a>(html: &'a str, from: &str, tag: &str) -> &'a str {
+    let start = html
+        .find(from)
+        .unwrap_or_else(|| panic!("no {from} in the page:\n{html}"));
+    let end = html[start..].find(&format!("</{tag}>")).unwrap() + start;
+    &html[start..end]
+}
+
+#[tokio::test]
+async fn the_org_pages_read_in_words_with_their_ids_linked_and_a_way_back() {
+    let app = TestApp::spawn().await;
+    let org_key = app.key(&["--type", "product-org-updates", "--preset", "flat"]);
+    for mrr in [49900, 59900] {
+        let (status, body) = app
+            .post(
+                &org_key.api_key,
+                &json!({"workspace_id": "ws_abc123", "workspace_name": "Acme", "plan_name": "Pro", "mrr": mrr}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let signals = signal_key(&app, "default");
+    let lead = json!({"email": "ada@acme.com", "product_org_id": "ws_abc123", "signal": "login"});
+    app.post_signal(&signals, &lead).await;
+    let (_, org) = app.product_org("ws_abc123").await;
+    let target = org["targetOrgId"].as_i64().unwrap();
+    let updated = org["updatedAt"].as_str().unwrap().to_owned();
+    let browser = Browser::new_user(&app).await;
+
+    let product = browser.get("/settings/product-orgs/ws_abc123").await;
+    assert_eq!(product.status, StatusCode::OK);
+    let history = product.text_of("history").expect("a history table");
+    assert!(
+        history.contains("MRR") && history.contains("499.00 → 599.00"),
+        "history as field | old → new, mrr in units: {history}"
+    );
+    assert!(!product.html.contains("&quot;field&quot;"), "no JSON");
+    let fields = product.text_of("product-org-fields").unwrap();
+    assert!(
+        fields.contains("Plan name") && fields.contains("599.00") && !fields.contains("59900"),
+        "labels in words, money in units: {fields}"
+    );
+    assert!(product.html.contains("title=\"59900 cents\""));
+    assert!(
+        product
+            .html
+            .contains(&format!("<time datetime=\"{updated}\""))
+            && !product.text().contains(&updated),
+        "the time relative, the exact one its datetime: {}",
+        product.text()
+    );
+    let crumbs = part(&product.html, "aria-label=\"Breadcrumb\"", "nav");
+    assert!(
+        crumbs.contains("href=\"/settings/orgs\"")
+            && crumbs.contains(&format!("href=\"/settings/orgs/{target}\">Acme</a>")),
+        "Org Management › its target org, by name: {crumbs}"
+    );
+    assert!(
+        product
+            .html
+            .contains(&format!("href=\"/settings/api-keys/{}\"", org_key.id)),
+        "the key that sent each change links to its page"
+    );
+
+    let page = browser.get(&format!("/settings/orgs/{target}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let crumbs = part(&page.html, "aria-label=\"Breadcrumb\"", "nav");
+    assert!(crumbs.contains("href=\"/settings/orgs\""), "{crumbs}");
+    for link in [
+        "href=\"/settings/product-orgs/ws_abc123\"",
+        "href=\"/settings/leads/ada%40acme.com\"",
+    ] {
+        assert!(page.html.contains(link), "{link} in {}", page.html);
+    }
+    let text = page.text();
+    assert!(
+        text.contains("599.00") && text.contains("Plan name") && !text.contains("planName"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("Feature flags") && !text.contains("Plan ID"),
+        "each product org a row of one table, not every field of it again: {text}"
     );
 }

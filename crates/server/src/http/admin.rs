@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 use trailspark_core::ProductOrgId;
-use trailspark_store::{HistoryEntry, PageRequest, ProductOrg, SearchQuery};
+use trailspark_store::{PageRequest, ProductOrg, SearchQuery};
 
 use super::views::{self, HistoryPageView, HistoryView, PageView, ProductOrgView};
 
@@ -116,9 +116,4 @@ async fn history(
 /// A product org as the admin API shows it, as JSON (for pages that walk it).
 pub fn product_org_json(org: &ProductOrg) -> Value {
     views::to_value(ProductOrgView::from(org))
-}
-
-/// A history entry as the admin API shows it, as JSON.
-pub(crate) fn history_json(entry: &HistoryEntry) -> Value {
-    views::to_value(HistoryView::from(entry))
 }

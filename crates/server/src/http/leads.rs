@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use trailspark_core::{LeadId, ProductOrgId, UnlinkedReason};
-use trailspark_store::{EvaluationContext, Lead, UnlinkedLead};
+use trailspark_store::{EvaluationContext, UnlinkedLead};
 
 use super::admin::ListParams;
 use super::views::{self, EvaluationContextView, LeadView, PageView};
@@ -136,9 +136,4 @@ async fn evaluation_context(
 /// The evaluation context a lead-scoring model reads, as JSON (for pages that walk it).
 pub(crate) fn evaluation_context_json(context: &EvaluationContext) -> Value {
     views::to_value(EvaluationContextView::from(context))
-}
-
-/// A lead as the admin API shows it, as JSON.
-pub fn lead_json(lead: &Lead) -> Value {
-    views::to_value(LeadView::from(lead))
 }

@@ -11,9 +11,10 @@ use serde::Deserialize;
 use trailspark_core::{ProductOrgId, TargetOrgId};
 use trailspark_store::{is_possible_duplicate, ProductOrg};
 
-use super::layout::page;
-use super::orgs::urlencode;
+use super::layout::{crumbs, page};
+use super::orgs::{product_org_href, product_org_link, target_href, urlencode, HOME};
 use super::session::{forbidden, Viewer};
+use super::values::{message, visible_id};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -66,12 +67,14 @@ async fn move_product_org(
     };
     match moved {
         // See Other: reloading the target org's page must not post the move again.
-        Ok(org) => Redirect::to(&format!("/settings/orgs/{}", org.target_org_id.0)).into_response(),
+        Ok(org) => Redirect::to(&target_href(org.target_org_id)).into_response(),
         Err(e @ (ApiError::NotFound(_) | ApiError::BadRequest { .. })) => {
-            let message = e.body()["message"].as_str().unwrap_or_default().to_owned();
+            let said = e.body()["message"].as_str().unwrap_or_default().to_owned();
+            let back = product_org_href(&id);
             let body = html! {
-                p.error role="alert" { "Not moved: " (message) }
-                p { a href={ "/settings/product-orgs/" (urlencode(id.as_str())) } { "← back to " (id.as_str()) } }
+                (crumbs(&[HOME, (id.as_str(), &back)]))
+                p.error role="alert" { "Not moved: " (message(&said)) }
+                p { "Back to " (product_org_link(&id)) " to try another target org." }
             };
             (e.status(), page("Not moved", Some(&viewer), body)).into_response()
         }
@@ -86,8 +89,8 @@ pub fn move_under(viewer: &Viewer, org: &ProductOrg, under: &ProductOrg) -> Mark
             input type="hidden" name="csrf" value=(viewer.csrf);
             input type="hidden" name="target_org_id" value=(under.target_org_id.0);
             button type="submit" {
-                "Move " (visible_id(&org.product_org_id)) " under target org #" (under.target_org_id.0)
-                " (that of " (visible_id(&under.product_org_id)) ")"
+                "Move " (visible_id(org.product_org_id.as_str())) " under target org #" (under.target_org_id.0)
+                " (that of " (visible_id(under.product_org_id.as_str())) ")"
             }
         }
     }
@@ -104,8 +107,9 @@ pub fn move_form(viewer: &Viewer, org: &ProductOrg, similar: &[ProductOrg]) -> M
         form.card #move-product-org method="post" action=(action(&org.product_org_id)) {
             p.muted { "Its leads move with it. Two product orgs of one company (or one workspace whose id two sources spell differently) belong under one target org." }
             input type="hidden" name="csrf" value=(viewer.csrf);
-            label for="target_org_id" { "Target org id" }
-            input #target_org_id type="number" name="target_org_id" min="1" required value=(org.target_org_id.0);
+            label for="target_org_id" { "Target org ID" }
+            input #target_org_id type="number" name="target_org_id" min="1" required aria-describedby="target-org-id-hint" value=(org.target_org_id.0);
+            p.muted #target-org-id-hint { "The number after # beside each target org in Org Management." }
             button type="submit" { "Move" }
         }
     }
@@ -120,66 +124,14 @@ pub fn duplicate_note(id: &ProductOrgId, similar: &[ProductOrg]) -> Markup {
     html! {
         @if !others.is_empty() {
             p.notice.duplicate-note role="note" {
-                (visible_id(id)) " is a possible duplicate of "
+                (visible_id(id.as_str())) " is a possible duplicate of "
                 @for (n, other) in others.iter().enumerate() {
                     @if n > 0 { ", " }
-                    a href={ "/settings/product-orgs/" (urlencode(other.product_org_id.as_str())) } { (visible_id(&other.product_org_id)) }
-                    " (target org #" (other.target_org_id.0) ")"
+                    (product_org_link(&other.product_org_id))
+                    " (target org " a href=(target_href(other.target_org_id)) { "#" (other.target_org_id.0) } ")"
                 }
                 ": the ids differ only by letter case or surrounding spaces. Product org ids match exactly, so these are separate product orgs; send one form of the id from every source, and move them under one target org."
             }
         }
-    }
-}
-
-/// An id in quotes with its surrounding whitespace shown (`“ws_abc123␣”`), so that two ids that
-/// differ only there can be told apart; the exact id is its title.
-pub fn visible_id(id: &ProductOrgId) -> Markup {
-    let text = id.as_str();
-    let rest = text.trim_start();
-    let start = &text[..text.len() - rest.len()];
-    let body = rest.trim_end();
-    let end = &rest[body.len()..];
-    let shown = |space: &str| -> String {
-        space
-            .chars()
-            .map(|c| match c {
-                ' ' => '␣',
-                '\t' => '⇥',
-                '\n' => '␤',
-                '\r' => '␍',
-                _ => '·',
-            })
-            .collect()
-    };
-    html! {
-        code.id title=(text) {
-            "“"
-            @if !start.is_empty() { span.space { (shown(start)) } }
-            (body)
-            @if !end.is_empty() { span.space { (shown(end)) } }
-            "”"
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn surrounding_whitespace_is_drawn_and_inner_text_kept() {
-        let shown = |s: &str| visible_id(&ProductOrgId::parse(s).unwrap()).into_string();
-        let spaced = shown("ws_abc123 ");
-        assert!(
-            spaced.contains("ws_abc123<span class=\"space\""),
-            "{spaced}"
-        );
-        assert!(spaced.contains(">␣</span>”"), "{spaced}");
-        let tabbed = shown("\tWS 1\r\n");
-        assert!(tabbed.contains(">⇥</span>WS 1<span"), "{tabbed}");
-        assert!(tabbed.contains(">␍␤</span>”"), "{tabbed}");
-        assert!(shown(" ").contains(">␣</span>”"), "all space, drawn once");
-        assert!(!shown("ws_abc123").contains("space"));
     }
 }

@@ -5,8 +5,8 @@ use maud::{html, Markup};
 use trailspark_core::TenantId;
 use trailspark_store::{Page, PageRequest, ProductOrg, SearchQuery};
 
-use super::org_move::{move_under, visible_id};
-use super::orgs::urlencode;
+use super::org_move::move_under;
+use super::orgs::{lead_href, product_org_link, target_href, urlencode};
 use super::session::Viewer;
 use crate::app::App;
 use crate::error::ApiError;
@@ -67,7 +67,11 @@ pub fn results(found: &Found) -> Markup {
                     h2 { "Target orgs (" (found.target_orgs.items.len()) ")" }
                     ul #target-org-results {
                         @for org in &found.target_orgs.items {
-                            li { a href={ "/settings/orgs/" (org.id.0) } { (org.name) } " · #" (org.id.0) " · " (org.product_org_count) " product orgs" }
+                            li {
+                                a href=(target_href(org.id)) { (org.name) } " · "
+                                a href=(target_href(org.id)) { "#" (org.id.0) } " · "
+                                (org.product_org_count) " product org" @if org.product_org_count != 1 { "s" }
+                            }
                         }
                         (more(found.target_orgs.next_cursor.is_some()))
                     }
@@ -77,9 +81,9 @@ pub fn results(found: &Found) -> Markup {
                     ul #product-org-results {
                         @for org in &found.product_orgs.items {
                             li {
-                                a href={ "/settings/product-orgs/" (urlencode(org.product_org_id.as_str())) } { (visible_id(&org.product_org_id)) }
+                                (product_org_link(&org.product_org_id))
                                 @if let Some(name) = &org.fields.name { " · " (name) }
-                                " · target org " a href={ "/settings/orgs/" (org.target_org_id.0) } { "#" (org.target_org_id.0) }
+                                " · target org " a href=(target_href(org.target_org_id)) { "#" (org.target_org_id.0) }
                             }
                         }
                         (more(found.product_orgs.next_cursor.is_some()))
@@ -90,11 +94,11 @@ pub fn results(found: &Found) -> Markup {
                     ul #lead-results {
                         @for lead in &found.leads.items {
                             li {
-                                a href={ "/settings/leads/" (urlencode(lead.lead_id.as_str())) } { (lead.lead_id.as_str()) }
+                                a href=(lead_href(lead)) { (lead.lead_id.as_str()) }
                                 @if let Some(email) = &lead.email { @if email != lead.lead_id.as_str() { " · " (email) } }
                                 @match lead.target_org_id {
-                                    Some(target) => { " · target org " a href={ "/settings/orgs/" (target.0) } { "#" (target.0) } },
-                                    None => { " · not linked" },
+                                    Some(target) => { " · target org " a href=(target_href(target)) { "#" (target.0) } },
+                                    None => { " · not linked yet" },
                                 }
                             }
                         }
@@ -148,8 +152,8 @@ fn group_of(viewer: &Viewer, group: &[ProductOrg]) -> Markup {
     html! {
         @for (n, org) in group.iter().enumerate() {
             @if n > 0 { ", " }
-            a href={ "/settings/product-orgs/" (urlencode(org.product_org_id.as_str())) } { (visible_id(&org.product_org_id)) }
-            " (target org " a href={ "/settings/orgs/" (org.target_org_id.0) } { "#" (org.target_org_id.0) } ")"
+            (product_org_link(&org.product_org_id))
+            " (target org " a href=(target_href(org.target_org_id)) { "#" (org.target_org_id.0) } ")"
         }
         @if apart {
             @for org in group.iter().filter(|o| o.target_org_id != first.target_org_id) {
