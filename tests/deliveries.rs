@@ -1,9 +1,11 @@
 //! The durable delivery log over HTTP (SPEC §6): one entry per update and per request refused
 //! once its key is known, written with the request (listed as soon as it is answered), read
-//! through the admin API with filters, kept within its retention.
+//! through the admin API with filters, kept within its retention; and as the web UI draws the
+//! log and one delivery.
 
 mod common;
 
+use common::web::{Browser, Page};
 use common::TestApp;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -256,5 +258,137 @@ async fn each_event_of_a_v1_batch_is_an_entry_of_the_segment_intake_kept_without
     assert!(
         !refused.to_string().contains(&key.api_key),
         "the writeKey is taken out before the payload is kept: {refused}"
+    );
+}
+
+/// The breadcrumb trail a page of the UI draws, as (name, link) pairs, outermost first.
+fn crumbs(page: &Page) -> Vec<(String, String)> {
+    let html = &page.html;
+    let nav = html
+        .find("<nav class=\"crumbs\" aria-label=\"Breadcrumb\">")
+        .map(|at| &html[at..at + html[at..].find("</nav>").unwrap()])
+        .unwrap_or_else(|| panic!("no breadcrumbs in:\n{html}"));
+    nav.split("<a href=\"")
+        .skip(1)
+        .map(|link| {
+            let (href, rest) = link.split_once("\">").unwrap();
+            (
+                rest[..rest.find("</a>").unwrap()].to_owned(),
+                href.to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The HTML of the element with `id`, up to the end of the first `end` tag after it.
+fn html_of<'a>(page: &'a Page, id: &str, end: &str) -> &'a str {
+    let at = page
+        .html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in:\n{}", page.html));
+    let rest = &page.html[at..];
+    &rest[..rest.find(end).unwrap()]
+}
+
+#[tokio::test]
+async fn the_web_log_and_a_delivery_read_as_words_with_their_ids_linked() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let (status, answer) = app.post(&key.api_key, &group("ws_1", "pro")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let no_id = json!({"type": "group", "traits": {"name": "No id"}});
+    let (status, answer) = app.post(&key.api_key, &no_id).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let log = log_of(&app, &key.id, "").await;
+    let (refused, applied) = (&log[0], &log[1]);
+    let browser = Browser::new_user(&app).await;
+    let here = format!("/settings/api-keys/{}", key.id);
+    let key_trail = [
+        ("API Keys", "/settings/api-keys"),
+        ("test key", here.as_str()),
+    ];
+    let as_owned = |trail: &[(&str, &str)]| -> Vec<(String, String)> {
+        let owned = trail.iter().map(|(n, h)| (n.to_string(), h.to_string()));
+        owned.collect()
+    };
+
+    let page = browser.get(&format!("{here}/deliveries")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert_eq!(
+        crumbs(&page),
+        as_owned(&key_trail),
+        "up to the key, then API Keys"
+    );
+    let rows = html_of(&page, "log", "</table>");
+    for entry in [refused, applied] {
+        let (id, at) = (&entry["deliveryId"], entry["receivedAt"].as_str().unwrap());
+        assert!(
+            rows.contains(&format!("href=\"{here}/deliveries/{id}\">#{id}</a>")),
+            "{rows}"
+        );
+        let time = format!("<time datetime=\"{at}\" title=\"{at}\">");
+        assert!(rows.contains(&time), "{time}, relative, in {rows}");
+    }
+    assert!(
+        rows.contains("href=\"/settings/product-orgs/ws_1\""),
+        "the product org linked: {rows}"
+    );
+    assert!(
+        rows.contains("productOrgId path <code>groupId</code>."),
+        "the message's code drawn as code: {rows}"
+    );
+    assert!(!page.text_of("log").unwrap().contains('`'), "{rows}");
+
+    let delivery = |entry: &Value| format!("{here}/deliveries/{}", entry["deliveryId"]);
+    let mut trail = key_trail.to_vec();
+    let log_link = format!("{here}/deliveries");
+    trail.push(("Deliveries", &log_link));
+    let page = browser.get(&delivery(applied)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+    assert_eq!(crumbs(&page), as_owned(&trail));
+    let facts = html_of(&page, "facts", "</table>");
+    let request = applied["requestId"].as_str().unwrap();
+    for (what, shown) in [
+        ("the key", format!("<a href=\"{here}\">test key</a>")),
+        (
+            "the time",
+            format!(
+                "<time datetime=\"{}\"",
+                applied["receivedAt"].as_str().unwrap()
+            ),
+        ),
+        (
+            "the product org",
+            "href=\"/settings/product-orgs/ws_1\"".to_owned(),
+        ),
+        (
+            "the target org",
+            format!("href=\"/settings/orgs/{}\"", applied["targetOrgId"]),
+        ),
+        (
+            "the whole request id to copy",
+            format!("data-copy-text=\"{request}\""),
+        ),
+    ] {
+        assert!(facts.contains(&shown), "{what}: {shown} in {facts}");
+    }
+    let page = browser.get(&delivery(refused)).await;
+    assert!(
+        html_of(&page, "facts", "</table>").contains("path <code>groupId</code>."),
+        "{}",
+        page.html
+    );
+    // The payload, indented, in a box of its own that scrolls (and the keyboard reaches).
+    let payload = html_of(&page, "payload", "</pre>");
+    assert!(
+        payload.contains("tabindex=\"0\"")
+            && page.html.contains("<pre class=\"json\" id=\"payload\""),
+        "{payload}"
+    );
+    assert!(
+        page.text_of("payload")
+            .unwrap()
+            .contains("\n  \"traits\": {"),
+        "{payload}"
     );
 }

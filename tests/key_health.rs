@@ -180,10 +180,36 @@ async fn health_shows_shares_errors_and_the_volatile_field_everywhere() {
             "{bar} in the chart:\n{chart}"
         );
     }
-    let text = page.text();
+    // The advice and the messages quote names as Markdown `code`: drawn as code, no backticks.
+    let advice = HIGHTOUCH_ADVICE.replace("`last_active_at`", "<code>last_active_at</code>");
     assert!(
-        text.contains(HIGHTOUCH_ADVICE),
-        "the advice on the page:\n{text}"
+        page.html.contains(&advice),
+        "the advice on the page:\n{}",
+        page.html
+    );
+    let top = &page.html[page.html.find("id=\"top-errors\"").unwrap()..];
+    let top = &top[..top.find("</table>").unwrap()];
+    assert!(
+        top.contains("path <code>workspace_id</code>; did you mean <code>workspace</code>?"),
+        "the top error's message with its code drawn as code: {top}"
+    );
+    assert!(!page.text_of("top-errors").unwrap().contains('`'), "{top}");
+    // The way back up: API Keys.
+    assert!(
+        page.html.contains(
+            "<nav class=\"crumbs\" aria-label=\"Breadcrumb\"><ol><li><a href=\"/settings/api-keys\">\
+             API Keys</a></li></ol></nav>"
+        ),
+        "{}",
+        page.html
+    );
+    // Times read relative, the exact time kept in `datetime`.
+    let health = page.text_of("health").unwrap();
+    assert!(health.contains("(since 23 h ago)"), "{health}");
+    assert!(
+        page.html.contains("(since <time datetime=\""),
+        "the window's start as a <time>: {}",
+        page.html
     );
     let refused_share = page.text_of("refused-share").unwrap();
     assert_eq!(refused_share, "11.5 % (3)");

@@ -1,9 +1,11 @@
 //! Replay over HTTP (SPEC §6): updates refused by a mapping mistake are re-applied through the
 //! fixed template at their original time; newer data is never overwritten, replaying twice
-//! applies once, and every replay is logged with `replayOf`.
+//! applies once, and every replay is logged with `replayOf`. Also the web UI's replay pages:
+//! the confirmations and the result, with their way back and their ids linked.
 
 mod common;
 
+use common::web::{Browser, Page};
 use common::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -172,4 +174,88 @@ async fn chosen_deliveries_replay_alone_and_another_keys_are_not_found() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, answer) = replay(&app, &key.id, &json!({"outcome": "applied"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+}
+
+/// The `<nav class="crumbs">` of a page, whole.
+fn crumbs(page: &Page) -> &str {
+    let at = page
+        .html
+        .find("<nav class=\"crumbs\"")
+        .unwrap_or_else(|| panic!("no breadcrumbs in:\n{}", page.html));
+    let rest = &page.html[at..];
+    &rest[..rest.find("</nav>").unwrap()]
+}
+
+/// The HTML of the table with `id`.
+fn table<'a>(page: &'a Page, id: &str) -> &'a str {
+    let at = page
+        .html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no #{id} in:\n{}", page.html));
+    let rest = &page.html[at..];
+    &rest[..rest.find("</table>").unwrap()]
+}
+
+#[tokio::test]
+async fn the_web_replay_pages_lead_back_and_link_what_they_list() {
+    let app = TestApp::spawn().await;
+    let typo = json!({"productOrgId": "workspaceid", "name": "workspace_name"});
+    let key = app.key_with_template(&typo);
+    let (status, answer) = app
+        .post(&key.api_key, &row("ws_1", "pro", "2026-11-01T00:00:00Z"))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let (_, log) = app
+        .admin_get(&format!("/api/admin/api-keys/{}/deliveries", key.id))
+        .await;
+    let refused = log["items"][0].clone();
+    let fixed = json!({"productOrgId": "workspace_id", "name": "workspace_name"});
+    assert_eq!(app.put_template(&key.id, &fixed).await.0, StatusCode::OK);
+    let browser = Browser::new_user(&app).await;
+    let here = format!("/settings/api-keys/{}", key.id);
+    let id = &refused["deliveryId"];
+    let trail = format!(
+        "<li><a href=\"/settings/api-keys\">API Keys</a></li><li><a href=\"{here}\">test key</a></li>\
+         <li><a href=\"{here}/deliveries\">Deliveries</a></li>"
+    );
+
+    for path in [
+        format!("{here}/replay"),
+        format!("{here}/deliveries/{id}/replay"),
+    ] {
+        let confirm = browser.get(&path).await;
+        assert_eq!(confirm.status, StatusCode::OK, "{}", confirm.text());
+        assert!(
+            crumbs(&confirm).contains(&trail),
+            "{path}: {}",
+            crumbs(&confirm)
+        );
+        let listed = table(&confirm, "to-replay");
+        let at = refused["receivedAt"].as_str().unwrap();
+        for shown in [
+            format!("href=\"{here}/deliveries/{id}\">#{id}</a>"),
+            format!("<time datetime=\"{at}\""),
+            "path <code>workspaceid</code>".to_owned(),
+        ] {
+            assert!(listed.contains(&shown), "{path}: {shown} in {listed}");
+        }
+        assert!(
+            !confirm.text_of("to-replay").unwrap().contains('`'),
+            "{listed}"
+        );
+    }
+
+    let confirm = browser.get(&format!("{here}/replay")).await;
+    let done = browser
+        .press(&confirm.form(&format!("{here}/replay")), "x", "")
+        .await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.text());
+    assert!(crumbs(&done).contains(&trail), "{}", crumbs(&done));
+    let results = table(&done, "replayed");
+    for shown in [
+        format!("href=\"{here}/deliveries/{id}\">#{id}</a>"),
+        "href=\"/settings/product-orgs/ws_1\"".to_owned(),
+    ] {
+        assert!(results.contains(&shown), "{shown} in {results}");
+    }
 }

@@ -187,3 +187,70 @@ async fn switching_the_endpoint_type_redraws_its_fields() {
     let created = browser.press(&drawn, "action", "create").await;
     assert_eq!(created.status, StatusCode::OK, "{}", created.text());
 }
+
+/// The keys table, a new key's page and the builder's preview read as words: times relative
+/// (the exact time kept), each key linked to its page, a refusal's `code` drawn as code, the
+/// way back up from the new key.
+#[tokio::test]
+async fn the_keys_table_links_each_key_and_reads_its_times_and_messages() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let browser = Browser::new_user(&app).await;
+    let page = browser.get("/settings/api-keys").await;
+    let (_, one) = app
+        .admin_get(&format!("/api/admin/api-keys/{}", key.id))
+        .await;
+    let created = one["createdAt"].as_str().unwrap();
+    let here = format!("/settings/api-keys/{}", key.id);
+    let keys = &page.html[page.html.find("id=\"keys\"").unwrap()..];
+    let keys = &keys[..keys.find("</table>").unwrap()];
+    for shown in [
+        format!("<a href=\"{here}\">test key</a>"),
+        format!("<time datetime=\"{created}\" title=\"{created}\">just now</time>"),
+    ] {
+        assert!(keys.contains(&shown), "{shown} in {keys}");
+    }
+
+    // Without a productOrgId path the template is refused, its key quoted as code.
+    let mut form = page.form("create");
+    form.set("path.productOrgId", "");
+    form.set("sample", &json!({"type": "group"}).to_string());
+    let preview = browser.press(&form, "action", "preview").await;
+    let said = preview.text_of("preview").unwrap_or_default();
+    assert!(
+        preview
+            .html
+            .contains("The template is not valid: <code>productOrgId</code> is required"),
+        "{said}"
+    );
+    assert!(!said.contains('`'), "{said}");
+
+    form.set("path.productOrgId", "groupId");
+    form.set("name", "Second key");
+    let new = browser.press(&form, "action", "create").await;
+    assert_eq!(new.status, StatusCode::OK, "{}", new.text());
+    assert!(
+        new.html.contains(
+            "<nav class=\"crumbs\" aria-label=\"Breadcrumb\"><ol><li>\
+             <a href=\"/settings/api-keys\">API Keys</a></li></ol></nav>"
+        ),
+        "{}",
+        new.html
+    );
+    let (_, list) = app.admin_get("/api/admin/api-keys").await;
+    let second = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "Second key")
+        .unwrap_or_else(|| panic!("{list}"));
+    let link = format!(
+        "<a href=\"/settings/api-keys/{}\">",
+        second["id"].as_str().unwrap()
+    );
+    assert!(
+        new.html.contains(&link),
+        "the new key's page linked: {}",
+        new.html
+    );
+}

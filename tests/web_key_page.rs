@@ -470,7 +470,8 @@ async fn the_mapping_loop_in_a_browser() {
         "Acme Corp Workspace",
         "Pro Annual",
         "47",
-        "49900",
+        // mrr 49900 cents, in units.
+        "499.00",
         "converted",
     ] {
         assert!(org.contains(field), "the org page lacks {field}: {org}");

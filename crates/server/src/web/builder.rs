@@ -16,6 +16,8 @@ use trailspark_core::preview::{preview, Outcome};
 use trailspark_core::template::{PayloadTemplate, Preset, PRODUCT_ORG_KEYS, SIGNAL_KEYS};
 use trailspark_core::EndpointType;
 
+use super::values::message;
+
 /// Alternatives in one input (tried in order, as a template's path arrays are).
 const SEPARATOR: &str = " | ";
 /// Blank custom field rows offered beside the filled ones.
@@ -342,7 +344,7 @@ impl Builder {
         let template = match self.template() {
             Ok(template) => template,
             Err(why) => {
-                return html! { div #preview.card role="status" { p.error { "The template is not valid: " (why) } } };
+                return html! { div #preview.card role="status" { p.error { "The template is not valid: " (message(&why)) } } };
             }
         };
         html! {
@@ -361,19 +363,20 @@ pub fn extraction(template: &PayloadTemplate, payload: &Value) -> Markup {
     let shown = preview(template, payload);
     let refusals: Vec<&str> = shown.errors.iter().map(|e| e.message.as_str()).collect();
     html! {
-        table.stack {
+        // On a phone each field is a card: its name and path, then its value (keys.css).
+        table.reading {
             thead { tr { th scope="col" { "Field" } th scope="col" { "Path" } th scope="col" { "Value" } } }
             tbody {
                 @for mapped in &shown.mapped {
                     tr {
-                        td data-label="Field" { (mapped.field) }
-                        td data-label="Path" { code { (mapped.path) } }
+                        td.field data-label="Field" { (mapped.field) }
+                        td.path data-label="Path" { code { (mapped.path) } }
                         @match shown.outcome(&mapped.field) {
-                            Outcome::Value(Value::Null) => td data-label="Value" { code { "null" } " (clears the field)" },
-                            Outcome::Value(Value::String(text)) => td data-label="Value" { code { (text) } },
-                            Outcome::Value(value) => td data-label="Value" { code { (value) } },
-                            Outcome::Refused(error) => td.error data-label="Value" { (error.message) },
-                            Outcome::Nothing(near) => td.error data-label="Value" {
+                            Outcome::Value(Value::Null) => td.value data-label="Value" { code { "null" } " (clears the field)" },
+                            Outcome::Value(Value::String(text)) => td.value data-label="Value" { code { (text) } },
+                            Outcome::Value(value) => td.value data-label="Value" { code { (value) } },
+                            Outcome::Refused(error) => td.value.error data-label="Value" { (message(&error.message)) },
+                            Outcome::Nothing(near) => td.value.error data-label="Value" {
                                 "Nothing at this path."
                                 @if let Some(near) = near { " Did you mean " code { (near) } "?" }
                             },
@@ -385,7 +388,11 @@ pub fn extraction(template: &PayloadTemplate, payload: &Value) -> Markup {
         @if refusals.is_empty() {
             p { "A webhook with this payload would be applied." }
         } @else {
-            p.error { "A webhook with this payload would be refused: " (refusals.join("; ")) "." }
+            p.error {
+                "A webhook with this payload would be refused: "
+                @for (n, refusal) in refusals.iter().enumerate() { @if n > 0 { "; " } (message(refusal)) }
+                "."
+            }
         }
     }
 }

@@ -7,16 +7,16 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use serde_json::Value;
 use trailspark_core::template::PayloadTemplate;
-use trailspark_core::update::format_timestamp;
 use trailspark_store::StoreError;
 use trailspark_store::{ApiKeyRecord, Delivery, DeliveryQuery, Missing, Outcome, PageRequest};
 
 use super::builder::extraction;
 use super::key_page::{key_href, key_of};
-use super::layout::{page, shown};
+use super::layout::{crumbs, page, shown};
 use super::orgs::urlencode;
 use super::session::Viewer;
-use super::warnings::{self, with_code};
+use super::values::{long_id, message, value, when};
+use super::warnings::{self, product_org};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::http::deliveries::{self, DeliveryView};
@@ -83,10 +83,11 @@ pub(super) async fn log(
                 }
             }
             (filters(&here, filter))
-            div.scroll { table.stack #log {
+            // On a phone each entry is a card of a few lines (keys.css), not a column of labels.
+            table.log #log {
                 thead { tr { th { "Delivery" } th { "Received" } th { "Outcome" } th { "Status" } th { "Product org / lead" } th { "Template" } th { "Error" } } }
                 tbody { @for d in &log.items { (row(&here, d)) } }
-            } }
+            }
             @if log.items.is_empty() { p.muted { "No deliveries." } }
             @if let Some(next) = &log.next_cursor {
                 p { a href={ (here) (filter.with_cursor(next)) "#deliveries" } { "Older →" } }
@@ -110,7 +111,7 @@ fn filters(here: &str, filter: &LogFilter) -> Markup {
                 }
             }
             div {
-                label for="productOrgId" { "Product org id" }
+                label for="productOrgId" { "Product org ID" }
                 input #productOrgId type="search" name="productOrgId" value=(filter.product_org_id().unwrap_or_default());
             }
             div { button type="submit" { "Filter" } }
@@ -124,28 +125,38 @@ fn row(here: &str, d: &Delivery) -> Markup {
     let warned = deliveries::warnings(row);
     html! {
         tr {
-            td data-label="Delivery" { a href={ (here) "/deliveries/" (d.id) } aria-label={ "Delivery " (d.id) } { "#" (d.id) } }
-            td.nowrap data-label="Received" { (format_timestamp(&row.received_at)) }
-            td data-label="Outcome" {
-                (row.outcome.as_str())
-                @if let Some(reason) = &row.unchanged_reason { br; span.muted.reason { (warnings::reason_in_words(reason).unwrap_or(reason)) } }
-                @if !warned.is_empty() { br; (warnings::marker(&warned)) }
-                @if let Some(of) = row.replay_of { br; span.muted { "replay of #" (of) } }
+            td.id data-label="Delivery" { (delivery_link(here, d.id)) }
+            td.at data-label="Received" { (when(&row.received_at)) }
+            td.outcome data-label="Outcome" {
+                span class={ "outcome " (row.outcome.as_str()) } { (row.outcome.as_str()) }
+                @if let Some(reason) = &row.unchanged_reason { " " span.muted.reason { (warnings::reason_in_words(reason).unwrap_or(reason)) } }
+                @if !warned.is_empty() { " " (warnings::marker(&warned)) }
+                @if let Some(of) = row.replay_of { " " span.muted { "replay of " (delivery_link(here, of)) } }
             }
-            td data-label="Status" { (row.status) }
-            td data-label="Product org / lead" {
+            td.status data-label="Status" { (row.status) }
+            td.org data-label="Product org / lead" {
                 @if let Some(id) = &row.product_org_id {
-                    a href={ "/settings/product-orgs/" (urlencode(id)) } { (id) }
+                    (product_org(id))
                 } @else if let Some(id) = &row.lead_id {
                     a href={ "/settings/leads/" (urlencode(id)) } { (id) }
                 }
             }
-            td data-label="Template" { "v" (row.template_version) }
-            td data-label="Error" {
-                @if let Some(code) = &row.code {
-                    span.error { (code) } ": " (with_code(row.message.as_deref().unwrap_or_default()))
-                }
-            }
+            td.version data-label="Template" { "v" (row.template_version) }
+            td.refusal data-label="Error" { (refusal(row.code.as_deref(), row.message.as_deref())) }
+        }
+    }
+}
+
+/// A link to delivery `id` of the key whose page is `here`.
+pub(super) fn delivery_link(here: &str, id: i64) -> Markup {
+    html! { a href={ (here) "/deliveries/" (id) } { "#" (id) } }
+}
+
+/// A refusal's code and message (its `code` parts drawn as code); nothing for none.
+pub(super) fn refusal(code: Option<&str>, text: Option<&str>) -> Markup {
+    html! {
+        @if let Some(code) = code {
+            span.error { (code) } ": " (message(text.unwrap_or_default()))
         }
     }
 }
@@ -161,28 +172,40 @@ pub(super) async fn detail(
     let view = serde_json::to_value(DeliveryView::of(&delivery, true))
         .map_err(|e| ApiError::Internal(e.into()))?;
     let refused = delivery.row.outcome == Outcome::Refused;
+    let here = key_href(&key);
+    let log = format!("{here}/deliveries");
     Ok(page(
         &format!("Delivery #{}", delivery.id),
         Some(&viewer),
         html! {
-            p { a href={ (key_href(&key)) "#deliveries" } { "← " (key.name) } }
+            (crumbs(&[("API Keys", "/settings/api-keys"), (&key.name, &here), ("Deliveries", &log)]))
             (facts(&key, &view))
             @if refused && key.revoked_at.is_none() {
-                form method="get" action={ (key_href(&key)) "/deliveries/" (delivery.id) "/replay" } {
+                form method="get" action={ (here) "/deliveries/" (delivery.id) "/replay" } {
                     button type="submit" { "Replay" }
                     " " span.muted { "through the key's current template (you confirm first)" }
                 }
             }
-            h2 { "Payload" }
+            h2 #payload-heading { "Payload" }
             @match view.get("payload") {
-                Some(payload) => pre #payload { (serde_json::to_string_pretty(payload).unwrap_or_default()) },
+                Some(payload) => (json_box("payload", payload)),
                 None => p.muted { "No payload was kept for this delivery." },
             }
-            h2 { "Answer" }
-            pre #answer { (serde_json::to_string_pretty(&view["answer"]).unwrap_or_default()) }
+            h2 #answer-heading { "Answer" }
+            (json_box("answer", &view["answer"]))
             (current_reading(&key, view.get("payload")))
         },
     ))
+}
+
+/// JSON indented for reading, in a box of its own that scrolls both ways (a payload's lines are
+/// kept whole: wrapped JSON is hard to read); focusable, so the keyboard scrolls it too.
+fn json_box(id: &str, json: &Value) -> Markup {
+    html! {
+        pre.json id=(id) tabindex="0" role="region" aria-labelledby={ (id) "-heading" } {
+            (serde_json::to_string_pretty(json).unwrap_or_default())
+        }
+    }
 }
 
 /// The key's delivery `raw` (its id in the URL).
@@ -203,7 +226,7 @@ pub(super) async fn delivery_of(
     Ok(delivery)
 }
 
-/// The entry's facts, as the admin API shows them.
+/// The entry's facts, as the admin API shows them, each drawn as it reads.
 fn facts(key: &ApiKeyRecord, view: &Value) -> Markup {
     const SHOWN: [(&str, &str); 15] = [
         ("Received", "receivedAt"),
@@ -224,38 +247,40 @@ fn facts(key: &ApiKeyRecord, view: &Value) -> Markup {
     ];
     let warned = view["warnings"].as_array().filter(|w| !w.is_empty());
     html! {
-        div.scroll { table.facts #facts {
+        table.facts #facts {
             tbody {
+                tr { th scope="row" { "Key" } td { a href=(key_href(key)) { (key.name) } } }
                 @for (label, name) in SHOWN {
                     @if let Some(value) = view.get(name).filter(|v| !v.is_null()) {
                         tr { th scope="row" { (label) } td { (fact(name, value)) } }
                     }
                 }
                 @if let Some(of) = view["replayOf"].as_i64() {
-                    tr { th scope="row" { "Replay of" } td { a href={ (key_href(key)) "/deliveries/" (of) } { "#" (of) } } }
+                    tr { th scope="row" { "Replay of" } td { (delivery_link(&key_href(key), of)) } }
                 }
                 @if let Some(warned) = warned {
                     tr #warnings { th scope="row" { "Warnings" } td { (warnings::list(warned)) } }
                 }
             }
-        } }
+        }
     }
 }
 
 /// One fact, linked where it names a page.
-fn fact(name: &str, value: &Value) -> Markup {
-    match (name, value) {
-        ("productOrgId", Value::String(id)) => {
-            html! { a href={ "/settings/product-orgs/" (urlencode(id)) } { (id) } }
-        }
+fn fact(name: &str, fact: &Value) -> Markup {
+    match (name, fact) {
+        ("productOrgId", Value::String(id)) => product_org(id),
         ("leadId", Value::String(id)) => {
             html! { a href={ "/settings/leads/" (urlencode(id)) } { (id) } }
         }
         ("targetOrgId", id) => html! { a href={ "/settings/orgs/" (shown(id)) } { (shown(id)) } },
         ("code", code) => html! { span.error { (shown(code)) } },
-        ("message", Value::String(message)) => with_code(message),
+        ("message", Value::String(text)) => message(text),
         ("unchangedReason" | "unlinkedReason", Value::String(reason)) => warnings::reason(reason),
-        (_, other) => html! { (shown(other)) },
+        ("requestId", Value::String(id)) => long_id(id, "request ID"),
+        // Counts and codes of the service, not values of a product org: plain numbers.
+        ("status" | "templateVersion" | "index", number) => html! { (shown(number)) },
+        (_, other) => value(name, other),
     }
 }
 
@@ -270,7 +295,7 @@ fn current_reading(key: &ApiKeyRecord, payload: Option<&Value>) -> Markup {
             h2 { "What the current template makes of it (version " (key.template_version) ")" }
             @match (template, payload) {
                 (Some(template), Some(payload)) if payload.is_object() => {
-                    div.scroll { (extraction(&template, payload)) }
+                    (extraction(&template, payload))
                     p { a href={ (key_href(key)) "#edit" } { "Edit the template" } " to change it." }
                 }
                 _ => p.muted { "No payload that is one JSON object was kept: there is nothing to read." },

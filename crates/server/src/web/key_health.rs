@@ -7,8 +7,9 @@ use maud::{html, Markup};
 use trailspark_store::{ApiKeyRecord, KeyHealth, Outcome};
 
 use super::chart::hourly_chart;
+use super::key_deliveries::delivery_link;
 use super::key_page::key_href;
-use super::layout::time;
+use super::values::{label, message, when};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -23,16 +24,16 @@ fn draw(key: &ApiKeyRecord, health: &KeyHealth) -> Markup {
     html! {
         section #health {
             h2 { "Health" }
-            p.muted { "The last 24 hours (since " (time(Some(&health.since))) "), from the delivery log and the changes this key wrote." }
-            (hourly_chart(&health.hours))
-            div.scroll { table.facts #health-figures {
+            p.muted { "The last 24 hours (since " (when(&health.since)) "), from the delivery log and the changes this key wrote." }
+            (hourly_chart("health-chart", &health.hours))
+            table.facts #health-figures {
                 tbody {
                     tr { th scope="row" { "Updates" } td { (health.updates) } }
                     tr { th scope="row" { "Refused" } td #refused-share { (percent(health.refused_share)) " (" (total(Outcome::Refused)) ")" } }
                     tr { th scope="row" { "Unchanged" } td #unchanged-share { (percent(health.unchanged_share)) " (" (total(Outcome::Unchanged)) ")" } }
                     tr { th scope="row" { "Duplicates" } td { (total(Outcome::Duplicate)) } }
                 }
-            } }
+            }
             (top_errors(key, health))
             (volatile_fields(health))
             (fields(health))
@@ -47,21 +48,21 @@ fn top_errors(key: &ApiKeyRecord, health: &KeyHealth) -> Markup {
         @if health.top_errors.is_empty() {
             p.muted #top-errors { "No update was refused." }
         } @else {
-            div.scroll { table.stack #top-errors {
+            table.stack #top-errors {
                 thead { tr { th { "Code" } th { "Count" } th { "Example" } } }
                 tbody {
                     @for error in &health.top_errors {
                         tr {
                             td data-label="Code" { span.error { (error.code) } }
                             td data-label="Count" { (error.count) }
-                            td data-label="Example" {
-                                a href={ (key_href(key)) "/deliveries/" (error.example.delivery_id) } { "Delivery #" (error.example.delivery_id) }
-                                ": " (error.example.message)
+                            td.refusal data-label="Example" {
+                                "Delivery " (delivery_link(&key_href(key), error.example.delivery_id))
+                                ": " (message(&error.example.message))
                             }
                         }
                     }
                 }
-            } }
+            }
         }
     }
 }
@@ -76,7 +77,7 @@ fn volatile_fields(health: &KeyHealth) -> Markup {
             ul #volatile-fields {
                 @for field in &health.volatile_fields {
                     li {
-                        code { (field.field) } " is the only change of " (percent(field.only_change_share)) " of " (health.changing_updates) " updates: " (field.advice) "."
+                        (field_name(&field.field)) " is the only change of " (percent(field.only_change_share)) " of " (health.changing_updates) " updates: " (message(&field.advice)) "."
                     }
                 }
             }
@@ -90,20 +91,25 @@ fn fields(health: &KeyHealth) -> Markup {
         @if !health.fields.is_empty() {
             details #changed-fields {
                 summary { "Fields changed by the " (health.changing_updates) " updates of existing product orgs that changed something" }
-                div.scroll { table {
+                table.stack {
                     thead { tr { th { "Field" } th { "Changed in" } } }
                     tbody {
                         @for field in &health.fields {
-                            tr { td { code { (field.field) } } td { (percent(field.changed_share)) } }
+                            tr { td data-label="Field" { (field_name(&field.field)) } td data-label="Changed in" { (percent(field.changed_share)) } }
                         }
                     }
-                } }
+                }
             }
         }
     }
 }
 
+/// A product org field in words, its name as sent (the template's key) beside it.
+fn field_name(field: &str) -> Markup {
+    html! { (label(field)) " " span.muted { "(" code { (field) } ")" } }
+}
+
 /// A share as a percentage with one decimal.
-fn percent(share: f64) -> String {
+pub(super) fn percent(share: f64) -> String {
     format!("{:.1} %", share * 100.0)
 }

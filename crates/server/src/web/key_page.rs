@@ -19,9 +19,10 @@ use super::builder::Builder;
 use super::key_deliveries::{self, LogFilter};
 use super::key_health;
 use super::key_template::{self, Editor, Said};
-use super::layout::{page, time};
+use super::layout::{crumbs, page};
 use super::new_key::webhook_url;
 use super::session::Viewer;
+use super::values::{long_id, when, when_opt};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -133,7 +134,7 @@ pub(super) async fn draw(
         &key.name,
         Some(viewer),
         html! {
-            p { a href="/settings/api-keys" { "← API Keys" } }
+            (crumbs(&[("API Keys", "/settings/api-keys")]))
             (summary(app, key, headers))
             (health)
             (template_versions(key, &versions, &editor.said))
@@ -148,29 +149,30 @@ pub(super) async fn draw(
 fn summary(app: &App, key: &ApiKeyRecord, headers: &HeaderMap) -> Markup {
     let now = chrono::Utc::now();
     let status = match (key.revoked_at, key.expires_at) {
-        (Some(at), _) => format!("Revoked {}", time(Some(&at))),
-        (None, Some(at)) if at <= now => format!("Expired {}", time(Some(&at))),
-        (None, Some(at)) => format!("Active, expires {}", time(Some(&at))),
-        (None, None) => "Active".to_owned(),
+        (Some(at), _) => html! { "Revoked " (when(&at)) },
+        (None, Some(at)) if at <= now => html! { "Expired " (when(&at)) },
+        (None, Some(at)) => html! { "Active, expires " (when(&at)) },
+        (None, None) => html! { "Active" },
     };
     let url = webhook_url(app, headers, key.endpoint_type, &format!("{}…", key.prefix));
     html! {
         section #key {
             h2 { "Key" }
-            div.scroll { table.facts {
+            table.facts {
                 tbody {
                     tr { th scope="row" { "Name" } td { (key.name) } }
                     tr { th scope="row" { "Type" } td { (key.endpoint_type.title()) } }
                     tr { th scope="row" { "Key" } td { code { (key.prefix) "…" } } }
-                    tr { th scope="row" { "Created" } td { (time(Some(&key.created_at))) } }
-                    tr { th scope="row" { "Last used" } td { (time(key.last_used_at.as_ref())) } }
+                    tr { th scope="row" { "Key ID" } td { (long_id(&key.id.0, "key ID")) br; span.muted { "For the CLI and the admin API." } } }
+                    tr { th scope="row" { "Created" } td { (when(&key.created_at)) } }
+                    tr { th scope="row" { "Last used" } td { (when_opt(key.last_used_at.as_ref())) } }
                     tr { th scope="row" { "Status" } td #key-status { (status) } }
                     tr {
                         th scope="row" { "Webhook URL" }
                         td { code.url { (url) } br; span.muted { "The key's whole text in place of " code { (key.prefix) "…" } ": it was shown once, when the key was created." } }
                     }
                 }
-            } }
+            }
         }
     }
 }
@@ -185,13 +187,13 @@ fn template_versions(key: &ApiKeyRecord, versions: &[TemplateVersion], said: &Sa
                 p.notice role="status" { "Saved as version " (n) ". Updates that arrive from now on are read with it. " a href=(replay) { "Replay the refused deliveries" } " to recover them." }
             }
             @if let Some((current, earlier)) = versions.split_first() {
-                p #current-version { "Version " strong { (current.version) } ", set " (time(Some(&current.created_at))) " by " (current.created_by) "." }
+                p #current-version { "Version " strong { (current.version) } ", set " (when(&current.created_at)) " by " (current.created_by) "." }
                 pre #current-template { (pretty(&current.template)) }
                 @if !earlier.is_empty() {
                     h3 { "Earlier versions" }
                     @for version in earlier {
                         details.version {
-                            summary { "Version " (version.version) ", set " (time(Some(&version.created_at))) " by " (version.created_by) }
+                            summary { "Version " (version.version) ", set " (when(&version.created_at)) " by " (version.created_by) }
                             pre { (pretty(&version.template)) }
                         }
                     }

@@ -10,14 +10,15 @@ use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup};
 use serde_json::Value;
-use trailspark_core::update::format_timestamp;
 use trailspark_store::{ApiKeyRecord, Delivery, Outcome};
 
-use super::key_deliveries::delivery_of;
+use super::key_deliveries::{delivery_link, delivery_of, refusal};
 use super::key_page::{key_href, key_of};
-use super::layout::{page, shown};
+use super::layout::{crumbs, page};
 use super::orgs::urlencode;
 use super::session::{forbidden, CsrfForm, Viewer};
+use super::values::{message, when};
+use super::warnings::{product_org, reason_in_words};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::replay::{replay, Replayed, Selection};
@@ -98,7 +99,7 @@ fn confirmation(
         "Replay deliveries",
         Some(viewer),
         html! {
-            p { a href={ (key_href(key)) "#deliveries" } { "← " (key.name) } }
+            (trail(key))
             @if key.revoked_at.is_some() {
                 p.error role="alert" { "This key is revoked: its deliveries are not replayed." }
             } @else if !anything {
@@ -115,22 +116,34 @@ fn confirmation(
     )
 }
 
-/// Deliveries as the confirmation lists them.
+/// The way back from a replay page: the key and its deliveries.
+fn trail(key: &ApiKeyRecord) -> Markup {
+    let here = key_href(key);
+    let log = format!("{here}/deliveries");
+    crumbs(&[
+        ("API Keys", "/settings/api-keys"),
+        (&key.name, &here),
+        ("Deliveries", &log),
+    ])
+}
+
+/// Deliveries as the confirmation lists them (drawn as the delivery log is, keys.css).
 fn deliveries(key: &ApiKeyRecord, list: &[Delivery]) -> Markup {
+    let here = key_href(key);
     html! {
-        div.scroll { table.stack #to-replay {
+        table.log #to-replay {
             thead { tr { th { "Delivery" } th { "Received" } th { "Outcome" } th { "Error" } } }
             tbody {
                 @for d in list {
                     tr {
-                        td data-label="Delivery" { a href={ (key_href(key)) "/deliveries/" (d.id) } { "#" (d.id) } }
-                        td.nowrap data-label="Received" { (format_timestamp(&d.row.received_at)) }
-                        td data-label="Outcome" { (d.row.outcome.as_str()) }
-                        td data-label="Error" { @if let Some(code) = &d.row.code { span.error { (code) } ": " (d.row.message.as_deref().unwrap_or_default()) } }
+                        td.id data-label="Delivery" { (delivery_link(&here, d.id)) }
+                        td.at data-label="Received" { (when(&d.row.received_at)) }
+                        td.outcome data-label="Outcome" { span class={ "outcome " (d.row.outcome.as_str()) } { (d.row.outcome.as_str()) } }
+                        td.refusal data-label="Error" { (refusal(d.row.code.as_deref(), d.row.message.as_deref())) }
                     }
                 }
             }
-        } }
+        }
     }
 }
 
@@ -174,15 +187,15 @@ async fn replayed(app: &App, viewer: &Viewer, id: &str, selection: Selection) ->
     let (status, body) = match replay(app, viewer.tenant, &key.id, selection).await {
         Ok(results) => (StatusCode::OK, results_table(&key, &results)),
         Err(e @ (ApiError::Conflict(_) | ApiError::BadRequest { .. })) => {
-            let message = e.body()["message"].as_str().unwrap_or_default().to_owned();
-            (e.status(), html! { p.error role="alert" { (message) } })
+            let said = e.body()["message"].as_str().unwrap_or_default().to_owned();
+            (
+                e.status(),
+                html! { p.error role="alert" { (message(&said)) } },
+            )
         }
         Err(e) => return e.into_response(),
     };
-    let body = html! {
-        p { a href={ (key_href(&key)) "#deliveries" } { "← " (key.name) } }
-        (body)
-    };
+    let body = html! { (trail(&key)) (body) };
     (status, page("Replayed", Some(viewer), body)).into_response()
 }
 
@@ -190,19 +203,19 @@ async fn replayed(app: &App, viewer: &Viewer, id: &str, selection: Selection) ->
 fn results_table(key: &ApiKeyRecord, results: &[Replayed]) -> Markup {
     html! {
         p role="status" { (results.len()) " replayed through template version " (key.template_version) ", each logged as a new delivery (replay of the original)." }
-        div.scroll { table.stack #replayed {
+        table.log #replayed {
             thead { tr { th { "Delivery" } th { "Status" } th { "Outcome" } th { "Result" } } }
             tbody {
                 @for r in results {
                     tr {
-                        td data-label="Delivery" { a href={ (key_href(key)) "/deliveries/" (r.delivery_id) } { "#" (r.delivery_id) } }
-                        td data-label="Status" { (r.status) }
-                        td data-label="Outcome" { (outcome(&r.body)) }
-                        td data-label="Result" { (result(&r.body)) }
+                        td.id data-label="Delivery" { (delivery_link(&key_href(key), r.delivery_id)) }
+                        td.status data-label="Status" { (r.status) }
+                        td.outcome data-label="Outcome" { (outcome(&r.body)) }
+                        td.result data-label="Result" { (result(&r.body)) }
                     }
                 }
             }
-        } }
+        }
     }
 }
 
@@ -223,11 +236,11 @@ fn outcome(body: &Value) -> &'static str {
 /// lead) and whether it changed.
 fn result(body: &Value) -> Markup {
     if body["success"] != Value::Bool(true) {
-        return html! { span.error { (shown(&body["code"])) } ": " (shown(&body["message"])) };
+        return refusal(body["code"].as_str(), body["message"].as_str());
     }
     html! {
         @if let Some(id) = body["productOrgId"].as_str() {
-            a href={ "/settings/product-orgs/" (urlencode(id)) } { (id) }
+            (product_org(id))
         } @else if let Some(id) = body["leadId"].as_str() {
             a href={ "/settings/leads/" (urlencode(id)) } { (id) }
         }
@@ -236,6 +249,6 @@ fn result(body: &Value) -> Markup {
             Some(false) => " · not changed",
             None => "",
         }
-        @if let Some(why) = body["unchangedReason"].as_str() { " (" (why) ")" }
+        @if let Some(why) = body["unchangedReason"].as_str() { " (" (reason_in_words(why).unwrap_or(why)) ")" }
     }
 }

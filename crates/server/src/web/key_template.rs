@@ -13,10 +13,10 @@ use trailspark_core::template::{PayloadTemplate, TemplateError};
 use trailspark_store::ApiKeyRecord;
 
 use super::builder::{Builder, BuilderForm};
-use super::key_deliveries::LogFilter;
+use super::key_deliveries::{delivery_link, LogFilter};
 use super::key_page::{draw, key_href, key_of};
-use super::layout::shown;
 use super::session::{forbidden, Viewer};
+use super::values::{label, message, value};
 use crate::app::App;
 use crate::error::ApiError;
 use crate::keys::{change_template, TemplateSource, BY_WEB_UI};
@@ -162,9 +162,9 @@ pub(super) fn editor(viewer: &Viewer, key: &ApiKeyRecord, editor: &Editor) -> Ma
                     @match &editor.said {
                         Said::Refused(reasons) => div.error role="alert" {
                             p { "The template is not valid, for " (reasons.len()) " reason(s); nothing was saved:" }
-                            ul #reasons { @for reason in reasons { li { (reason) } } }
+                            ul #reasons { @for reason in reasons { li { (message(reason)) } } }
                         },
-                        Said::Error(message) => p.error role="alert" { (message) },
+                        Said::Error(said) => p.error role="alert" { (message(said)) },
                         Said::Saved(_) | Said::Nothing => {},
                     }
                 }
@@ -198,31 +198,33 @@ fn test_table(key: &ApiKeyRecord, tested: &TemplateTest) -> Markup {
                 li { (s.extraction_changed) " would take other fields" }
                 li { (s.same) " the same" }
             }
-            div.scroll { table.stack #test-results {
+            table.stack #test-results {
                 thead { tr { th { "Delivery" } th { "Before" } th { "After" } th { "Fields" } } }
                 tbody {
                     @for row in &tested.results {
                         tr {
-                            td data-label="Delivery" { a href={ (key_href(key)) "/deliveries/" (row.delivery_id) } { "#" (row.delivery_id) } }
+                            td data-label="Delivery" { (delivery_link(&key_href(key), row.delivery_id)) }
                             td data-label="Before" { (row.before.outcome) @if let Some(code) = &row.before.code { br; code { (code) } } }
                             td data-label="After" { (row.after.outcome) @if let Some(code) = &row.after.code { br; code { (code) } } }
                             td.fields data-label="Fields" {
-                                @for (name, value) in row.after.fields.iter().flatten() {
-                                    (name) ": " code { (field_value(value)) } br;
+                                ul.pairs {
+                                    @for (name, taken) in row.after.fields.iter().flatten() {
+                                        li { span title=(name) { (label(name)) } ": " (field_value(name, taken)) }
+                                    }
                                 }
                             }
                         }
                     }
                 }
-            } }
+            }
         }
     }
 }
 
 /// A field's value as the tables show it (`null` clears a product org field, so it is said).
-fn field_value(value: &Value) -> String {
-    match value {
-        Value::Null => "null".to_owned(),
-        other => shown(other),
+fn field_value(name: &str, taken: &Value) -> Markup {
+    match taken {
+        Value::Null => html! { code { "null" } " (clears the field)" },
+        other => value(name, other),
     }
 }

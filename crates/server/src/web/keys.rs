@@ -10,9 +10,10 @@ use trailspark_core::ApiKeyId;
 
 use super::key_deliveries::{self, LogFilter};
 use super::key_page::{key_href, key_of};
-use super::layout::{page, time};
+use super::layout::{crumbs, page};
 use super::new_key::create_form;
 use super::session::{forbidden, CsrfForm, Viewer};
+use super::values::{when, when_opt};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -44,21 +45,21 @@ pub(super) async fn keys_page(
         "API Keys",
         Some(viewer),
         html! {
-            // A phone scrolls the table, not the page.
-            div.scroll { table #keys {
+            // On a phone each key is a block of labelled lines (`table.stack`).
+            table.stack #keys {
                 caption.muted { "Keys of this tenant, newest first. A key is shown only when it is created." }
                 thead { tr { th { "Name" } th { "Type" } th { "Key" } th { "Created" } th { "Expires" } th { "Last used" } th { "Revoked" } th { span.muted { "Action" } } } }
                 tbody {
                     @for key in &keys {
                         tr {
-                            td { a href={ "/settings/api-keys/" (key.id.0) } { (key.name) } }
-                            td { (key.endpoint_type.title()) }
-                            td { code { (key.prefix) "…" } }
-                            td { (time(Some(&key.created_at))) }
-                            td { (time(key.expires_at.as_ref())) }
-                            td { (time(key.last_used_at.as_ref())) }
-                            td { (time(key.revoked_at.as_ref())) }
-                            td {
+                            td data-label="Name" { a href={ "/settings/api-keys/" (key.id.0) } { (key.name) } }
+                            td data-label="Type" { (key.endpoint_type.title()) }
+                            td data-label="Key" { code { (key.prefix) "…" } }
+                            td data-label="Created" { (when(&key.created_at)) }
+                            td data-label="Expires" class=[key.expires_at.is_none().then_some("none")] { (when_opt(key.expires_at.as_ref())) }
+                            td data-label="Last used" class=[key.last_used_at.is_none().then_some("none")] { (when_opt(key.last_used_at.as_ref())) }
+                            td data-label="Revoked" class=[key.revoked_at.is_none().then_some("none")] { (when_opt(key.revoked_at.as_ref())) }
+                            td data-label="Action" {
                                 a href={ "/settings/api-keys/" (key.id.0) "/deliveries" } aria-label={ "Deliveries of " (key.name) } { "Deliveries" }
                                 @if key.revoked_at.is_none() {
                                     " · "
@@ -68,7 +69,7 @@ pub(super) async fn keys_page(
                         }
                     }
                 }
-            } }
+            }
             (create)
         },
     ))
@@ -88,7 +89,7 @@ async fn deliveries(
         &format!("Deliveries of {}", key.name),
         Some(&viewer),
         html! {
-            p { a href=(key_href(&key)) { "← " (key.name) } }
+            (crumbs(&[("API Keys", "/settings/api-keys"), (&key.name, &key_href(&key))]))
             (log)
         },
     ))
@@ -105,6 +106,7 @@ async fn confirm_revoke(
         "Revoke key",
         Some(&viewer),
         html! {
+            (crumbs(&[("API Keys", "/settings/api-keys"), (&key.name, &key_href(&key))]))
             form.card method="post" action={ "/settings/api-keys/" (key.id.0) "/revoke" } {
                 p { "Revoke " strong { (key.name) } " (" code { (key.prefix) "…" } ")? Requests with it are refused from now on; this cannot be undone." }
                 input type="hidden" name="csrf" value=(viewer.csrf);

@@ -21,7 +21,7 @@ use crate::keys::{create_api_key, CreatedKey};
 use draft::{Intent, KeyDraft, KeyForm};
 use form::{key_form, Said};
 use shown::shown_once;
-pub(super) use shown::webhook_url;
+pub(super) use shown::{quoted, webhook_url};
 
 mod draft;
 mod form;

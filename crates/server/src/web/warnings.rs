@@ -1,6 +1,7 @@
 //! How a result's warnings and reasons (SPEC §6) read on a page: each warning as its message
-//! with its code and its extra keys in words, a reason in words. The words of a warning are
-//! core's (the answer, the log and the page say the same thing); only their layout is here.
+//! (its `code` parts drawn as code, by [`values::message`]) with its code and its extra keys in
+//! words, a reason in words. The words of a warning are core's (the answer, the log and the
+//! page say the same thing); only their layout is here.
 
 use maud::{html, Markup};
 use serde::Deserialize;
@@ -9,31 +10,18 @@ use trailspark_core::{UnchangedReason, UnlinkedReason, Warning};
 
 use super::layout::shown;
 use super::orgs::urlencode;
-
-/// `text` with its Markdown code spans (`x`) set as `<code>`: messages quote paths and ids
-/// that way. maud escapes every part, so a payload's text cannot become markup; a backtick
-/// without its pair stays a backtick.
-pub(super) fn with_code(text: &str) -> Markup {
-    let parts: Vec<&str> = text.split('`').collect();
-    // Every backtick has its pair when the text splits into an odd number of parts.
-    let unpaired = parts.len().is_multiple_of(2).then(|| parts.len() - 1);
-    html! {
-        @for (n, part) in parts.iter().enumerate() {
-            @if n.is_multiple_of(2) {
-                (part)
-            } @else if Some(n) == unpaired {
-                "`" (part)
-            } @else {
-                (code(part))
-            }
-        }
-    }
-}
+use super::values::{self, visible_id};
 
 /// An id or a path as code; its spaces kept, since a trailing space can be the whole mistake
 /// (`ws_abc123 ` beside `ws_abc123`).
 fn code(text: &str) -> Markup {
     html! { code.exact { (text) } }
+}
+
+/// A product org id linked to its page, its surrounding whitespace shown (the id beside a
+/// similar one is the point of the warnings that name it).
+pub(super) fn product_org(id: &str) -> Markup {
+    html! { a href={ "/settings/product-orgs/" (urlencode(id)) } { (visible_id(id)) } }
 }
 
 /// Why an entry changed nothing, or why a signal's lead is not linked, in words; `None` for a
@@ -91,7 +79,7 @@ pub(super) fn list(warnings: &[Value]) -> Markup {
 fn one(warning: &Value) -> Markup {
     let message = warning["message"].as_str().unwrap_or_default();
     html! {
-        strong { (shown(&warning["code"])) } ": " (with_code(message))
+        strong { (shown(&warning["code"])) } ": " (values::message(message))
         br;
         span.muted { (extras(warning)) }
     }
@@ -125,11 +113,10 @@ fn extras(warning: &Value) -> Markup {
         } => html! {
             "not applied: "
             @for (n, field) in fields.iter().enumerate() { @if n > 0 { ", " } (code(field)) }
-            " · stored event time " (stored_event_timestamp)
+            " · stored event time " (stored_time(&stored_event_timestamp))
         },
         Warning::SimilarProductOrg { existing, .. } => html! {
-            "existing product org "
-            a href={ "/settings/product-orgs/" (urlencode(&existing)) } { (code(&existing)) }
+            "existing product org " (product_org(&existing))
         },
         Warning::DuplicateInBatch {
             product_org_id,
@@ -138,10 +125,18 @@ fn extras(warning: &Value) -> Markup {
         } => {
             let at: Vec<String> = indexes.iter().map(u32::to_string).collect();
             html! {
-                "product org " (code(&product_org_id)) " at indexes " (at.join(", "))
+                "product org " (product_org(&product_org_id)) " at indexes " (at.join(", "))
                 " of the request"
             }
         }
+    }
+}
+
+/// A time a warning carries as text, drawn as every time is; as it is when it is not one.
+fn stored_time(text: &str) -> Markup {
+    match chrono::DateTime::parse_from_rfc3339(text) {
+        Ok(at) => values::when(&at.with_timezone(&chrono::Utc)),
+        Err(_) => html! { (text) },
     }
 }
 
@@ -151,23 +146,6 @@ mod tests {
     use trailspark_core::ProductOrgId;
 
     use super::*;
-
-    #[test]
-    fn code_spans_become_code_and_everything_is_escaped() {
-        assert_eq!(
-            with_code("did you mean `traits.employees`?").into_string(),
-            "did you mean <code class=\"exact\">traits.employees</code>?"
-        );
-        assert_eq!(
-            with_code("`<b>` & <i>").into_string(),
-            "<code class=\"exact\">&lt;b&gt;</code> &amp; &lt;i&gt;"
-        );
-        assert_eq!(
-            with_code("a `b` c `d").into_string(),
-            "a <code class=\"exact\">b</code> c `d",
-            "an unpaired backtick stays"
-        );
-    }
 
     #[test]
     fn reasons_read_as_words_and_unknown_ones_as_they_are() {
@@ -203,11 +181,15 @@ mod tests {
         let code = |text: &str| format!("<code class=\"exact\">{text}</code>");
         for shown in [
             format!("did you mean {}?", code("traits.employees")),
+            "but the payload has <code>traits.employees</code>.".to_owned(),
             format!("field {}", code("userCount")),
             format!("not applied: {}, {}", code("planId"), code("mrr")),
-            "stored event time 2026-01-15T10:30:00Z".to_owned(),
-            format!("href=\"/settings/product-orgs/ws%201\">{}", code("ws 1")),
-            format!("{} at indexes 0, 3", code("ws_2")),
+            "stored event time <time datetime=\"2026-01-15T10:30:00Z\"".to_owned(),
+            format!(
+                "href=\"/settings/product-orgs/ws%201\">{}",
+                visible_id("ws 1").into_string()
+            ),
+            format!("{}</a> at indexes 0, 3", visible_id("ws_2").into_string()),
             "<strong>unresolved_path</strong>: ".to_owned(),
         ] {
             assert!(html.contains(&shown), "{shown} in {html}");

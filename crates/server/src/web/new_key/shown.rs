@@ -11,7 +11,8 @@ use trailspark_core::EndpointType;
 
 use crate::app::App;
 use crate::keys::CreatedKey;
-use crate::web::layout::page;
+use crate::web::key_page::key_href;
+use crate::web::layout::{crumbs, page};
 use crate::web::session::{secure, Viewer};
 
 /// The new key with its webhook URL, its secrets and a curl command to try it: shown this
@@ -31,6 +32,7 @@ pub(super) fn shown_once(
         "Key created",
         Some(viewer),
         html! {
+            (crumbs(&[("API Keys", "/settings/api-keys")]))
             div.card.once role="status" {
                 p { strong { "Copy the key now: it is shown only this once." } " trailspark keeps only its hash." }
                 label for="new_key" { "API key" }
@@ -45,9 +47,11 @@ pub(super) fn shown_once(
                     label for="hmac_secret" { "HMAC secret" }
                     input #hmac_secret type="text" readonly value=(secret.expose_secret()) data-copy;
                 }
-                label for="curl" { "Try it" }
-                pre #curl { (curl) }
-                p { a href="/settings/api-keys" { "Back to API Keys" } }
+                p.try-it #curl-heading { "Try it" }
+                // Its lines kept whole, as the shell reads them: the box scrolls instead.
+                pre.json #curl tabindex="0" role="region" aria-labelledby="curl-heading" { (curl) }
+                p { span data-copy-text=(curl) data-copy-what="the curl command" {} }
+                p { a href=(key_href(&created.record)) { "Open the key's page" } " (its health and delivery log) · " a href="/settings/api-keys" { "Back to API Keys" } }
             }
         },
     )
@@ -104,6 +108,6 @@ fn try_it(url: &str, template: &PayloadTemplate, created: &CreatedKey) -> String
 }
 
 /// `text` as one shell word: in single quotes, a quote in it written `'\''`.
-fn quoted(text: &str) -> String {
+pub(in crate::web) fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
 }
