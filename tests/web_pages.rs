@@ -9,7 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::web::PASSWORD;
+use common::web::{setup_link, PASSWORD};
 use common::{clients, run_client, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -118,14 +118,7 @@ async fn populate(app: &TestApp) -> Vec<(String, String)> {
 async fn every_page_fits_a_phone_and_has_no_serious_accessibility_violation() {
     let app = TestApp::spawn().await;
     // The setup link of a store without users: the script visits it, then creates the user.
-    let setup = app
-        .printed_line("/setup/")
-        .expect("serve prints a setup link");
-    let setup = setup
-        .split_whitespace()
-        .find(|w| w.contains("/setup/"))
-        .unwrap()
-        .to_owned();
+    let setup = setup_link(&app);
     let pages = populate(&app).await;
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-pages");
     // Kept between runs (each file is overwritten): runs at the same time share the folder.

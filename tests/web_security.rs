@@ -5,6 +5,7 @@ mod common;
 
 use std::process::Stdio;
 
+use common::web::setup_link;
 use common::TestApp;
 use reqwest::header::{COOKIE, LOCATION};
 use reqwest::redirect::Policy;
@@ -243,14 +244,7 @@ async fn sign_in_attempts_are_limited() {
 #[tokio::test]
 async fn the_setup_link_creates_the_first_user_once() {
     let app = TestApp::spawn().await;
-    let line = app
-        .printed_line("/setup/")
-        .expect("serve prints a setup link on a store without users");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.contains("/setup/"))
-        .unwrap()
-        .to_owned();
+    let url = setup_link(&app);
     let c = client();
     let page = c.get(&url).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
@@ -304,12 +298,7 @@ async fn the_setup_link_creates_the_first_user_once() {
 #[tokio::test]
 async fn the_setup_link_dies_once_a_user_exists() {
     let app = TestApp::spawn().await;
-    let line = app.printed_line("/setup/").expect("a setup link");
-    let url = line
-        .split_whitespace()
-        .find(|w| w.contains("/setup/"))
-        .unwrap()
-        .to_owned();
+    let url = setup_link(&app);
     create_user(&app, "default", "cli@example.com");
     let r = client().get(&url).send().await.unwrap();
     assert_eq!(

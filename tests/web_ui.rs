@@ -9,6 +9,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::web::setup_link;
 use common::{clients, run_client, TestApp};
 use serde_json::Value;
 
@@ -17,14 +18,7 @@ const PASSWORD: &str = "correct horse battery staple";
 #[tokio::test]
 async fn a_new_user_signs_in_creates_a_key_and_finds_the_org() {
     let app = TestApp::spawn().await;
-    let setup = app
-        .printed_line("/setup/")
-        .expect("serve prints a setup link on a new store");
-    let setup = setup
-        .split_whitespace()
-        .find(|w| w.contains("/setup/"))
-        .unwrap()
-        .to_owned();
+    let setup = setup_link(&app);
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-ui-screenshots");
     // Only this run's pages.
     let _ = std::fs::remove_dir_all(&shots);

@@ -379,3 +379,14 @@ fn fields(mut html: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+/// The setup link `serve` printed on a store without users.
+pub fn setup_link(app: &TestApp) -> String {
+    let line = app
+        .printed_line("/setup/")
+        .expect("serve prints a setup link on a store without users");
+    line.split_whitespace()
+        .find(|w| w.contains("/setup/"))
+        .expect("a URL in the line")
+        .to_owned()
+}
