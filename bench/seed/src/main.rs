@@ -1,7 +1,7 @@
-//! `trailspark-bench-seed PATH ORGS LEADS`: creates tenant `default` in the SQLite store at
-//! PATH (if the store is empty) with ORGS product orgs (`ws_1` …, Segment-like fields) and
-//! LEADS leads (`lead_1` …, one signal each, spread over the orgs), written through the
-//! Store trait in large requests, and prints how long that took.
+//! `trailspark-bench-seed STORE ORGS LEADS`: creates tenant `default` in STORE (a SQLite file,
+//! or a `postgres://` URL, migrated first) if the store is empty, with ORGS product orgs
+//! (`ws_1` …, Segment-like fields) and LEADS leads (`lead_1` …, one signal each, spread over
+//! the orgs), written through the Store trait in large requests, and prints how long that took.
 //!
 //! The orgs hold what the benchmark load (`bench/segment_group.lua`) sends, with an older
 //! event time: name, plan and MRR equal, 1 or 2 employees. So an update of the load changes a
@@ -9,6 +9,7 @@
 //! first update of each org would be a change and a large store would be measured doing more
 //! work per update than a small one.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +17,7 @@ use serde_json::json;
 use trailspark_core::signal::Signal;
 use trailspark_core::{ApiKeyId, FieldPatch, LeadId, ProductOrgId, TenantId, Update};
 use trailspark_store::{IngestRequest, SignalRequest, Store};
+use trailspark_store_postgres::{PostgresOptions, PostgresStore};
 use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
 
 const CHUNK: usize = 2_000;
@@ -24,14 +26,13 @@ const CHUNK: usize = 2_000;
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     let [_, path, orgs, leads] = args.as_slice() else {
-        eprintln!("usage: trailspark-bench-seed PATH ORGS LEADS");
+        eprintln!("usage: trailspark-bench-seed STORE ORGS LEADS");
         std::process::exit(2);
     };
     let (orgs, leads): (usize, usize) =
         (orgs.parse().expect("ORGS"), leads.parse().expect("LEADS"));
-    let store = SqliteStore::open(path.as_ref(), SqliteOptions::default())
-        .await
-        .expect("open store");
+    let store = open(path).await;
+    let store = store.as_ref();
     let tenant = match store
         .create_default_tenant_if_empty()
         .await
@@ -44,15 +45,32 @@ async fn main() {
             .expect("tenant default"),
     };
     let started = Instant::now();
-    seed_orgs(&store, tenant.id, orgs).await;
+    seed_orgs(store, tenant.id, orgs).await;
     println!(
         "{orgs} product orgs in {:.1} s",
         started.elapsed().as_secs_f64()
     );
     let started = Instant::now();
-    seed_leads(&store, tenant.id, leads, orgs).await;
+    seed_leads(store, tenant.id, leads, orgs).await;
     println!("{leads} leads in {:.1} s", started.elapsed().as_secs_f64());
     store.close().await;
+}
+
+/// The store `path` names: PostgreSQL for a `postgres://` URL (migrated here, as `serve`
+/// would), else a SQLite file.
+async fn open(path: &str) -> Arc<dyn Store> {
+    if path.starts_with("postgres://") || path.starts_with("postgresql://") {
+        let store = PostgresStore::connect(path, PostgresOptions::default())
+            .await
+            .expect("connect to PostgreSQL");
+        store.migrate().await.expect("migrate");
+        Arc::new(store)
+    } else {
+        let store = SqliteStore::open(path.as_ref(), SqliteOptions::default())
+            .await
+            .expect("open store");
+        Arc::new(store)
+    }
 }
 
 fn key() -> ApiKeyId {
@@ -60,7 +78,7 @@ fn key() -> ApiKeyId {
 }
 
 /// Product orgs `ws_1` … `ws_{orgs}`.
-async fn seed_orgs(store: &SqliteStore, tenant: TenantId, orgs: usize) {
+async fn seed_orgs(store: &dyn Store, tenant: TenantId, orgs: usize) {
     // Before the load's events (2026-01-15), which therefore win.
     let seeded_at = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
         .expect("seed time")
@@ -96,7 +114,7 @@ async fn seed_orgs(store: &SqliteStore, tenant: TenantId, orgs: usize) {
 }
 
 /// Leads `lead_1` … `lead_{leads}`, one signal each, spread over the `orgs` product orgs.
-async fn seed_leads(store: &SqliteStore, tenant: TenantId, leads: usize, orgs: usize) {
+async fn seed_leads(store: &dyn Store, tenant: TenantId, leads: usize, orgs: usize) {
     for chunk in (1..=leads).collect::<Vec<_>>().chunks(CHUNK) {
         let signals = chunk
             .iter()
