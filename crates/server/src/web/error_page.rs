@@ -36,8 +36,7 @@ pub fn router() -> Router<App> {
 /// A 404 naming the path. Signed out, the sign-in form instead, as for every settings page.
 async fn no_such_page(_viewer: Viewer, uri: Uri) -> ApiError {
     ApiError::NotFound(format!(
-        "There is no page at `{}`. Settings has API Keys and Org Management: follow the links \
-         above or below.",
+        "There is no page at `{}`: the links above and below lead to every page.",
         uri.path()
     ))
 }
