@@ -156,6 +156,14 @@ impl Store for NoIngest {
     ) -> StoreResult<trailspark_store::KeyActivity> {
         self.0.key_activity(tenant, key, since).await
     }
+    async fn key_hours(
+        &self,
+        tenant: TenantId,
+        key: &ApiKeyId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<trailspark_store::HourCount>> {
+        self.0.key_hours(tenant, key, since).await
+    }
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
         self.0.sweep_deliveries(before, per_key).await
     }

@@ -181,6 +181,14 @@ pub async fn key_activity_counts_the_log_and_the_history_of_one_key(store: Arc<d
         hours, expected_hours,
         "entries by hour and outcome since the time"
     );
+    let hours_alone: BTreeMap<(DateTime<Utc>, &str), u64> = s
+        .key_hours(t.id, &key, since)
+        .await
+        .expect("key hours")
+        .iter()
+        .map(|h| ((h.hour, h.outcome.as_str()), h.count))
+        .collect();
+    assert_eq!(hours_alone, expected_hours, "the hours read alone");
 
     let mut refusals: Vec<_> = activity
         .refusals
@@ -229,5 +237,11 @@ pub async fn key_activity_counts_the_log_and_the_history_of_one_key(store: Arc<d
         theirs,
         KeyActivity::default(),
         "another tenant sees nothing of the key"
+    );
+    let their_hours = s.key_hours(other_tenant.id, &key, since).await;
+    assert_eq!(
+        their_hours.expect("another tenant's hours"),
+        [],
+        "nor of its hours"
     );
 }

@@ -27,7 +27,8 @@ pub async fn activity(
     })
 }
 
-async fn hours(
+/// The key's log entries per hour by outcome since `since`.
+pub async fn hours(
     c: &impl GenericClient,
     tenant: TenantId,
     key: &ApiKeyId,

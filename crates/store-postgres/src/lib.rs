@@ -296,6 +296,15 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn key_hours(
+        &self,
+        tenant: TenantId,
+        key: &ApiKeyId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<trailspark_store::HourCount>> {
+        health::hours(&self.client().await?, tenant, key, since).await
+    }
+
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
         self.write(async |tx| deliveries::sweep(tx, before, per_key).await)
             .await

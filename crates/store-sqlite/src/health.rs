@@ -35,7 +35,8 @@ pub fn activity(
     Ok(activity)
 }
 
-fn hours(
+/// The key's log entries per hour by outcome since `since`.
+pub fn hours(
     conn: &Connection,
     tenant: TenantId,
     key: &ApiKeyId,

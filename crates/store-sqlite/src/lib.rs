@@ -264,6 +264,17 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn key_hours(
+        &self,
+        tenant: TenantId,
+        key: &ApiKeyId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<trailspark_store::HourCount>> {
+        let key = key.clone();
+        self.read(move |conn| health::hours(conn, tenant, &key, db::micros(&since)))
+            .await
+    }
+
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
         self.writer
             .write(move |conn, _| deliveries::sweep(conn, before, per_key))

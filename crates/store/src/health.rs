@@ -187,6 +187,41 @@ pub async fn key_health(
     Ok(KeyHealth::of(&activity, template, since))
 }
 
+/// The part of a key's health the overview shows: its entries per hour by outcome over the
+/// window, their total and the refused share. Read with [`key_traffic`], without the history
+/// walk the whole [`KeyHealth`] needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyTraffic {
+    pub updates: u64,
+    pub refused_share: f64,
+    pub hours: Vec<HourBar>,
+}
+
+impl KeyTraffic {
+    /// The traffic that `counts` since `since` show.
+    pub fn of(counts: &[HourCount], since: DateTime<Utc>) -> Self {
+        let hours = series(counts, since);
+        let updates = hours.iter().map(HourBar::total).sum();
+        let refused: u64 = hours.iter().map(|h| h.refused).sum();
+        Self {
+            updates,
+            refused_share: share(refused, updates),
+            hours,
+        }
+    }
+}
+
+/// Reads the key's log entries per hour over the window ending `now`.
+pub async fn key_traffic(
+    store: &dyn Store,
+    key: &ApiKeyRecord,
+    now: DateTime<Utc>,
+) -> StoreResult<KeyTraffic> {
+    let since = window_start(now);
+    let counts = store.key_hours(key.tenant_id, &key.id, since).await?;
+    Ok(KeyTraffic::of(&counts, since))
+}
+
 impl KeyHealth {
     /// The health that `activity` since `since` shows; `template` (the key's, when it is a
     /// product org key) names the payload path of each field in the advice.
@@ -195,9 +230,12 @@ impl KeyHealth {
         template: Option<&ProductOrgTemplate>,
         since: DateTime<Utc>,
     ) -> Self {
-        let hours = series(&activity.hours, since);
+        let KeyTraffic {
+            updates,
+            refused_share,
+            hours,
+        } = KeyTraffic::of(&activity.hours, since);
         let total = |outcome| hours.iter().map(|h| h.of(outcome)).sum::<u64>();
-        let updates: u64 = hours.iter().map(HourBar::total).sum();
         let (changing_updates, tallies) = tally(&activity.changes);
         let fields = tallies
             .iter()
@@ -218,7 +256,7 @@ impl KeyHealth {
         Self {
             since,
             updates,
-            refused_share: share(total(Outcome::Refused), updates),
+            refused_share,
             unchanged_share: share(total(Outcome::Unchanged), updates),
             top_errors: top_errors(&activity.refusals),
             changing_updates,

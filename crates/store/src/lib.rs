@@ -25,9 +25,9 @@ pub use deliveries::{
 };
 pub use error::{Cause, Missing, StoreError, StoreResult};
 pub use health::{
-    hour_start, is_volatile, key_health, window_start, ChangedFields, ErrorExample, FieldShare,
-    HourBar, HourCount, KeyActivity, KeyHealth, RefusalCount, TopError, VolatileField,
-    MIN_CHANGING_UPDATES, TOP_ERRORS, WINDOW_HOURS,
+    hour_start, is_volatile, key_health, key_traffic, window_start, ChangedFields, ErrorExample,
+    FieldShare, HourBar, HourCount, KeyActivity, KeyHealth, KeyTraffic, RefusalCount, TopError,
+    VolatileField, MIN_CHANGING_UPDATES, TOP_ERRORS, WINDOW_HOURS,
 };
 pub use leads::{
     EvaluationContext, FirmographicsKey, FirmographicsRow, Lead, SignalRecord, SignalRequest,
@@ -148,6 +148,14 @@ pub trait Store: Send + Sync + 'static {
         key: &ApiKeyId,
         since: DateTime<Utc>,
     ) -> StoreResult<KeyActivity>;
+    /// The `hours` of [`Store::key_activity`] alone: a key's log entries per hour by outcome
+    /// since `since` (the overview's figures, without the history walk the rest needs).
+    async fn key_hours(
+        &self,
+        tenant: TenantId,
+        key: &ApiKeyId,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<HourCount>>;
     /// Removes, in every tenant, the log entries received before `before` and those beyond the
     /// newest `per_key` of each key.
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept>;

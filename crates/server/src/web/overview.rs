@@ -12,7 +12,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use maud::{html, Markup};
 use trailspark_store::{
-    ApiKeyRecord, Delivery, DeliveryQuery, HourBar, KeyHealth, Outcome, PageRequest, TenantCounts,
+    ApiKeyRecord, Delivery, DeliveryQuery, HourBar, KeyTraffic, Outcome, PageRequest, TenantCounts,
 };
 
 use super::chart::hourly_chart;
@@ -49,10 +49,11 @@ async fn overview(
     }
 }
 
-/// A key with its health over the last 24 hours.
+/// A key with its traffic over the last 24 hours (the figures of its health the overview shows;
+/// the whole health, with its walk of the history each update wrote, is on the key's page).
 struct KeyRow {
     key: ApiKeyRecord,
-    health: KeyHealth,
+    traffic: KeyTraffic,
 }
 
 /// A refused delivery and the name of its key.
@@ -73,7 +74,7 @@ struct Overview {
 }
 
 /// Reads the tenant's keys with their health and refusals, and its counts. A tenant has few
-/// keys: one health and one log read per key.
+/// keys: one read of its hourly counts and one of its log per key.
 async fn read(app: &App, viewer: &Viewer) -> Result<Overview, ApiError> {
     let store = app.store.as_ref();
     let (keys, counts) = tokio::join!(
@@ -86,12 +87,12 @@ async fn read(app: &App, viewer: &Viewer) -> Result<Overview, ApiError> {
     let mut rows = Vec::with_capacity(keys.len());
     let mut refusals = Vec::new();
     for key in keys {
-        let health = trailspark_store::key_health(store, &key, now).await?;
+        let traffic = trailspark_store::key_traffic(store, &key, now).await?;
         for delivery in log(app, &key, Some(Outcome::Refused), REFUSALS).await? {
             let key_name = key.name.clone();
             refusals.push(Refused { delivery, key_name });
         }
-        rows.push(KeyRow { key, health });
+        rows.push(KeyRow { key, traffic });
     }
     refusals.sort_by_key(|r| std::cmp::Reverse((r.delivery.row.received_at, r.delivery.id)));
     refusals.truncate(REFUSALS as usize);
@@ -133,7 +134,7 @@ async fn delivered(app: &App, rows: &[KeyRow], refused: bool) -> Result<bool, Ap
     if refused
         || rows
             .iter()
-            .any(|r| r.key.last_used_at.is_some() || r.health.updates > 0)
+            .any(|r| r.key.last_used_at.is_some() || r.traffic.updates > 0)
     {
         return Ok(true);
     }
@@ -158,7 +159,7 @@ fn sum_hours(rows: &[KeyRow], now: DateTime<Utc>) -> Vec<HourBar> {
         })
         .collect();
     for row in rows {
-        for (sum, hour) in hours.iter_mut().zip(&row.health.hours) {
+        for (sum, hour) in hours.iter_mut().zip(&row.traffic.hours) {
             sum.applied += hour.applied;
             sum.unchanged += hour.unchanged;
             sum.duplicate += hour.duplicate;
@@ -266,9 +267,9 @@ fn keys(rows: &[KeyRow]) -> Markup {
                                 td data-label="Name" { a href=(key_href(&row.key)) { (row.key.name) } }
                                 td data-label="Type" { (row.key.endpoint_type.title()) }
                                 td data-label="Status" { (status(&row.key)) }
-                                td data-label="Updates" { (grouped(row.health.updates)) }
+                                td data-label="Updates" { (grouped(row.traffic.updates)) }
                                 td data-label="Refused" {
-                                    @if row.health.updates == 0 { "—" } @else { (percent(row.health.refused_share)) }
+                                    @if row.traffic.updates == 0 { "—" } @else { (percent(row.traffic.refused_share)) }
                                 }
                                 td data-label="Last used" { (when_opt(row.key.last_used_at.as_ref())) }
                             }
