@@ -62,6 +62,8 @@ pub async fn tenant_counts_count_only_the_tenants_rows(store: Arc<dyn Store>) {
     ingest(s, mine.id, &my_key, orgs(1)).await;
     leads(s, mine.id, &["lead_a", "lead_b"]).await;
     leads(s, theirs.id, &["lead_a", "lead_b", "lead_c", "lead_d"]).await;
+    // A signal from a lead stored before is no new lead.
+    leads(s, mine.id, &["lead_a"]).await;
 
     let counts = |tenant| async move { s.tenant_counts(tenant).await.expect("counts") };
     let expected = |product_orgs, target_orgs, leads| TenantCounts {

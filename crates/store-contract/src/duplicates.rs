@@ -28,6 +28,21 @@ async fn create(
     ingest(store, tenant, key, updates).await;
 }
 
+/// Pairs of ids that fold alike, each id created by a request of its own, all at once: every
+/// pair is found, however the store spreads the requests over its writers.
+pub async fn possible_duplicates_made_at_once_are_found(store: Arc<dyn Store>) {
+    let (t, key) = tenant_with_key(&store, "dupes-at-once").await;
+    let pairs = 40;
+    let mut requests = tokio::task::JoinSet::new();
+    for org in (0..pairs).flat_map(|i| [format!("ws_{i}"), format!("WS_{i}")]) {
+        let (store, key, tenant) = (store.clone(), key.clone(), t.id);
+        requests.spawn(async move { create(store.as_ref(), tenant, &key, &[org.as_str()]).await });
+    }
+    requests.join_all().await;
+    let groups = store.possible_duplicates(t.id, 100).await.unwrap();
+    assert_eq!(groups.len(), pairs, "{groups:?}");
+}
+
 /// Ids equal once trimmed of surrounding whitespace and ASCII case-folded are grouped; inner
 /// spaces, other ids, other tenants and non-ASCII case are not (both stores fold as core does).
 pub async fn possible_duplicates_fold_space_and_ascii_case(store: Arc<dyn Store>) {
@@ -52,6 +67,8 @@ pub async fn possible_duplicates_fold_space_and_ascii_case(store: Arc<dyn Store>
         ],
     )
     .await;
+    // A later request's new org joins the group of one stored before.
+    create(s, t.id, &key, &["LONE"]).await;
     let (other, other_key) = tenant_with_key(&store, "dupes-other").await;
     create(s, other.id, &other_key, &["ws_abc123", "c", "C"]).await;
 
@@ -61,6 +78,7 @@ pub async fn possible_duplicates_fold_space_and_ascii_case(store: Arc<dyn Store>
         found,
         [
             vec!["B", "b"],
+            vec!["LONE", "lone"],
             vec!["\tWs_Abc123\r\n", "WS_ABC123", "ws_abc123 "],
             vec!["ÉCOLE", "École"],
         ],
@@ -93,7 +111,7 @@ pub async fn possible_duplicates_fold_space_and_ascii_case(store: Arc<dyn Store>
     let after = s.possible_duplicates(t.id, 50).await.unwrap();
     assert_eq!(
         after.len(),
-        3,
+        4,
         "a move puts duplicates under one target org; they stay possible duplicates"
     );
 }

@@ -14,6 +14,7 @@ mod ingest;
 mod leads;
 pub mod postgres;
 mod reads;
+mod search;
 mod templates;
 
 pub use accounts::{api_keys, tenants, users_and_sessions};
@@ -28,7 +29,10 @@ pub use deliveries::{
     delivery_log_replays_apply_at_their_original_time, delivery_log_rides_ingest,
     delivery_log_sweep,
 };
-pub use duplicates::{possible_duplicates_fold_space_and_ascii_case, unlinked_leads_say_why};
+pub use duplicates::{
+    possible_duplicates_fold_space_and_ascii_case, possible_duplicates_made_at_once_are_found,
+    unlinked_leads_say_why,
+};
 pub use health::key_activity_counts_the_log_and_the_history_of_one_key;
 pub use ingest::{
     concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
@@ -39,6 +43,7 @@ pub use leads::{
     evaluation_context, firmographics_import, leads_list, signals_link_leads, target_orgs_and_moves,
 };
 pub use reads::{history_pages, history_stays_in_its_tenant, list_pages_and_search};
+pub use search::{search_is_the_same_narrowed_or_walked, COMMON_ROWS};
 pub use templates::{
     concurrent_template_changes_take_consecutive_versions,
     template_versions_are_kept_per_key_and_tenant,
@@ -75,9 +80,10 @@ macro_rules! store_contract_tests {
             updates_without_event_time_take_their_arrival, history_stays_in_its_tenant,
             template_versions_are_kept_per_key_and_tenant,
             concurrent_template_changes_take_consecutive_versions,
-            possible_duplicates_fold_space_and_ascii_case, unlinked_leads_say_why,
+            possible_duplicates_fold_space_and_ascii_case,
+            possible_duplicates_made_at_once_are_found, unlinked_leads_say_why,
             key_activity_counts_the_log_and_the_history_of_one_key,
-            tenant_counts_count_only_the_tenants_rows);
+            tenant_counts_count_only_the_tenants_rows, search_is_the_same_narrowed_or_walked);
     };
     (@cases $open:expr; $($case:ident),*) => {
         $(

@@ -46,6 +46,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0008_admin_token_revocation",
         include_str!("../migrations/0008_admin_token_revocation.sql"),
     ),
+    (
+        9,
+        "0009_tenant_counts",
+        include_str!("../migrations/0009_tenant_counts.sql"),
+    ),
+    (
+        10,
+        "0010_search",
+        include_str!("../migrations/0010_search.sql"),
+    ),
 ];
 
 /// Any fixed number: the advisory lock under which instances migrate one at a time.

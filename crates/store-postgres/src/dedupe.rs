@@ -69,16 +69,24 @@ pub async fn seen_webhook_id(
     Ok(fresh.is_none())
 }
 
-/// Serialises the writers of one product org (or one lead) across instances until commit.
-pub async fn lock(
-    tx: &impl GenericClient,
-    tenant: TenantId,
-    kind: &str,
-    id: &str,
-) -> StoreResult<()> {
+/// The advisory lock name of a product org: its folded id, so that the writers of two ids
+/// that fold alike (`ws_a`, `WS_A`) wait for each other too, and each sees whether the other
+/// exists when it creates its org (its `similar_product_org`, the possible duplicates).
+pub fn product_org_lock(id: &str) -> String {
+    format!("product_org:{}", trailspark_core::ids::fold(id))
+}
+
+/// The advisory lock name of a lead.
+pub fn lead_lock(id: &str) -> String {
+    format!("lead:{id}")
+}
+
+/// Serialises the writers of one product org or one lead (the lock `name`, from
+/// [`product_org_lock`] or [`lead_lock`]) across instances until commit.
+pub async fn lock(tx: &impl GenericClient, tenant: TenantId, name: &str) -> StoreResult<()> {
     tx.execute(
         &prepared(tx, "SELECT pg_advisory_xact_lock(hashtextextended($1, $2))").await?,
-        &[&format!("{kind}:{id}"), &tenant.0],
+        &[&name, &tenant.0],
     )
     .await
     .map_err(pg_error)?;

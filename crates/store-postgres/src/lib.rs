@@ -460,7 +460,7 @@ impl Store for PostgresStore {
         to: TargetOrgId,
     ) -> StoreResult<ProductOrg> {
         self.write(async |tx| {
-            dedupe::lock(tx, tenant, "product_org", id.as_str()).await?;
+            dedupe::lock(tx, tenant, &dedupe::product_org_lock(id.as_str())).await?;
             target_orgs::move_product_org(tx, tenant, id, to).await
         })
         .await

@@ -55,6 +55,12 @@ pub async fn target_org_of(
 /// One page of a tenant's list that can be searched. `sql` takes $1 the tenant, $2 the sort
 /// key the page starts after (NULL for the first), $3 the ILIKE pattern of the search (NULL
 /// for none) and $4 the rows to fetch; `item` reads a row, `key` is an item's sort key.
+///
+/// A search is planned for its term every time (migration 0010): a rare term reads the
+/// trigram indexes and sorts its few rows, a common one walks the list in key order and stops
+/// at a page. A prepared statement may settle on one generic plan for every term, and the walk
+/// for a rare term reads the whole tenant (1.2 s at 1M rows); a fresh statement costs a round
+/// trip more.
 pub async fn search_page<T, K: CursorKey + ToSql + Sync>(
     c: &impl GenericClient,
     sql: &str,
@@ -64,18 +70,14 @@ pub async fn search_page<T, K: CursorKey + ToSql + Sync>(
     key: impl Fn(&T) -> K,
 ) -> StoreResult<Page<T>> {
     let window = query.page.window::<K>()?;
-    let rows = c
-        .query(
-            &prepared(c, sql).await?,
-            &[
-                &tenant.0,
-                &window.after,
-                &query.like_pattern(),
-                &window.rows_to_fetch(),
-            ],
-        )
-        .await
-        .map_err(pg_error)?;
+    let pattern = query.like_pattern();
+    let rows_to_fetch = window.rows_to_fetch();
+    let params: [&(dyn ToSql + Sync); 4] = [&tenant.0, &window.after, &pattern, &rows_to_fetch];
+    let rows = match pattern {
+        Some(_) => c.query(sql, &params).await,
+        None => c.query(&prepared(c, sql).await?, &params).await,
+    }
+    .map_err(pg_error)?;
     let items = rows.iter().map(item).collect::<StoreResult<Vec<_>>>()?;
     Ok(window.page(items, key))
 }
@@ -183,7 +185,7 @@ pub async fn product_orgs_of(
 pub const FOLDED: &str = FOLDED_ID_SQL.postgres;
 
 /// The tenant's possible duplicates: the first `limit` folded ids that more than one product
-/// org has, then those orgs, grouped.
+/// org has (kept by the writer, migration 0009), then those orgs, grouped.
 pub async fn possible_duplicates(
     c: &impl GenericClient,
     tenant: TenantId,
@@ -192,9 +194,8 @@ pub async fn possible_duplicates(
     let sql = format!(
         "SELECT {ORG_COLUMNS} FROM product_orgs
          WHERE tenant_id = $1 AND {FOLDED} IN (
-             SELECT {FOLDED} FROM product_orgs WHERE tenant_id = $1
-             GROUP BY {FOLDED} HAVING COUNT(*) > 1
-             ORDER BY {FOLDED} LIMIT $2)
+             SELECT folded FROM product_org_duplicates WHERE tenant_id = $1
+             ORDER BY folded LIMIT $2)
          ORDER BY product_org_id"
     );
     let rows = c

@@ -9,7 +9,7 @@ use trailspark_core::{ApiKeyId, ProductOrgId, TenantId};
 use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreError, StoreResult};
 
 use crate::db::{pg_error, prepared};
-use crate::dedupe::{each_in_savepoint, lock, processed, remember, seen_webhook_id};
+use crate::dedupe::{each_in_savepoint, lead_lock, lock, processed, remember, seen_webhook_id};
 use crate::deliveries;
 
 /// Stores a request's signals, each in its own savepoint, and its log entries, unless its
@@ -48,7 +48,7 @@ async fn store_signal(
     signal: &Signal,
 ) -> StoreResult<SignalApplied> {
     let lead = signal.lead_id.as_str();
-    lock(tx, tenant, "lead", lead).await?;
+    lock(tx, tenant, &lead_lock(lead)).await?;
     if let Some(message_id) = &signal.message_id {
         if let Some(first) =
             processed::<SignalApplied>(tx, tenant, key, message_id, received_at).await?

@@ -1,10 +1,11 @@
 //! A database written by an earlier schema opens with what it held intact: migration 5 gives
 //! every key its template's versions; migration 6 replaces the old delivery log with the
-//! durable one, empty; migration 8 gives every admin token an id.
+//! durable one, empty; migration 8 gives every admin token an id; migration 9 counts the rows
+//! held and finds their possible duplicates.
 
 use trailspark_core::credentials::hash_credential;
 use trailspark_core::{ApiKeyId, Subdomain};
-use trailspark_store::{DeliveryQuery, Store, TemplateVersion};
+use trailspark_store::{DeliveryQuery, Store, TemplateVersion, TenantCounts};
 use trailspark_store_contract::postgres::TestDatabase;
 use trailspark_store_postgres::{PostgresOptions, PostgresStore};
 
@@ -54,6 +55,14 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
                 SELECT id, 'key_old', '2023-11-14T22:13:20Z', 200, 'ws_1', true FROM tenants;
             INSERT INTO admin_tokens (tenant_id, token_hash, created_at)
                 SELECT id, sha256('tsa_old'::bytea), '2023-11-14T22:13:20Z' FROM tenants;
+            INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at)
+                SELECT id, n, 'T', now(), now() FROM tenants, generate_series(1, 4) n;
+            INSERT INTO product_orgs (tenant_id, product_org_id, target_org_id, fields,
+                    field_clock, version, created_at, updated_at)
+                SELECT id, o, 1, '{}', '{}', 1, now(), now()
+                FROM tenants, unnest(ARRAY['ws_a', 'WS_A ', 'ws_b']) o;
+            INSERT INTO leads (tenant_id, lead_id, created_at, updated_at)
+                SELECT id, 'lead_1', now(), now() FROM tenants;
             "#,
         )
         .await
@@ -68,7 +77,9 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
             "0005_template_versions",
             "0006_delivery_log",
             "0007_folded_ids",
-            "0008_admin_token_revocation"
+            "0008_admin_token_revocation",
+            "0009_tenant_counts",
+            "0010_search"
         ]
     );
     let tenant = store
@@ -124,5 +135,20 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
         .await
         .unwrap();
     assert!(revoked.revoked_at.is_some(), "and can be revoked by it");
+    // Migration 9: the counts and the possible duplicates of the rows held before.
+    assert_eq!(
+        store.tenant_counts(tenant.id).await.unwrap(),
+        TenantCounts {
+            product_orgs: 3,
+            target_orgs: 4,
+            leads: 1
+        }
+    );
+    let groups = store.possible_duplicates(tenant.id, 10).await.unwrap();
+    let ids: Vec<Vec<&str>> = groups
+        .iter()
+        .map(|g| g.iter().map(|o| o.product_org_id.as_str()).collect())
+        .collect();
+    assert_eq!(ids, [["WS_A ", "ws_a"]]);
     store.close().await;
 }

@@ -57,6 +57,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0010_delivery_chunks",
         include_str!("../migrations/0010_delivery_chunks.sql"),
     ),
+    (
+        11,
+        "0011_tenant_counts",
+        include_str!("../migrations/0011_tenant_counts.sql"),
+    ),
+    (
+        12,
+        "0012_search",
+        include_str!("../migrations/0012_search.sql"),
+    ),
 ];
 
 /// Opens a connection with the settings every connection of the store shares.

@@ -8,7 +8,7 @@ use trailspark_store::{
 };
 
 use crate::db::{from_json, from_micros, sqlite_error};
-use crate::reads::{product_orgs_of, search_page};
+use crate::reads::{product_orgs_of, search_page, SearchIndex, SearchedList, CANDIDATES};
 
 /// A lead's columns; its target org comes through the product org it is linked to.
 pub const LEAD_SELECT: &str = "SELECT l.lead_id, l.email, l.product_org_id, p.target_org_id,
@@ -66,22 +66,32 @@ pub fn find_lead(conn: &Connection, tenant: TenantId, id: &LeadId) -> StoreResul
     lead(raw)
 }
 
+/// A list of leads, searched by id or email.
+fn leads_searched(sql: &str) -> SearchedList<'_> {
+    SearchedList {
+        sql,
+        index: SearchIndex::Leads,
+        key: "l.lead_id",
+    }
+}
+
 /// A page of a tenant's leads in id order, those whose id or email holds the search.
 pub fn list_leads(
     conn: &Connection,
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<Lead>> {
+    let sql = format!(
+        "{LEAD_SELECT}
+         WHERE l.tenant_id = ?1 {CANDIDATES}
+           AND (?2 IS NULL OR l.lead_id > ?2)
+           AND (?3 IS NULL OR l.lead_id LIKE ?3 ESCAPE '\\' OR l.email LIKE ?3 ESCAPE '\\')
+         ORDER BY l.lead_id
+         LIMIT ?4"
+    );
     search_page(
         conn,
-        &format!(
-            "{LEAD_SELECT}
-             WHERE l.tenant_id = ?1
-               AND (?2 IS NULL OR l.lead_id > ?2)
-               AND (?3 IS NULL OR l.lead_id LIKE ?3 ESCAPE '\\' OR l.email LIKE ?3 ESCAPE '\\')
-             ORDER BY l.lead_id
-             LIMIT ?4"
-        ),
+        &leads_searched(&sql),
         tenant,
         query,
         lead_row,
@@ -101,22 +111,23 @@ pub fn unlinked_leads(
 ) -> StoreResult<Page<UnlinkedLead>> {
     let folded = FOLDED_ID_SQL.sqlite;
     let lead_folded = folded.replace("product_org_id", "l.product_org_id");
+    let sql = format!(
+        "SELECT l.lead_id, l.email, l.product_org_id, NULL, l.created_at, l.updated_at,
+             (SELECT product_org_id FROM product_orgs
+              WHERE tenant_id = l.tenant_id AND {folded} = {lead_folded}
+              ORDER BY created_at, product_org_id LIMIT 1)
+         FROM leads l
+         WHERE l.tenant_id = ?1 {CANDIDATES}
+           AND (?2 IS NULL OR l.lead_id > ?2)
+           AND (?3 IS NULL OR l.lead_id LIKE ?3 ESCAPE '\\' OR l.email LIKE ?3 ESCAPE '\\')
+           AND NOT EXISTS (SELECT 1 FROM product_orgs p
+               WHERE p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id)
+         ORDER BY l.lead_id
+         LIMIT ?4"
+    );
     search_page(
         conn,
-        &format!(
-            "SELECT l.lead_id, l.email, l.product_org_id, NULL, l.created_at, l.updated_at,
-                 (SELECT product_org_id FROM product_orgs
-                  WHERE tenant_id = l.tenant_id AND {folded} = {lead_folded}
-                  ORDER BY created_at, product_org_id LIMIT 1)
-             FROM leads l
-             WHERE l.tenant_id = ?1
-               AND (?2 IS NULL OR l.lead_id > ?2)
-               AND (?3 IS NULL OR l.lead_id LIKE ?3 ESCAPE '\\' OR l.email LIKE ?3 ESCAPE '\\')
-               AND NOT EXISTS (SELECT 1 FROM product_orgs p
-                   WHERE p.tenant_id = l.tenant_id AND p.product_org_id = l.product_org_id)
-             ORDER BY l.lead_id
-             LIMIT ?4"
-        ),
+        &leads_searched(&sql),
         tenant,
         query,
         |row| Ok((lead_row(row)?, row.get::<_, Option<String>>(6)?)),

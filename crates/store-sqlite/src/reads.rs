@@ -1,6 +1,7 @@
 //! Reads of product orgs and their history, on a read connection (WAL: never blocked by the
 //! writer).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use rusqlite::{Connection, OptionalExtension, Row};
@@ -90,14 +91,103 @@ pub fn target_org_of(
     .map_err(sqlite_error)
 }
 
-/// One page of a tenant's list that can be searched. `sql` takes ?1 the tenant, ?2 the sort
-/// key the page starts after (NULL for the first), ?3 the LIKE pattern of the search (NULL
-/// for none) and ?4 the rows to fetch; `row` reads a row, `item` makes it an item, `key` is an
-/// item's sort key. SQLite's LIKE is case-insensitive for ASCII, which is what a search box
-/// wants.
+/// The trigram tables of migration 0012, one per list that can be searched. Each gives the
+/// keys of a tenant's rows that may hold a term: every row that does, and maybe others (its
+/// case folding is broader than LIKE's, and it keeps the names and emails rows used to have).
+#[derive(Debug, Clone, Copy)]
+pub enum SearchIndex {
+    ProductOrgs,
+    TargetOrgs,
+    Leads,
+}
+
+impl SearchIndex {
+    /// ?1 the FTS5 phrase, ?2 the tenant, ?3 the most keys to give: the keys as a JSON array,
+    /// and how many. The tenant is no column of the index, so other tenants' matches are read
+    /// and skipped.
+    fn candidates_sql(self) -> &'static str {
+        match self {
+            Self::ProductOrgs => {
+                "SELECT json_group_array(product_org_id), count(*) FROM (
+                     SELECT product_org_id FROM product_orgs_search
+                     WHERE product_orgs_search MATCH ?1 AND tenant_id = ?2 LIMIT ?3)"
+            }
+            Self::TargetOrgs => {
+                "SELECT json_group_array(id), count(*) FROM (
+                     SELECT id FROM target_orgs_search
+                     WHERE target_orgs_search MATCH ?1 AND tenant_id = ?2 LIMIT ?3)"
+            }
+            Self::Leads => {
+                "SELECT json_group_array(lead_id), count(*) FROM (
+                     SELECT lead_id FROM leads_search
+                     WHERE leads_search MATCH ?1 AND tenant_id = ?2 LIMIT ?3)"
+            }
+        }
+    }
+}
+
+/// A list that can be searched. `sql` takes ?1 the tenant, ?2 the sort key the page starts
+/// after (NULL for the first), ?3 the LIKE pattern of the search (NULL for none) and ?4 the
+/// rows to fetch, and holds [`CANDIDATES`] among its conditions; `key` is its sort key as
+/// `sql` names it (`l.lead_id`), of which `index` gives the candidates.
+pub struct SearchedList<'a> {
+    pub sql: &'a str,
+    pub index: SearchIndex,
+    pub key: &'a str,
+}
+
+impl SearchedList<'_> {
+    /// The list's query kept to the candidates, a JSON array bound to ?5: SQLite looks each
+    /// up by key, in key order, so nothing is sorted.
+    fn narrowed_sql(&self) -> String {
+        let only = format!("AND {} IN (SELECT value FROM json_each(?5))", self.key);
+        self.sql.replace(CANDIDATES, &only)
+    }
+}
+
+/// Where a list's query keeps to the index's candidates (bound to ?5) when it has them: as
+/// written, a comment, so that the list walks its rows in key order as it did before.
+pub const CANDIDATES: &str = "/* candidates */";
+
+/// Most candidates asked of an index. Fewer: the list reads just them, by key (2 ms for a few
+/// hundred at 1M rows). As many: the term is common, and the walk in key order mostly fills a
+/// page soon, unless its matches sort late (`ws_99` over `ws_1` … `ws_1000000`: 0.6 s); reading
+/// every match to sort it would not (7 s for a term matching 1M rows).
+const MAX_CANDIDATES: i64 = 1_000;
+
+/// The keys (a JSON array) of the rows that may hold `term`, when the index narrows the list
+/// to fewer than [`MAX_CANDIDATES`]; `None` when it cannot (a term under three characters has
+/// no trigram).
+fn candidates(
+    conn: &Connection,
+    index: SearchIndex,
+    tenant: TenantId,
+    term: &str,
+) -> StoreResult<Option<String>> {
+    // A NUL would end the FTS5 query text early; LIKE alone handles such a term.
+    if term.chars().count() < 3 || term.contains('\0') {
+        return Ok(None);
+    }
+    // A phrase finds its text anywhere, case-folded, with no operator inside quotes.
+    let phrase = format!("\"{}\"", term.replace('"', "\"\""));
+    let (keys, count): (String, i64) = conn
+        .prepare_cached(index.candidates_sql())
+        .and_then(|mut s| {
+            s.query_row((phrase, tenant.0, MAX_CANDIDATES), |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+        })
+        .map_err(sqlite_error)?;
+    Ok((count < MAX_CANDIDATES).then_some(keys))
+}
+
+/// One page of a tenant's list that can be searched; `row` reads a row, `item` makes it an
+/// item, `key` is an item's sort key. SQLite's LIKE is case-insensitive for ASCII, which is
+/// what a search box wants. A search the list's index narrows runs the list's query on the
+/// candidates alone, LIKE and all, so the page is exactly the one the walk would give.
 pub fn search_page<R, T, K: CursorKey + rusqlite::ToSql>(
     conn: &Connection,
-    sql: &str,
+    list: &SearchedList<'_>,
     tenant: TenantId,
     query: &SearchQuery,
     row: impl FnMut(&Row<'_>) -> rusqlite::Result<R>,
@@ -106,12 +196,23 @@ pub fn search_page<R, T, K: CursorKey + rusqlite::ToSql>(
 ) -> StoreResult<Page<T>> {
     let window = query.page.window::<K>()?;
     let pattern = query.like_pattern();
-    let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
+    let rows_to_fetch = window.rows_to_fetch();
+    let candidates = match query.search.as_deref() {
+        Some(term) => candidates(conn, list.index, tenant, term)?,
+        None => None,
+    };
+    let mut params: Vec<&dyn rusqlite::ToSql> =
+        vec![&tenant.0, &window.after, &pattern, &rows_to_fetch];
+    let sql = match &candidates {
+        Some(keys) => {
+            params.push(keys);
+            Cow::Owned(list.narrowed_sql())
+        }
+        None => Cow::Borrowed(list.sql),
+    };
+    let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_error)?;
     let rows = stmt
-        .query_map(
-            (tenant.0, &window.after, pattern, window.rows_to_fetch()),
-            row,
-        )
+        .query_map(params.as_slice(), row)
         .map_err(sqlite_error)?;
     let items = rows
         .map(|r| item(r.map_err(sqlite_error)?))
@@ -125,23 +226,31 @@ pub fn list_product_orgs(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<ProductOrg>> {
-    search_page(
-        conn,
-        &format!(
-            "SELECT {ORG_COLUMNS} FROM product_orgs
-             WHERE tenant_id = ?1
-               AND (?2 IS NULL OR product_org_id > ?2)
-               AND (?3 IS NULL OR product_org_id LIKE ?3 ESCAPE '\\' OR name LIKE ?3 ESCAPE '\\')
-             ORDER BY product_org_id
-             LIMIT ?4"
-        ),
-        tenant,
-        query,
-        org_row,
-        org,
-        |o| o.product_org_id.as_str().to_owned(),
+    let sql = product_orgs_sql();
+    let list = SearchedList {
+        sql: &sql,
+        index: SearchIndex::ProductOrgs,
+        key: "product_org_id",
+    };
+    search_page(conn, &list, tenant, query, org_row, org, |o| {
+        o.product_org_id.as_str().to_owned()
+    })
+}
+
+/// The product org list's query, for [`SearchedList`].
+fn product_orgs_sql() -> String {
+    format!(
+        "SELECT {ORG_COLUMNS} FROM product_orgs
+         WHERE tenant_id = ?1 {CANDIDATES}
+           AND (?2 IS NULL OR product_org_id > ?2)
+           AND (?3 IS NULL OR product_org_id LIKE ?3 ESCAPE '\\' OR name LIKE ?3 ESCAPE '\\')
+         ORDER BY product_org_id
+         LIMIT ?4"
     )
 }
+
+#[cfg(test)]
+mod search_tests;
 
 /// A product org's history, newest first, read along the chain of `prev` links from its
 /// newest row (history rows are appended, not kept in an index by org). The cursor is the id of
@@ -210,22 +319,14 @@ pub fn product_org_history(
 const FOLDED: &str = FOLDED_ID_SQL.sqlite;
 
 /// The tenant's possible duplicates: the first `limit` folded ids that more than one product
-/// org has (read off the index, in its order), then those orgs, grouped.
+/// org has (kept by the writer, migration 0011), then those orgs, grouped.
 pub fn possible_duplicates(
     conn: &Connection,
     tenant: TenantId,
     limit: u32,
 ) -> StoreResult<Vec<Vec<ProductOrg>>> {
     let mut stmt = conn
-        .prepare_cached(&format!(
-            // Without the hint SQLite, lacking statistics, reads every org of the tenant.
-            "SELECT {ORG_COLUMNS} FROM product_orgs INDEXED BY product_orgs_folded
-             WHERE tenant_id = ?1 AND {FOLDED} IN (
-                 SELECT {FOLDED} FROM product_orgs WHERE tenant_id = ?1
-                 GROUP BY {FOLDED} HAVING COUNT(*) > 1
-                 ORDER BY {FOLDED} LIMIT ?2)
-             ORDER BY product_org_id"
-        ))
+        .prepare_cached(&duplicates_sql())
         .map_err(sqlite_error)?;
     let rows = stmt
         .query_map((tenant.0, i64::from(limit)), org_row)
@@ -234,6 +335,21 @@ pub fn possible_duplicates(
         .map(|r| org(r.map_err(sqlite_error)?))
         .collect::<StoreResult<Vec<_>>>()?;
     Ok(group_by_folded(orgs))
+}
+
+/// The query of [`possible_duplicates`]: ?1 the tenant, ?2 the groups.
+fn duplicates_sql() -> String {
+    format!(
+        // `+folded`: compared as the bare column, its TEXT affinity would be applied to the
+        // expression's side too, and the expression index would not be used (a walk of every
+        // org of the tenant). The hint, because without statistics SQLite prefers the primary
+        // key's tenant range.
+        "SELECT {ORG_COLUMNS} FROM product_orgs INDEXED BY product_orgs_folded
+         WHERE tenant_id = ?1 AND {FOLDED} IN (
+             SELECT +folded FROM product_org_duplicates WHERE tenant_id = ?1
+             ORDER BY folded LIMIT ?2)
+         ORDER BY product_org_id"
+    )
 }
 
 /// Every product org whose id folds like one of `ids`, ordered by id.
@@ -261,4 +377,31 @@ pub fn product_orgs_folding_like(
     }
     orgs.sort_by(|a, b| a.product_org_id.as_str().cmp(b.product_org_id.as_str()));
     Ok(orgs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The orgs of each duplicated folded id are found through the folded index, not by
+    /// walking the tenant's orgs (which a missing `+` before `folded` makes SQLite do).
+    #[test]
+    fn possible_duplicates_look_each_folded_id_up() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::db::migrate(&mut conn).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", duplicates_sql()))
+            .unwrap()
+            .query_map((1, 10), |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|step| {
+                step
+                == "SEARCH product_orgs USING INDEX product_orgs_folded (tenant_id=? AND <expr>=?)"
+            }),
+            "{plan:#?}"
+        );
+    }
 }

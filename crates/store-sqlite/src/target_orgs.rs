@@ -12,7 +12,7 @@ use trailspark_store::{
 use crate::db::{from_json, from_micros, micros, sqlite_error, to_json};
 use crate::dedupe::each_in_savepoint;
 use crate::leads::{lead, lead_row};
-use crate::reads::{product_orgs_of, search_page};
+use crate::reads::{product_orgs_of, search_page, SearchIndex, SearchedList, CANDIDATES};
 use crate::writer::Mode;
 
 const TARGET_SELECT: &str = "SELECT t.id, t.name, t.firmographics, t.created_at, t.updated_at,
@@ -61,20 +61,18 @@ pub fn list_target_orgs(
     tenant: TenantId,
     query: &SearchQuery,
 ) -> StoreResult<Page<TargetOrg>> {
-    search_page(
-        conn,
-        &format!(
-            "{TARGET_SELECT}
-             WHERE t.tenant_id = ?1 AND (?2 IS NULL OR t.id > ?2)
-               AND (?3 IS NULL OR t.name LIKE ?3 ESCAPE '\\')
-             ORDER BY t.id LIMIT ?4"
-        ),
-        tenant,
-        query,
-        target_row,
-        target,
-        |t| t.id.0,
-    )
+    let sql = format!(
+        "{TARGET_SELECT}
+         WHERE t.tenant_id = ?1 {CANDIDATES} AND (?2 IS NULL OR t.id > ?2)
+           AND (?3 IS NULL OR t.name LIKE ?3 ESCAPE '\\')
+         ORDER BY t.id LIMIT ?4"
+    );
+    let list = SearchedList {
+        sql: &sql,
+        index: SearchIndex::TargetOrgs,
+        key: "t.id",
+    };
+    search_page(conn, &list, tenant, query, target_row, target, |t| t.id.0)
 }
 
 /// A target org with its product orgs, its first leads and how many it has, in one snapshot.

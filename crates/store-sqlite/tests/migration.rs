@@ -1,6 +1,7 @@
 //! A store written by an earlier schema opens with what it held intact: migration 5 reshapes
 //! the history and dedupe tables, migration 6 gives every key its template's versions,
-//! migration 9 every admin token an id, migration 10 the delivery log's rows chunks.
+//! migration 9 every admin token an id, migration 10 the delivery log's rows chunks,
+//! migration 11 counts the rows held and finds their possible duplicates.
 
 use rusqlite::Connection;
 use trailspark_core::credentials::hash_credential;
@@ -397,5 +398,58 @@ async fn a_delivery_log_of_rows_reads_back_from_chunks() {
     assert_eq!(all.items.len(), 3);
     assert!(all.items[0].id > 8 * 4096, "{}", all.items[0].id);
     assert_eq!(all.items[0].row.request_id, "req-c");
+    store.close().await;
+}
+
+/// Migration 11 counts the rows a store held and finds their possible duplicates.
+#[tokio::test]
+async fn the_counts_and_duplicates_of_rows_held_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v10.db");
+    let migrations = [
+        VERSION_4.as_slice(),
+        &[
+            include_str!("../migrations/0005_append_only.sql"),
+            include_str!("../migrations/0006_template_versions.sql"),
+            include_str!("../migrations/0007_delivery_log.sql"),
+            include_str!("../migrations/0008_folded_ids.sql"),
+            include_str!("../migrations/0009_admin_token_revocation.sql"),
+            include_str!("../migrations/0010_delivery_chunks.sql"),
+        ],
+    ]
+    .concat();
+    let conn = store_at(&path, &migrations);
+    conn.execute_batch(
+        r#"
+        INSERT INTO tenants (id, subdomain, name, created_at) VALUES (1, 'default', 'Default', 0);
+        INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at)
+            VALUES (1, 1, 'A', 0, 0), (1, 2, 'B', 0, 0), (1, 3, 'C', 0, 0), (1, 4, 'D', 0, 0);
+        INSERT INTO product_orgs (tenant_id, product_org_id, target_org_id, fields, field_clock,
+                version, created_at, updated_at)
+            VALUES (1, 'ws_a', 1, '{}', '{}', 1, 0, 0), (1, 'WS_A ', 2, '{}', '{}', 1, 0, 0),
+                   (1, 'ws_b', 3, '{}', '{}', 1, 0, 0);
+        INSERT INTO leads (tenant_id, lead_id, created_at, updated_at) VALUES (1, 'lead_1', 0, 0);
+        "#,
+    )
+    .unwrap();
+    drop(conn);
+    let store = SqliteStore::open(&path, SqliteOptions::default())
+        .await
+        .unwrap();
+    let tenant = trailspark_core::TenantId(1);
+    assert_eq!(
+        store.tenant_counts(tenant).await.unwrap(),
+        trailspark_store::TenantCounts {
+            product_orgs: 3,
+            target_orgs: 4,
+            leads: 1
+        }
+    );
+    let groups = store.possible_duplicates(tenant, 10).await.unwrap();
+    let ids: Vec<Vec<&str>> = groups
+        .iter()
+        .map(|g| g.iter().map(|o| o.product_org_id.as_str()).collect())
+        .collect();
+    assert_eq!(ids, [["WS_A ", "ws_a"]]);
     store.close().await;
 }

@@ -18,7 +18,9 @@ use trailspark_core::{ProductOrgId, TargetOrgId, Update};
 use trailspark_store::{Applied, IngestResult, StoreError, StoreResult};
 
 use super::load::{current, lock_all, processed, NewOrg};
-use super::write::{insert_history, insert_target_orgs, remember_all, write_orgs};
+use super::write::{
+    insert_duplicates, insert_history, insert_target_orgs, remember_all, write_orgs,
+};
 use super::Job;
 use crate::dedupe::seen_webhook_id;
 use crate::deliveries::{self, LogEntry};
@@ -83,6 +85,9 @@ struct Merged<'a> {
     /// Target orgs created with new product orgs: tenant, id, name, creation time.
     created: Vec<(i64, i64, String, DateTime<Utc>)>,
     history: HistoryRows<'a>,
+    /// The folded ids of new product orgs created with another org of their fold already
+    /// there: tenant, folded id (the possible duplicates).
+    duplicates: Vec<(i64, String)>,
     /// The first outcome of each new messageId, with its receive time.
     remembered: Vec<(MessageKey<'a>, Applied, DateTime<Utc>)>,
     /// The outcome of each update not replayed, in arrival order (taken for the answers).
@@ -183,6 +188,7 @@ fn merge<'a>(updates: &[(&'a Job, &'a Update)], loaded: Loaded<'a>) -> StoreResu
         orgs,
         created: Vec::new(),
         history: HistoryRows::default(),
+        duplicates: Vec::new(),
         remembered: Vec::new(),
         outcomes: Vec::with_capacity(updates.len()),
     };
@@ -207,11 +213,16 @@ fn merge<'a>(updates: &[(&'a Job, &'a Update)], loaded: Loaded<'a>) -> StoreResu
             // Created earlier in this batch, so not stored when the batch was read.
             org.state.similar = created_here.get(&(tenant, fold(id))).copied().cloned();
         }
+        // The step takes the lookup's finding for its warning.
+        let duplicates_one = org.state.similar.is_some();
         let step = step::step(&mut org.state, update, now);
         match step.write {
             Write::Change(change) => {
                 if let Some(target) = change.created {
                     merged.created.push((tenant, target.id.0, target.name, now));
+                    if duplicates_one {
+                        merged.duplicates.push((tenant, fold(id)));
+                    }
                     created_here
                         .entry((tenant, fold(id)))
                         .or_insert(&update.product_org_id);
@@ -268,15 +279,17 @@ async fn write_merged(
 ) -> StoreResult<()> {
     // Target orgs first, on their own: product orgs refer to them.
     insert_target_orgs(tx, &merged.created).await?;
-    let (orgs, history, remembered, logged) = tokio::join!(
+    let (orgs, history, remembered, duplicates, logged) = tokio::join!(
         write_orgs(tx, &merged.orgs),
         insert_history(tx, &merged.history),
         remember_all(tx, &mut merged.remembered),
+        insert_duplicates(tx, &merged.duplicates),
         deliveries::insert(tx, entries)
     );
     orgs?;
     history?;
     remembered?;
+    duplicates?;
     logged?;
     Ok(())
 }

@@ -15,18 +15,19 @@ use trailspark_store::{Applied, StoreError, StoreResult};
 use super::apply::{MessageKey, Org, OrgKey};
 use super::Job;
 use crate::db::{pg_error, prepared};
+use crate::dedupe::product_org_lock;
 
-/// Takes the advisory lock of every product org of the batch, in the order of `keys`
-/// (sorted), the same lock [`crate::dedupe::lock`] takes for one org.
+/// Takes the advisory lock of every product org of the batch, the same lock
+/// [`crate::dedupe::lock`] takes for one org, in sorted order (of the locks, which are by
+/// folded id) so that two batches never wait for each other in a circle.
 pub(super) async fn lock_all(tx: &Transaction<'_>, keys: &[OrgKey<'_>]) -> StoreResult<()> {
-    if keys.is_empty() {
+    let mut locks: Vec<(i64, String)> = keys.iter().map(|k| (k.0, product_org_lock(k.1))).collect();
+    locks.sort_unstable();
+    locks.dedup();
+    if locks.is_empty() {
         return Ok(());
     }
-    let tenants: Vec<i64> = keys.iter().map(|k| k.0).collect();
-    let names: Vec<String> = keys
-        .iter()
-        .map(|k| format!("product_org:{}", k.1))
-        .collect();
+    let (tenants, names): (Vec<i64>, Vec<String>) = locks.into_iter().unzip();
     // Functions in the select list run after ORDER BY: the locks are taken in array order.
     let sql = "SELECT pg_advisory_xact_lock(hashtextextended(k.name, k.tenant))
                FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS k(name, tenant, n)

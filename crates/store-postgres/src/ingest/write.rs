@@ -90,6 +90,24 @@ async fn upsert_orgs(
     Ok(())
 }
 
+/// Adds the folded ids the batch's new orgs made possible duplicates (tenant, folded id).
+pub(super) async fn insert_duplicates(
+    tx: &Transaction<'_>,
+    duplicates: &[(i64, String)],
+) -> StoreResult<()> {
+    if duplicates.is_empty() {
+        return Ok(());
+    }
+    let (tenants, folded): (Vec<i64>, Vec<&str>) =
+        duplicates.iter().map(|(t, f)| (*t, f.as_str())).unzip();
+    let sql = "INSERT INTO product_org_duplicates (tenant_id, folded)
+               SELECT * FROM unnest($1::bigint[], $2::text[]) ON CONFLICT DO NOTHING";
+    tx.execute(&prepared(tx, sql).await?, &[&tenants, &folded])
+        .await
+        .map_err(pg_error)?;
+    Ok(())
+}
+
 /// Inserts the history rows of the batch's changes.
 pub(super) async fn insert_history(
     tx: &Transaction<'_>,

@@ -83,6 +83,7 @@ struct Statements<'c> {
     next_target_org: Statement<'c>,
     insert_target_org: Statement<'c>,
     similar: Statement<'c>,
+    duplicate: Statement<'c>,
 }
 
 impl<'c> Statements<'c> {
@@ -116,6 +117,10 @@ impl<'c> Statements<'c> {
             next_target_org: conn.prepare(NEXT_TARGET_ORG)?,
             insert_target_org: conn.prepare(INSERT_TARGET_ORG)?,
             similar: conn.prepare(&crate::similar::sql())?,
+            duplicate: conn.prepare(
+                "INSERT INTO product_org_duplicates (tenant_id, folded) VALUES (?1, ?2)
+                 ON CONFLICT DO NOTHING",
+            )?,
         })
     }
 }
@@ -175,17 +180,9 @@ fn apply<'c>(
         None => read_org(state.statements(conn)?, tenant, id)?,
     };
     let statements = state.statements(conn)?;
-    let (mut org, history_head) = match &existing {
-        Some(stored) => (stored.state()?, stored.history_head),
-        // The id is taken now, its row written once the update is known not to be a
-        // duplicate; an id taken for a duplicate stays unused (ids have gaps, as sequences do).
-        // Only a new org is looked up by its folded id: an update of a known one costs nothing.
-        None => {
-            let mut org = OrgState::new(next_target_org(statements, tenant)?);
-            org.similar = crate::similar::similar(&mut statements.similar, tenant, id)?;
-            (org, None)
-        }
-    };
+    let (mut org, history_head) = before_step(statements, tenant, id, existing.as_ref())?;
+    // The step takes the probe's finding for its warning.
+    let duplicates_one = org.similar.is_some();
     let step = step::step(&mut org, update, received_at);
     // The outcome is known before anything of the update is written, so its dedupe row goes
     // first: one probe of the dedupe B-tree says whether the messageId is new, instead of a
@@ -217,19 +214,49 @@ fn apply<'c>(
                 ..existing.ok_or_else(|| StoreError::other("a new org wrote its clock alone"))?
             }
         }
-        Write::Change(change) => write_change(
-            conn,
-            statements,
-            tenant,
-            key,
-            id,
-            &org,
-            history_head,
-            change,
-        )?,
+        Write::Change(change) => {
+            let stored = write_change(
+                conn,
+                statements,
+                tenant,
+                key,
+                id,
+                &org,
+                history_head,
+                change,
+            )?;
+            // Only a new org is probed, so this is the creation of a second org of its fold.
+            if duplicates_one {
+                statements
+                    .duplicate
+                    .execute((tenant.0, id.folded()))
+                    .map_err(sqlite_error)?;
+            }
+            stored
+        }
     };
     state.orgs.put(tenant, id, stored);
     Ok(step.applied)
+}
+
+/// The org's state before the update's step, and its newest history row.
+fn before_step(
+    statements: &mut Statements<'_>,
+    tenant: TenantId,
+    id: &ProductOrgId,
+    existing: Option<&Stored>,
+) -> StoreResult<(OrgState, Option<i64>)> {
+    Ok(match existing {
+        Some(stored) => (stored.state()?, stored.history_head),
+        // The id is taken now, its row written once the update is known not to be a
+        // duplicate; an id taken for a duplicate stays unused (ids have gaps, as sequences do).
+        // Only a new org is looked up by its folded id: an update of a known one costs nothing.
+        None => {
+            let mut org = OrgState::new(next_target_org(statements, tenant)?);
+            org.similar = crate::similar::similar(&mut statements.similar, tenant, id)?;
+            (org, None)
+        }
+    })
 }
 
 /// Stores the outcome of `message_id` for this key, unless the messageId was stored within

@@ -7,6 +7,7 @@
 mod checkpoint;
 mod flush;
 mod queue;
+mod search;
 
 use std::cell::RefCell;
 use std::ops::Deref;
@@ -275,6 +276,7 @@ fn commit_batch(ctx: &Ctx<'_>, batch: &mut [Box<dyn Job>]) -> Result<(), StoreEr
     });
     let committed = ran
         .and_then(|()| ctx.log.borrow_mut().write(ctx.conn))
+        .and_then(|()| search::flush(ctx.conn).map_err(sqlite_error))
         .and_then(|()| run_cached(ctx, "COMMIT"));
     match &committed {
         Ok(()) => ctx.committed(),

@@ -14,15 +14,20 @@ async fn answers_of(jobs: Vec<tokio::task::JoinHandle<StoreResult<()>>>) -> Vec<
     answers
 }
 
+/// A store's schema, which the writer's commit needs (it moves the rows staged for search),
+/// and a table `t` for the tests' own writes.
+fn store_with_table_t(path: &Path) {
+    let mut conn = db::connect(path, Duration::from_secs(1)).unwrap();
+    db::migrate(&mut conn).unwrap();
+    conn.execute_batch("CREATE TABLE t (v TEXT)").unwrap();
+}
+
 /// A failed job in a batch is rolled back alone: its neighbours commit and are answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_job_fails_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
-    db::connect(&path, Duration::from_secs(1))
-        .unwrap()
-        .execute_batch("CREATE TABLE t (v TEXT)")
-        .unwrap();
+    store_with_table_t(&path);
     let writer = Arc::new(Writer::start(&path, Duration::from_secs(1), 64, 64, 1_000).unwrap());
     // Hold the writer, so that the next jobs queue up, in order, and form one batch.
     let gate = Gate::default();
@@ -97,10 +102,7 @@ async fn a_failed_job_fails_alone() {
 async fn a_failed_flush_is_unavailable_never_ok() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
-    db::connect(&path, Duration::from_secs(1))
-        .unwrap()
-        .execute_batch("CREATE TABLE t (v TEXT)")
-        .unwrap();
+    store_with_table_t(&path);
     let failing = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let sync: SyncWal = {
         let failing = Arc::clone(&failing);
