@@ -2,11 +2,13 @@
 //! batch size: run it under valgrind's callgrind (see bench/log-cost), which counts the
 //! instructions; the same requests in the same batches make the two runs compare exactly.
 //!
-//!   writer_cost log|nolog BATCH ROUNDS
+//!   writer_cost log|nolog|new BATCH ROUNDS
 //!
 //! Each round sends one request of BATCH updates (one commit, as the writer makes of BATCH
 //! single-update requests arriving together): group updates over 1,000 product orgs, half of
-//! them changing a value, each with a messageId, as bench/ingest sends them.
+//! them changing a value, each with a messageId, as bench/ingest sends them. `new`: with the
+//! log, each update creating a product org of its own (what a new org costs: its target org,
+//! counts, search rows).
 
 use std::sync::Arc;
 
@@ -17,13 +19,14 @@ use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (log, batch, rounds) = match args.as_slice() {
-        [_, log, batch, rounds] => (
-            log == "log",
+    let (log, new, batch, rounds) = match args.as_slice() {
+        [_, mode, batch, rounds] => (
+            mode != "nolog",
+            mode == "new",
             batch.parse::<usize>().expect("BATCH"),
             rounds.parse::<usize>().expect("ROUNDS"),
         ),
-        _ => panic!("usage: writer_cost log|nolog BATCH ROUNDS"),
+        _ => panic!("usage: writer_cost log|nolog|new BATCH ROUNDS"),
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let store: Arc<dyn Store> = Arc::new(
@@ -38,7 +41,7 @@ async fn main() {
         let mut entries = Vec::with_capacity(batch);
         for n in 0..batch {
             sent += 1;
-            let org = sent * 7919 % 1000;
+            let org = if new { sent } else { sent * 7919 % 1000 };
             updates.push(Update {
                 product_org_id: ProductOrgId::parse(format!("ws_{org}")).expect("id"),
                 patches: vec![
