@@ -95,7 +95,7 @@ async fn missing_objects_in_the_ui_are_html_404_pages_with_the_way_back() {
             "lead",
             "/settings/leads/nobody%40example.com".into(),
             "nobody@example.com",
-            "/settings/orgs",
+            "/settings/leads",
         ),
         (
             "key",

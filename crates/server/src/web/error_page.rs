@@ -119,7 +119,8 @@ fn list_of(path: &str) -> Option<(&'static str, &'static str)> {
     let section = path.strip_prefix("/settings/")?.split('/').next()?;
     match section {
         "api-keys" => Some(("/settings/api-keys", "API Keys")),
-        "orgs" | "product-orgs" | "leads" => Some(("/settings/orgs", "Org Management")),
+        "orgs" | "product-orgs" => Some(("/settings/orgs", "Org Management")),
+        "leads" => Some(("/settings/leads", "Leads")),
         _ => None,
     }
 }
@@ -153,7 +154,7 @@ mod tests {
         for (path, list) in [
             ("/settings/product-orgs/ws_1", Some("/settings/orgs")),
             ("/settings/orgs/9", Some("/settings/orgs")),
-            ("/settings/leads/a%40b.c", Some("/settings/orgs")),
+            ("/settings/leads/a%40b.c", Some("/settings/leads")),
             ("/settings/api-keys/k1", Some("/settings/api-keys")),
             (
                 "/settings/api-keys/k1/deliveries/3",

@@ -179,6 +179,13 @@ pub fn changes(changes: &[FieldChange]) -> Markup {
 /// An id in quotes with its surrounding whitespace shown (`“ws_abc123␣”`), so that two ids that
 /// differ only there can be told apart; the exact id is its title.
 pub fn visible_id(text: &str) -> Markup {
+    html! {
+        code.id title=(text) { "“" (spaced(text)) "”" }
+    }
+}
+
+/// `text` with its surrounding whitespace drawn (␣ ⇥ ␤ ␍), in a span that marks it as such.
+fn spaced(text: &str) -> Markup {
     let rest = text.trim_start();
     let start = &text[..text.len() - rest.len()];
     let body = rest.trim_end();
@@ -196,13 +203,9 @@ pub fn visible_id(text: &str) -> Markup {
             .collect()
     };
     html! {
-        code.id title=(text) {
-            "“"
-            @if !start.is_empty() { span.space { (shown(start)) } }
-            (body)
-            @if !end.is_empty() { span.space { (shown(end)) } }
-            "”"
-        }
+        @if !start.is_empty() { span.space { (shown(start)) } }
+        (body)
+        @if !end.is_empty() { span.space { (shown(end)) } }
     }
 }
 
@@ -239,7 +242,9 @@ pub fn message(text: &str) -> Markup {
         if n.is_multiple_of(2) {
             out.push_str(&escaped);
         } else if n + 1 < parts.len() {
-            out.push_str(&format!("<code>{escaped}</code>"));
+            // Code is mostly an id a payload held: whitespace around it is what tells
+            // `ws_a ` from `ws_a`, so it is drawn.
+            out.push_str(&html! { code { (spaced(part)) } }.into_string());
         } else {
             // An unpaired backtick is text.
             out.push('`');

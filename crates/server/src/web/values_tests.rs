@@ -154,4 +154,9 @@ fn messages_draw_backticks_as_code() {
     );
     assert_eq!(message("an odd ` one").into_string(), "an odd ` one");
     assert_eq!(message("none").into_string(), "none");
+    assert_eq!(
+        message("`ws_a ` is like `ws_a`").into_string(),
+        r#"<code>ws_a<span class="space">␣</span></code> is like <code>ws_a</code>"#,
+        "whitespace around code is drawn"
+    );
 }
