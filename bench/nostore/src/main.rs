@@ -44,6 +44,7 @@ impl Store for NoIngest {
             unchanged_reason: None,
             warnings: u.warnings.clone(),
             duplicate: false,
+            changed_fields: Vec::new(),
         };
         Ok(IngestResult::Applied(
             request.updates.iter().map(|u| Ok(applied(u))).collect(),

@@ -37,6 +37,11 @@ pub struct Applied {
     /// outcome is stored without it, and a repeat answers it with it.
     #[serde(skip)]
     pub duplicate: bool,
+    /// The fields an update of an existing product org changed, as history names them
+    /// (`planName`, `customFields.seats`); empty for a creation and for no change. Not
+    /// answered: the delivery log keeps it for key health.
+    #[serde(skip)]
+    pub changed_fields: Vec<String>,
 }
 
 /// The outcome of one stored signal: what the signal webhook answers (SPEC §4).
@@ -202,6 +207,11 @@ pub fn step(org: &mut OrgState, update: &Update, received_at: DateTime<Utc>) -> 
         update.event_at.unwrap_or(received_at),
     );
     let changed = is_new_org || !merge.changes.is_empty();
+    let changed_fields = if is_new_org {
+        Vec::new()
+    } else {
+        merge.changes.iter().map(|c| c.field.clone()).collect()
+    };
     let write = if changed {
         org.version += 1;
         Write::Change(Change {
@@ -245,6 +255,7 @@ pub fn step(org: &mut OrgState, update: &Update, received_at: DateTime<Utc>) -> 
             unchanged_reason,
             warnings,
             duplicate: false,
+            changed_fields,
         },
         write,
     }

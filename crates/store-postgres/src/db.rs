@@ -56,6 +56,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0010_search",
         include_str!("../migrations/0010_search.sql"),
     ),
+    (
+        11,
+        "0011_changed_fields",
+        include_str!("../migrations/0011_changed_fields.sql"),
+    ),
 ];
 
 /// Any fixed number: the advisory lock under which instances migrate one at a time.

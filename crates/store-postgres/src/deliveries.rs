@@ -16,7 +16,7 @@ use crate::reads::corrupt;
 
 const COLUMNS: &str = "id, key_id, request_id, idx, received_at, intake, status, outcome, code,
     message, product_org_id, lead_id, target_org_id, changed, unchanged_reason, warnings,
-    template_version, payload, replay_of";
+    template_version, payload, replay_of, changed_fields";
 
 /// Any fixed number ("delivery" in ASCII): the advisory lock a sweep holds.
 const SWEEP_LOCK: i64 = 0x6465_6c69_7665_7279;
@@ -73,24 +73,25 @@ pub async fn insert(c: &impl GenericClient, entries: &[LogEntry<'_>]) -> StoreRe
     let versions: Vec<i64> = rows().map(|r| r.template_version).collect();
     let payloads: Vec<Option<&str>> = rows().map(|r| r.payload.as_deref()).collect();
     let replays: Vec<Option<i64>> = rows().map(|r| r.replay_of).collect();
+    let fields: Vec<Option<String>> = rows().map(|r| fields_json(&r.changed_fields)).collect();
     // Identities are taken as the sorted rows reach the insert: ORDER BY n keeps array order.
     let sql = "INSERT INTO deliveries (tenant_id, key_id, request_id, idx, received_at, intake,
             status, outcome, code, message, product_org_id, lead_id, target_org_id, changed,
-            unchanged_reason, warnings, template_version, payload, replay_of)
-        SELECT t, k, rq, ix, ra, it, st, oc, cd, ms, po, ld, tg, ch, ur, wa, tv, pl, rp
+            unchanged_reason, warnings, template_version, payload, replay_of, changed_fields)
+        SELECT t, k, rq, ix, ra, it, st, oc, cd, ms, po, ld, tg, ch, ur, wa, tv, pl, rp, cf
         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::integer[], $5::timestamptz[],
             $6::text[], $7::integer[], $8::text[], $9::text[], $10::text[], $11::text[],
             $12::text[], $13::bigint[], $14::boolean[], $15::text[], $16::text[], $17::bigint[],
-            $18::text[], $19::bigint[])
+            $18::text[], $19::bigint[], $20::text[])
             WITH ORDINALITY AS d(t, k, rq, ix, ra, it, st, oc, cd, ms, po, ld, tg, ch, ur, wa,
-                tv, pl, rp, n)
+                tv, pl, rp, cf, n)
         ORDER BY n";
     c.execute(
         &prepared(c, sql).await?,
         &[
             &tenants, &keys, &requests, &indexes, &received, &intakes, &statuses, &outcomes,
             &codes, &messages, &orgs, &leads, &targets, &changed, &reasons, &warnings, &versions,
-            &payloads, &replays,
+            &payloads, &replays, &fields,
         ],
     )
     .await
@@ -198,6 +199,17 @@ pub async fn sweep(
     })
 }
 
+/// An entry's changed fields as the log keeps them: a JSON array, NULL for none.
+fn fields_json(fields: &[String]) -> Option<String> {
+    (!fields.is_empty())
+        .then(|| serde_json::to_string(fields).expect("field names serialize as JSON"))
+}
+
+/// The changed fields of an entry, from [`fields_json`]'s column.
+pub fn fields_of(json: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(json).map_err(|e| corrupt("delivery changed fields", e))
+}
+
 fn delivery(r: &Row) -> StoreResult<Delivery> {
     let intake: String = r.get(5);
     let outcome: String = r.get(7);
@@ -229,6 +241,11 @@ fn delivery(r: &Row) -> StoreResult<Delivery> {
             template_version: r.get(16),
             payload: r.get(17),
             replay_of: r.get(18),
+            changed_fields: r
+                .get::<_, Option<String>>(19)
+                .map(|json| fields_of(&json))
+                .transpose()?
+                .unwrap_or_default(),
         },
     })
 }

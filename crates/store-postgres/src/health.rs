@@ -1,6 +1,6 @@
 //! A key's activity since a time (the raw counts of key health): its log entries by hour and
-//! outcome and its refusals by code, from the log's (tenant, key, id) index; and the fields
-//! each history row it wrote changed, found through the product orgs its applied entries name.
+//! outcome, its refusals by code and the fields its applied entries changed, from the log's
+//! (tenant, key, id) index.
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
@@ -10,6 +10,7 @@ use trailspark_store::{
 };
 
 use crate::db::{pg_error, prepared};
+use crate::deliveries;
 use crate::reads::corrupt;
 
 /// The key's activity since `since`. `c` is a transaction, so that its three reads see one
@@ -81,37 +82,25 @@ async fn refusals(
         .collect())
 }
 
-/// The history rows the key wrote since `since`: for each product org its applied entries
-/// name, its newest rows of the key received since then, as many as it has applied entries.
-/// The limit lets the primary key's (tenant, org, version) order stop the scan early instead
-/// of reading the org's whole history.
+/// The fields each applied entry of the key since `since` kept.
 async fn changes(
     c: &impl GenericClient,
     tenant: TenantId,
     key: &ApiKeyId,
     since: DateTime<Utc>,
 ) -> StoreResult<Vec<ChangedFields>> {
-    let sql = "WITH orgs AS (
-            SELECT product_org_id, count(*) AS n FROM deliveries
-            WHERE tenant_id = $1 AND key_id = $2 AND received_at >= $3
-              AND outcome = 'applied' AND product_org_id IS NOT NULL
-            GROUP BY product_org_id)
-        SELECT h.version,
-            ARRAY(SELECT e ->> 'field' FROM jsonb_array_elements(h.changes) AS e)
-        FROM orgs CROSS JOIN LATERAL (
-            SELECT version, changes FROM product_org_history
-            WHERE tenant_id = $1 AND product_org_id = orgs.product_org_id COLLATE \"C\"
-              AND key_id = $2 AND received_at >= $3
-            ORDER BY version DESC LIMIT orgs.n) AS h";
+    let sql = "SELECT changed_fields FROM deliveries
+        WHERE tenant_id = $1 AND key_id = $2 AND received_at >= $3
+          AND outcome = 'applied' AND changed_fields IS NOT NULL";
     let rows = c
         .query(&prepared(c, sql).await?, &[&tenant.0, &key.0, &since])
         .await
         .map_err(pg_error)?;
-    Ok(rows
-        .iter()
-        .map(|r| ChangedFields {
-            version: r.get(0),
-            fields: r.get(1),
+    rows.iter()
+        .map(|r| {
+            Ok(ChangedFields {
+                fields: deliveries::fields_of(r.get(0))?,
+            })
         })
-        .collect())
+        .collect()
 }

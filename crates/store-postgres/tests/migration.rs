@@ -79,7 +79,8 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
             "0007_folded_ids",
             "0008_admin_token_revocation",
             "0009_tenant_counts",
-            "0010_search"
+            "0010_search",
+            "0011_changed_fields"
         ]
     );
     let tenant = store

@@ -148,6 +148,10 @@ pub struct DeliveryRow {
     pub template_version: i64,
     pub payload: Option<String>,
     pub replay_of: Option<i64>,
+    /// The fields an applied update of an existing product org changed, as history names
+    /// them; empty otherwise. Key health reads them here, in the log it already reads, rather
+    /// than walking each org's history.
+    pub changed_fields: Vec<String>,
 }
 
 impl Delivery {
@@ -171,6 +175,8 @@ pub struct Said {
     pub unchanged_reason: Option<&'static str>,
     /// The result's warnings, as the answer's JSON array; `None` for none.
     pub warnings: Option<String>,
+    /// See [`DeliveryRow::changed_fields`].
+    pub changed_fields: Vec<String>,
 }
 
 /// What a store's result for one update says in the log.
@@ -200,6 +206,11 @@ impl Logged for Applied {
             changed: self.changed && !self.duplicate,
             unchanged_reason: self.unchanged_reason.map(UnchangedReason::as_str),
             warnings: warnings_json(&self.warnings),
+            changed_fields: if outcome == Outcome::Applied {
+                self.changed_fields.clone()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -222,6 +233,7 @@ impl Logged for SignalApplied {
             // reason column says it (`no_product_org_id`, `product_org_not_found`).
             unchanged_reason: self.unlinked_reason.map(UnlinkedReason::as_str),
             warnings: warnings_json(&self.warnings),
+            changed_fields: Vec::new(),
         }
     }
 }
@@ -265,6 +277,7 @@ impl RequestLog {
                     template_version: self.template_version,
                     payload: entry.payload.clone(),
                     replay_of: self.replay_of,
+                    changed_fields: Vec::new(),
                 };
                 match &entry.verdict {
                     Verdict::Refused(refusal) => row.refuse(refusal),
@@ -278,6 +291,7 @@ impl RequestLog {
                             row.changed = said.changed;
                             row.unchanged_reason = said.unchanged_reason.map(str::to_owned);
                             row.warnings = said.warnings;
+                            row.changed_fields = said.changed_fields;
                         }
                         Some(Err(why)) => row.refuse(&Refusal {
                             status: 500,
@@ -364,6 +378,7 @@ mod tests {
             unchanged_reason: None,
             warnings: Vec::new(),
             duplicate,
+            changed_fields: vec!["planName".into()],
         }
     }
 
@@ -407,6 +422,12 @@ mod tests {
         assert_eq!(rows[0].product_org_id.as_deref(), Some("ws_1"));
         assert_eq!(rows[0].target_org_id, Some(TargetOrgId(9)));
         assert_eq!(rows[3].code.as_deref(), Some("missing_product_org_id"));
+        let fields: Vec<&[String]> = rows.iter().map(|r| &r.changed_fields[..]).collect();
+        assert_eq!(
+            fields,
+            [&["planName".to_owned()][..], &[], &[], &[]],
+            "only the applied entry keeps the fields its update changed"
+        );
         assert!(rows
             .iter()
             .all(|r| r.template_version == 3 && r.request_id == "req_1"));

@@ -5,10 +5,10 @@
 //! The window is the current UTC hour and the 23 before it, so that the hourly series has
 //! exactly 24 bars and sums to `updates`.
 //!
-//! Which fields an update changed comes from the product org history the key wrote. A
-//! creation (history version 1) sets every field it maps, so it says nothing about which
-//! field keeps changing: field shares and volatile fields count updates of existing product
-//! orgs only.
+//! Which fields an update changed comes from its log entry, which keeps them for an applied
+//! update of an existing product org. A creation sets every field it maps, so it says nothing
+//! about which field keeps changing: field shares and volatile fields count updates of
+//! existing product orgs only.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -26,14 +26,16 @@ pub const MIN_CHANGING_UPDATES: u64 = 20;
 /// Most error codes listed.
 pub const TOP_ERRORS: usize = 5;
 
-/// The raw counts of a key's log and history since a time, as a store reads them.
+/// The raw counts of a key's log since a time, as a store reads them.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyActivity {
     /// Log entries per hour and outcome; hours and outcomes without entries are left out.
     pub hours: Vec<HourCount>,
     /// Refused entries by code, each with its newest entry as the example.
     pub refusals: Vec<RefusalCount>,
-    /// Every product org history row the key wrote (creations included), in no order.
+    /// The fields of each applied entry of an update of an existing product org, in no
+    /// order: creations and entries that kept no fields (logged before they were kept) are
+    /// left out.
     pub changes: Vec<ChangedFields>,
 }
 
@@ -56,10 +58,9 @@ pub struct RefusalCount {
     pub example_message: String,
 }
 
-/// One product org history row: its version (1 for the creation) and the fields it changed.
+/// The fields one update of an existing product org changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangedFields {
-    pub version: i64,
     /// As history names them (`planName`, `customFields.seats`).
     pub fields: Vec<String>,
 }
@@ -188,8 +189,8 @@ pub async fn key_health(
 }
 
 /// The part of a key's health the overview shows: its entries per hour by outcome over the
-/// window, their total and the refused share. Read with [`key_traffic`], without the history
-/// walk the whole [`KeyHealth`] needs.
+/// window, their total and the refused share. Read with [`key_traffic`], without the refusals
+/// and changed fields the whole [`KeyHealth`] also tallies.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeyTraffic {
     pub updates: u64,
@@ -334,10 +335,7 @@ struct Tally {
 fn tally(changes: &[ChangedFields]) -> (u64, Vec<Tally>) {
     let mut tallies: Vec<Tally> = Vec::new();
     let mut changing = 0;
-    for row in changes
-        .iter()
-        .filter(|r| r.version > 1 && !r.fields.is_empty())
-    {
+    for row in changes.iter().filter(|r| !r.fields.is_empty()) {
         changing += 1;
         let alone = row.fields.len() == 1;
         for field in &row.fields {

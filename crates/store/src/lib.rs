@@ -139,9 +139,9 @@ pub trait Store: Send + Sync + 'static {
     /// One entry of the tenant's delivery log; [`StoreError::NotFound`] when it has none of
     /// that id.
     async fn delivery(&self, tenant: TenantId, id: i64) -> StoreResult<Delivery>;
-    /// What a key's log and the product org history it wrote say since `since`: entries per
-    /// hour by outcome, refusals by code with the newest of each, and the fields each history
-    /// row changed (read through the log's applied entries). Another tenant's key has none.
+    /// What a key's log says since `since`: entries per hour by outcome, refusals by code with
+    /// the newest of each, and the fields each applied update of an existing product org
+    /// changed. Another tenant's key has none.
     async fn key_activity(
         &self,
         tenant: TenantId,
@@ -149,7 +149,7 @@ pub trait Store: Send + Sync + 'static {
         since: DateTime<Utc>,
     ) -> StoreResult<KeyActivity>;
     /// The `hours` of [`Store::key_activity`] alone: a key's log entries per hour by outcome
-    /// since `since` (the overview's figures, without the history walk the rest needs).
+    /// since `since` (the overview's figures, without the refusals and fields the rest needs).
     async fn key_hours(
         &self,
         tenant: TenantId,

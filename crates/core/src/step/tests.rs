@@ -80,6 +80,21 @@ fn an_updates_own_warnings_come_first() {
 }
 
 #[test]
+fn only_an_update_of_an_existing_org_names_the_fields_it_changed() {
+    let mut org = OrgState::new(TargetOrgId(1));
+    let created = step(&mut org, &update(vec![plan("pro")], None), t(0));
+    assert!(
+        created.applied.changed_fields.is_empty(),
+        "a creation sets every field it maps: it says nothing of what keeps changing"
+    );
+    let patches = vec![plan("team"), FieldPatch::Mrr(Some(100))];
+    let updated = step(&mut org, &update(patches.clone(), None), t(1));
+    assert_eq!(updated.applied.changed_fields, ["planId", "mrr"]);
+    let same = step(&mut org, &update(patches, None), t(2));
+    assert!(same.applied.changed_fields.is_empty(), "nothing changed");
+}
+
+#[test]
 fn a_first_update_with_no_fields_still_creates_and_changes() {
     let mut org = OrgState::new(TargetOrgId(1));
     let first = step(&mut org, &update(vec![], None), t(0));
@@ -226,6 +241,7 @@ fn a_repeated_message_id_repeats_the_first_answer_for_a_day() {
         unchanged_reason: None,
         warnings: Vec::new(),
         duplicate: false,
+        changed_fields: Vec::new(),
     };
     let again = repeat(first.clone(), t(0), t(3_600)).expect("within the day");
     assert!(again.duplicate && again.is_new_org && again.changed);

@@ -312,6 +312,7 @@ mod tests {
             template_version: 1,
             payload: None,
             replay_of: None,
+            changed_fields: Vec::new(),
         };
         change(&mut row);
         Delivery {

@@ -336,6 +336,7 @@ mod tests {
                 template_version: 1,
                 payload: None,
                 replay_of: None,
+                changed_fields: Vec::new(),
             },
         };
         let html = row("/settings/api-keys/key_1", &d).into_string();

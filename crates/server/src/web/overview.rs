@@ -50,7 +50,7 @@ async fn overview(
 }
 
 /// A key with its traffic over the last 24 hours (the figures of its health the overview shows;
-/// the whole health, with its walk of the history each update wrote, is on the key's page).
+/// the whole health, with its refusals and changed fields, is on the key's page).
 struct KeyRow {
     key: ApiKeyRecord,
     traffic: KeyTraffic,

@@ -1,5 +1,6 @@
 //! How a chunk holds an entry: a JSON array of its fields.
 
+use serde::de::IgnoredAny;
 use serde::ser::SerializeTuple;
 use serde::{Deserialize, Serialize, Serializer};
 use trailspark_core::{ApiKeyId, TargetOrgId};
@@ -33,6 +34,8 @@ pub(super) struct Entry<S> {
     pub(super) version: i64,
     pub(super) payload: bool,
     pub(super) replay_of: Option<i64>,
+    /// [`DeliveryRow::changed_fields`]; absent from entries logged before it was kept.
+    pub(super) fields: Vec<S>,
 }
 
 /// [`Entry`]'s fields in their stored order.
@@ -56,6 +59,7 @@ struct Packed<S>(
     i64,
     bool,
     Option<i64>,
+    #[serde(default = "Vec::new")] Vec<S>,
 );
 
 impl<S> From<Packed<S>> for Entry<S> {
@@ -78,13 +82,14 @@ impl<S> From<Packed<S>> for Entry<S> {
             version: p.14,
             payload: p.15,
             replay_of: p.16,
+            fields: p.17,
         }
     }
 }
 
 impl<S: Serialize> Serialize for Entry<S> {
     fn serialize<Z: Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
-        let mut t = serializer.serialize_tuple(17)?;
+        let mut t = serializer.serialize_tuple(18)?;
         t.serialize_element(&self.request)?;
         t.serialize_element(&self.index)?;
         t.serialize_element(&self.at)?;
@@ -102,6 +107,7 @@ impl<S: Serialize> Serialize for Entry<S> {
         t.serialize_element(&self.version)?;
         t.serialize_element(&self.payload)?;
         t.serialize_element(&self.replay_of)?;
+        t.serialize_element(&self.fields)?;
         t.end()
     }
 }
@@ -126,6 +132,7 @@ impl<'a> Entry<&'a str> {
             version: row.template_version,
             payload: row.payload.is_some(),
             replay_of: row.replay_of,
+            fields: row.changed_fields.iter().map(String::as_str).collect(),
         }
     }
 }
@@ -162,9 +169,96 @@ impl Entry<String> {
                 // Read apart, only for the entries that are shown (see `attach_payloads`).
                 payload: None,
                 replay_of: self.replay_of,
+                changed_fields: self.fields,
             },
         })
     }
 }
 
 pub(super) type Entries = Vec<Option<Entry<String>>>;
+
+/// What key health reads of a stored entry, every other element skipped unread: a key's
+/// health reads a day of its log at a time, and building every string of every entry cost
+/// more than the counting.
+#[derive(Deserialize)]
+pub(super) struct View(
+    pub(super) IgnoredAny,
+    pub(super) IgnoredAny,
+    pub(super) i64,
+    pub(super) IgnoredAny,
+    pub(super) IgnoredAny,
+    pub(super) String,
+    pub(super) Option<String>,
+    pub(super) Option<String>,
+    pub(super) IgnoredAny,
+    pub(super) IgnoredAny,
+    pub(super) IgnoredAny,
+    pub(super) IgnoredAny,
+    pub(super) IgnoredAny,
+    pub(super) IgnoredAny,
+    pub(super) IgnoredAny,
+    pub(super) IgnoredAny,
+    pub(super) IgnoredAny,
+    #[serde(default = "Vec::new")] pub(super) Vec<String>,
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An applied entry as written before entries kept their changed fields (17 elements).
+    const OLD: &str = r#"[["req_1",null,1700000000000000,"webhook",200,"applied",null,null,
+        "ws_1",null,7,true,null,null,1,false,null]]"#;
+
+    #[test]
+    fn an_entry_logged_before_fields_were_kept_reads_with_none() {
+        let entries: Entries = serde_json::from_str(OLD).unwrap();
+        let entry = entries[0].as_ref().unwrap();
+        assert_eq!(entry.org.as_deref(), Some("ws_1"));
+        assert!(entry.fields.is_empty());
+        let views: Vec<Option<View>> = serde_json::from_str(OLD).unwrap();
+        let view = views[0].as_ref().unwrap();
+        assert_eq!(
+            (view.2, view.5.as_str()),
+            (1_700_000_000_000_000, "applied")
+        );
+        assert!(view.17.is_empty());
+    }
+
+    #[test]
+    fn an_entry_keeps_its_changed_fields_and_the_view_reads_what_health_needs() {
+        let row = DeliveryRow {
+            request_id: "req_1".into(),
+            index: Some(2),
+            received_at: from_micros(1_700_000_000_000_000),
+            intake: Intake::Webhook,
+            status: 200,
+            outcome: Outcome::Applied,
+            code: Some("c".into()),
+            message: Some("a \"quoted\" `code`".into()),
+            product_org_id: Some("ws_1".into()),
+            lead_id: None,
+            target_org_id: Some(TargetOrgId(7)),
+            changed: true,
+            unchanged_reason: None,
+            warnings: Some(r#"[{"code":"x"}]"#.into()),
+            template_version: 3,
+            payload: None,
+            replay_of: Some(4),
+            changed_fields: vec!["planName".into(), "customFields.seats".into()],
+        };
+        let json = serde_json::to_string(&[Entry::of(&row)]).unwrap();
+        let entries: Entries = serde_json::from_str(&json).unwrap();
+        let read = entries.into_iter().next().flatten().unwrap();
+        let delivery = read.into_delivery(9, "key_1").unwrap();
+        assert_eq!(delivery.row, row, "every column read back");
+        let views: Vec<Option<View>> = serde_json::from_str(&json).unwrap();
+        let View(_, _, at, _, _, outcome, code, message, .., fields) = views[0].as_ref().unwrap();
+        assert_eq!(*at, 1_700_000_000_000_000);
+        assert_eq!(
+            (outcome.as_str(), code.as_deref(), message.as_deref()),
+            ("applied", Some("c"), Some("a \"quoted\" `code`"))
+        );
+        assert_eq!(fields, &row.changed_fields);
+    }
+}

@@ -182,6 +182,7 @@ async fn a_failed_job_logs_nothing_and_its_neighbours_log_one_chunk() {
         template_version: 1,
         payload: Some(format!("payload of {request}")),
         replay_of: None,
+        changed_fields: Vec::new(),
     };
     let mut jobs = Vec::new();
     for (request, fail) in [("good", false), ("bad", true), ("other", false)] {
