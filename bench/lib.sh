@@ -11,12 +11,13 @@ server_pid=""
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-# start NAME COMMAND…: runs a server, waits for its "listening on http://ADDR" line.
+# start NAME COMMAND…: runs a server, waits for its "listening on http://ADDR" line (for
+# $start_tries × 50 ms: 10 s unless set).
 start() {
   local name=$1; shift
   "$@" >"$work/$name.out" 2>"$work/$name.err" &
   server_pid=$!
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 "${start_tries:-200}"); do
     addr=$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$work/$name.out" | head -n 1)
     [ -n "$addr" ] && return 0
     sleep 0.05
