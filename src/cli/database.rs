@@ -87,6 +87,25 @@ pub struct DatabaseArgs {
     pub pg_writers: u32,
 }
 
+/// Says, loudly, when PostgreSQL would answer a commit before it is on disk: trailspark
+/// answers 200 only for a committed update, and that promise then does not hold across a power
+/// loss. A warning, not a refusal: such settings are a fair choice for a throwaway test server.
+async fn warn_unless_durable(store: &PostgresStore) {
+    match store.unsafe_settings().await {
+        Ok(settings) => {
+            for (setting, value) in settings {
+                tracing::warn!(
+                    "PostgreSQL runs trailspark's sessions with `{setting} = {value}`: a commit \
+                     is acknowledged before it is on disk, so a power loss can lose updates \
+                     already answered 200. Set `{setting} = on` (postgresql.conf, ALTER DATABASE \
+                     or ALTER ROLE, and not in the URL's options) for a store you keep."
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read PostgreSQL's durability settings"),
+    }
+}
+
 impl DatabaseArgs {
     /// Opens the store, migrating it if needed; a store named with `--database` (or
     /// `TRAILSPARK_DATABASE_URL`) is created if it does not exist, the default one only by
@@ -104,6 +123,7 @@ impl DatabaseArgs {
                 store.migrate().await.with_context(|| {
                     format!("cannot migrate the PostgreSQL store at {}", redact(&url))
                 })?;
+                warn_unless_durable(&store).await;
                 Ok(Arc::new(store))
             }
             Backend::Sqlite(path) => {

@@ -4,7 +4,7 @@ use chrono::Utc;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Timeouts};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Config, NoTls};
-use trailspark_store::StoreError;
+use trailspark_store::{StoreError, StoreResult};
 
 use crate::PostgresOptions;
 
@@ -188,4 +188,31 @@ pub fn pool_error(e: PoolError) -> StoreError {
         PoolError::Backend(e) => pg_error(e),
         other => StoreError::unavailable("no PostgreSQL connection free in time").caused_by(other),
     }
+}
+
+/// The settings of trailspark's sessions under which PostgreSQL answers a commit before it is
+/// on disk, each with its value: `fsync = off` (nothing is flushed; a power loss can lose
+/// acknowledged updates and corrupt the cluster) and `synchronous_commit = off` (a commit is
+/// answered before its WAL is flushed; a power loss loses the last acknowledged updates).
+/// Read per session, so a value set for the server, the database, the role or in the URL's
+/// `options` is what counts.
+pub async fn unsafe_settings(
+    c: &impl deadpool_postgres::GenericClient,
+) -> StoreResult<Vec<(&'static str, String)>> {
+    let row = c
+        .query_one(
+            "SELECT current_setting('fsync'), current_setting('synchronous_commit')",
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+    let (fsync, synchronous_commit): (String, String) = (row.get(0), row.get(1));
+    let mut unsafe_ones = Vec::new();
+    if fsync == "off" {
+        unsafe_ones.push(("fsync", fsync));
+    }
+    if synchronous_commit == "off" {
+        unsafe_ones.push(("synchronous_commit", synchronous_commit));
+    }
+    Ok(unsafe_ones)
 }

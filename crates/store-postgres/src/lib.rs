@@ -114,6 +114,11 @@ impl PostgresStore {
         });
     }
 
+    /// See [`db::unsafe_settings`]: what makes an acknowledged update less than durable.
+    pub async fn unsafe_settings(&self) -> StoreResult<Vec<(&'static str, String)>> {
+        db::unsafe_settings(&self.client().await?).await
+    }
+
     /// Applies the embedded migrations not yet applied (safe when instances start together);
     /// returns the names of those it applied.
     pub async fn migrate(&self) -> StoreResult<Vec<&'static str>> {
