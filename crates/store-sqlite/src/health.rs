@@ -47,8 +47,8 @@ pub fn hours(
     since: i64,
 ) -> StoreResult<Vec<HourCount>> {
     let mut counts = Counts::default();
-    deliveries::each_since(conn, tenant, key, since, |id, entry| {
-        counts.add(id, &entry);
+    deliveries::each_since(conn, tenant, key, since, |_, entry| {
+        counts.add_hour(&entry);
         Ok(())
     })?;
     Ok(counts.hours())
@@ -66,12 +66,17 @@ struct Counts {
 }
 
 impl Counts {
-    fn add(&mut self, id: i64, entry: &deliveries::EntryView<'_>) {
+    /// Counts the entry in its hour only: what the overview needs.
+    fn add_hour(&mut self, entry: &deliveries::EntryView<'_>) {
         let hour = entry.at.div_euclid(MICROS_PER_HOUR);
         self.hours
             .entry((hour, entry.outcome.as_str()))
             .or_insert((entry.outcome, 0))
             .1 += 1;
+    }
+
+    fn add(&mut self, id: i64, entry: &deliveries::EntryView<'_>) {
+        self.add_hour(entry);
         match entry.outcome {
             Outcome::Refused => {
                 let code = entry.code.unwrap_or_default();
