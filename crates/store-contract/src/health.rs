@@ -1,6 +1,6 @@
 //! A key's activity (the raw counts of key health, SPEC §6): its log entries by hour and
-//! outcome, its refusals by code with the newest example, and the fields each history row it
-//! wrote changed; since a time, for that key of that tenant only.
+//! outcome, its refusals by code with the newest example, and the fields each of its applied
+//! updates of an existing product org changed; since a time, for that key of that tenant only.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -70,7 +70,7 @@ fn sorted(changes: Vec<ChangedFields>) -> Vec<Vec<String>> {
 /// Entries by outcome and hour, refusals by code with their newest message, and the fields
 /// each of the key's own applied updates of an existing org changed since the time: not a
 /// creation's, not another key's updates of the same org, not an update received before.
-pub async fn key_activity_counts_the_log_and_the_history_of_one_key(store: Arc<dyn Store>) {
+pub async fn key_activity_counts_the_log_of_one_key(store: Arc<dyn Store>) {
     let s = store.as_ref();
     let (t, key) = tenant_with_key(&store, "health-a").await;
     let other_key = s

@@ -33,7 +33,7 @@ pub use duplicates::{
     possible_duplicates_fold_space_and_ascii_case, possible_duplicates_made_at_once_are_found,
     unlinked_leads_say_why,
 };
-pub use health::key_activity_counts_the_log_and_the_history_of_one_key;
+pub use health::key_activity_counts_the_log_of_one_key;
 pub use ingest::{
     concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
     message_id_dedupe, per_field_last_writer_wins, semantics_hold_inside_batches,
@@ -82,7 +82,7 @@ macro_rules! store_contract_tests {
             concurrent_template_changes_take_consecutive_versions,
             possible_duplicates_fold_space_and_ascii_case,
             possible_duplicates_made_at_once_are_found, unlinked_leads_say_why,
-            key_activity_counts_the_log_and_the_history_of_one_key,
+            key_activity_counts_the_log_of_one_key,
             tenant_counts_count_only_the_tenants_rows, search_is_the_same_narrowed_or_walked);
     };
     (@cases $open:expr; $($case:ident),*) => {
