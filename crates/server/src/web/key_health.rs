@@ -9,7 +9,7 @@ use trailspark_store::{ApiKeyRecord, KeyHealth, Outcome};
 use super::chart::hourly_chart;
 use super::key_deliveries::delivery_link;
 use super::key_page::key_href;
-use super::values::{label, message, when};
+use super::values::{counted, label, message, when};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -77,7 +77,7 @@ fn volatile_fields(health: &KeyHealth) -> Markup {
             ul #volatile-fields {
                 @for field in &health.volatile_fields {
                     li {
-                        (field_name(&field.field)) " is the only change of " (percent(field.only_change_share)) " of " (health.changing_updates) " updates: " (message(&field.advice)) "."
+                        (field_name(&field.field)) " is the only change of " (percent(field.only_change_share)) " of " (counted(health.changing_updates, "update")) ": " (message(&field.advice)) "."
                     }
                 }
             }
@@ -90,7 +90,7 @@ fn fields(health: &KeyHealth) -> Markup {
     html! {
         @if !health.fields.is_empty() {
             details #changed-fields {
-                summary { "Fields changed by the " (health.changing_updates) " updates of existing product orgs that changed something" }
+                summary { "Fields changed, over " (counted(health.changing_updates, "update")) " of existing product orgs that changed something" }
                 table.stack {
                     thead { tr { th { "Field" } th { "Changed in" } } }
                     tbody {

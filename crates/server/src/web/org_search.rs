@@ -8,6 +8,7 @@ use trailspark_store::{Page, PageRequest, ProductOrg, SearchQuery};
 use super::org_move::move_under;
 use super::orgs::{lead_href, product_org_link, target_href, urlencode};
 use super::session::Viewer;
+use super::values::counted;
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -70,7 +71,7 @@ pub fn results(found: &Found) -> Markup {
                             li {
                                 a href=(target_href(org.id)) { (org.name) } " · "
                                 a href=(target_href(org.id)) { "#" (org.id.0) } " · "
-                                (org.product_org_count) " product org" @if org.product_org_count != 1 { "s" }
+                                (counted(org.product_org_count.unsigned_abs(), "product org"))
                             }
                         }
                         (more(found.target_orgs.next_cursor.is_some()))

@@ -37,10 +37,7 @@ fn relative(at: &DateTime<Utc>, now: DateTime<Utc>) -> String {
         10..=59 => format!("{seconds} s"),
         60..=3_599 => format!("{} min", seconds / 60),
         3_600..=86_399 => format!("{} h", seconds / 3_600),
-        86_400..=2_591_999 => {
-            let days = seconds / 86_400;
-            format!("{days} day{}", if days == 1 { "" } else { "s" })
-        }
+        86_400..=2_591_999 => counted(seconds / 86_400, "day"),
         _ => return at.format("%Y-%m-%d").to_string(),
     };
     if ago {
@@ -69,6 +66,12 @@ pub fn grouped(n: u64) -> String {
         out.push(digit);
     }
     out
+}
+
+/// A count with its noun, grouped and in the singular for one: `1 update`, `1,024 updates`.
+pub fn counted(n: u64, noun: &str) -> String {
+    let plural = if n == 1 { "" } else { "s" };
+    format!("{} {noun}{plural}", grouped(n))
 }
 
 /// A product org field's name in words: `userCount` → `User count`, `mrr` → `MRR`.

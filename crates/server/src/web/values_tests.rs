@@ -49,6 +49,14 @@ fn money_is_in_units_grouped_by_thousands() {
 }
 
 #[test]
+fn counts_take_the_singular_for_one_only() {
+    assert_eq!(counted(0, "update"), "0 updates");
+    assert_eq!(counted(1, "update"), "1 update");
+    assert_eq!(counted(2, "product org"), "2 product orgs");
+    assert_eq!(counted(12_345, "update"), "12,345 updates");
+}
+
+#[test]
 fn field_names_read_as_words() {
     assert_eq!(label("userCount"), "User count");
     assert_eq!(label("productOrgId"), "Product org ID");
