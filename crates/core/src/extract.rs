@@ -201,7 +201,8 @@ impl<'a> Fields<'a> {
             .iter()
             .flat_map(|(_, path)| path.paths().iter().map(|p| p.as_str()))
             .collect();
-        let mut found = near.closest_each(&asked).into_iter();
+        let found = near.closest_each_cached(&asked, &template.hints);
+        let mut found = found.iter().cloned();
         self.unresolved
             .iter()
             .filter_map(|(field, path)| {
@@ -319,6 +320,21 @@ mod tests {
             ],
             "in template order; planName and trialStatus have nothing near"
         );
+    }
+
+    /// A CDP sends one shape again and again: its hints are worked out once per template.
+    #[test]
+    fn payloads_of_one_shape_are_warned_alike_from_hints_worked_out_once() {
+        let template = template(Preset::Segment);
+        let payload = |id: &str, plan: &str| json!({"groupId": id, "traits": {"Plan": plan}});
+        let first = extract_product_org(&template, &payload("ws_1", "pro")).unwrap();
+        let second = extract_product_org(&template, &payload("ws_2", "free")).unwrap();
+        assert_eq!(
+            unresolved(&first),
+            [("planId", "traits.plan", "traits.Plan")]
+        );
+        assert_eq!(unresolved(&second), unresolved(&first));
+        assert_eq!(template.hints.len(), 1, "one shape, worked out once");
     }
 
     #[test]

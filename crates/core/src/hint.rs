@@ -5,6 +5,10 @@ use serde_json::Value;
 
 use crate::path::escape_segment;
 
+mod cache;
+
+pub use cache::HintCache;
+
 /// How deep and how many paths of a payload are looked at; a hint is a courtesy, never a cost.
 const MAX_DEPTH: usize = 8;
 const MAX_CANDIDATES: usize = 10_000;
@@ -47,6 +51,16 @@ impl<'a> NearPaths<'a> {
     /// met among equally near ones.
     pub fn closest(&self, wanted: &str) -> Option<String> {
         self.closest_each(&[wanted]).pop().flatten()
+    }
+
+    /// [`NearPaths::closest_each`], answered from `cache` when a payload of the same shape asked
+    /// the same before. `cache` must be used with one `taken` rule only (one per template).
+    pub fn closest_each_cached(
+        &self,
+        wanted: &[&str],
+        cache: &HintCache,
+    ) -> std::sync::Arc<[Option<String>]> {
+        cache.get_or_insert(self.payload, wanted, || self.closest_each(wanted))
     }
 
     /// [`NearPaths::closest`] of each of `wanted`, in one walk of the payload.
@@ -94,8 +108,7 @@ impl<'a> NearPaths<'a> {
                 }
             }
         };
-        let mut path = String::new();
-        walk(self.payload, &mut path, 0, &mut 0, &mut consider);
+        each_path(self.payload, &mut consider);
         wanted
             .into_iter()
             .map(|w| w.best.map(|(_, path)| path))
@@ -128,51 +141,94 @@ fn bag_distance(a: &str, b: &str) -> usize {
     only_a.max(only_b) as usize
 }
 
-/// Calls `visit` with the path of every non-null value under `value` (prefixed by `path`),
-/// within the depth and count limits.
-fn walk(
-    value: &Value,
-    path: &mut String,
-    depth: usize,
-    seen: &mut usize,
-    visit: &mut impl FnMut(&str),
-) {
+/// One step down a payload: an object's key or an array's index.
+#[derive(Clone, Copy)]
+enum Segment<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// What a walk of a payload does at each value it reaches.
+trait Visit<'v> {
+    /// `child` is reached by `segment` from its parent, `depth` steps below the payload.
+    fn enter(&mut self, segment: Segment<'v>, child: &'v Value, depth: usize);
+    /// Every value under the last entered one was visited.
+    fn leave(&mut self);
+}
+
+/// Visits every value under `value`, parents before their children, within the depth and count
+/// limits. The hints and the shape of a payload (the key of [`HintCache`]) both walk through
+/// here, so a shape covers exactly what a hint can see.
+fn walk<'v>(value: &'v Value, depth: usize, seen: &mut usize, visit: &mut impl Visit<'v>) {
     if depth > MAX_DEPTH {
         return;
     }
-    let mut step = |segment: &str, child: &Value, path: &mut String, seen: &mut usize| {
+    let mut step = |segment: Segment<'v>, child: &'v Value, seen: &mut usize| {
         if *seen >= MAX_CANDIDATES {
             return;
         }
-        let len = path.len();
-        if !path.is_empty() {
-            path.push('.');
-        }
-        if segment.contains(['.', '\\']) {
-            path.push_str(&escape_segment(segment));
-        } else {
-            path.push_str(segment);
-        }
         *seen += 1;
-        if !child.is_null() {
-            visit(path);
-        }
-        walk(child, path, depth + 1, seen, visit);
-        path.truncate(len);
+        visit.enter(segment, child, depth);
+        walk(child, depth + 1, seen, visit);
+        visit.leave();
     };
     match value {
         Value::Object(map) => {
             for (key, child) in map {
-                step(key, child, path, seen);
+                step(Segment::Key(key), child, seen);
             }
         }
         Value::Array(items) => {
             for (i, child) in items.iter().take(MAX_ARRAY_ITEMS).enumerate() {
-                step(&i.to_string(), child, path, seen);
+                step(Segment::Index(i), child, seen);
             }
         }
         _ => {}
     }
+}
+
+/// Calls its function with the path of every non-null value, built in one reused buffer.
+struct Paths<F> {
+    path: String,
+    lengths: Vec<usize>,
+    visit: F,
+}
+
+impl<'v, F: FnMut(&str)> Visit<'v> for Paths<F> {
+    fn enter(&mut self, segment: Segment<'v>, child: &'v Value, _: usize) {
+        self.lengths.push(self.path.len());
+        if !self.path.is_empty() {
+            self.path.push('.');
+        }
+        match segment {
+            Segment::Key(key) if key.contains(['.', '\\']) => {
+                self.path.push_str(&escape_segment(key))
+            }
+            Segment::Key(key) => self.path.push_str(key),
+            Segment::Index(i) => {
+                use std::fmt::Write;
+                let _ = write!(self.path, "{i}");
+            }
+        }
+        if !child.is_null() {
+            (self.visit)(&self.path);
+        }
+    }
+
+    fn leave(&mut self) {
+        let length = self.lengths.pop().unwrap_or(0);
+        self.path.truncate(length);
+    }
+}
+
+/// Calls `visit` with the path of every non-null value under `payload`, within the limits.
+fn each_path(payload: &Value, visit: impl FnMut(&str)) {
+    let mut paths = Paths {
+        path: String::new(),
+        lengths: Vec::new(),
+        visit,
+    };
+    walk(payload, 0, &mut 0, &mut paths);
 }
 
 #[cfg(test)]

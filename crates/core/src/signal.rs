@@ -170,10 +170,12 @@ fn unresolved_product_org_id(
             .flat_map(|p| p.paths())
             .any(|p| p.as_str() == candidate)
     });
-    path.paths()
+    let alternatives: Vec<&str> = path.paths().iter().map(|p| p.as_str()).collect();
+    near.closest_each_cached(&alternatives, &template.hints)
         .iter()
-        .find_map(|p| near.closest(p.as_str()))
-        .map(|did_you_mean| Warning::unresolved_path("productOrgId", path.as_str(), &did_you_mean))
+        .flatten()
+        .next()
+        .map(|did_you_mean| Warning::unresolved_path("productOrgId", path.as_str(), did_you_mean))
         .into_iter()
         .collect()
 }

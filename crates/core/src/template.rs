@@ -8,6 +8,7 @@ use std::fmt;
 use serde_json::{Map, Value};
 
 use crate::fields::{Field, CUSTOM_FIELDS};
+use crate::hint::HintCache;
 use crate::ids::EndpointType;
 use crate::path::{FieldPath, Path, MAX_ALTERNATIVES};
 
@@ -69,6 +70,8 @@ pub struct ProductOrgTemplate {
     pub message_id: Option<FieldPath>,
     /// Custom field name → path, in the order written.
     pub custom_fields: Vec<(String, FieldPath)>,
+    /// The "did you mean" answers of the payload shapes met so far.
+    pub hints: HintCache,
 }
 
 impl ProductOrgTemplate {
@@ -95,6 +98,8 @@ pub struct SignalTemplate {
     pub properties: Option<FieldPath>,
     pub message_id: Option<FieldPath>,
     pub custom_fields: Vec<(String, FieldPath)>,
+    /// The "did you mean" answers of the payload shapes met so far.
+    pub hints: HintCache,
 }
 
 /// Every reason a template was refused, so the user fixes them all in one go.
@@ -166,6 +171,7 @@ impl PayloadTemplate {
                     event_timestamp: reader.optional("eventTimestamp"),
                     message_id: reader.optional("messageId"),
                     custom_fields: reader.custom_fields(),
+                    hints: HintCache::default(),
                     product_org_id: match product_org_id {
                         Some(path) => path,
                         None => return Err(TemplateError(reader.errors)),
@@ -183,6 +189,7 @@ impl PayloadTemplate {
                     properties: reader.optional("properties"),
                     message_id: reader.optional("messageId"),
                     custom_fields: reader.custom_fields(),
+                    hints: HintCache::default(),
                 };
                 if template.email.is_none() && template.lead_id.is_none() {
                     reader.errors.push(
