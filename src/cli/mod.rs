@@ -4,7 +4,9 @@ mod admin_token;
 mod database;
 mod deliveries;
 mod firmographics;
+mod generate;
 mod key;
+mod logging;
 mod serve;
 mod tenant;
 mod user;
@@ -16,7 +18,14 @@ pub use database::DatabaseArgs;
 /// trailspark: product org data from Segment, RudderStack and Hightouch, kept current and
 /// served to lead scoring as productOrgInfo.
 #[derive(Debug, Parser)]
-#[command(name = "trailspark", version, about, long_about = None, propagate_version = true)]
+// The commit beside the version says exactly which code runs (set by build.rs).
+#[command(
+    name = "trailspark",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("TRAILSPARK_COMMIT"), ")"),
+    about,
+    long_about = None,
+    propagate_version = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
@@ -56,6 +65,18 @@ pub enum Command {
     /// The copy is one consistent snapshot. Restore by stopping serve and putting the copy in
     /// the store's place (or pointing --database at it). For PostgreSQL use pg_dump.
     Backup(BackupArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    ///
+    /// Install it where the shell looks, e.g.
+    /// `trailspark completions bash > /etc/bash_completion.d/trailspark`,
+    /// `trailspark completions zsh > "${fpath[1]}/_trailspark"`,
+    /// `trailspark completions fish > ~/.config/fish/completions/trailspark.fish`.
+    Completions(generate::CompletionsArgs),
+    /// Print the man page (roff) of trailspark or of one of its commands to stdout.
+    ///
+    /// Read it with `trailspark man | man -l -`, or install every page with
+    /// `trailspark man --out-dir /usr/local/share/man/man1`.
+    Man(generate::ManArgs),
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +128,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Completions(args) => generate::completions(&args),
+        Command::Man(args) => generate::man(&args),
     }
 }
 

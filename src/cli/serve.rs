@@ -6,6 +6,7 @@ use clap::Args;
 use trailspark_server::{shutdown_signal, PublicUrl, Retention, Server, ServerConfig};
 
 use super::database::DatabaseArgs;
+use super::logging::{self, LogFormat};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -81,10 +82,19 @@ pub struct ServeArgs {
     /// when X-Forwarded-Proto says https, and URLs follow Host.
     #[arg(long, env = "TRAILSPARK_PUBLIC_URL", value_parser = clap::value_parser!(PublicUrl))]
     pub public_url: Option<PublicUrl>,
+    /// Shape of the log lines on stderr: text for people (coloured only on a terminal), or
+    /// json, one object per line, for log shippers. TRAILSPARK_LOG sets which lines.
+    #[arg(
+        long,
+        env = "TRAILSPARK_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    pub log_format: LogFormat,
 }
 
 pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
-    init_logging();
+    logging::init(args.log_format);
     let store = db.create_or_open().await?;
     if let Some(tenant) = store.create_default_tenant_if_empty().await? {
         println!(
@@ -135,15 +145,4 @@ pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     server.run_until(shutdown_signal()).await
-}
-
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILSPARK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        // Colour codes only help a terminal; in a log file they are noise.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
 }
