@@ -2,8 +2,6 @@
 
 mod cli;
 
-use clap::Parser;
-
 // A webhook request allocates and frees many small values (its JSON, its update, its answer)
 // across threads; under callgrind the service ran 12 % fewer instructions per request with
 // mimalloc than with glibc's allocator, which takes locks and consolidates free lists.
@@ -11,7 +9,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    let args = cli::Cli::parse();
+    let args = cli::parse();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

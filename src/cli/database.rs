@@ -255,21 +255,7 @@ enum Backend {
 
 /// The URL without its password, for messages and logs.
 fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_owned();
-    };
-    let rest = &url[scheme_end..];
-    match (rest.find('@'), rest.find(':')) {
-        (Some(at), Some(colon)) if colon < at => {
-            format!(
-                "{}{}:***{}",
-                &url[..scheme_end],
-                &rest[..colon],
-                &rest[at..]
-            )
-        }
-        _ => url.to_owned(),
-    }
+    super::config::redact_url(url)
 }
 
 /// Finds a tenant by subdomain, with an error that says how to create one.

@@ -1,6 +1,7 @@
 //! Command-line interface: parse with clap, then call into the crates.
 
 mod admin_token;
+mod config;
 mod database;
 mod deliveries;
 mod firmographics;
@@ -13,6 +14,7 @@ mod user;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use config::parse;
 pub use database::DatabaseArgs;
 
 /// trailspark: product org data from Segment, RudderStack and Hightouch, kept current and
@@ -29,6 +31,11 @@ pub use database::DatabaseArgs;
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// A TOML file of settings: a key for each flag that has a TRAILSPARK_* variable, named
+    /// as the flag with _ for - (database_url for --database). A flag beats its variable,
+    /// which beats the file, which beats the default. `trailspark config example` prints one.
+    #[arg(long, global = true, env = "TRAILSPARK_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     pub json: bool,
@@ -77,6 +84,9 @@ pub enum Command {
     /// Read it with `trailspark man | man -l -`, or install every page with
     /// `trailspark man --out-dir /usr/local/share/man/man1`.
     Man(generate::ManArgs),
+    /// Show the settings in effect, or print an example config file (`--config`).
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),
+        Command::Config(cmd) => config::run(cli.json, &cmd),
     }
 }
 
