@@ -14,6 +14,7 @@ use tempfile::TempDir;
 use trailspark_store_contract::postgres::TestDatabase;
 
 pub mod admin;
+pub mod disk;
 mod held;
 pub mod leads;
 pub mod probe;

@@ -16,6 +16,7 @@ pub mod postgres;
 mod reads;
 mod search;
 mod templates;
+mod write_health;
 
 pub use accounts::{api_keys, tenants, users_and_sessions};
 pub use admin_tokens::{admin_tokens, admin_tokens_are_revoked_and_used_per_tenant};
@@ -48,6 +49,7 @@ pub use templates::{
     concurrent_template_changes_take_consecutive_versions,
     template_versions_are_kept_per_key_and_tenant,
 };
+pub use write_health::the_write_probe_commits_and_alone_ends_a_write_failure;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -83,7 +85,8 @@ macro_rules! store_contract_tests {
             possible_duplicates_fold_space_and_ascii_case,
             possible_duplicates_made_at_once_are_found, unlinked_leads_say_why,
             key_activity_counts_the_log_of_one_key,
-            tenant_counts_count_only_the_tenants_rows, search_is_the_same_narrowed_or_walked);
+            tenant_counts_count_only_the_tenants_rows, search_is_the_same_narrowed_or_walked,
+            the_write_probe_commits_and_alone_ends_a_write_failure);
     };
     (@cases $open:expr; $($case:ident),*) => {
         $(

@@ -61,6 +61,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0011_changed_fields",
         include_str!("../migrations/0011_changed_fields.sql"),
     ),
+    (
+        12,
+        "0012_write_probe",
+        include_str!("../migrations/0012_write_probe.sql"),
+    ),
 ];
 
 /// Any fixed number: the advisory lock under which instances migrate one at a time.

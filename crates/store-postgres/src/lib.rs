@@ -16,15 +16,16 @@ mod signals;
 mod similar;
 mod target_orgs;
 mod templates;
+mod transactions;
 mod users;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{Pool, Transaction};
+use deadpool_postgres::Pool;
 use serde_json::{Map, Value};
-use tokio_postgres::IsolationLevel;
 use trailspark_core::{
     AdminTokenId, ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId,
 };
@@ -32,7 +33,7 @@ use trailspark_store::{
     AdminToken, ApiKeyRecord, Delivery, DeliveryQuery, EvaluationContext, FirmographicsRow,
     HistoryEntry, IngestRequest, IngestResult, Lead, NewAdminToken, NewApiKey, Page, PageRequest,
     ProductOrg, SearchQuery, Session, SignalApplied, SignalRequest, Store, StoreResult, Swept,
-    TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead, User,
+    TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead, User, WriteHealth,
 };
 
 use crate::db::{pg_error, pool_error};
@@ -76,19 +77,27 @@ impl Default for PostgresOptions {
 pub struct PostgresStore {
     pool: Pool,
     batcher: Batcher,
+    /// The write transactions that failed and the probes, for `/readyz`.
+    write_health: Arc<WriteHealth>,
 }
 
 impl PostgresStore {
     /// Connects to `url` and checks that the database answers; does not migrate.
     pub async fn connect(url: &str, options: PostgresOptions) -> StoreResult<Self> {
         let pool = db::pool(url, &options)?;
+        let write_health = Arc::new(WriteHealth::default());
         let batcher = Batcher::start(
             pool.clone(),
+            Arc::clone(&write_health),
             options.writers,
             options.max_batch,
             options.queue_capacity,
         );
-        let store = Self { pool, batcher };
+        let store = Self {
+            pool,
+            batcher,
+            write_health,
+        };
         store.ping().await?;
         store.sweep_every(SWEEP_EVERY);
         Ok(store)
@@ -125,36 +134,6 @@ impl PostgresStore {
         db::migrate(&self.pool).await
     }
 
-    /// Runs `f` in a transaction committed when it succeeds (rolled back when it fails).
-    async fn write<T>(
-        &self,
-        f: impl AsyncFnOnce(&mut Transaction<'_>) -> StoreResult<T>,
-    ) -> StoreResult<T> {
-        let mut client = self.pool.get().await.map_err(pool_error)?;
-        let mut tx = client.transaction().await.map_err(pg_error)?;
-        let out = f(&mut tx).await?;
-        tx.commit().await.map_err(pg_error)?;
-        Ok(out)
-    }
-
-    /// Runs `f` in a read-only REPEATABLE READ transaction: all its reads see one snapshot.
-    async fn snapshot<T>(
-        &self,
-        f: impl AsyncFnOnce(&Transaction<'_>) -> StoreResult<T>,
-    ) -> StoreResult<T> {
-        let mut client = self.pool.get().await.map_err(pool_error)?;
-        let tx = client
-            .build_transaction()
-            .isolation_level(IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await
-            .map_err(pg_error)?;
-        let out = f(&tx).await?;
-        tx.commit().await.map_err(pg_error)?;
-        Ok(out)
-    }
-
     async fn client(&self) -> StoreResult<deadpool_postgres::Object> {
         self.pool.get().await.map_err(pool_error)
     }
@@ -173,6 +152,14 @@ impl Store for PostgresStore {
             .await
             .map_err(pg_error)?;
         Ok(())
+    }
+
+    fn write_health(&self) -> Option<&WriteHealth> {
+        Some(&self.write_health)
+    }
+
+    async fn probe_write(&self) -> StoreResult<()> {
+        self.probe().await
     }
 
     async fn create_tenant(&self, subdomain: &Subdomain, name: &str) -> StoreResult<Tenant> {

@@ -80,7 +80,8 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
             "0008_admin_token_revocation",
             "0009_tenant_counts",
             "0010_search",
-            "0011_changed_fields"
+            "0011_changed_fields",
+            "0012_write_probe"
         ]
     );
     let tenant = store

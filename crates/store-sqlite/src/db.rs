@@ -67,6 +67,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0012_search",
         include_str!("../migrations/0012_search.sql"),
     ),
+    (
+        13,
+        "0013_write_probe",
+        include_str!("../migrations/0013_write_probe.sql"),
+    ),
 ];
 
 /// Opens a connection with the settings every connection of the store shares.

@@ -103,6 +103,14 @@ impl Store for SqliteStore {
         .await
     }
 
+    fn write_health(&self) -> Option<&trailspark_store::WriteHealth> {
+        Some(&self.writer.health)
+    }
+
+    async fn probe_write(&self) -> StoreResult<()> {
+        self.writer.probe().await
+    }
+
     async fn create_tenant(&self, subdomain: &Subdomain, name: &str) -> StoreResult<Tenant> {
         let (subdomain, name) = (subdomain.clone(), name.to_owned());
         self.writer

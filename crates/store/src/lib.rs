@@ -10,6 +10,7 @@ mod health;
 mod leads;
 mod rows;
 mod similar;
+mod write_health;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -41,6 +42,7 @@ pub use rows::{
 pub use similar::{did_you_mean, group_by_folded, is_possible_duplicate, meant};
 /// The outcomes of writes are the write rules' own (core); here for the stores' callers.
 pub use trailspark_core::{Applied, SignalApplied};
+pub use write_health::{WriteFailure, WriteHealth, PROBE_EVERY};
 
 /// Storage of tenants, keys, product orgs and their history.
 #[async_trait]
@@ -51,6 +53,20 @@ pub trait Store: Send + Sync + 'static {
     /// Group commit so far (for `/metrics`).
     fn commit_stats(&self) -> CommitStats {
         CommitStats::default()
+    }
+
+    /// Whether the store's writes fail (for `/readyz`): a write failed and no probe has
+    /// committed since. `None` for a store that does not watch its writes.
+    fn write_health(&self) -> Option<&WriteHealth> {
+        None
+    }
+    /// Commits a write through the store's write path, needing new space as a batch of
+    /// updates does, and records its outcome in [`Store::write_health`]: the one way a failure
+    /// ends, and so how `/readyz` finds out that writes commit again (with no updates coming,
+    /// as a load balancer sends none to an instance that is not ready). Only asked while
+    /// writes fail.
+    async fn probe_write(&self) -> StoreResult<()> {
+        Ok(())
     }
 
     /// Creates a tenant; [`StoreError::Conflict`] when the subdomain is taken.

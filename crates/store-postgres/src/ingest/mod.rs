@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use trailspark_core::TenantId;
 use trailspark_store::{
-    CommitCounters, CommitStats, IngestRequest, IngestResult, StoreError, StoreResult,
+    CommitCounters, CommitStats, IngestRequest, IngestResult, StoreError, StoreResult, WriteHealth,
 };
 
 use crate::db::{pg_error, pool_error};
@@ -37,16 +37,24 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// Starts `workers` workers, each committing up to `max_batch` requests at a time; at most
-    /// `capacity` requests wait (beyond, 503).
-    pub fn start(pool: Pool, workers: usize, max_batch: usize, capacity: usize) -> Self {
+    /// Starts `workers` workers, each committing up to `max_batch` requests at a time and
+    /// recording the transactions that fail in `health`; at most `capacity` requests wait
+    /// (beyond, 503).
+    pub fn start(
+        pool: Pool,
+        health: Arc<WriteHealth>,
+        workers: usize,
+        max_batch: usize,
+        capacity: usize,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let stats = Arc::new(CommitCounters::default());
         let workers = (0..workers.max(1))
             .map(|_| {
                 let (pool, rx, stats) = (pool.clone(), Arc::clone(&rx), Arc::clone(&stats));
-                tokio::spawn(work(pool, rx, max_batch.max(1), stats))
+                let health = Arc::clone(&health);
+                tokio::spawn(work(pool, health, rx, max_batch.max(1), stats))
             })
             .collect();
         Self {
@@ -109,6 +117,7 @@ impl Batcher {
 
 async fn work(
     pool: Pool,
+    health: Arc<WriteHealth>,
     queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
     max_batch: usize,
     stats: Arc<CommitCounters>,
@@ -129,14 +138,14 @@ async fn work(
             batch
         };
         stats.record(batch.len());
-        commit(&pool, batch).await;
+        commit(&pool, &health, batch).await;
     }
 }
 
 /// Commits a batch and answers its jobs. A batch that fails for another reason than an
 /// unavailable database is run again one job per transaction, so only the job at fault fails.
-async fn commit(pool: &Pool, batch: Vec<Job>) {
-    let outcome = in_transaction(pool, &batch).await;
+async fn commit(pool: &Pool, health: &WriteHealth, batch: Vec<Job>) {
+    let outcome = in_transaction(pool, health, &batch).await;
     match outcome {
         Ok(results) => {
             for (job, result) in batch.into_iter().zip(results) {
@@ -155,7 +164,9 @@ async fn commit(pool: &Pool, batch: Vec<Job>) {
             tracing::warn!(error = %e, size = batch.len(), "batch failed; applying its requests one by one");
             for job in batch {
                 let alone = std::slice::from_ref(&job);
-                let result = in_transaction(pool, alone).await.map(|mut r| r.remove(0));
+                let result = in_transaction(pool, health, alone)
+                    .await
+                    .map(|mut r| r.remove(0));
                 if let Err(e) = &result {
                     tracing::error!(error = %e, "update not applied");
                 }
@@ -165,10 +176,24 @@ async fn commit(pool: &Pool, batch: Vec<Job>) {
     }
 }
 
-async fn in_transaction(pool: &Pool, batch: &[Job]) -> StoreResult<Vec<IngestResult>> {
+/// Applies `batch` in one transaction and records in `health` that it failed, if it did once
+/// a connection was there (none free in time is this process being busy, not the database
+/// failing to write).
+async fn in_transaction(
+    pool: &Pool,
+    health: &WriteHealth,
+    batch: &[Job],
+) -> StoreResult<Vec<IngestResult>> {
     let mut client = pool.get().await.map_err(pool_error)?;
-    let tx = client.transaction().await.map_err(pg_error)?;
-    let results = apply(&tx, batch).await?;
-    tx.commit().await.map_err(pg_error)?;
-    Ok(results)
+    let applied = async {
+        let tx = client.transaction().await.map_err(pg_error)?;
+        let results = apply(&tx, batch).await?;
+        tx.commit().await.map_err(pg_error)?;
+        Ok(results)
+    }
+    .await;
+    if let Err(e) = &applied {
+        health.failed(e);
+    }
+    applied
 }

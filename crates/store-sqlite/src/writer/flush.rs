@@ -2,9 +2,10 @@
 //! answers what was committed.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use trailspark_store::{StoreError, StoreResult};
+use trailspark_store::{StoreError, StoreResult, WriteHealth};
 
 use super::queue::Job;
 
@@ -15,13 +16,18 @@ pub(crate) type SyncWal = Box<dyn FnMut() -> std::io::Result<()> + Send>;
 /// Committed batches on their way to the flusher, to be answered once they are durable.
 pub(super) type Flushes = std::sync::mpsc::Sender<Vec<Box<dyn Job>>>;
 
-/// Starts the flusher thread for the WAL of the store at `path`; returns the way to it.
-pub(super) fn start_flusher(path: &Path, sync: SyncWal) -> StoreResult<(Flushes, JoinHandle<()>)> {
+/// Starts the flusher thread for the WAL of the store at `path`, which records the flushes
+/// that fail in `health`; returns the way to it.
+pub(super) fn start_flusher(
+    path: &Path,
+    sync: SyncWal,
+    health: Arc<WriteHealth>,
+) -> StoreResult<(Flushes, JoinHandle<()>)> {
     let (flushes, flushed) = std::sync::mpsc::channel();
     let wal = wal_path(path);
     let flusher = std::thread::Builder::new()
         .name("trailspark-sqlite-flusher".into())
-        .spawn(move || flusher(&wal, &flushed, sync))
+        .spawn(move || flusher(&wal, &flushed, sync, &health))
         .map_err(|e| StoreError::other("cannot start the SQLite flusher").caused_by(e))?;
     Ok((flushes, flusher))
 }
@@ -34,7 +40,12 @@ pub(super) fn start_flusher(path: &Path, sync: SyncWal) -> StoreResult<(Flushes,
 /// machine itself (a crash of the process leaves it in the page cache); it is answered only
 /// once it survives that too. Nothing older is at risk: SQLite checks every WAL frame's
 /// checksum on recovery and stops at the first that fails, so a torn tail loses only itself.
-fn flusher(wal: &Path, batches: &std::sync::mpsc::Receiver<Vec<Box<dyn Job>>>, mut sync: SyncWal) {
+fn flusher(
+    wal: &Path,
+    batches: &std::sync::mpsc::Receiver<Vec<Box<dyn Job>>>,
+    mut sync: SyncWal,
+    health: &WriteHealth,
+) {
     while let Ok(first) = batches.recv() {
         let mut ready = vec![first];
         ready.extend(batches.try_iter());
@@ -43,6 +54,7 @@ fn flusher(wal: &Path, batches: &std::sync::mpsc::Receiver<Vec<Box<dyn Job>>>, m
         });
         if let Err(e) = &flushed {
             tracing::error!(error = %e, "the WAL could not be flushed; its last batches are refused");
+            health.failed(e);
         }
         for job in ready.into_iter().flatten() {
             job.finish(flushed.clone());

@@ -6,6 +6,7 @@
 
 mod checkpoint;
 mod flush;
+mod probe;
 mod queue;
 mod search;
 
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::mpsc;
-use trailspark_store::{StoreError, StoreResult};
+use trailspark_store::{StoreError, StoreResult, WriteHealth};
 
 use crate::db::{self, sqlite_error};
 use checkpoint::{note_wal_frames, start_checkpointer, take_checkpoint_turn, Checkpoints};
@@ -92,6 +93,8 @@ const SWEEP_EVERY: Duration = Duration::from_secs(5);
 pub struct Writer {
     /// Batches committed and the jobs in them.
     pub stats: std::sync::Arc<trailspark_store::CommitCounters>,
+    /// The commits (and flushes) that failed and the probes, for `/readyz`.
+    pub health: Arc<WriteHealth>,
     queue: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     checkpoints: Arc<Checkpoints>,
@@ -134,19 +137,24 @@ impl Writer {
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = OFF")
             .map_err(sqlite_error)?;
         conn.wal_hook(Some(note_wal_frames));
-        let (flushes, flusher) = start_flusher(path, sync)?;
+        let health = Arc::new(WriteHealth::default());
+        let (flushes, flusher) = start_flusher(path, sync, Arc::clone(&health))?;
         let checkpoints = Arc::new(Checkpoints::new(checkpoint_frames));
         let checkpointer = start_checkpointer(path, busy_timeout, &checkpoints)?;
         let (tx, rx) = mpsc::channel(queue_capacity.max(1));
         let stats = Arc::new(trailspark_store::CommitCounters::default());
         let counters = Arc::clone(&stats);
-        let shared = Arc::clone(&checkpoints);
+        let (shared, outcomes) = (Arc::clone(&checkpoints), Arc::clone(&health));
         let thread = std::thread::Builder::new()
             .name("trailspark-sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch.max(1), &counters, &shared, flushes))
+            .spawn(move || {
+                let batch = max_batch.max(1);
+                run(conn, rx, batch, &counters, &outcomes, &shared, flushes)
+            })
             .map_err(|e| StoreError::other("cannot start the SQLite writer").caused_by(e))?;
         Ok(Self {
             stats,
+            health,
             queue: Mutex::new(Some(tx)),
             thread: Mutex::new(Some(thread)),
             checkpoints,
@@ -190,6 +198,7 @@ fn run(
     mut queue: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
     counters: &trailspark_store::CommitCounters,
+    health: &WriteHealth,
     checkpoints: &Checkpoints,
     flushes: Flushes,
 ) {
@@ -205,7 +214,15 @@ fn run(
             }
         }
         counters.record(batch.len());
-        match commit_batch(&ctx, &mut batch) {
+        let committed = commit_batch(&ctx, &mut batch);
+        // A full disk fails the commit, since SQLite writes a transaction's pages into the WAL
+        // only then. (A job whose statement met it first, in a transaction that outgrew the
+        // page cache, fails alone and is not counted.) A commit is not counted either: see
+        // `WriteHealth` for why only the probe says that writes commit again.
+        if let Err(e) = &committed {
+            health.failed(e);
+        }
+        match committed {
             Ok(()) => {
                 let committed = std::mem::replace(&mut batch, Vec::with_capacity(max_batch));
                 if let Err(unsent) = flushes.send(committed) {

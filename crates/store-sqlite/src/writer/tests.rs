@@ -96,8 +96,9 @@ async fn a_failed_job_fails_alone() {
 }
 
 /// A commit is answered only once the WAL is durable: when the sync fails, the jobs of the
-/// batch are refused as unavailable (503, so senders retry), never acknowledged; once syncs
-/// work again, so do writes.
+/// batch are refused as unavailable (503, so senders retry), never acknowledged, and the
+/// store's write health says so (`/readyz`) until a probe commits; once syncs work again, so
+/// do writes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_flush_is_unavailable_never_ok() {
     let dir = tempfile::tempdir().unwrap();
@@ -128,10 +129,28 @@ async fn a_failed_flush_is_unavailable_never_ok() {
         }
         other => panic!("a write whose flush failed was answered {other:?}"),
     }
+    let failure = writer
+        .health
+        .failure()
+        .expect("a failed flush is a failed write");
+    assert!(
+        failure.cause.contains("the disk refused the sync"),
+        "{failure:?}"
+    );
     failing.store(false, std::sync::atomic::Ordering::SeqCst);
     assert!(
         insert("synced").await.is_ok(),
         "the next write, flushed, is acknowledged"
+    );
+    assert!(
+        writer.health.failure().is_some(),
+        "only a probe ends a failure"
+    );
+    writer.probe().await.expect("the probe commits");
+    assert_eq!(
+        writer.health.failure(),
+        None,
+        "and writes are healthy again"
     );
     writer.close().await;
 }
