@@ -108,6 +108,10 @@ async fn the_key_page_shows_the_key_and_its_template_and_tests_and_saves_an_edit
         "the key itself is never shown"
     );
     assert!(text_of(&page, "current-version").contains("Version 1"));
+    assert!(
+        text_of(&page, "health-source").contains("keeps its newest entries only"),
+        "the health says what its counts cover"
+    );
     assert!(text_of(&page, "current-template").contains("\"groupID\""));
     assert_eq!(
         page.form("template-form").get("path.productOrgId"),

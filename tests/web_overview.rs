@@ -129,6 +129,10 @@ async fn the_overview_shows_what_was_sent() {
         "5 updates: 3 applied, 1 unchanged, 0 duplicate, 1 refused (20.0 %)."
     );
     assert_eq!(charted(&page), [3, 1, 0, 1], "the chart's bars");
+    assert!(
+        text_of(&page, "deliveries-source").contains("keeps each key's newest entries only"),
+        "the page says what its counts cover"
+    );
     assert_eq!(text_of(&page, "count-product-orgs"), "2 Product orgs");
     assert_eq!(text_of(&page, "count-target-orgs"), "2 Target orgs");
     assert_eq!(text_of(&page, "count-leads"), "1 Leads");

@@ -24,7 +24,7 @@ fn draw(key: &ApiKeyRecord, health: &KeyHealth) -> Markup {
     html! {
         section #health {
             h2 { "Health" }
-            p.muted { "The last 24 hours (since " (when(&health.since)) "), from the delivery log and the changes this key wrote." }
+            p.muted #health-source { "The last 24 hours (since " (when(&health.since)) "), counted from this key's delivery log, which keeps its newest entries only (" code { "--deliveries-per-key" } "): a key busier than that shows less than its day." }
             (hourly_chart("health-chart", &health.hours))
             table.facts #health-figures {
                 tbody {
