@@ -288,3 +288,51 @@ async fn a_signal_keys_health_and_counts_and_another_tenants_key_not_found() {
         assert_eq!(body["code"], "not_found", "{body}");
     }
 }
+
+/// Key health counts every delivery of the day, not what the log still keeps: a key with
+/// more deliveries than `--deliveries-per-key` is counted whole after the sweep (which runs
+/// as `serve` starts, then every minute) has cut its log.
+#[tokio::test]
+async fn a_busy_keys_health_counts_the_deliveries_its_log_no_longer_keeps() {
+    let mut app = TestApp::spawn_with(&["--deliveries-per-key", "4"]).await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "hightouch"]);
+    send_deliveries(&app, &key).await;
+    app.restart();
+    let log_path = format!("/api/admin/api-keys/{}/deliveries?limit=100", key.id);
+    let mut kept = usize::MAX;
+    for _ in 0..100 {
+        let (status, log) = app.admin_get(&log_path).await;
+        assert_eq!(status, StatusCode::OK, "{log}");
+        kept = log["items"].as_array().map_or(usize::MAX, Vec::len);
+        if kept == 4 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        kept, 4,
+        "the sweep cut the log to the key's newest 4 entries"
+    );
+
+    let (status, health) = app
+        .admin_get(&format!("/api/admin/api-keys/{}/health", key.id))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    assert_eq!(health["updates"], 26, "{health}");
+    assert!(close(&health["refusedShare"], 3.0 / 26.0), "{health}");
+    assert_eq!(health["topErrors"][0]["code"], "missing_product_org_id");
+    assert_eq!(health["topErrors"][0]["count"], 2, "{health}");
+    assert_eq!(health["changingUpdates"], 21, "{health}");
+    assert_eq!(
+        health["volatileFields"][0]["field"], "lastActiveAt",
+        "{health}"
+    );
+
+    let browser = Browser::new_user(&app).await;
+    let page = browser.get("/").await;
+    let totals = page.text_of("delivery-totals").unwrap_or_default();
+    assert!(
+        totals.starts_with("26 updates: 22 applied, 1 unchanged, 0 duplicate, 3 refused"),
+        "the overview counts them all too: {totals}"
+    );
+}

@@ -109,7 +109,7 @@ async fn the_key_page_shows_the_key_and_its_template_and_tests_and_saves_an_edit
     );
     assert!(text_of(&page, "current-version").contains("Version 1"));
     assert!(
-        text_of(&page, "health-source").contains("keeps its newest entries only"),
+        text_of(&page, "health-source").contains("counted as it arrived"),
         "the health says what its counts cover"
     );
     assert!(text_of(&page, "current-template").contains("\"groupID\""));

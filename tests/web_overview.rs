@@ -130,7 +130,7 @@ async fn the_overview_shows_what_was_sent() {
     );
     assert_eq!(charted(&page), [3, 1, 0, 1], "the chart's bars");
     assert!(
-        text_of(&page, "deliveries-source").contains("keeps each key's newest entries only"),
+        text_of(&page, "deliveries-source").contains("counted as it arrived"),
         "the page says what its counts cover"
     );
     assert_eq!(text_of(&page, "count-product-orgs"), "2 Product orgs");

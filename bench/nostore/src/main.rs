@@ -149,21 +149,14 @@ impl Store for NoIngest {
     async fn delivery(&self, tenant: TenantId, id: i64) -> StoreResult<Delivery> {
         self.0.delivery(tenant, id).await
     }
-    async fn key_activity(
+    async fn key_tallies(
         &self,
         tenant: TenantId,
         key: &ApiKeyId,
         since: DateTime<Utc>,
-    ) -> StoreResult<trailspark_store::KeyActivity> {
-        self.0.key_activity(tenant, key, since).await
-    }
-    async fn key_hours(
-        &self,
-        tenant: TenantId,
-        key: &ApiKeyId,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<trailspark_store::HourCount>> {
-        self.0.key_hours(tenant, key, since).await
+        kind: Option<trailspark_store::TallyKind>,
+    ) -> StoreResult<Vec<trailspark_store::Tally>> {
+        self.0.key_tallies(tenant, key, since, kind).await
     }
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
         self.0.sweep_deliveries(before, per_key).await

@@ -34,7 +34,11 @@ pub use duplicates::{
     possible_duplicates_fold_space_and_ascii_case, possible_duplicates_made_at_once_are_found,
     unlinked_leads_say_why,
 };
-pub use health::key_activity_counts_the_log_of_one_key;
+pub use health::{
+    a_key_with_a_mixed_log, key_tallies_count_the_log_of_one_key,
+    tallies_keep_counting_what_the_log_has_swept, tallies_of_requests_sent_at_once_add_up,
+    the_last_day_of,
+};
 pub use ingest::{
     concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
     message_id_dedupe, per_field_last_writer_wins, semantics_hold_inside_batches,
@@ -84,7 +88,8 @@ macro_rules! store_contract_tests {
             concurrent_template_changes_take_consecutive_versions,
             possible_duplicates_fold_space_and_ascii_case,
             possible_duplicates_made_at_once_are_found, unlinked_leads_say_why,
-            key_activity_counts_the_log_of_one_key,
+            key_tallies_count_the_log_of_one_key, tallies_keep_counting_what_the_log_has_swept,
+            tallies_of_requests_sent_at_once_add_up,
             tenant_counts_count_only_the_tenants_rows, search_is_the_same_narrowed_or_walked,
             the_write_probe_commits_and_alone_ends_a_write_failure);
     };

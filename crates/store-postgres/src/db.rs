@@ -66,7 +66,23 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0012_write_probe",
         include_str!("../migrations/0012_write_probe.sql"),
     ),
+    (
+        13,
+        "0013_key_tallies",
+        include_str!("../migrations/0013_key_tallies.sql"),
+    ),
 ];
+
+/// What a migration needs of the store's code after its SQL, in the same transaction.
+async fn after_migration(
+    tx: &deadpool_postgres::Transaction<'_>,
+    version: i64,
+) -> Result<(), StoreError> {
+    match version {
+        13 => crate::tallies::fill(tx).await,
+        _ => Ok(()),
+    }
+}
 
 /// Any fixed number: the advisory lock under which instances migrate one at a time.
 const MIGRATION_LOCK: i64 = 0x7472_6169_6c73;
@@ -144,6 +160,7 @@ async fn apply_migrations(
     for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         let tx = client.transaction().await.map_err(pg_error)?;
         tx.batch_execute(sql).await.map_err(pg_error)?;
+        after_migration(&tx, *version).await?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
             &[version, name, &Utc::now()],

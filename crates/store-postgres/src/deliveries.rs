@@ -8,11 +8,12 @@ use tokio_postgres::Row;
 use trailspark_core::{ApiKeyId, TargetOrgId, TenantId};
 use trailspark_store::{
     Delivery, DeliveryQuery, DeliveryRow, Intake, Logged, Missing, Outcome, Page, RequestLog,
-    StoreError, StoreResult, Swept,
+    StoreError, StoreResult, Swept, TalliedEntry, Tallies,
 };
 
 use crate::db::{pg_error, prepared};
 use crate::reads::corrupt;
+use crate::tallies;
 
 const COLUMNS: &str = "id, key_id, request_id, idx, received_at, intake, status, outcome, code,
     message, product_org_id, lead_id, target_org_id, changed, unchanged_reason, warnings,
@@ -45,7 +46,8 @@ pub fn entries<'a, T: Logged>(
 }
 
 /// Writes `entries` with one multi-row statement, in their order, so that ids (which order a
-/// key's log) follow the order of requests and of their elements.
+/// key's log) follow the order of requests and of their elements; and adds them to the keys'
+/// tallies.
 pub async fn insert(c: &impl GenericClient, entries: &[LogEntry<'_>]) -> StoreResult<()> {
     if entries.is_empty() {
         return Ok(());
@@ -85,18 +87,33 @@ pub async fn insert(c: &impl GenericClient, entries: &[LogEntry<'_>]) -> StoreRe
             $18::text[], $19::bigint[], $20::text[])
             WITH ORDINALITY AS d(t, k, rq, ix, ra, it, st, oc, cd, ms, po, ld, tg, ch, ur, wa,
                 tv, pl, rp, cf, n)
-        ORDER BY n";
-    c.execute(
-        &prepared(c, sql).await?,
-        &[
-            &tenants, &keys, &requests, &indexes, &received, &intakes, &statuses, &outcomes,
-            &codes, &messages, &orgs, &leads, &targets, &changed, &reasons, &warnings, &versions,
-            &payloads, &replays, &fields,
-        ],
-    )
-    .await
-    .map_err(pg_error)?;
-    Ok(())
+        ORDER BY n
+        RETURNING id";
+    let ids = c
+        .query(
+            &prepared(c, sql).await?,
+            &[
+                &tenants, &keys, &requests, &indexes, &received, &intakes, &statuses, &outcomes,
+                &codes, &messages, &orgs, &leads, &targets, &changed, &reasons, &warnings,
+                &versions, &payloads, &replays, &fields,
+            ],
+        )
+        .await
+        .map_err(pg_error)?;
+    // RETURNING gives the rows as they were inserted, in the order ORDER BY n took them.
+    if ids.len() != entries.len() {
+        return Err(StoreError::other(format!(
+            "the log took {} of {} entries",
+            ids.len(),
+            entries.len()
+        )));
+    }
+    let mut tallies = Tallies::default();
+    for (entry, id) in entries.iter().zip(&ids) {
+        let owner = (entry.tenant, entry.key.0.as_str());
+        tallies.add(&owner, &TalliedEntry::of(id.get(0), &entry.row));
+    }
+    tallies::add(c, tallies).await
 }
 
 /// A key's log, newest first, filtered, one page at a time.
@@ -193,6 +210,7 @@ pub async fn sweep(
         .execute(&prepared(c, sql).await?, &[&i64::from(per_key)])
         .await
         .map_err(pg_error)?;
+    tallies::sweep(c, before).await?;
     Ok(Swept {
         expired,
         over_count,

@@ -8,12 +8,12 @@ mod counts;
 mod db;
 mod dedupe;
 mod deliveries;
-mod health;
 mod ingest;
 mod leads;
 mod reads;
 mod signals;
 mod similar;
+mod tallies;
 mod target_orgs;
 mod templates;
 mod transactions;
@@ -33,7 +33,8 @@ use trailspark_store::{
     AdminToken, ApiKeyRecord, Delivery, DeliveryQuery, EvaluationContext, FirmographicsRow,
     HistoryEntry, IngestRequest, IngestResult, Lead, NewAdminToken, NewApiKey, Page, PageRequest,
     ProductOrg, SearchQuery, Session, SignalApplied, SignalRequest, Store, StoreResult, Swept,
-    TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead, User, WriteHealth,
+    Tally, TallyKind, TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead, User,
+    WriteHealth,
 };
 
 use crate::db::{pg_error, pool_error};
@@ -278,23 +279,14 @@ impl Store for PostgresStore {
         deliveries::one(&self.client().await?, tenant, id).await
     }
 
-    async fn key_activity(
+    async fn key_tallies(
         &self,
         tenant: TenantId,
         key: &ApiKeyId,
         since: DateTime<Utc>,
-    ) -> StoreResult<trailspark_store::KeyActivity> {
-        self.snapshot(async |tx| health::activity(tx, tenant, key, since).await)
-            .await
-    }
-
-    async fn key_hours(
-        &self,
-        tenant: TenantId,
-        key: &ApiKeyId,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<trailspark_store::HourCount>> {
-        health::hours(&self.client().await?, tenant, key, since).await
+        kind: Option<TallyKind>,
+    ) -> StoreResult<Vec<Tally>> {
+        tallies::read(&self.client().await?, tenant, key, since, kind).await
     }
 
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {

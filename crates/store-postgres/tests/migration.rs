@@ -1,7 +1,7 @@
 //! A database written by an earlier schema opens with what it held intact: migration 5 gives
 //! every key its template's versions; migration 6 replaces the old delivery log with the
 //! durable one, empty; migration 8 gives every admin token an id; migration 9 counts the rows
-//! held and finds their possible duplicates.
+//! held and finds their possible duplicates; migration 13 tallies the log it finds.
 
 use trailspark_core::credentials::hash_credential;
 use trailspark_core::{ApiKeyId, Subdomain};
@@ -81,7 +81,8 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
             "0009_tenant_counts",
             "0010_search",
             "0011_changed_fields",
-            "0012_write_probe"
+            "0012_write_probe",
+            "0013_key_tallies"
         ]
     );
     let tenant = store
@@ -153,4 +154,39 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
         .collect();
     assert_eq!(ids, [["WS_A ", "ws_a"]]);
     store.close().await;
+}
+
+#[tokio::test]
+async fn the_tallies_start_from_the_log_as_the_writers_would_have_counted_it() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let open = || async {
+        let store = PostgresStore::connect(&database.url, PostgresOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        std::sync::Arc::new(store) as std::sync::Arc<dyn Store>
+    };
+    let store = open().await;
+    let (tenant, key) = trailspark_store_contract::a_key_with_a_mixed_log(&store).await;
+    let written = trailspark_store_contract::the_last_day_of(store.as_ref(), tenant, &key).await;
+    assert_eq!(written.refusals.len(), 2, "{written:?}");
+    drop(store);
+
+    // The database as the trailspark before tallies left it: the same log, no tallies.
+    let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute("DROP TABLE key_tallies; DELETE FROM schema_migrations WHERE version = 13")
+        .await
+        .unwrap();
+    let store = PostgresStore::connect(&database.url, PostgresOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(store.migrate().await.unwrap(), ["0013_key_tallies"]);
+    let filled = trailspark_store_contract::the_last_day_of(&store, tenant, &key).await;
+    assert_eq!(filled, written);
 }

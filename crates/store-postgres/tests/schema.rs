@@ -59,6 +59,7 @@ async fn every_tenant_table_is_keyed_by_tenant_first() {
         "admin_tokens",
         "api_keys",
         "deliveries",
+        "key_tallies",
         "leads",
         "processed_messages",
         "product_org_duplicates",

@@ -72,7 +72,20 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0013_write_probe",
         include_str!("../migrations/0013_write_probe.sql"),
     ),
+    (
+        14,
+        "0014_key_tallies",
+        include_str!("../migrations/0014_key_tallies.sql"),
+    ),
 ];
+
+/// What a migration needs of the store's code after its SQL, in the same transaction.
+fn after_migration(tx: &Connection, version: i64) -> Result<(), StoreError> {
+    match version {
+        14 => crate::deliveries::fill_tallies(tx),
+        _ => Ok(()),
+    }
+}
 
 /// Opens a connection with the settings every connection of the store shares.
 pub fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
@@ -177,6 +190,7 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         tx.execute_batch(sql).map_err(sqlite_error)?;
+        after_migration(&tx, *version)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
             (version, name, micros(&Utc::now())),

@@ -9,15 +9,18 @@ use rusqlite::{Connection, OptionalExtension};
 use trailspark_core::{ApiKeyId, TenantId};
 use trailspark_store::{
     Delivery, DeliveryQuery, DeliveryRow, Missing, Outcome, Page, StoreError, StoreResult,
+    TalliedEntry, Tallies,
 };
 
 use crate::db::{from_json, micros, sqlite_error};
-use entry::{Entries, Entry, View};
+use entry::{Entries, Entry};
 
 mod entry;
 mod sweep;
+mod tallies;
 
 pub use sweep::sweep;
+pub use tallies::{fill as fill_tallies, read as read_tallies};
 
 /// Most entries of a chunk, and what a chunk's id is multiplied by to give its entries' ids.
 pub const CHUNK: i64 = 4096;
@@ -50,8 +53,8 @@ impl Pending {
         self.rows.clear();
     }
 
-    /// Writes what was logged, one chunk per key (in the order keys first logged), and
-    /// empties the log.
+    /// Writes what was logged, one chunk per key (in the order keys first logged), adds it
+    /// to the keys' tallies, and empties the log.
     pub fn write(&mut self, conn: &Connection) -> StoreResult<()> {
         if self.rows.is_empty() {
             return Ok(());
@@ -64,21 +67,27 @@ impl Pending {
                 None => keys.push((*tenant, key, vec![row])),
             }
         }
+        let mut tallies = Tallies::default();
         for (tenant, key, of_key) in keys {
+            let owner = (tenant, key.clone());
             for chunk in of_key.chunks(CHUNK as usize) {
-                write_chunk(conn, tenant, key, chunk).map_err(sqlite_error)?;
+                let chunk_id = write_chunk(conn, tenant, key, chunk).map_err(sqlite_error)?;
+                for (place, row) in (0..).zip(chunk) {
+                    tallies.add(&owner, &TalliedEntry::of(chunk_id * CHUNK + place, row));
+                }
             }
         }
-        Ok(())
+        tallies::add(conn, tallies)
     }
 }
 
+/// Writes one chunk of a key's entries; its id.
 fn write_chunk(
     conn: &Connection,
     tenant: TenantId,
     key: &ApiKeyId,
     rows: &[&DeliveryRow],
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<i64> {
     let entries: Vec<Entry<&str>> = rows.iter().map(|row| Entry::of(row)).collect();
     let times = rows.iter().map(|row| micros(&row.received_at));
     let first = times.clone().min().unwrap_or_default();
@@ -107,7 +116,7 @@ fn write_chunk(
                 .execute((id * CHUNK + place, payload))?;
         }
     }
-    Ok(())
+    Ok(id)
 }
 
 /// A key's log, newest first, filtered, one page at a time.
@@ -221,63 +230,4 @@ fn attach_payloads(conn: &Connection, found: Vec<(Delivery, bool)>) -> StoreResu
             Ok(delivery)
         })
         .collect()
-}
-
-/// Calls `each` with the id and entry of every entry of a key's log received at or after
-/// `since` (microseconds), oldest chunk first.
-pub(crate) fn each_since(
-    conn: &Connection,
-    tenant: TenantId,
-    key: &ApiKeyId,
-    since: i64,
-    mut each: impl FnMut(i64, EntryView<'_>) -> StoreResult<()>,
-) -> StoreResult<()> {
-    let mut statement = conn
-        .prepare_cached(
-            "SELECT id, entries FROM delivery_chunks
-             WHERE tenant_id = ?1 AND key_id = ?2 AND last_at >= ?3 ORDER BY id",
-        )
-        .map_err(sqlite_error)?;
-    let mut chunks = statement
-        .query((tenant.0, &key.0, since))
-        .map_err(sqlite_error)?;
-    while let Some(chunk) = chunks.next().map_err(sqlite_error)? {
-        let chunk_id: i64 = chunk.get(0).map_err(sqlite_error)?;
-        // Borrowed from the row: a day of a busy key's log is megabytes of text.
-        let text = chunk
-            .get_ref(1)
-            .and_then(|v| v.as_str().map_err(rusqlite::Error::from))
-            .map_err(sqlite_error)?;
-        let entries: Vec<Option<View>> = from_json(text)?;
-        for (place, entry) in entries.iter().enumerate() {
-            let Some(View(_, _, at, _, _, outcome, code, message, .., fields)) = entry else {
-                continue;
-            };
-            if *at >= since {
-                each(
-                    chunk_id * CHUNK + place as i64,
-                    EntryView {
-                        at: *at,
-                        outcome: Outcome::parse(outcome).ok_or_else(|| {
-                            StoreError::other(format!("a delivery of outcome {outcome:?}"))
-                        })?,
-                        code: code.as_deref(),
-                        message: message.as_deref(),
-                        changed_fields: fields,
-                    },
-                )?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// What key health reads of an entry.
-pub(crate) struct EntryView<'a> {
-    pub at: i64,
-    pub outcome: Outcome,
-    pub code: Option<&'a str>,
-    pub message: Option<&'a str>,
-    /// See [`trailspark_store::DeliveryRow::changed_fields`].
-    pub changed_fields: &'a [String],
 }

@@ -9,7 +9,6 @@ mod counts;
 mod db;
 mod dedupe;
 mod deliveries;
-mod health;
 mod ingest;
 mod leads;
 mod options;
@@ -35,7 +34,8 @@ use trailspark_store::{
     AdminToken, ApiKeyRecord, Delivery, DeliveryQuery, EvaluationContext, FirmographicsRow,
     HistoryEntry, IngestRequest, IngestResult, Lead, NewAdminToken, NewApiKey, Page, PageRequest,
     ProductOrg, SearchQuery, Session, SignalApplied, SignalRequest, Store, StoreError, StoreResult,
-    Swept, TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead, User,
+    Swept, Tally, TallyKind, TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead,
+    User,
 };
 
 pub use crate::options::SqliteOptions;
@@ -261,25 +261,16 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn key_activity(
+    async fn key_tallies(
         &self,
         tenant: TenantId,
         key: &ApiKeyId,
         since: DateTime<Utc>,
-    ) -> StoreResult<trailspark_store::KeyActivity> {
+        kind: Option<TallyKind>,
+    ) -> StoreResult<Vec<Tally>> {
         let key = key.clone();
-        self.read(move |conn| health::activity(conn, tenant, &key, since))
-            .await
-    }
-
-    async fn key_hours(
-        &self,
-        tenant: TenantId,
-        key: &ApiKeyId,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<trailspark_store::HourCount>> {
-        let key = key.clone();
-        self.read(move |conn| health::hours(conn, tenant, &key, db::micros(&since)))
+        let since = trailspark_store::tally::hour_of(&since);
+        self.read(move |conn| deliveries::read_tallies(conn, tenant, &key, since, kind))
             .await
     }
 

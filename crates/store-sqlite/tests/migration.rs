@@ -1,7 +1,8 @@
 //! A store written by an earlier schema opens with what it held intact: migration 5 reshapes
 //! the history and dedupe tables, migration 6 gives every key its template's versions,
 //! migration 9 every admin token an id, migration 10 the delivery log's rows chunks,
-//! migration 11 counts the rows held and finds their possible duplicates.
+//! migration 11 counts the rows held and finds their possible duplicates, migration 14
+//! tallies the log it finds.
 
 use rusqlite::Connection;
 use trailspark_core::credentials::hash_credential;
@@ -452,4 +453,30 @@ async fn the_counts_and_duplicates_of_rows_held_before() {
         .collect();
     assert_eq!(ids, [["WS_A ", "ws_a"]]);
     store.close().await;
+}
+
+#[tokio::test]
+async fn the_tallies_start_from_the_log_as_the_writer_would_have_counted_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let open = || async {
+        let store = SqliteStore::open(&path, SqliteOptions::default())
+            .await
+            .unwrap();
+        std::sync::Arc::new(store) as std::sync::Arc<dyn Store>
+    };
+    let store = open().await;
+    let (tenant, key) = trailspark_store_contract::a_key_with_a_mixed_log(&store).await;
+    let written = trailspark_store_contract::the_last_day_of(store.as_ref(), tenant, &key).await;
+    assert_eq!(written.refusals.len(), 2, "{written:?}");
+    drop(store);
+
+    // The file as the trailspark before tallies left it: the same log, no tallies.
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE key_tallies; DELETE FROM schema_migrations WHERE version = 14")
+        .unwrap();
+    let store = open().await;
+    let filled = trailspark_store_contract::the_last_day_of(store.as_ref(), tenant, &key).await;
+    assert_eq!(filled, written);
 }

@@ -5,10 +5,10 @@
 //! The window is the current UTC hour and the 23 before it, so that the hourly series has
 //! exactly 24 bars and sums to `updates`.
 //!
-//! Which fields an update changed comes from its log entry, which keeps them for an applied
-//! update of an existing product org. A creation sets every field it maps, so it says nothing
-//! about which field keeps changing: field shares and volatile fields count updates of
-//! existing product orgs only.
+//! The counts come from the key's hourly tallies ([`crate::tally`]), kept as the log is
+//! written, not from the log itself, which keeps only each key's newest entries. Which fields
+//! an update changed is tallied for applied updates of existing product orgs only: a creation
+//! sets every field it maps, so it says nothing about which field keeps changing.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
@@ -16,6 +16,7 @@ use trailspark_core::fields::CUSTOM_FIELDS;
 use trailspark_core::template::{PayloadTemplate, ProductOrgTemplate};
 use trailspark_core::Field;
 
+use crate::tally::{hour_counts, TallyKind};
 use crate::{ApiKeyRecord, Outcome, Store, StoreResult};
 
 /// Hours the health looks back over, the current one included.
@@ -26,17 +27,18 @@ pub const MIN_CHANGING_UPDATES: u64 = 20;
 /// Most error codes listed.
 pub const TOP_ERRORS: usize = 5;
 
-/// The raw counts of a key's log since a time, as a store reads them.
+/// The raw counts of a key's deliveries since a time, as its tallies say
+/// ([`KeyActivity::from_tallies`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KeyActivity {
-    /// Log entries per hour and outcome; hours and outcomes without entries are left out.
+    /// Entries per hour and outcome; hours and outcomes without entries are left out.
     pub hours: Vec<HourCount>,
     /// Refused entries by code, each with its newest entry as the example.
     pub refusals: Vec<RefusalCount>,
-    /// The fields of each applied entry of an update of an existing product org, in no
-    /// order: creations and entries that kept no fields (logged before they were kept) are
-    /// left out.
-    pub changes: Vec<ChangedFields>,
+    /// Applied updates of existing product orgs that changed some field.
+    pub changing_updates: u64,
+    /// Each field those updates changed, in no order.
+    pub fields: Vec<FieldCount>,
 }
 
 /// Log entries of one outcome received in one hour.
@@ -58,11 +60,15 @@ pub struct RefusalCount {
     pub example_message: String,
 }
 
-/// The fields one update of an existing product org changed.
+/// How often one field was among the changes of updates of existing product orgs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangedFields {
-    /// As history names them (`planName`, `customFields.seats`).
-    pub fields: Vec<String>,
+pub struct FieldCount {
+    /// As history names it (`planName`, `customFields.seats`).
+    pub field: String,
+    /// Updates that changed it.
+    pub changed: u64,
+    /// Updates in which it was the only change.
+    pub only: u64,
 }
 
 /// A key's health over the window (SPEC §6 "Key health").
@@ -180,7 +186,10 @@ pub async fn key_health(
     now: DateTime<Utc>,
 ) -> StoreResult<KeyHealth> {
     let since = window_start(now);
-    let activity = store.key_activity(key.tenant_id, &key.id, since).await?;
+    let tallies = store
+        .key_tallies(key.tenant_id, &key.id, since, None)
+        .await?;
+    let activity = KeyActivity::from_tallies(&tallies);
     let template = serde_json::from_str(&key.template)
         .ok()
         .and_then(|json| PayloadTemplate::from_json(key.endpoint_type, &json).ok());
@@ -219,8 +228,10 @@ pub async fn key_traffic(
     now: DateTime<Utc>,
 ) -> StoreResult<KeyTraffic> {
     let since = window_start(now);
-    let counts = store.key_hours(key.tenant_id, &key.id, since).await?;
-    Ok(KeyTraffic::of(&counts, since))
+    let tallies = store
+        .key_tallies(key.tenant_id, &key.id, since, Some(TallyKind::Outcome))
+        .await?;
+    Ok(KeyTraffic::of(&hour_counts(&tallies), since))
 }
 
 impl KeyHealth {
@@ -237,7 +248,8 @@ impl KeyHealth {
             hours,
         } = KeyTraffic::of(&activity.hours, since);
         let total = |outcome| hours.iter().map(|h| h.of(outcome)).sum::<u64>();
-        let (changing_updates, tallies) = tally(&activity.changes);
+        let changing_updates = activity.changing_updates;
+        let tallies = most_changed_first(&activity.fields);
         let fields = tallies
             .iter()
             .map(|t| FieldShare {
@@ -322,44 +334,15 @@ fn top_errors(refusals: &[RefusalCount]) -> Vec<TopError> {
         .collect()
 }
 
-/// How often one field changed, and how often it was the only change.
-#[derive(Debug)]
-struct Tally {
-    field: String,
-    changed: u64,
-    only: u64,
-}
-
-/// The changing updates of existing product orgs, and each field's tally over them, the
-/// most changed first (ties by name).
-fn tally(changes: &[ChangedFields]) -> (u64, Vec<Tally>) {
-    let mut tallies: Vec<Tally> = Vec::new();
-    let mut changing = 0;
-    for row in changes.iter().filter(|r| !r.fields.is_empty()) {
-        changing += 1;
-        let alone = row.fields.len() == 1;
-        for field in &row.fields {
-            let at = match tallies.iter().position(|t| &t.field == field) {
-                Some(at) => at,
-                None => {
-                    tallies.push(Tally {
-                        field: field.clone(),
-                        changed: 0,
-                        only: 0,
-                    });
-                    tallies.len() - 1
-                }
-            };
-            tallies[at].changed += 1;
-            tallies[at].only += u64::from(alone);
-        }
-    }
-    tallies.sort_by(|a, b| {
+/// The fields, the most changed first (ties by name).
+fn most_changed_first(fields: &[FieldCount]) -> Vec<&FieldCount> {
+    let mut sorted: Vec<&FieldCount> = fields.iter().collect();
+    sorted.sort_by(|a, b| {
         b.changed
             .cmp(&a.changed)
             .then_with(|| a.field.cmp(&b.field))
     });
-    (changing, tallies)
+    sorted
 }
 
 /// What to do about a volatile field, in the words of the guide to syncing (seed 001): a

@@ -10,6 +10,7 @@ mod health;
 mod leads;
 mod rows;
 mod similar;
+pub mod tally;
 mod write_health;
 
 use async_trait::async_trait;
@@ -26,7 +27,7 @@ pub use deliveries::{
 };
 pub use error::{Cause, Missing, StoreError, StoreResult};
 pub use health::{
-    hour_start, is_volatile, key_health, key_traffic, window_start, ChangedFields, ErrorExample,
+    hour_start, is_volatile, key_health, key_traffic, window_start, ErrorExample, FieldCount,
     FieldShare, HourBar, HourCount, KeyActivity, KeyHealth, KeyTraffic, RefusalCount, TopError,
     VolatileField, MIN_CHANGING_UPDATES, TOP_ERRORS, WINDOW_HOURS,
 };
@@ -40,6 +41,7 @@ pub use rows::{
     Tenant, TenantCounts, User, Window,
 };
 pub use similar::{did_you_mean, group_by_folded, is_possible_duplicate, meant};
+pub use tally::{TalliedEntry, Tallies, Tally, TallyKind};
 /// The outcomes of writes are the write rules' own (core); here for the stores' callers.
 pub use trailspark_core::{Applied, SignalApplied};
 pub use write_health::{WriteFailure, WriteHealth, PROBE_EVERY};
@@ -155,25 +157,17 @@ pub trait Store: Send + Sync + 'static {
     /// One entry of the tenant's delivery log; [`StoreError::NotFound`] when it has none of
     /// that id.
     async fn delivery(&self, tenant: TenantId, id: i64) -> StoreResult<Delivery>;
-    /// What a key's log says since `since`: entries per hour by outcome, refusals by code with
-    /// the newest of each, and the fields each applied update of an existing product org
-    /// changed. Another tenant's key has none.
-    async fn key_activity(
+    /// A key's tallies of the hours from the one `since` falls in on ([`tally`]): of one kind
+    /// when `kind` is given, of all otherwise. Another tenant's key has none.
+    async fn key_tallies(
         &self,
         tenant: TenantId,
         key: &ApiKeyId,
         since: DateTime<Utc>,
-    ) -> StoreResult<KeyActivity>;
-    /// The `hours` of [`Store::key_activity`] alone: a key's log entries per hour by outcome
-    /// since `since` (the overview's figures, without the refusals and fields the rest needs).
-    async fn key_hours(
-        &self,
-        tenant: TenantId,
-        key: &ApiKeyId,
-        since: DateTime<Utc>,
-    ) -> StoreResult<Vec<HourCount>>;
+        kind: Option<TallyKind>,
+    ) -> StoreResult<Vec<Tally>>;
     /// Removes, in every tenant, the log entries received before `before` and those beyond the
-    /// newest `per_key` of each key.
+    /// newest `per_key` of each key, and the tallies of the hours wholly before `before`.
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept>;
 
     /// Creates a web UI user; [`StoreError::Conflict`] when the tenant has one of that email.

@@ -24,7 +24,7 @@ fn draw(key: &ApiKeyRecord, health: &KeyHealth) -> Markup {
     html! {
         section #health {
             h2 { "Health" }
-            p.muted #health-source { "The last 24 hours (since " (when(&health.since)) "), counted from this key's delivery log, which keeps its newest entries only (" code { "--deliveries-per-key" } "): a key busier than that shows less than its day." }
+            p.muted #health-source { "The last 24 hours (since " (when(&health.since)) "): every delivery to this key, counted as it arrived, those the delivery log no longer keeps included (it keeps the newest " code { "--deliveries-per-key" } ")." }
             (hourly_chart("health-chart", &health.hours))
             table.facts #health-figures {
                 tbody {

@@ -234,7 +234,7 @@ fn deliveries(hours: &[HourBar]) -> Markup {
     html! {
         section #deliveries-24h {
             h2 { "Deliveries, last 24 hours" }
-            p.muted #deliveries-source { "Counted from the delivery log, which keeps each key's newest entries only (" code { "--deliveries-per-key" } "): a key busier than that shows less than its day." }
+            p.muted #deliveries-source { "Every delivery, counted as it arrived, those the delivery log no longer keeps included (it keeps each key's newest " code { "--deliveries-per-key" } ")." }
             p #delivery-totals {
                 strong { (grouped(all)) } " updates: "
                 @for (n, outcome) in [Outcome::Applied, Outcome::Unchanged, Outcome::Duplicate].into_iter().enumerate() {

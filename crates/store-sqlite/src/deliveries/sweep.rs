@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
+use trailspark_store::tally::hour_of;
 use trailspark_store::{Outcome, StoreResult, Swept};
 
 use super::entry::Entries;
@@ -9,8 +10,9 @@ use super::CHUNK;
 use crate::db::{from_json, micros, sqlite_error};
 
 /// Removes the entries received before `before`, then those beyond each key's newest
-/// `per_key`.
+/// `per_key`, and the tallies of the hours wholly before `before`.
 pub fn sweep(conn: &Connection, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
+    super::tallies::sweep(conn, hour_of(&before))?;
     let before = micros(&before);
     let mut swept = Swept::default();
     // Chunks all older go whole; the few that straddle the cut (a replay keeps its entries'

@@ -10,20 +10,29 @@ fn t(text: &str) -> DateTime<Utc> {
         .with_timezone(&Utc)
 }
 
-/// `n` updates of existing orgs, each changing `fields`.
-fn changes(n: usize, fields: &[&str]) -> Vec<ChangedFields> {
+/// `n` applied updates of existing orgs, each changing `fields`.
+fn changes(n: usize, fields: &[&str]) -> Vec<Vec<String>> {
     (0..n)
-        .map(|_| ChangedFields {
-            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
-        })
+        .map(|_| fields.iter().map(|f| (*f).to_owned()).collect())
         .collect()
 }
 
-fn health_of(changes: Vec<ChangedFields>) -> KeyHealth {
-    let activity = KeyActivity {
-        changes,
-        ..KeyActivity::default()
-    };
+/// The health of `changes`, tallied as a store's writer tallies them.
+fn health_of(changes: Vec<Vec<String>>) -> KeyHealth {
+    let mut tallies = crate::Tallies::default();
+    for (id, fields) in (0..).zip(&changes) {
+        let entry = crate::TalliedEntry {
+            id,
+            hour: 0,
+            outcome: Outcome::Applied,
+            code: None,
+            message: None,
+            changed_fields: fields,
+        };
+        tallies.add(&(), &entry);
+    }
+    let tallies: Vec<_> = tallies.into_rows().map(|(_, t)| t).collect();
+    let activity = KeyActivity::from_tallies(&tallies);
     KeyHealth::of(&activity, None, t("2026-03-01T00:00:00Z"))
 }
 
