@@ -19,7 +19,7 @@ impl Field {
     /// The sequence number this field of `fields` holds, if set.
     pub fn read(self, fields: &ProductOrgFields) -> Option<i64> {
         match self {
-            Field::Plan => fields.plan_id.as_ref()?.parse().ok(),
+            Field::Plan => fields.plan_id.as_ref()?.split(' ').next()?.parse().ok(),
             Field::Seq => fields.custom_fields.get(CUSTOM)?.as_i64(),
         }
     }
