@@ -122,7 +122,8 @@ fn report(mode: &str, t: &Totals) {
         "power loss ({mode}): {} cut points ({} at a write or sync); {} updates sent, {} acknowledged, {} refused, {} \
          unanswered; {} acknowledged field values checked; {} violations; {} never-acknowledged \
          updates lost, {} kept; {} slow closes; at the cuts {} files restored, {} unsynced \
-         writes lost, {} kept, {} torn",
+         writes lost, {} kept, {} torn; {} files created whose directory was never synced (kept, \
+         as the VFS takes creation as durable)",
         t.cuts,
         t.by_event,
         t.sent,
@@ -138,6 +139,7 @@ fn report(mode: &str, t: &Totals) {
         t.restored.lost,
         t.restored.kept,
         t.restored.torn,
+        t.restored.unsynced_entries,
     );
 }
 

@@ -26,6 +26,10 @@ pub struct Restored {
     pub kept: usize,
     /// Such writes kept in part, sector by sector (only in [`Mode::Torn`]).
     pub torn: usize,
+    /// Files created whose directory was never synced since: a real filesystem may lose them
+    /// whole. Kept all the same (see the crate's simplifications); counted so that a test
+    /// can say how often its result leans on that.
+    pub unsynced_entries: usize,
 }
 
 impl std::ops::AddAssign for Restored {
@@ -34,6 +38,7 @@ impl std::ops::AddAssign for Restored {
         self.lost += other.lost;
         self.kept += other.kept;
         self.torn += other.torn;
+        self.unsynced_entries += other.unsynced_entries;
     }
 }
 
@@ -71,13 +76,16 @@ enum Op {
 pub(crate) struct Image {
     durable: Vec<u8>,
     pending: Vec<Op>,
+    /// The file existed before, or its directory was synced after it was created.
+    pub(crate) entry_synced: bool,
 }
 
 impl Image {
-    pub(crate) fn new(durable: Vec<u8>) -> Self {
+    pub(crate) fn new(durable: Vec<u8>, existed: bool) -> Self {
         Self {
             durable,
             pending: Vec::new(),
+            entry_synced: existed,
         }
     }
 
@@ -101,6 +109,7 @@ impl Image {
 
     /// The file's content after a power loss now.
     pub(crate) fn after_power_loss(&mut self, mode: &mut Mode, restored: &mut Restored) -> Vec<u8> {
+        restored.unsynced_entries += usize::from(!self.entry_synced);
         let mut content = self.durable.clone();
         for op in std::mem::take(&mut self.pending) {
             let rng = match mode {

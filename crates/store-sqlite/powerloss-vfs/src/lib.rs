@@ -16,9 +16,12 @@
 //!
 //! Simplifications, on purpose:
 //! - Creating and deleting a file are durable at once, as if its directory were synced with
-//!   them. SQLite syncs the directory after creating a journal or WAL (`unixSync` with
-//!   `UNIXFILE_DIRSYNC`), so a real filesystem keeps them too once the file is synced; only a
-//!   file that was created and never synced could vanish, and its durable image is empty.
+//!   them. POSIX makes a new file's name durable only with an fsync of its directory: the
+//!   unix VFS does that at the first sync of a journal or WAL it created (`UNIXFILE_DIRSYNC`),
+//!   never for the main database file. The images note which created files had their
+//!   directory synced (that first sync, or an fsync of the directory itself), and
+//!   [`Restored::unsynced_entries`] counts those that had not at the cut: a stricter disk
+//!   would have lost them whole.
 //! - The real fsync is skipped for a file on a disk: its durability is the image's business,
 //!   and skipping it keeps hundreds of cuts within a test's time.
 //! - Only what SQLite writes through the VFS is kept apart. A file written behind SQLite's back
@@ -179,12 +182,13 @@ pub(crate) fn disk_of(path: &Path) -> Option<Arc<DiskState>> {
 }
 
 /// The image of `path` on `disk`, kept from its first open until it is deleted; a file that
-/// exists when first opened is durable as it is.
-pub(crate) fn image_of(disk: &DiskState, path: &Path) -> Arc<Mutex<Image>> {
+/// exists when first opened is durable as it is (`existed`: it did before this open).
+pub(crate) fn image_of(disk: &DiskState, path: &Path, existed: bool) -> Arc<Mutex<Image>> {
     let mut files = lock(&disk.files);
     let image = files.entry(path.to_path_buf()).or_insert_with(|| {
         Arc::new(Mutex::new(Image::new(
             std::fs::read(path).unwrap_or_default(),
+            existed,
         )))
     });
     Arc::clone(image)
@@ -201,7 +205,16 @@ pub(crate) fn sync_path(path: &Path) -> Option<bool> {
     let disk = disk_of(path)?;
     let image = lock(&disk.files).get(path).map(Arc::clone);
     let Some(image) = image else {
-        return Some(!disk.is_cut());
+        if disk.is_cut() {
+            return Some(false);
+        }
+        if path == disk.dir {
+            // The directory: every file created in it so far is there for good.
+            for image in lock(&disk.files).values() {
+                lock(image).entry_synced = true;
+            }
+        }
+        return Some(true);
     };
     let mut image = lock(&image);
     // Under the image's lock, as every write checks it: a sync either precedes the cut whole

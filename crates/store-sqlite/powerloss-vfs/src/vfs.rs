@@ -22,6 +22,9 @@ struct File {
 struct OnDisk {
     disk: Arc<DiskState>,
     image: Arc<Mutex<Image>>,
+    /// The unix VFS syncs the directory too at this handle's first sync (`UNIXFILE_DIRSYNC`:
+    /// a journal or WAL opened to be created); its sync is skipped here, so that is noted.
+    syncs_dir: bool,
 }
 
 /// The `unix` VFS, found once (SQLite never frees a registered VFS).
@@ -86,6 +89,7 @@ unsafe extern "C" fn x_open(
     if disk.as_ref().is_some_and(|(d, _)| d.is_cut()) {
         return ffi::SQLITE_CANTOPEN;
     }
+    let existed = disk.as_ref().is_some_and(|(_, path)| path.exists());
     let unix = unix();
     // SAFETY: unix is the registered unix VFS; its handle gets the size it asks for, zeroed,
     // and is freed in x_close (or below when the open fails).
@@ -104,9 +108,12 @@ unsafe extern "C" fn x_open(
         }
         real
     };
+    let journal =
+        ffi::SQLITE_OPEN_WAL | ffi::SQLITE_OPEN_MAIN_JOURNAL | ffi::SQLITE_OPEN_SUPER_JOURNAL;
     let on_disk = disk.map(|(disk, path)| OnDisk {
-        image: image_of(&disk, &path),
+        image: image_of(&disk, &path, existed),
         disk,
+        syncs_dir: flags & ffi::SQLITE_OPEN_CREATE != 0 && flags & journal != 0,
     });
     // SAFETY: the handle's memory is ours until x_close; the fields are written before
     // pMethods makes SQLite use them.
@@ -285,11 +292,15 @@ unsafe extern "C" fn x_sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int
             return (methods.xSync.expect("unix xSync"))(real, flags);
         }
         // The image is what is durable; the real fsync would only cost time (see the crate).
+        let syncs_dir = handle(file).on_disk.as_ref().is_some_and(|d| d.syncs_dir);
         changing(
             file,
             ffi::SQLITE_IOERR_FSYNC,
             || ffi::SQLITE_OK,
-            Image::sync,
+            |image| {
+                image.sync();
+                image.entry_synced |= syncs_dir;
+            },
         )
     }
 }
