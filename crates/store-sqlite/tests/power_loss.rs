@@ -2,10 +2,13 @@
 //! cut at a random moment (every write not yet synced is lost, or in torn mode partly kept),
 //! and the store is reopened on the plain file. At every cut point the store must open,
 //! `integrity_check` must be ok, and every update acknowledged (answered Ok, what the HTTP
-//! side answers 200) must be there with its values or newer ones.
+//! side answers 200) must be there with its values or newer ones. An Ok that comes after the
+//! cut counts too: the store may only answer it for a commit synced before the cut.
 //!
-//! `POWER_LOSS_SEED` reruns a run (its seed is printed); `POWER_LOSS_CUTS` sets the number of
-//! cut points (default 100 per mode, of which there are two).
+//! `POWER_LOSS_SEED` reruns a run's choices (its seed is printed: cut points, writers' orgs
+//! and fields, torn sectors; the threads' interleaving differs from run to run);
+//! `POWER_LOSS_CUTS` sets the number of cut points (default 100 per mode, of which there are
+//! two).
 
 #[path = "power_loss/ledger.rs"]
 mod ledger;
