@@ -6,6 +6,7 @@ mod database;
 mod deliveries;
 mod firmographics;
 mod generate;
+mod healthcheck;
 mod key;
 mod logging;
 mod serve;
@@ -84,9 +85,14 @@ pub enum Command {
     /// Read it with `trailspark man | man -l -`, or install every page with
     /// `trailspark man --out-dir /usr/local/share/man/man1`.
     Man(generate::ManArgs),
-    /// Show the settings in effect, or print an example config file (`--config`).
+    /// Show the settings in effect, or print an example config file (`--config`) or the
+    /// settings' reference.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Ask a running serve for /healthz: exit 0 when it answers 200, 1 otherwise.
+    ///
+    /// For a container's HEALTHCHECK, where there is no curl.
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +147,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completions(args) => generate::completions(&args),
         Command::Man(args) => generate::man(&args),
         Command::Config(cmd) => config::run(cli.json, &cmd),
+        Command::Healthcheck(args) => healthcheck::run(&args, cli.json),
     }
 }
 

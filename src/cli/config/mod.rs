@@ -3,6 +3,7 @@
 //! beats its variable, which beats the file, which beats the built-in default.
 
 mod file;
+mod reference;
 mod settings;
 mod show;
 
@@ -23,6 +24,9 @@ pub enum ConfigCommand {
     Show(ShowArgs),
     /// Print a config file listing every setting with its help and default (commented out).
     Example,
+    /// Print every setting (flag, variable, file key, default, help) as Markdown: what
+    /// docs/configuration.md holds.
+    Reference,
 }
 
 #[derive(Debug, Args)]
@@ -55,6 +59,10 @@ pub fn run(json: bool, command: &ConfigCommand) -> anyhow::Result<()> {
         }
         ConfigCommand::Example => {
             print!("{}", show::example());
+            Ok(())
+        }
+        ConfigCommand::Reference => {
+            print!("{}", reference::reference());
             Ok(())
         }
     }

@@ -167,11 +167,31 @@ pub fn example() -> String {
                 );
             }
             None => {
-                let _ = writeln!(out, "# {flag}, {env}; unset by default\n#{} =", setting.key);
+                let _ = writeln!(
+                    out,
+                    "# {flag}, {env}; unset by default, for example:\n#{} = {}",
+                    setting.key,
+                    example_value(&setting)
+                );
             }
         }
     }
     out
+}
+
+/// A value for a setting that has no default, so that its line, uncommented, is valid TOML
+/// that `serve` takes.
+fn example_value(setting: &Setting) -> String {
+    match setting.key.as_str() {
+        "database_url" => setting.toml("/var/lib/trailspark/trailspark.db"),
+        "max_connections" => setting.toml("4096"),
+        "public_url" => setting.toml("https://trailspark.example.com"),
+        _ => match setting.kind() {
+            Kind::Integer => "1".to_owned(),
+            Kind::Boolean => "false".to_owned(),
+            Kind::String => setting.toml("…"),
+        },
+    }
 }
 
 /// Appends `text` as `#` comment lines of at most 92 characters.
