@@ -18,8 +18,9 @@ const DEFAULT_DATABASE: &str = "./data/trailspark.db";
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
     /// The store: a SQLite file (`sqlite://PATH` or a plain path), or `postgres://…` for a
-    /// PostgreSQL database shared by several instances. Default: ./data/trailspark.db, which
-    /// only `serve` creates (the other commands use it once it exists).
+    /// PostgreSQL database shared by several instances. A SQLite file's folder is created
+    /// when missing. Default: ./data/trailspark.db, which only `serve` creates (the other
+    /// commands use it once it exists, and say where they looked when it does not).
     #[arg(
         long,
         global = true,

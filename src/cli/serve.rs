@@ -17,7 +17,8 @@ pub struct ServeArgs {
     /// limit off. Over the limit a request is answered 429 with Retry-After.
     #[arg(long, env = "TRAILSPARK_RATE_LIMIT_PER_KEY", default_value_t = 10_000)]
     pub rate_limit_per_key: u32,
-    /// How often (milliseconds) to pick up keys created or revoked by other processes.
+    /// How often (milliseconds) to pick up keys created, revoked or given a new template, and
+    /// admin tokens revoked, by other processes (the CLI, other instances).
     #[arg(long, env = "TRAILSPARK_KEY_REFRESH_MS", default_value_t = 1000)]
     pub key_refresh_ms: u64,
     /// How long (milliseconds) a client may take to send a request's headers before its
@@ -59,7 +60,8 @@ pub struct ServeArgs {
     )]
     pub metrics_listen: String,
     /// Days the delivery log keeps an entry (every update and every refused request, with
-    /// the payloads of refused ones, to fix a mapping and replay them).
+    /// the payloads of refused ones, to fix a mapping and replay them). Swept every minute,
+    /// and when serve starts.
     #[arg(long, env = "TRAILSPARK_DELIVERIES_RETENTION_DAYS", default_value_t = 7,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub deliveries_retention_days: u32,
@@ -79,7 +81,8 @@ pub struct ServeArgs {
     /// query). Set it behind a proxy: under https the web UI's session cookie is Secure with
     /// the __Host- prefix, and the URLs it shows (a new key's webhook URL, the setup link)
     /// start with it rather than with the request's Host header. Unset, the cookie is Secure
-    /// when X-Forwarded-Proto says https, and URLs follow Host.
+    /// when X-Forwarded-Proto says https, and URLs follow Host. `trailspark key create`
+    /// prints a new key's webhook URL from the same variable.
     #[arg(long, env = "TRAILSPARK_PUBLIC_URL", value_parser = clap::value_parser!(PublicUrl))]
     pub public_url: Option<PublicUrl>,
     /// Shape of the log lines on stderr: text for people (coloured only on a terminal), or
