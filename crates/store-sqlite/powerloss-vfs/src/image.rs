@@ -26,9 +26,7 @@ pub struct Restored {
     pub kept: usize,
     /// Such writes kept in part, sector by sector (only in [`Mode::Torn`]).
     pub torn: usize,
-    /// Files created whose directory was never synced since: a real filesystem may lose them
-    /// whole. Kept all the same (see the crate's simplifications); counted so that a test
-    /// can say how often its result leans on that.
+    /// Files created whose directory was never synced since, lost whole with their name.
     pub unsynced_entries: usize,
 }
 
@@ -109,7 +107,6 @@ impl Image {
 
     /// The file's content after a power loss now.
     pub(crate) fn after_power_loss(&mut self, mode: &mut Mode, restored: &mut Restored) -> Vec<u8> {
-        restored.unsynced_entries += usize::from(!self.entry_synced);
         let mut content = self.durable.clone();
         for op in std::mem::take(&mut self.pending) {
             let rng = match mode {

@@ -14,14 +14,14 @@
 //! or to its durable image plus a random part of what was written since ([`Mode::Torn`]), and
 //! deletes the `-shm` files, which a reboot would not keep either.
 //!
+//! A created file's name is durable, as POSIX has it, only once its directory is synced: the
+//! unix VFS does that at the first sync of a journal or WAL it created (`UNIXFILE_DIRSYNC`),
+//! never for the main database file; the store's flusher does it at its first flush. A file
+//! created whose directory was not synced since is gone after the cut, whatever was written
+//! to it ([`Restored::unsynced_entries`] counts them).
+//!
 //! Simplifications, on purpose:
-//! - Creating and deleting a file are durable at once, as if its directory were synced with
-//!   them. POSIX makes a new file's name durable only with an fsync of its directory: the
-//!   unix VFS does that at the first sync of a journal or WAL it created (`UNIXFILE_DIRSYNC`),
-//!   never for the main database file. The images note which created files had their
-//!   directory synced (that first sync, or an fsync of the directory itself), and
-//!   [`Restored::unsynced_entries`] counts those that had not at the cut: a stricter disk
-//!   would have lost them whole.
+//! - Deleting a file is durable at once, as if its directory were synced with it.
 //! - The real fsync is skipped for a file on a disk: its durability is the image's business,
 //!   and skipping it keeps hundreds of cuts within a test's time.
 //! - Only what SQLite writes through the VFS is kept apart. A file written behind SQLite's back
@@ -136,8 +136,8 @@ impl Disk {
     }
 
     /// After [`Disk::cut`]: writes each file as the power loss left it, as a new file renamed
-    /// over the old one (a handle still open on the old one cannot touch the new one), and
-    /// deletes the `-shm` files.
+    /// over the old one (a handle still open on the old one cannot touch the new one), deletes
+    /// the files whose name was never made durable, and the `-shm` files.
     pub fn restore(&self, mode: &mut Mode) -> std::io::Result<Restored> {
         assert!(self.is_cut(), "restore() is for after cut()");
         let files: Vec<(PathBuf, Arc<Mutex<Image>>)> = lock(&self.state.files)
@@ -146,7 +146,17 @@ impl Disk {
             .collect();
         let mut restored = Restored::default();
         for (path, image) in files {
-            let bytes = lock(&image).after_power_loss(mode, &mut restored);
+            let mut image = lock(&image);
+            if !image.entry_synced {
+                restored.unsynced_entries += 1;
+                drop(image);
+                match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => continue,
+                }
+            }
+            let bytes = image.after_power_loss(mode, &mut restored);
+            drop(image);
             let mut temporary = path.clone().into_os_string();
             temporary.push(".restoring");
             std::fs::write(&temporary, bytes)?;
@@ -194,6 +204,14 @@ pub(crate) fn image_of(disk: &DiskState, path: &Path, existed: bool) -> Arc<Mute
     Arc::clone(image)
 }
 
+/// The disk's directory was synced: the name of every file created in it so far is there for
+/// good.
+pub(crate) fn names_synced(disk: &DiskState) {
+    for image in lock(&disk.files).values() {
+        lock(image).entry_synced = true;
+    }
+}
+
 /// A file on `disk` was deleted: durable at once (see the crate's simplifications).
 pub(crate) fn forget(disk: &DiskState, path: &Path) {
     lock(&disk.files).remove(path);
@@ -209,10 +227,7 @@ pub(crate) fn sync_path(path: &Path) -> Option<bool> {
             return Some(false);
         }
         if path == disk.dir {
-            // The directory: every file created in it so far is there for good.
-            for image in lock(&disk.files).values() {
-                lock(image).entry_synced = true;
-            }
+            names_synced(&disk);
         }
         return Some(true);
     };

@@ -292,16 +292,20 @@ unsafe extern "C" fn x_sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int
             return (methods.xSync.expect("unix xSync"))(real, flags);
         }
         // The image is what is durable; the real fsync would only cost time (see the crate).
-        let syncs_dir = handle(file).on_disk.as_ref().is_some_and(|d| d.syncs_dir);
-        changing(
+        let rc = changing(
             file,
             ffi::SQLITE_IOERR_FSYNC,
             || ffi::SQLITE_OK,
-            |image| {
-                image.sync();
-                image.entry_synced |= syncs_dir;
-            },
-        )
+            Image::sync,
+        );
+        // The unix VFS's sync of a created journal or WAL syncs their directory too, and so
+        // every name in it (after the image's lock is let go: names_synced takes them all).
+        if let Some(on_disk) = handle(file).on_disk.as_ref().filter(|d| d.syncs_dir) {
+            if rc == ffi::SQLITE_OK {
+                crate::names_synced(&on_disk.disk);
+            }
+        }
+        rc
     }
 }
 

@@ -70,13 +70,21 @@ pub(super) fn wal_path(path: &Path) -> std::path::PathBuf {
 }
 
 /// Syncs the file at `wal`, kept open from one flush to the next (and opened again after a
-/// failure).
+/// failure). Each time it is opened, its directory is synced too: SQLite creates the WAL anew
+/// at each start, and a new file's name survives power loss only once its directory is
+/// synced (SQLite would do it at its own first sync of the WAL, which the writer leaves to
+/// this flush). The store's file shares the directory, so its name is made durable too.
 pub(super) fn sync_wal(wal: std::path::PathBuf) -> SyncWal {
     let mut file: Option<std::fs::File> = None;
     Box::new(move || {
         let open = match file.take() {
             Some(open) => open,
-            None => std::fs::File::open(&wal)?,
+            None => {
+                let open = std::fs::File::open(&wal)?;
+                let dir = wal.parent().filter(|d| !d.as_os_str().is_empty());
+                std::fs::File::open(dir.unwrap_or(Path::new(".")))?.sync_all()?;
+                open
+            }
         };
         open.sync_data()?;
         file = Some(open);
