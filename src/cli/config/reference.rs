@@ -41,7 +41,8 @@ pub fn reference() -> String {
             "| [`{key}`](#{key}) | `{}` | `{}` | {} |",
             s.flag(),
             s.env(),
-            s.default().map_or("none".to_owned(), |d| format!("`{d}`")),
+            s.default()
+                .map_or("unset (see its help)".to_owned(), |d| format!("`{d}`")),
             key = s.key,
         );
     }
@@ -76,9 +77,10 @@ fn section(out: &mut String, s: &Setting) {
     } else {
         "`serve`"
     };
-    let default = s.default().map_or("Unset by default.".to_owned(), |d| {
-        format!("Default `{d}`.")
-    });
+    let default = s.default().map_or(
+        "Unset by default (its help says what that means).".to_owned(),
+        |d| format!("Default `{d}`."),
+    );
     let _ = writeln!(
         out,
         "\n## `{}`\n\n`{}`, `{}`; {scope}. {default}\n\n{}",
