@@ -69,7 +69,7 @@ impl Pending {
         }
         let mut tallies = Tallies::default();
         for (tenant, key, of_key) in keys {
-            let owner = (tenant, key.clone());
+            let owner = (tenant, key.0.as_str());
             for chunk in of_key.chunks(CHUNK as usize) {
                 let chunk_id = write_chunk(conn, tenant, key, chunk).map_err(sqlite_error)?;
                 for (place, row) in (0..).zip(chunk) {

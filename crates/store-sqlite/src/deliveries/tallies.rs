@@ -10,12 +10,12 @@ use super::entry::View;
 use super::CHUNK;
 use crate::db::{from_json, from_micros, sqlite_error};
 
-/// Whose tally a row is.
-pub(super) type Owner = (TenantId, ApiKeyId);
-
-/// Adds `tallies` to the stored ones, in their order (one statement per row: a commit's
-/// entries make a few rows per key).
-pub(super) fn add(conn: &Connection, tallies: Tallies<Owner>) -> StoreResult<()> {
+/// Adds `tallies` (of the keys `K` names) to the stored ones, in their order (one statement
+/// per row: a commit's entries make a few rows per key).
+pub(super) fn add<K: AsRef<str> + Ord + Clone>(
+    conn: &Connection,
+    tallies: Tallies<(TenantId, K)>,
+) -> StoreResult<()> {
     let mut upsert = conn
         .prepare_cached(
             "INSERT INTO key_tallies (tenant_id, key_id, hour, kind, name, count, only_change,
@@ -35,7 +35,7 @@ pub(super) fn add(conn: &Connection, tallies: Tallies<Owner>) -> StoreResult<()>
         upsert
             .execute((
                 tenant.0,
-                &key.0,
+                key.as_ref(),
                 tally.hour,
                 tally.kind.as_str(),
                 &tally.name,
@@ -109,9 +109,9 @@ pub fn fill(conn: &Connection) -> StoreResult<()> {
     let mut tallies = Tallies::default();
     while let Some(chunk) = chunks.next().map_err(sqlite_error)? {
         let chunk_id: i64 = chunk.get(0).map_err(sqlite_error)?;
-        let owner: Owner = (
+        let owner: (TenantId, String) = (
             TenantId(chunk.get(1).map_err(sqlite_error)?),
-            ApiKeyId(chunk.get(2).map_err(sqlite_error)?),
+            chunk.get(2).map_err(sqlite_error)?,
         );
         let text: String = chunk.get(3).map_err(sqlite_error)?;
         let entries: Vec<Option<View>> = from_json(&text)?;
