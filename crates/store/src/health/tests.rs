@@ -110,7 +110,7 @@ fn every_hour_of_the_window_is_in_the_series_and_shares_are_of_all_entries() {
         hours: vec![
             count("2026-02-28T11:00:00Z", Outcome::Applied, 3),
             count("2026-02-28T11:00:00Z", Outcome::Refused, 1),
-            count("2026-03-01T10:00:00Z", Outcome::Unchanged, 2),
+            count("2026-03-01T10:00:00Z", Outcome::Unchanged, 3),
             count("2026-03-01T10:00:00Z", Outcome::Duplicate, 2),
             // Before the window: a store that read too much is not counted.
             count("2026-02-28T10:00:00Z", Outcome::Refused, 50),
@@ -124,12 +124,12 @@ fn every_hour_of_the_window_is_in_the_series_and_shares_are_of_all_entries() {
     assert_eq!((health.hours[0].applied, health.hours[0].refused), (3, 1));
     assert_eq!(
         (health.hours[23].unchanged, health.hours[23].duplicate),
-        (2, 2)
+        (3, 2)
     );
     assert!(health.hours[1..23].iter().all(|h| h.total() == 0));
-    assert_eq!(health.updates, 8);
-    assert!((health.refused_share - 0.125).abs() < f64::EPSILON);
-    assert!((health.unchanged_share - 0.25).abs() < f64::EPSILON);
+    assert_eq!(health.updates, 9);
+    assert!((health.refused_share - 1.0 / 9.0).abs() < f64::EPSILON);
+    assert!((health.unchanged_share - 3.0 / 9.0).abs() < f64::EPSILON);
     assert_eq!(
         serde_json::to_value(&health.hours[0]).unwrap(),
         json!({"hour": "2026-02-28T11:00:00Z", "applied": 3, "unchanged": 0, "duplicate": 0,

@@ -111,7 +111,8 @@ fn rows_of_one_hour_kind_and_name_add_up_whatever_shard_kept_them() {
         row(6, TallyKind::Outcome, "refused", 1, None),
         row(5, TallyKind::Refusal, "bad", 2, Some(40)),
         row(5, TallyKind::Refusal, "bad", 3, Some(12)),
-        row(6, TallyKind::Refusal, "bad", 1, Some(30)),
+        row(6, TallyKind::Refusal, "bad", 1, Some(50)),
+        row(6, TallyKind::Field, "name", 1, None),
     ]);
     let hours: Vec<_> = activity.hours.iter().map(|h| (h.hour, h.count)).collect();
     assert_eq!(hours, [(hour_start(5), 5), (hour_start(6), 1)]);
@@ -119,8 +120,24 @@ fn rows_of_one_hour_kind_and_name_add_up_whatever_shard_kept_them() {
     let bad = &activity.refusals[0];
     assert_eq!(
         (bad.count, bad.example_id, bad.example_message.as_str()),
-        (6, 40, "message 40")
+        (6, 50, "message 50"),
+        "the newest example of every hour"
     );
+    let outcomes = hour_counts(&[
+        row(5, TallyKind::Outcome, "refused", 2, None),
+        row(5, TallyKind::Refusal, "bad", 2, Some(40)),
+        row(5, TallyKind::Changing, "", 7, None),
+    ]);
+    let outcomes: Vec<_> = outcomes.iter().map(|h| (h.outcome, h.count)).collect();
+    assert_eq!(outcomes, [(Outcome::Refused, 2)], "outcome rows alone");
+}
+
+#[test]
+fn tallies_are_empty_until_an_entry_is_added() {
+    let mut tallies = Tallies::default();
+    assert!(tallies.is_empty());
+    tallies.add(&(), &entry(1, 0, Outcome::Duplicate, None, &[]));
+    assert!(!tallies.is_empty());
 }
 
 #[test]
