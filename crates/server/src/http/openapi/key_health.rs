@@ -12,11 +12,12 @@ pub(super) fn key_health() -> Value {
         "tags": ["admin"],
         "summary": "What a key's last 24 hours of deliveries say",
         "description": "Over the current UTC hour and the 23 before it (`since` is when that window \
-            starts): how many updates the key's delivery log holds, which share was refused or \
+            starts): how many deliveries the key received (every one, counted as it arrived, \
+            including those the delivery log no longer keeps), which share was refused or \
             changed nothing, the most frequent refusal codes with the newest delivery of each, how \
             often each field changed, and the volatile fields. Which fields an update changed is \
-            read from the product org history the key wrote; a creation sets every field it maps, \
-            so field shares count updates of existing product orgs only (`changingUpdates`). A \
+            counted as it is applied; a creation sets every field it maps, so field shares count \
+            updates of existing product orgs only (`changingUpdates`). A \
             field is volatile when at least 20 of them changed something and it was the only \
             change of at least half; `advice` says what to remove from which source. `hours` has \
             every hour of the window, oldest first, zeros included.",
