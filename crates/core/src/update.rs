@@ -315,6 +315,20 @@ mod tests {
         let back: FieldClock = serde_json::from_value(json).unwrap();
         assert_eq!(back, c);
         assert!(serde_json::from_str::<FieldClock>(r#"{"plan": 1}"#).is_err());
+        let not_a_map = serde_json::from_str::<FieldClock>("1").unwrap_err();
+        assert!(
+            not_a_map
+                .to_string()
+                .contains("an object from field name to time"),
+            "{not_a_map}"
+        );
+        let Err(not_a_name) = ClockKey::deserialize(serde_json::json!(1)) else {
+            panic!("a number read as a field name");
+        };
+        assert!(
+            not_a_name.to_string().contains("a field name"),
+            "{not_a_name}"
+        );
     }
 
     #[test]

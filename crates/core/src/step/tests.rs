@@ -293,3 +293,21 @@ fn a_signal_naming_a_product_org_links_its_lead_and_one_naming_none_keeps_the_li
         "{missing:?}"
     );
 }
+
+#[test]
+fn a_repeated_signal_is_said_again_as_a_duplicate() {
+    let first = SignalApplied {
+        lead_id: LeadId::parse("lead_1").unwrap(),
+        target_org_id: Some(TargetOrgId(3)),
+        linked: true,
+        unlinked_reason: None,
+        warnings: Vec::new(),
+        duplicate: false,
+    };
+    let again = first.clone().repeated();
+    assert!(again.duplicate);
+    assert_eq!(
+        (again.lead_id, again.target_org_id),
+        (first.lead_id, first.target_org_id)
+    );
+}
