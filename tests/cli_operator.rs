@@ -342,3 +342,46 @@ fn the_systemd_docs_name_only_settings_serve_has() {
     let unit = std::fs::read_to_string(docs.join("trailspark.service")).unwrap();
     assert!(unit.contains("\nExecStart=/usr/local/bin/trailspark serve\n"));
 }
+
+/// `trailspark healthcheck` (the image's HEALTHCHECK, which has no curl) exits 0 only when the
+/// URL answers 200, and says why otherwise.
+#[tokio::test]
+async fn healthcheck_exits_0_on_a_200_and_1_with_the_reason_otherwise() {
+    let app = TestApp::spawn().await;
+    let healthy = trailspark(&["healthcheck", "--url", &format!("{}/healthz", app.base)]);
+    assert!(
+        healthy.status.success(),
+        "{}",
+        String::from_utf8_lossy(&healthy.stderr)
+    );
+    assert!(String::from_utf8_lossy(&healthy.stdout).contains("answered 200"));
+
+    let missing = trailspark(&[
+        "healthcheck",
+        "--url",
+        &format!("{}/no-such-page", app.base),
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("answered 404, not 200"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let refused = trailspark(&[
+        "healthcheck",
+        "--url",
+        &format!("http://127.0.0.1:{port}/healthz"),
+        "--timeout-ms",
+        "500",
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("cannot connect"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+}
