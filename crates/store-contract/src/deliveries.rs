@@ -387,6 +387,55 @@ pub async fn delivery_log_sweep(store: Arc<dyn Store>) {
     );
 }
 
+/// What a sweep leaves of a request's entries is still found by the reads that look for
+/// refusals or for kept payloads (the SQLite store reads those from an index of what each
+/// chunk of the log holds, which the sweep must keep true).
+pub async fn delivery_log_sweep_leaves_refusals_and_payloads_findable(store: Arc<dyn Store>) {
+    let s = store.as_ref();
+    let (t, key) = tenant_with_key(&store, "log-sweep-kept").await;
+    let now = arrival();
+    let updates = vec![
+        update("ws_k0", vec![FieldPatch::Name(Some("a".into()))], None),
+        update("ws_k1", vec![FieldPatch::Name(Some("b".into()))], None),
+    ];
+    let entries = vec![
+        entry(Some(0), Some(r#"{"i":0}"#), refusal("x")),
+        entry(Some(1), Some(r#"{"i":1}"#), Verdict::Update(0)),
+        entry(Some(2), Some(r#"{"i":2}"#), refusal("y")),
+        entry(Some(3), None, Verdict::Update(1)),
+    ];
+    send(s, t.id, &key, now, updates, log("req_k", entries)).await;
+    let swept = s
+        .sweep_deliveries(now - Duration::days(7), 3)
+        .await
+        .unwrap();
+    assert_eq!(swept.over_count, 1, "{swept:?}");
+    let key = &key;
+    let find = |outcome, with_payload| async move {
+        let query = DeliveryQuery {
+            outcome,
+            with_payload,
+            page: PageRequest {
+                cursor: None,
+                limit: 100,
+            },
+            ..DeliveryQuery::default()
+        };
+        let page = s.deliveries(t.id, key, &query).await.unwrap();
+        page.items
+            .iter()
+            .map(|d| (d.row.index, d.row.payload.clone()))
+            .collect::<Vec<_>>()
+    };
+    let two = (Some(2), Some(r#"{"i":2}"#.to_owned()));
+    let one = (Some(1), Some(r#"{"i":1}"#.to_owned()));
+    assert_eq!(
+        find(Some(Outcome::Refused), false).await,
+        std::slice::from_ref(&two)
+    );
+    assert_eq!(find(None, true).await, [two, one]);
+}
+
 /// A replay (SPEC §6) is a request received at the refused delivery's own time, logged with
 /// `replayOf`: an older value never overwrites what a later request wrote, a field nobody
 /// wrote since is filled, and the same messageId replayed twice applies once.

@@ -28,7 +28,7 @@ pub use counts::tenant_counts_count_only_the_tenants_rows;
 pub use deliveries::{
     delivery_log_filters_and_pages, delivery_log_of_signals_and_replays,
     delivery_log_replays_apply_at_their_original_time, delivery_log_rides_ingest,
-    delivery_log_sweep,
+    delivery_log_sweep, delivery_log_sweep_leaves_refusals_and_payloads_findable,
 };
 pub use duplicates::{
     possible_duplicates_fold_space_and_ascii_case, possible_duplicates_made_at_once_are_found,
@@ -81,6 +81,7 @@ macro_rules! store_contract_tests {
             evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,
             semantics_hold_inside_batches, users_and_sessions, delivery_log_rides_ingest,
             delivery_log_of_signals_and_replays, delivery_log_filters_and_pages, delivery_log_sweep,
+            delivery_log_sweep_leaves_refusals_and_payloads_findable,
             delivery_log_replays_apply_at_their_original_time,
             a_newer_unchanged_update_still_outranks_older_ones,
             updates_without_event_time_take_their_arrival, history_stays_in_its_tenant,

@@ -71,6 +71,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0013_key_tallies",
         include_str!("../migrations/0013_key_tallies.sql"),
     ),
+    (
+        14,
+        "0014_log_reads",
+        include_str!("../migrations/0014_log_reads.sql"),
+    ),
 ];
 
 /// What a migration needs of the store's code after its SQL, in the same transaction.

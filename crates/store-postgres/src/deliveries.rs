@@ -126,17 +126,9 @@ pub async fn list(
     // Newest first: a page starts below the last id of the one before. A plain bound (not
     // "NULL or …") lets every page start in the (tenant, key, id) index, however deep.
     let window = query.page.window::<i64>()?;
-    let sql = format!(
-        "SELECT {COLUMNS} FROM deliveries
-         WHERE tenant_id = $1 AND key_id = $2 AND id < $3
-           AND ($4::text IS NULL OR outcome = $4) AND ($5::text IS NULL OR product_org_id = $5)
-           AND ($6::timestamptz IS NULL OR received_at >= $6)
-           AND (NOT $7 OR payload IS NOT NULL)
-         ORDER BY id DESC LIMIT $8"
-    );
     let rows = c
         .query(
-            &prepared(c, &sql).await?,
+            &prepared(c, &list_sql(query)).await?,
             &[
                 &tenant.0,
                 &key.0,
@@ -152,6 +144,29 @@ pub async fn list(
         .map_err(pg_error)?;
     let items = rows.iter().map(delivery).collect::<StoreResult<Vec<_>>>()?;
     Ok(window.page(items, |d| d.id))
+}
+
+/// The read of a key's log for `query`. A read of refusals or of kept payloads also names
+/// its condition as written, not only as a parameter, so that a generic plan can start in the
+/// partial index of such entries (migration 0014).
+fn list_sql(query: &DeliveryQuery) -> String {
+    let refused = match query.outcome {
+        Some(Outcome::Refused) => "AND outcome = 'refused'",
+        _ => "",
+    };
+    let kept = if query.with_payload {
+        "AND payload IS NOT NULL"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT {COLUMNS} FROM deliveries
+         WHERE tenant_id = $1 AND key_id = $2 AND id < $3
+           AND ($4::text IS NULL OR outcome = $4) AND ($5::text IS NULL OR product_org_id = $5)
+           AND ($6::timestamptz IS NULL OR received_at >= $6)
+           AND (NOT $7 OR payload IS NOT NULL) {refused} {kept}
+         ORDER BY id DESC LIMIT $8"
+    )
 }
 
 /// One entry of the tenant's log.
@@ -266,4 +281,65 @@ fn delivery(r: &Row) -> StoreResult<Delivery> {
                 .unwrap_or_default(),
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use trailspark_store_contract::postgres::TestDatabase;
+
+    use super::*;
+    use crate::{PostgresOptions, PostgresStore};
+
+    /// The generic plan (the one a statement prepared once keeps) of `query`'s read; the
+    /// planner may not scan the table whole, so it shows which index it would start in.
+    async fn plan(url: &str, query: &DeliveryQuery) -> String {
+        let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        let sql = format!("PREPARE read AS {}", list_sql(query));
+        client
+            .batch_execute(&format!(
+                "SET plan_cache_mode = force_generic_plan; SET enable_seqscan = off;
+                 SET enable_bitmapscan = off; {sql}"
+            ))
+            .await
+            .unwrap();
+        let explain = "EXPLAIN EXECUTE read (1, 'k', 1, NULL, NULL, NULL, false, 10)";
+        let rows = client.query(explain, &[]).await.unwrap();
+        rows.iter()
+            .map(|r| r.get::<_, String>(0))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// A read of refusals or of kept payloads starts in the index of such entries, not in the
+    /// index of all a key's entries (where a busy key with none walked every entry it kept).
+    #[tokio::test]
+    async fn reads_of_refusals_and_payloads_use_the_index_of_such_entries() {
+        let Some(database) = TestDatabase::create().await else {
+            return;
+        };
+        let store = PostgresStore::connect(&database.url, PostgresOptions::default())
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        let refused = DeliveryQuery {
+            outcome: Some(Outcome::Refused),
+            ..DeliveryQuery::default()
+        };
+        let kept = DeliveryQuery {
+            with_payload: true,
+            ..DeliveryQuery::default()
+        };
+        let url = &database.url;
+        for (query, index) in [
+            (refused, "deliveries_refused"),
+            (kept, "deliveries_kept"),
+            (DeliveryQuery::default(), "deliveries_key"),
+        ] {
+            let plan = plan(url, &query).await;
+            assert!(plan.contains(index), "{query:?}: {plan}");
+        }
+    }
 }

@@ -82,7 +82,8 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
             "0010_search",
             "0011_changed_fields",
             "0012_write_probe",
-            "0013_key_tallies"
+            "0013_key_tallies",
+            "0014_log_reads"
         ]
     );
     let tenant = store
@@ -180,13 +181,19 @@ async fn the_tallies_start_from_the_log_as_the_writers_would_have_counted_it() {
         .unwrap();
     tokio::spawn(connection);
     client
-        .batch_execute("DROP TABLE key_tallies; DELETE FROM schema_migrations WHERE version = 13")
+        .batch_execute(
+            "DROP TABLE key_tallies; DROP INDEX deliveries_refused, deliveries_kept;
+             DELETE FROM schema_migrations WHERE version >= 13",
+        )
         .await
         .unwrap();
     let store = PostgresStore::connect(&database.url, PostgresOptions::default())
         .await
         .unwrap();
-    assert_eq!(store.migrate().await.unwrap(), ["0013_key_tallies"]);
+    assert_eq!(
+        store.migrate().await.unwrap(),
+        ["0013_key_tallies", "0014_log_reads"]
+    );
     let filled = trailspark_store_contract::the_last_day_of(&store, tenant, &key).await;
     assert_eq!(filled, written);
 }

@@ -77,6 +77,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0014_key_tallies",
         include_str!("../migrations/0014_key_tallies.sql"),
     ),
+    (
+        15,
+        "0015_chunks_to_read",
+        include_str!("../migrations/0015_chunks_to_read.sql"),
+    ),
 ];
 
 /// What a migration needs of the store's code after its SQL, in the same transaction.

@@ -96,9 +96,11 @@ fn write_chunk(
         .iter()
         .filter(|row| row.outcome == Outcome::Refused)
         .count();
+    let kept = rows.iter().filter(|row| row.payload.is_some()).count();
     conn.prepare_cached(
-        "INSERT INTO delivery_chunks (tenant_id, key_id, first_at, last_at, live, refused, entries)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO delivery_chunks
+             (tenant_id, key_id, first_at, last_at, live, refused, kept, entries)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
     .execute((
         tenant.0,
@@ -107,6 +109,7 @@ fn write_chunk(
         last,
         rows.len(),
         refused,
+        kept,
         serde_json::to_string(&entries).expect("entries serialize to JSON"),
     ))?;
     let id = conn.last_insert_rowid();
@@ -131,12 +134,7 @@ pub fn list(
     let wanted = usize::try_from(window.rows_to_fetch()).unwrap_or(usize::MAX);
     let since = query.since.as_ref().map_or(i64::MIN, micros);
     let mut statement = conn
-        .prepare_cached(
-            "SELECT id, entries FROM delivery_chunks
-             WHERE tenant_id = ?1 AND key_id = ?2 AND id <= ?3 AND last_at >= ?4
-               AND (?5 = 0 OR refused > 0)
-             ORDER BY id DESC",
-        )
+        .prepare_cached(&chunks_sql(query))
         .map_err(sqlite_error)?;
     let mut chunks = statement
         .query((
@@ -144,7 +142,6 @@ pub fn list(
             &key.0,
             before.saturating_sub(1).div_euclid(CHUNK),
             since,
-            query.outcome == Some(Outcome::Refused),
         ))
         .map_err(sqlite_error)?;
     let mut found = Vec::new();
@@ -183,6 +180,26 @@ pub fn list(
     drop(chunks);
     let found = attach_payloads(conn, found)?;
     Ok(window.page(found, |d| d.id))
+}
+
+/// The read of a key's chunks, newest first, that may hold entries `query` wants. A read of
+/// refusals or of kept payloads names its condition as written, not as a parameter, so that
+/// SQLite reads it from the partial index of such chunks (migration 0015).
+fn chunks_sql(query: &DeliveryQuery) -> String {
+    let refused = match query.outcome {
+        Some(Outcome::Refused) => "AND refused > 0",
+        _ => "",
+    };
+    let kept = if query.with_payload {
+        "AND kept > 0"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT id, entries FROM delivery_chunks
+         WHERE tenant_id = ?1 AND key_id = ?2 AND id <= ?3 AND last_at >= ?4 {refused} {kept}
+         ORDER BY id DESC"
+    )
 }
 
 /// One entry of the tenant's log.
@@ -230,4 +247,50 @@ fn attach_payloads(conn: &Connection, found: Vec<(Delivery, bool)>) -> StoreResu
             Ok(delivery)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The query plan SQLite makes for `query`'s read of chunks, one line per step.
+    fn plan(query: &DeliveryQuery) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = crate::db::connect(&dir.path().join("plan.db"), Default::default()).unwrap();
+        crate::db::migrate(&mut conn).unwrap();
+        let mut explain = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", chunks_sql(query)))
+            .unwrap();
+        let steps = explain
+            .query_map((1, "k", 1, 0), |r| r.get::<_, String>(3))
+            .unwrap();
+        steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+    }
+
+    /// A read of refusals or of kept payloads starts in the index of the chunks that have
+    /// some, not in the index of all a key's chunks (where a busy key with none walked every
+    /// chunk it wrote since the last sweep).
+    #[test]
+    fn reads_of_refusals_and_payloads_use_the_index_of_chunks_that_have_some() {
+        let refused = DeliveryQuery {
+            outcome: Some(Outcome::Refused),
+            ..DeliveryQuery::default()
+        };
+        assert!(
+            plan(&refused).contains("delivery_chunks_refused"),
+            "{}",
+            plan(&refused)
+        );
+        let kept = DeliveryQuery {
+            with_payload: true,
+            ..DeliveryQuery::default()
+        };
+        assert!(
+            plan(&kept).contains("delivery_chunks_kept"),
+            "{}",
+            plan(&kept)
+        );
+        let all = DeliveryQuery::default();
+        assert!(plan(&all).contains("delivery_chunks_key"), "{}", plan(&all));
+    }
 }

@@ -108,7 +108,7 @@ fn rewrite(conn: &Connection, chunk_id: i64, entries: &Entries, gone: &[usize]) 
             0 => conn
                 .prepare_cached(
                     "UPDATE delivery_chunks SET first_at = ?2, last_at = ?2, live = 0,
-                         refused = 0, entries = '[]'
+                         refused = 0, kept = 0, entries = '[]'
                      WHERE id = ?1",
                 )?
                 .execute((chunk_id, i64::MAX)),
@@ -118,11 +118,13 @@ fn rewrite(conn: &Connection, chunk_id: i64, entries: &Entries, gone: &[usize]) 
         let first = live.clone().map(|e| e.at).min().unwrap_or_default();
         let last = live.clone().map(|e| e.at).max().unwrap_or_default();
         let refused = live
+            .clone()
             .filter(|e| e.outcome == Outcome::Refused.as_str())
             .count();
+        let kept = live.filter(|e| e.payload).count();
         conn.prepare_cached(
             "UPDATE delivery_chunks SET first_at = ?2, last_at = ?3, live = ?4, refused = ?5,
-                 entries = ?6
+                 kept = ?6, entries = ?7
              WHERE id = ?1",
         )
         .and_then(|mut s| {
@@ -132,6 +134,7 @@ fn rewrite(conn: &Connection, chunk_id: i64, entries: &Entries, gone: &[usize]) 
                 last,
                 count,
                 refused,
+                kept,
                 serde_json::to_string(entries).expect("entries serialize to JSON"),
             ))
         })
