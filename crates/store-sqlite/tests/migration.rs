@@ -474,7 +474,11 @@ async fn the_tallies_start_from_the_log_as_the_writer_would_have_counted_it() {
     // The file as the trailspark before tallies left it: the same log, no tallies.
     Connection::open(&path)
         .unwrap()
-        .execute_batch("DROP TABLE key_tallies; DELETE FROM schema_migrations WHERE version = 14")
+        .execute_batch(
+            "DROP TABLE key_tallies; DROP INDEX delivery_chunks_refused;
+             DROP INDEX delivery_chunks_kept; ALTER TABLE delivery_chunks DROP COLUMN kept;
+             DELETE FROM schema_migrations WHERE version >= 14",
+        )
         .unwrap();
     let store = open().await;
     let filled = trailspark_store_contract::the_last_day_of(store.as_ref(), tenant, &key).await;
