@@ -81,6 +81,13 @@ pub struct DatabaseArgs {
     #[arg(long, global = true, env = "TRAILSPARK_SQLITE_CHECKPOINT_MIB", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..=4_096))]
     pub sqlite_checkpoint_mib: u32,
+    /// Memory (MiB) for the product orgs SQLite's writer keeps as it last wrote them, so that
+    /// an update of one of them reads nothing from the file. About 1 KiB an org with a dozen
+    /// fields: the default holds some 16,000 (all of a smaller store; at a million orgs
+    /// updated at random, a cache of any size hits rarely and the file's own pages serve).
+    #[arg(long, global = true, env = "TRAILSPARK_SQLITE_ORG_CACHE_MIB", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(0..=65_536))]
+    pub sqlite_org_cache_mib: u32,
     /// Transactions committing product org updates at once on PostgreSQL (each holds one of
     /// the --pg-max-connections while it commits).
     #[arg(long, global = true, env = "TRAILSPARK_PG_WRITERS", default_value_t = 4,
@@ -134,6 +141,7 @@ impl DatabaseArgs {
                     queue_capacity: self.write_queue as usize,
                     // 4 KiB pages.
                     checkpoint_frames: i64::from(self.sqlite_checkpoint_mib) * 256,
+                    org_cache_bytes: (self.sqlite_org_cache_mib as usize) << 20,
                 };
                 let store = SqliteStore::open(&path, options).await.with_context(|| {
                     format!("cannot open the SQLite store at {}", path.display())

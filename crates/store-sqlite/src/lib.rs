@@ -68,13 +68,7 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::other("store setup panicked").caused_by(e))??;
-        let writer = Writer::start(
-            &path,
-            busy_timeout,
-            options.max_batch,
-            options.queue_capacity,
-            options.checkpoint_frames,
-        )?;
+        let writer = Writer::start(&path, &options)?;
         let readers = Arc::new(db::ReadPool::new(path, busy_timeout));
         Ok(Self { writer, readers })
     }

@@ -15,6 +15,9 @@ pub struct SqliteOptions {
     /// WAL starts over soon after. At four times this the writer waits for the copy (unless a
     /// reader holds it back), so the WAL stays within about that.
     pub checkpoint_frames: i64,
+    /// Bytes of product orgs the writer keeps in memory (their stored JSON and what holding
+    /// it costs), so that an update of an org it knows reads nothing.
+    pub org_cache_bytes: usize,
 }
 
 impl Default for SqliteOptions {
@@ -24,6 +27,7 @@ impl Default for SqliteOptions {
             max_batch: 512,
             queue_capacity: 16_384,
             checkpoint_frames: 16_384,
+            org_cache_bytes: 16 << 20,
         }
     }
 }

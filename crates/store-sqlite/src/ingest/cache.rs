@@ -7,8 +7,10 @@ use trailspark_store::StoreResult;
 
 use crate::db::from_json;
 
-/// Most product orgs the writer keeps in memory (a few hundred bytes each: their stored JSON).
-const CACHED_ORGS: usize = 65_536;
+/// What holding one org costs beyond its id's and JSON's bytes: its slot in the map (a map
+/// holds up to twice as many slots as entries when it has just grown) and the allocator's
+/// share of its three allocations.
+const PER_ORG: usize = 2 * std::mem::size_of::<((TenantId, ProductOrgId), Stored)>() + 3 * 16;
 
 /// The stored state of one product org, as its row has it: what the writer keeps in memory
 /// (the JSON is small; the parsed fields are several times larger).
@@ -35,55 +37,90 @@ impl Stored {
 }
 
 /// The product orgs the writer knows, as committed (or as written by the transaction under
-/// way, whose `touched` ones are forgotten if it rolls back). Bounded: past [`CACHED_ORGS`] a
-/// random one makes room.
-#[derive(Default)]
+/// way, whose `touched` ones are forgotten if it rolls back). Bounded by bytes, not by count,
+/// so that memory is set by configuration whatever the orgs hold: past its budget a random
+/// org makes room (at 1M orgs updated at random a cache of any affordable size hits rarely,
+/// and one of 10k orgs fits whole in the default).
 pub(super) struct OrgCache {
     orgs: std::collections::HashMap<(TenantId, ProductOrgId), Stored>,
     pub(super) touched: Vec<(TenantId, ProductOrgId)>,
+    /// What the orgs held cost ([`OrgCache::cost`]), and the most they may.
+    bytes: usize,
+    budget: usize,
     /// xorshift state, for picking what to evict.
     seed: u64,
 }
 
 impl OrgCache {
+    pub(super) fn new(budget: usize) -> Self {
+        Self {
+            orgs: std::collections::HashMap::new(),
+            touched: Vec::new(),
+            bytes: 0,
+            budget,
+            seed: 0,
+        }
+    }
+
+    /// What keeping `org` costs.
+    fn cost(id: &ProductOrgId, org: &Stored) -> usize {
+        PER_ORG + id.as_str().len() + org.fields.len() + org.clock.len()
+    }
+
     /// Takes the org out while an update works on it ([`OrgCache::put`] puts it back):
     /// cheaper than a copy, and if the update fails it is simply read again.
     pub(super) fn take(&mut self, tenant: TenantId, id: &ProductOrgId) -> Option<Stored> {
         // The key is built to look it up; a borrowed form would need a second map type.
-        self.orgs.remove(&(tenant, id.clone()))
+        let org = self.orgs.remove(&(tenant, id.clone()))?;
+        self.bytes -= Self::cost(id, &org);
+        Some(org)
     }
 
-    /// Puts an org (back), as the transaction under way read or wrote it.
+    /// Puts an org (back), as the transaction under way read or wrote it; an org larger than
+    /// the whole budget is not kept.
     pub(super) fn put(&mut self, tenant: TenantId, id: &ProductOrgId, org: Stored) {
         let key = (tenant, id.clone());
-        if self.orgs.len() >= CACHED_ORGS && !self.orgs.contains_key(&key) {
-            self.evict_one();
+        self.remove(tenant, id);
+        let cost = Self::cost(id, &org);
+        if cost > self.budget {
+            return;
         }
+        while self.bytes + cost > self.budget && self.evict_one() {}
         self.touched.push(key.clone());
+        self.bytes += cost;
         self.orgs.insert(key, org);
     }
 
-    fn evict_one(&mut self) {
+    /// Forgets a random org; false when there is none.
+    fn evict_one(&mut self) -> bool {
         self.seed ^= self.seed << 13;
         self.seed ^= self.seed >> 7;
         self.seed ^= self.seed << 17;
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
         // HashMap iteration starts at a random-enough bucket; skipping a few varies it.
         let skip = (self.seed % 8) as usize;
-        if let Some(key) = self.orgs.keys().nth(skip).cloned() {
-            self.orgs.remove(&key);
-        }
+        let Some((tenant, id)) = self
+            .orgs
+            .keys()
+            .nth(skip)
+            .or(self.orgs.keys().next())
+            .cloned()
+        else {
+            return false;
+        };
+        self.remove(tenant, &id);
+        true
     }
 
     /// Forgets one org.
     pub(super) fn remove(&mut self, tenant: TenantId, id: &ProductOrgId) {
-        self.orgs.remove(&(tenant, id.clone()));
+        self.take(tenant, id);
     }
 
     /// Forgets the orgs the transaction under way touched: it rolled back.
     pub(super) fn forget_touched(&mut self) {
-        for key in self.touched.drain(..) {
-            self.orgs.remove(&key);
+        for (tenant, id) in std::mem::take(&mut self.touched) {
+            self.remove(tenant, &id);
         }
     }
 
@@ -91,5 +128,77 @@ impl OrgCache {
     pub(super) fn clear(&mut self) {
         self.orgs.clear();
         self.touched.clear();
+        self.bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(json_bytes: usize) -> Stored {
+        Stored {
+            target_org_id: TargetOrgId(1),
+            fields: "x".repeat(json_bytes).into(),
+            clock: "{}".into(),
+            version: 1,
+            history_head: None,
+        }
+    }
+
+    fn id(n: usize) -> ProductOrgId {
+        ProductOrgId::parse(format!("ws_{n}")).unwrap()
+    }
+
+    /// However large the orgs, what the cache holds stays within its budget: larger orgs, fewer
+    /// of them.
+    #[test]
+    fn the_cache_holds_what_its_budget_allows_whatever_the_orgs_hold() {
+        let tenant = TenantId(1);
+        for json_bytes in [10, 1_000, 10_000] {
+            let mut cache = OrgCache::new(1 << 20);
+            for n in 0..2_000 {
+                cache.put(tenant, &id(n), org(json_bytes));
+                assert!(cache.bytes <= 1 << 20, "{} bytes", cache.bytes);
+            }
+            let held: usize = cache
+                .orgs
+                .iter()
+                .map(|((_, id), org)| OrgCache::cost(id, org))
+                .sum();
+            assert_eq!(held, cache.bytes);
+            // Each costs its slot, its id ("ws_1234"), its fields' JSON and its clock ("{}").
+            let expected = (1 << 20) / (PER_ORG + 7 + json_bytes + 2);
+            assert!(
+                cache.orgs.len().abs_diff(expected.min(2_000)) <= 2,
+                "{json_bytes}-byte orgs: {} held, about {expected} fit",
+                cache.orgs.len()
+            );
+        }
+    }
+
+    /// An org put back is found; taken, it is gone until put again; a rollback forgets what
+    /// the transaction touched and counts it no longer.
+    #[test]
+    fn orgs_are_found_until_taken_or_rolled_back() {
+        let tenant = TenantId(1);
+        let mut cache = OrgCache::new(1 << 20);
+        cache.put(tenant, &id(1), org(10));
+        cache.touched.clear();
+        cache.put(tenant, &id(2), org(10));
+        assert!(cache.take(tenant, &id(1)).is_some());
+        assert!(cache.take(tenant, &id(1)).is_none());
+        cache.put(tenant, &id(1), org(10));
+        cache.forget_touched();
+        assert!(
+            cache.orgs.is_empty(),
+            "both were touched since the last commit"
+        );
+        assert_eq!(cache.bytes, 0);
+        cache.put(tenant, &id(3), org(2 << 20));
+        assert!(
+            cache.orgs.is_empty(),
+            "an org larger than the budget is not kept"
+        );
     }
 }

@@ -25,7 +25,6 @@ use crate::writer::{Ctx, Mode};
 use cache::{OrgCache, Stored};
 
 /// What the writer keeps for the ingest path between transactions.
-#[derive(Default)]
 pub struct State<'c> {
     statements: Option<Statements<'c>>,
     orgs: OrgCache,
@@ -35,6 +34,15 @@ pub struct State<'c> {
 }
 
 impl<'c> State<'c> {
+    /// Nothing known yet; at most `org_cache_bytes` of product orgs kept.
+    pub(crate) fn new(org_cache_bytes: usize) -> Self {
+        Self {
+            statements: None,
+            orgs: OrgCache::new(org_cache_bytes),
+            data_version: None,
+        }
+    }
+
     /// A transaction begins: forget everything if another connection wrote since the last.
     pub(crate) fn began(&mut self, conn: &Connection) {
         let version = conn

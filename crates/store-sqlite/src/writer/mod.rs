@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use trailspark_store::{StoreError, StoreResult, WriteHealth};
 
 use crate::db::{self, sqlite_error};
+use crate::SqliteOptions;
 use checkpoint::{note_wal_frames, start_checkpointer, take_checkpoint_turn, Checkpoints};
 use flush::{start_flusher, sync_wal, wal_path, Flushes, SyncWal};
 use queue::Job;
@@ -48,10 +49,10 @@ pub struct Ctx<'c> {
 }
 
 impl<'c> Ctx<'c> {
-    fn new(conn: &'c Connection) -> Self {
+    fn new(conn: &'c Connection, org_cache_bytes: usize) -> Self {
         Self {
             conn,
-            ingest: RefCell::new(crate::ingest::State::default()),
+            ingest: RefCell::new(crate::ingest::State::new(org_cache_bytes)),
             dedupe: crate::dedupe::Sweeps::default(),
             log: RefCell::default(),
         }
@@ -104,33 +105,18 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer on its own connection to `path`.
-    pub fn start(
-        path: &Path,
-        busy_timeout: Duration,
-        max_batch: usize,
-        queue_capacity: usize,
-        checkpoint_frames: i64,
-    ) -> StoreResult<Self> {
+    pub fn start(path: &Path, options: &SqliteOptions) -> StoreResult<Self> {
         let sync = sync_wal(wal_path(path));
-        Self::start_syncing(
-            path,
-            busy_timeout,
-            max_batch,
-            queue_capacity,
-            checkpoint_frames,
-            sync,
-        )
+        Self::start_syncing(path, options, sync)
     }
 
     /// Starts the writer, with `sync` as the flusher's way to make the WAL durable.
     pub(crate) fn start_syncing(
         path: &Path,
-        busy_timeout: Duration,
-        max_batch: usize,
-        queue_capacity: usize,
-        checkpoint_frames: i64,
+        options: &SqliteOptions,
         sync: SyncWal,
     ) -> StoreResult<Self> {
+        let busy_timeout = options.busy_timeout;
         let conn = db::connect(path, busy_timeout)?;
         // Checkpoints are the checkpointer's (see `Checkpoints`), not a pause of the writer's
         // every 1,000 pages.
@@ -139,17 +125,18 @@ impl Writer {
         conn.wal_hook(Some(note_wal_frames));
         let health = Arc::new(WriteHealth::default());
         let (flushes, flusher) = start_flusher(path, sync, Arc::clone(&health))?;
-        let checkpoints = Arc::new(Checkpoints::new(checkpoint_frames));
+        let checkpoints = Arc::new(Checkpoints::new(options.checkpoint_frames));
         let checkpointer = start_checkpointer(path, busy_timeout, &checkpoints)?;
-        let (tx, rx) = mpsc::channel(queue_capacity.max(1));
+        let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
         let stats = Arc::new(trailspark_store::CommitCounters::default());
         let counters = Arc::clone(&stats);
         let (shared, outcomes) = (Arc::clone(&checkpoints), Arc::clone(&health));
+        let (batch, org_cache_bytes) = (options.max_batch.max(1), options.org_cache_bytes);
         let thread = std::thread::Builder::new()
             .name("trailspark-sqlite-writer".into())
             .spawn(move || {
-                let batch = max_batch.max(1);
-                run(conn, rx, batch, &counters, &outcomes, &shared, flushes)
+                let limits = (batch, org_cache_bytes);
+                run(conn, rx, limits, &counters, &outcomes, &shared, flushes)
             })
             .map_err(|e| StoreError::other("cannot start the SQLite writer").caused_by(e))?;
         Ok(Self {
@@ -193,16 +180,18 @@ impl Writer {
     }
 }
 
+/// The writer thread: `limits` are the most jobs a batch takes and the bytes of product orgs it
+/// keeps in memory.
 fn run(
     conn: Connection,
     mut queue: mpsc::Receiver<Box<dyn Job>>,
-    max_batch: usize,
+    (max_batch, org_cache_bytes): (usize, usize),
     counters: &trailspark_store::CommitCounters,
     health: &WriteHealth,
     checkpoints: &Checkpoints,
     flushes: Flushes,
 ) {
-    let ctx = Ctx::new(&conn);
+    let ctx = Ctx::new(&conn, org_cache_bytes);
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_sweep = Instant::now();
     while let Some(first) = queue.blocking_recv() {

@@ -22,13 +22,24 @@ fn store_with_table_t(path: &Path) {
     conn.execute_batch("CREATE TABLE t (v TEXT)").unwrap();
 }
 
+/// Batches and a queue of 64 jobs, a checkpoint every 1,000 frames.
+fn small_options() -> crate::SqliteOptions {
+    crate::SqliteOptions {
+        busy_timeout: Duration::from_secs(1),
+        max_batch: 64,
+        queue_capacity: 64,
+        checkpoint_frames: 1_000,
+        ..crate::SqliteOptions::default()
+    }
+}
+
 /// A failed job in a batch is rolled back alone: its neighbours commit and are answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_job_fails_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("w.db");
     store_with_table_t(&path);
-    let writer = Arc::new(Writer::start(&path, Duration::from_secs(1), 64, 64, 1_000).unwrap());
+    let writer = Arc::new(Writer::start(&path, &small_options()).unwrap());
     // Hold the writer, so that the next jobs queue up, in order, and form one batch.
     let gate = Gate::default();
     let held = {
@@ -115,7 +126,7 @@ async fn a_failed_flush_is_unavailable_never_ok() {
             }
         })
     };
-    let writer = Writer::start_syncing(&path, Duration::from_secs(1), 64, 64, 1_000, sync).unwrap();
+    let writer = Writer::start_syncing(&path, &small_options(), sync).unwrap();
     let insert = |v: &'static str| {
         writer.write(move |conn, _| {
             conn.execute("INSERT INTO t (v) VALUES (?1)", [v])
@@ -170,7 +181,7 @@ async fn a_failed_job_logs_nothing_and_its_neighbours_log_one_chunk() {
         .unwrap()
         .close()
         .await;
-    let writer = Arc::new(Writer::start(&path, Duration::from_secs(1), 64, 64, 1_000).unwrap());
+    let writer = Arc::new(Writer::start(&path, &small_options()).unwrap());
     let gate = Gate::default();
     let held = {
         let (w, gate) = (Arc::clone(&writer), gate.clone());
