@@ -77,6 +77,12 @@ pub struct ServeArgs {
         default_value_t = 600
     )]
     pub delivery_payloads_per_minute: u32,
+    /// Days a product org's change history keeps a change (its values and their clocks are
+    /// kept whatever this says: only the record of past changes goes); 0 keeps all of it.
+    /// History is most of what a busy store holds: every change of every value is a row.
+    /// Swept every minute, and when serve starts.
+    #[arg(long, env = "TRAILSPARK_HISTORY_RETENTION_DAYS", default_value_t = 365)]
+    pub history_retention_days: u32,
     /// Where browsers reach the service, as https://host[:port] (an origin: no path, no
     /// query). Set it behind a proxy: under https the web UI's session cookie is Secure with
     /// the __Host- prefix, and the URLs it shows (a new key's webhook URL, the setup link)
@@ -127,6 +133,7 @@ pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
             days: args.deliveries_retention_days,
             per_key: args.deliveries_per_key,
             payloads_per_minute: args.delivery_payloads_per_minute,
+            history_days: args.history_retention_days,
         },
         public_url: args.public_url.clone(),
     };

@@ -161,6 +161,9 @@ impl Store for NoIngest {
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
         self.0.sweep_deliveries(before, per_key).await
     }
+    async fn sweep_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.0.sweep_history(before).await
+    }
     async fn create_user(
         &self,
         tenant: TenantId,

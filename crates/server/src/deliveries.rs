@@ -16,7 +16,7 @@ use trailspark_store::{
 use crate::error::ApiError;
 use crate::keyring::IngestKey;
 
-/// How much of the log is kept.
+/// How much of the log, and of product org history, is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
     /// Entries older than this many days are removed.
@@ -26,6 +26,8 @@ pub struct Retention {
     /// Payloads of entries not refused kept per key and minute (refused ones always keep
     /// theirs); 0 keeps every payload.
     pub payloads_per_minute: u32,
+    /// Product org history received more than this many days ago is removed; 0 keeps it all.
+    pub history_days: u32,
 }
 
 impl Default for Retention {
@@ -34,6 +36,7 @@ impl Default for Retention {
             days: Delivery::RETENTION_DAYS,
             per_key: Delivery::PER_KEY,
             payloads_per_minute: 600,
+            history_days: 365,
         }
     }
 }
@@ -144,7 +147,7 @@ pub fn refused_entry(e: &ApiError, payload: Option<String>) -> NewDelivery {
     }
 }
 
-/// Sweeps the log by `retention` every `every` until `stop`.
+/// Sweeps the log, and product org history, by `retention` every `every` until `stop`.
 pub async fn sweep(
     store: std::sync::Arc<dyn Store>,
     retention: Retention,
@@ -167,6 +170,15 @@ pub async fn sweep(
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e.chain(), "could not sweep the delivery log"),
+        }
+        if retention.history_days == 0 {
+            continue;
+        }
+        let before = Utc::now() - chrono::Duration::days(i64::from(retention.history_days));
+        match store.sweep_history(before).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "product org history swept"),
+            Err(e) => tracing::warn!(error = %e.chain(), "could not sweep product org history"),
         }
     }
 }

@@ -76,6 +76,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0014_log_reads",
         include_str!("../migrations/0014_log_reads.sql"),
     ),
+    (
+        15,
+        "0015_history_age",
+        include_str!("../migrations/0015_history_age.sql"),
+    ),
 ];
 
 /// What a migration needs of the store's code after its SQL, in the same transaction.

@@ -8,6 +8,7 @@ mod counts;
 mod db;
 mod dedupe;
 mod deliveries;
+mod history;
 mod ingest;
 mod leads;
 mod reads;
@@ -292,6 +293,20 @@ impl Store for PostgresStore {
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
         self.write(async |tx| deliveries::sweep(tx, before, per_key).await)
             .await
+    }
+
+    async fn sweep_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let mut swept = 0;
+        // A transaction at a time, each of a bounded number of rows.
+        loop {
+            let (removed, more) = self
+                .write(async |tx| history::sweep(tx, before).await)
+                .await?;
+            swept += removed;
+            if !more {
+                return Ok(swept);
+            }
+        }
     }
 
     async fn create_user(

@@ -9,6 +9,7 @@ mod counts;
 mod db;
 mod dedupe;
 mod deliveries;
+mod history;
 mod ingest;
 mod leads;
 mod options;
@@ -272,6 +273,19 @@ impl Store for SqliteStore {
         self.writer
             .write(move |conn, _| deliveries::sweep(conn, before, per_key))
             .await
+    }
+
+    async fn sweep_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        let (before, mut swept) = (db::micros(&before), 0);
+        // A job at a time, so that updates commit between them.
+        loop {
+            let sweep = move |ctx: &writer::Ctx<'_>, _| history::sweep(ctx, before);
+            let (removed, more) = self.writer.write(sweep).await?;
+            swept += removed;
+            if !more {
+                return Ok(swept);
+            }
+        }
     }
 
     async fn create_user(

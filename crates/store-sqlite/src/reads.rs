@@ -253,9 +253,9 @@ fn product_orgs_sql() -> String {
 mod search_tests;
 
 /// A product org's history, newest first, read along the chain of `prev` links from its
-/// newest row (history rows are appended, not kept in an index by org). The cursor is the id of
-/// the next row to read; every row read must belong to the org, so a cursor made up to point
-/// elsewhere finds nothing.
+/// newest row (history rows are appended, not kept in an index by org) down to the first row
+/// the sweep by age removed. The cursor is the id of the next row to read; every row read must
+/// belong to the org, so a cursor made up to point elsewhere finds nothing.
 pub fn product_org_history(
     conn: &Connection,
     tenant: TenantId,
@@ -297,7 +297,14 @@ pub fn product_org_history(
             .optional()
             .map_err(sqlite_error)?;
         let Some((version, changes, key_id, event_at, received_at, prev)) = row else {
-            return Err(StoreError::InvalidCursor);
+            // Past its newest row (or a page's first), a row that is gone was swept by age:
+            // the history ends there. A cursor whose own row is missing was made up (or its
+            // row swept since it was handed out).
+            if window.after.is_some() && items.is_empty() {
+                return Err(StoreError::InvalidCursor);
+            }
+            next = None;
+            break;
         };
         items.push(HistoryEntry {
             version,
@@ -307,6 +314,13 @@ pub fn product_org_history(
             received_at: from_micros(received_at),
         });
         next = prev;
+    }
+    // A page that ends at a row the sweep removed ends the history: no cursor to it.
+    if let Some(row_id) = next {
+        let kept = stmt
+            .exists((row_id, tenant.0, id.as_str()))
+            .map_err(sqlite_error)?;
+        next = next.filter(|_| kept);
     }
     Ok(Page {
         items,

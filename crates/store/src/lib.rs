@@ -169,6 +169,10 @@ pub trait Store: Send + Sync + 'static {
     /// Removes, in every tenant, the log entries received before `before` and those beyond the
     /// newest `per_key` of each key, and the tallies of the hours wholly before `before`.
     async fn sweep_deliveries(&self, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept>;
+    /// Removes, in every tenant, the product org history received before `before` (oldest
+    /// first; each store says how it finds them); how many entries went. An org's values and
+    /// their clocks are not history: they stay.
+    async fn sweep_history(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Creates a web UI user; [`StoreError::Conflict`] when the tenant has one of that email.
     async fn create_user(
