@@ -56,3 +56,43 @@ pub async fn history_is_swept_by_age(store: Arc<dyn Store>) {
     ingest(s, t.id, &key, vec![count("ws_old", 9)]).await;
     assert_eq!(versions(s, t.id, "ws_old").await, [4]);
 }
+
+/// A sweep removes all the history past the retention, however many jobs it takes (each store
+/// removes 10,000 rows at a time).
+pub async fn history_sweeps_past_one_job(store: Arc<dyn Store>) {
+    let (t, key) = tenant_with_key(&store, "history-sweep-big").await;
+    let s = store.as_ref();
+    let old = at(-10 * 86_400);
+    for request in 0..11_i64 {
+        let updates = (0..1_000)
+            .map(|n| {
+                update(
+                    "ws_busy",
+                    vec![FieldPatch::UserCount(Some(request * 1_000 + n))],
+                    None,
+                )
+            })
+            .collect();
+        ingest_at(
+            s,
+            t.id,
+            &key,
+            old + chrono::Duration::seconds(request),
+            updates,
+        )
+        .await;
+    }
+    ingest(
+        s,
+        t.id,
+        &key,
+        vec![update(
+            "ws_busy",
+            vec![FieldPatch::UserCount(Some(-1))],
+            None,
+        )],
+    )
+    .await;
+    assert_eq!(s.sweep_history(at(-7 * 86_400)).await.unwrap(), 11_000);
+    assert_eq!(versions(s, t.id, "ws_busy").await, [11_001]);
+}

@@ -40,7 +40,7 @@ pub use health::{
     tallies_keep_counting_what_the_log_has_swept, tallies_of_requests_sent_at_once_add_up,
     the_last_day_of,
 };
-pub use history::history_is_swept_by_age;
+pub use history::{history_is_swept_by_age, history_sweeps_past_one_job};
 pub use ingest::{
     concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
     message_id_dedupe, per_field_last_writer_wins, semantics_hold_inside_batches,
@@ -80,7 +80,7 @@ macro_rules! store_contract_tests {
             creates_then_updates, is_new_org_once_in_one_request,
             per_field_last_writer_wins, message_id_dedupe, webhook_id_replay, tenants_stay_apart,
             concurrent_first_updates, list_pages_and_search, history_pages, signals_link_leads,
-            history_is_swept_by_age,
+            history_is_swept_by_age, history_sweeps_past_one_job,
             evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,
             semantics_hold_inside_batches, users_and_sessions, delivery_log_rides_ingest,
             delivery_log_of_signals_and_replays, delivery_log_filters_and_pages, delivery_log_sweep,

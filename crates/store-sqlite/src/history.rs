@@ -14,20 +14,29 @@ const PER_JOB: i64 = 10_000;
 /// to the first one received since `before`; a row received earlier behind that one (a replay
 /// keeps its delivery's time) goes once the rows before it have.
 pub fn sweep(conn: &Connection, before: i64) -> StoreResult<(u64, bool)> {
-    let oldest: Vec<(i64, i64)> = conn
+    // Read lazily: most sweeps find the oldest row new enough and read no other.
+    let mut oldest = conn
         .prepare_cached("SELECT id, received_at FROM product_org_history ORDER BY id LIMIT ?1")
-        .and_then(|mut s| {
-            s.query_map([PER_JOB], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect()
-        })
         .map_err(sqlite_error)?;
-    let old = oldest.iter().take_while(|(_, at)| *at < before).count();
-    let Some((last, _)) = old.checked_sub(1).map(|i| oldest[i]) else {
+    let mut rows = oldest.query([PER_JOB]).map_err(sqlite_error)?;
+    let (mut last, mut old) = (None, 0);
+    while let Some(row) = rows.next().map_err(sqlite_error)? {
+        let (id, at): (i64, i64) = (
+            row.get(0).map_err(sqlite_error)?,
+            row.get(1).map_err(sqlite_error)?,
+        );
+        if at >= before {
+            break;
+        }
+        (last, old) = (Some(id), old + 1);
+    }
+    drop(rows);
+    let Some(last) = last else {
         return Ok((0, false));
     };
     let removed = conn
         .prepare_cached("DELETE FROM product_org_history WHERE id <= ?1")
         .and_then(|mut s| s.execute([last]))
         .map_err(sqlite_error)?;
-    Ok((removed as u64, old == oldest.len() && old as i64 == PER_JOB))
+    Ok((removed as u64, old == PER_JOB))
 }
