@@ -76,6 +76,61 @@ async fn a_signal_for_a_mistyped_org_names_the_org_meant() {
     );
 }
 
+/// A signal's messageId sent again by the same key within the dedupe window is answered with
+/// the first outcome, marked a duplicate, and changes nothing of the lead. Catches
+/// `dedupe.rs` `remember` → `Ok(())` (tried by hand: cargo-mutants spells that mutant
+/// `StoreResult::new(())`, which does not compile, so it never ran it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_sent_twice_is_stored_once() {
+    let Some((store, _database)) = open().await else {
+        return;
+    };
+    let (t, key) = tenant_with_key(&store, "signal-twice").await;
+    let send = |email: &str| SignalRequest {
+        log: None,
+        key_id: key.clone(),
+        received_at: arrival(),
+        webhook_id: None,
+        signals: vec![Signal {
+            lead_id: LeadId::parse("lead_twice").expect("lead id"),
+            email: Some(email.into()),
+            product_org_id: None,
+            name: Some("signed_up".into()),
+            event_at: None,
+            properties: None,
+            custom_fields: serde_json::Map::new(),
+            message_id: Some("msg-signal-1".into()),
+            warnings: Vec::new(),
+        }],
+    };
+    let mut answers = Vec::new();
+    for email in ["first@example.com", "retry@example.com"] {
+        let answer = store
+            .ingest_signals(t.id, send(email))
+            .await
+            .expect("signals");
+        let IngestResult::Applied(mut results) = answer else {
+            panic!("not a replay")
+        };
+        answers.push(results.remove(0).expect("signal answered"));
+    }
+    assert!(!answers[0].duplicate, "the first is new: {:?}", answers[0]);
+    assert!(
+        answers[1].duplicate,
+        "the retry is a duplicate: {:?}",
+        answers[1]
+    );
+    let lead = store
+        .lead(t.id, &LeadId::parse("lead_twice").expect("lead id"))
+        .await
+        .expect("lead");
+    assert_eq!(
+        lead.email.as_deref(),
+        Some("first@example.com"),
+        "the duplicate changed nothing"
+    );
+}
+
 /// Sends one update of `org` (its name) in a request of its own.
 async fn ingest(
     store: &dyn Store,
