@@ -9,7 +9,8 @@ use trailspark_core::{
     Warning,
 };
 use trailspark_store::{
-    IngestRequest, IngestResult, SignalRequest, Store, StoreError, StoreResult,
+    DeliveryQuery, IngestRequest, IngestResult, Intake, NewDelivery, PageRequest, Refusal,
+    RequestLog, SignalRequest, Store, StoreError, StoreResult, Verdict,
 };
 use trailspark_store_contract::{arrival, at, tenant_with_key};
 use trailspark_store_sqlite::{SqliteOptions, SqliteStore};
@@ -298,6 +299,76 @@ async fn a_signal_sent_twice_is_stored_once() {
         Some("first@example.com"),
         "the duplicate changed nothing"
     );
+}
+
+/// A sweep of the delivery log removes the entries received before its cut, and keeps those
+/// received at the cut itself, also in the chunks of the log it sweeps (requests sent at once
+/// share a chunk, so older entries and entries at the cut lie in the same ones). Catches
+/// `deliveries/sweep.rs` `sweep`: `e.at < before` → `<=` (entries at the cut went too).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_sweep_keeps_the_entries_received_at_its_cut() {
+    let (store, _dir) = open().await;
+    let (t, key) = tenant_with_key(&store, "log-cut").await;
+    let cut = arrival() - chrono::Duration::days(10);
+    let sent: Vec<_> = (0..20)
+        .flat_map(|n| {
+            [
+                (format!("older_{n}"), cut - chrono::Duration::seconds(1)),
+                (format!("at_cut_{n}"), cut),
+            ]
+        })
+        .map(|(request_id, received_at)| {
+            let (store, key) = (Arc::clone(&store), key.clone());
+            tokio::spawn(async move {
+                let request = IngestRequest {
+                    key_id: key,
+                    received_at,
+                    webhook_id: None,
+                    updates: vec![],
+                    log: Some(RequestLog {
+                        request_id,
+                        intake: Intake::Webhook,
+                        template_version: 1,
+                        replay_of: None,
+                        entries: vec![NewDelivery {
+                            index: None,
+                            payload: None,
+                            verdict: Verdict::Refused(Refusal {
+                                status: 400,
+                                code: "x".into(),
+                                message: "refused".into(),
+                            }),
+                        }],
+                    }),
+                };
+                store.ingest(t.id, request).await
+            })
+        })
+        .collect();
+    for request in sent {
+        request.await.expect("task").expect("ingest");
+    }
+    let swept = store.sweep_deliveries(cut, 1_000).await.expect("sweep");
+    assert_eq!(swept.expired, 20, "{swept:?}");
+    let query = DeliveryQuery {
+        page: PageRequest {
+            cursor: None,
+            limit: 100,
+        },
+        ..DeliveryQuery::default()
+    };
+    let mut kept: Vec<String> = store
+        .deliveries(t.id, &key, &query)
+        .await
+        .expect("deliveries")
+        .items
+        .into_iter()
+        .map(|d| d.row.request_id)
+        .collect();
+    kept.sort();
+    let mut at_cut: Vec<String> = (0..20).map(|n| format!("at_cut_{n}")).collect();
+    at_cut.sort();
+    assert_eq!(kept, at_cut, "only the entries before the cut went");
 }
 
 /// Sends one update of `org` (its name) in a request of its own.
