@@ -371,6 +371,56 @@ async fn the_log_sweep_keeps_the_entries_received_at_its_cut() {
     assert_eq!(kept, at_cut, "only the entries before the cut went");
 }
 
+/// The payloads a request's log kept go with their entries when the sweep removes them: what
+/// the retention promises is gone from the file, not only from the reads. Catches
+/// `deliveries/sweep.rs` `rewrite`: `chunk_id * CHUNK + place` → `-` (the payloads of all
+/// but a chunk's first entry stayed in the file).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn swept_entries_leave_no_payload_in_the_file() {
+    let (store, dir) = open().await;
+    let (t, key) = tenant_with_key(&store, "log-payloads").await;
+    let old = arrival() - chrono::Duration::days(10);
+    let entries = (0..3)
+        .map(|n| NewDelivery {
+            index: Some(n),
+            payload: Some(format!("{{\"email\":\"person{n}@example.com\"}}")),
+            verdict: Verdict::Refused(Refusal {
+                status: 400,
+                code: "x".into(),
+                message: "refused".into(),
+            }),
+        })
+        .collect();
+    let request = IngestRequest {
+        key_id: key.clone(),
+        received_at: old,
+        webhook_id: None,
+        updates: vec![],
+        log: Some(RequestLog {
+            request_id: "old".into(),
+            intake: Intake::Webhook,
+            template_version: 1,
+            replay_of: None,
+            entries,
+        }),
+    };
+    store.ingest(t.id, request).await.expect("ingest");
+    let payloads = || {
+        let file = rusqlite::Connection::open(dir.path().join("write_paths.db")).expect("open");
+        file.query_row("SELECT count(*) FROM delivery_payloads", [], |r| {
+            r.get::<_, i64>(0)
+        })
+        .expect("count payloads")
+    };
+    assert_eq!(payloads(), 3, "each entry kept its payload");
+    let swept = store
+        .sweep_deliveries(old + chrono::Duration::days(1), 1_000)
+        .await
+        .expect("sweep");
+    assert_eq!(swept.expired, 3, "{swept:?}");
+    assert_eq!(payloads(), 0, "the swept entries' payloads are gone");
+}
+
 /// Sends one update of `org` (its name) in a request of its own.
 async fn ingest(
     store: &dyn Store,
