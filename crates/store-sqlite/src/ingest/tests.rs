@@ -315,3 +315,25 @@ async fn signal_message_ids_bring_the_next_sweep_too() {
         "the {half}th signal messageId calls for a sweep"
     );
 }
+
+/// A commit ends what the writer must forget on a rollback: the orgs a committed transaction
+/// touched are no longer listed (the list would otherwise grow with every update, outside the
+/// cache's byte budget, and a later rollback would forget orgs that are stored).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_empties_the_list_of_orgs_a_rollback_forgets() {
+    let (store, tenant, _dir) = store().await;
+    for n in 0..3 {
+        applied(
+            store
+                .ingest(tenant, request(&format!("ws_{n}"), "pro"))
+                .await
+                .unwrap(),
+        );
+    }
+    let touched = store
+        .writer
+        .write(|ctx, _| Ok(ctx.ingest.borrow().orgs.touched.len()))
+        .await
+        .unwrap();
+    assert_eq!(touched, 0);
+}
