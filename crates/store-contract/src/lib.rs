@@ -16,6 +16,7 @@ mod leads;
 pub mod postgres;
 mod reads;
 mod search;
+mod signal_writes;
 mod templates;
 mod write_health;
 
@@ -51,6 +52,9 @@ pub use leads::{
 };
 pub use reads::{history_pages, history_stays_in_its_tenant, list_pages_and_search};
 pub use search::{search_is_the_same_narrowed_or_walked, COMMON_ROWS};
+pub use signal_writes::{
+    a_signal_for_a_mistyped_org_names_the_org_meant, a_signal_sent_twice_is_stored_once,
+};
 pub use templates::{
     concurrent_template_changes_take_consecutive_versions,
     template_versions_are_kept_per_key_and_tenant,
@@ -81,6 +85,7 @@ macro_rules! store_contract_tests {
             per_field_last_writer_wins, message_id_dedupe, webhook_id_replay, tenants_stay_apart,
             concurrent_first_updates, list_pages_and_search, history_pages, signals_link_leads,
             history_is_swept_by_age, history_sweeps_past_one_job,
+            a_signal_for_a_mistyped_org_names_the_org_meant, a_signal_sent_twice_is_stored_once,
             evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,
             semantics_hold_inside_batches, users_and_sessions, delivery_log_rides_ingest,
             delivery_log_of_signals_and_replays, delivery_log_filters_and_pages, delivery_log_sweep,

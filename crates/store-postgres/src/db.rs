@@ -193,6 +193,23 @@ pub async fn prepared(
     c.prepare_cached(sql).await.map_err(pg_error)
 }
 
+/// Takes the transaction-scoped advisory lock `key` unless another session holds it; whether
+/// it did. Each instance sweeps on its own clock, and two deletes of the same rows in
+/// different orders could deadlock each other: one sweeps at a time, the others skip a turn.
+pub async fn try_sweep_lock(
+    c: &impl deadpool_postgres::GenericClient,
+    key: i64,
+) -> Result<bool, StoreError> {
+    let row = c
+        .query_one(
+            &prepared(c, "SELECT pg_try_advisory_xact_lock($1)").await?,
+            &[&key],
+        )
+        .await
+        .map_err(pg_error)?;
+    Ok(row.get(0))
+}
+
 /// Maps a driver error: lost connections, shutdowns, contention and exhausted resources are
 /// `Unavailable` (the sender retries), a uniqueness violation is `Conflict`, the rest `Other`;
 /// the driver's error (with PostgreSQL's own message) is kept as the cause.

@@ -11,7 +11,7 @@ use trailspark_store::{
     StoreError, StoreResult, Swept, TalliedEntry, Tallies,
 };
 
-use crate::db::{pg_error, prepared};
+use crate::db::{pg_error, prepared, try_sweep_lock};
 use crate::reads::corrupt;
 use crate::tallies;
 
@@ -188,16 +188,7 @@ pub async fn sweep(
     before: DateTime<Utc>,
     per_key: u32,
 ) -> StoreResult<Swept> {
-    // Every instance sweeps on its own clock; two deletes of the same rows in different orders
-    // could deadlock each other, so one sweeps at a time and the others skip their turn.
-    let sweeping = c
-        .query_one(
-            &prepared(c, "SELECT pg_try_advisory_xact_lock($1)").await?,
-            &[&SWEEP_LOCK],
-        )
-        .await
-        .map_err(pg_error)?;
-    if !sweeping.get::<_, bool>(0) {
+    if !try_sweep_lock(c, SWEEP_LOCK).await? {
         return Ok(Swept::default());
     }
     let expired = c

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use trailspark_store::StoreResult;
 
-use crate::db::{pg_error, prepared};
+use crate::db::{pg_error, prepared, try_sweep_lock};
 
 /// Taken by the instance sweeping (transaction-scoped): "history" in ASCII.
 const SWEEP_LOCK: i64 = 0x0068_6973_746f_7279;
@@ -15,14 +15,7 @@ const PER_JOB: i64 = 10_000;
 /// Removes up to [`PER_JOB`] history rows received before `before`, in a transaction (`c`);
 /// how many went, and whether there may be more. Nothing when another instance is sweeping.
 pub async fn sweep(c: &impl GenericClient, before: DateTime<Utc>) -> StoreResult<(u64, bool)> {
-    let sweeping = c
-        .query_one(
-            &prepared(c, "SELECT pg_try_advisory_xact_lock($1)").await?,
-            &[&SWEEP_LOCK],
-        )
-        .await
-        .map_err(pg_error)?;
-    if !sweeping.get::<_, bool>(0) {
+    if !try_sweep_lock(c, SWEEP_LOCK).await? {
         return Ok((0, false));
     }
     let sql = "DELETE FROM product_org_history WHERE ctid = ANY(ARRAY(

@@ -1,44 +1,23 @@
-//! The PostgreSQL store's write paths where the contract suite leaves a mutant alive (issue
-//! 21, cargo-mutants over the stores' write paths): each test names the mutant it catches.
-//! Needs TRAILSPARK_TEST_POSTGRES_URL; without it each test says it was skipped.
+//! Signals where the write paths' mutants lived (issue 21, cargo-mutants): the org a
+//! mistyped id probably meant, and a signal's messageId remembered.
 
 use std::sync::Arc;
 
 use trailspark_core::signal::Signal;
-use trailspark_core::{
-    ApiKeyId, FieldPatch, LeadId, ProductOrgId, TenantId, UnlinkedReason, Update, Warning,
-};
-use trailspark_store::{IngestRequest, IngestResult, SignalRequest, Store, StoreResult};
-use trailspark_store_contract::postgres::TestDatabase;
-use trailspark_store_contract::{arrival, tenant_with_key};
-use trailspark_store_postgres::{PostgresOptions, PostgresStore};
+use trailspark_core::{FieldPatch, LeadId, ProductOrgId, UnlinkedReason, Warning};
+use trailspark_store::{IngestResult, SignalRequest, Store};
 
-async fn open() -> Option<(Arc<dyn Store>, TestDatabase)> {
-    let database = TestDatabase::create().await?;
-    let store = PostgresStore::connect(&database.url, PostgresOptions::default())
-        .await
-        .expect("connect");
-    store.migrate().await.expect("migrate");
-    Some((Arc::new(store), database))
-}
+use crate::ingest::{ingest, update};
+use crate::{arrival, tenant_with_key};
 
 /// A signal naming a product org that does not exist, but whose id folds like one that does
 /// (`WS_ACME` for `ws_acme`), is stored unlinked and says which org was probably meant.
 /// Catches `signals.rs` `store_signal`: delete match arm `(Some(id), None)` (no lookup of the
 /// org meant: the warning was lost).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signal_for_a_mistyped_org_names_the_org_meant() {
-    let Some((store, _database)) = open().await else {
-        return;
-    };
+pub async fn a_signal_for_a_mistyped_org_names_the_org_meant(store: Arc<dyn Store>) {
     let (t, key) = tenant_with_key(&store, "meant").await;
-    let created = ingest(store.as_ref(), t.id, &key, "ws_acme")
-        .await
-        .expect("ingest");
-    assert!(
-        matches!(&created, IngestResult::Applied(r) if r.iter().all(Result::is_ok)),
-        "{created:?}"
-    );
+    let create = update("ws_acme", vec![FieldPatch::Name(Some("Acme".into()))], None);
+    ingest(store.as_ref(), t.id, &key, vec![create]).await;
     let signal = Signal {
         lead_id: LeadId::parse("lead_1").expect("lead id"),
         email: None,
@@ -80,11 +59,7 @@ async fn a_signal_for_a_mistyped_org_names_the_org_meant() {
 /// the first outcome, marked a duplicate, and changes nothing of the lead. Catches
 /// `dedupe.rs` `remember` → `Ok(())` (tried by hand: cargo-mutants spells that mutant
 /// `StoreResult::new(())`, which does not compile, so it never ran it).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signal_sent_twice_is_stored_once() {
-    let Some((store, _database)) = open().await else {
-        return;
-    };
+pub async fn a_signal_sent_twice_is_stored_once(store: Arc<dyn Store>) {
     let (t, key) = tenant_with_key(&store, "signal-twice").await;
     let send = |email: &str| SignalRequest {
         log: None,
@@ -129,27 +104,4 @@ async fn a_signal_sent_twice_is_stored_once() {
         Some("first@example.com"),
         "the duplicate changed nothing"
     );
-}
-
-/// Sends one update of `org` (its name) in a request of its own.
-async fn ingest(
-    store: &dyn Store,
-    tenant: TenantId,
-    key: &ApiKeyId,
-    org: &str,
-) -> StoreResult<IngestResult> {
-    let request = IngestRequest {
-        log: None,
-        key_id: key.clone(),
-        received_at: arrival(),
-        webhook_id: None,
-        updates: vec![Update {
-            product_org_id: ProductOrgId::parse(org).expect("id"),
-            patches: vec![FieldPatch::Name(Some(org.into()))],
-            event_at: None,
-            message_id: None,
-            warnings: Vec::new(),
-        }],
-    };
-    store.ingest(tenant, request).await
 }
