@@ -297,9 +297,9 @@ pub fn product_org_history(
             .optional()
             .map_err(sqlite_error)?;
         let Some((version, changes, key_id, event_at, received_at, prev)) = row else {
-            // Past its newest row (or a page's first), a row that is gone was swept by age:
-            // the history ends there. A cursor whose own row is missing was made up (or its
-            // row swept since it was handed out).
+            // A row missing on the way (the org's newest, or one a `prev` link names) was
+            // swept by age: the history ends there. A cursor whose own row is missing was made
+            // up (or its row swept since it was handed out).
             if window.after.is_some() && items.is_empty() {
                 return Err(StoreError::InvalidCursor);
             }
