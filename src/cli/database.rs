@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
+use trailspark_core::step::DedupeWindow;
 use trailspark_core::Subdomain;
 use trailspark_store::{Store, StoreError, Tenant};
 use trailspark_store_postgres::{PostgresOptions, PostgresStore};
@@ -93,6 +94,13 @@ pub struct DatabaseArgs {
     #[arg(long, global = true, env = "TRAILSPARK_PG_WRITERS", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub pg_writers: u32,
+    /// How long a messageId is remembered, as a duration ("24h", "30m"): an update or signal
+    /// repeating a messageId its key sent within it is not applied again (SPEC: 24 hours).
+    /// Each remembered messageId is a row, so a store taking 1,000 updates a second holds 86
+    /// million of them at 24h; shorten it when senders retry within less.
+    #[arg(long, global = true, env = "TRAILSPARK_DEDUPE_WINDOW", default_value = "24h",
+          value_parser = super::duration::parse_positive)]
+    pub dedupe_window: Duration,
 }
 
 /// Says, loudly, when PostgreSQL would answer a commit before it is on disk: trailspark
@@ -142,6 +150,7 @@ impl DatabaseArgs {
                     // 4 KiB pages.
                     checkpoint_frames: i64::from(self.sqlite_checkpoint_mib) * 256,
                     org_cache_bytes: (self.sqlite_org_cache_mib as usize) << 20,
+                    dedupe_window: self.dedupe_window(),
                 };
                 let store = SqliteStore::open(&path, options).await.with_context(|| {
                     format!("cannot open the SQLite store at {}", path.display())
@@ -216,6 +225,13 @@ impl DatabaseArgs {
         )
     }
 
+    fn dedupe_window(&self) -> DedupeWindow {
+        chrono::Duration::from_std(self.dedupe_window)
+            .ok()
+            .and_then(DedupeWindow::new)
+            .unwrap_or_default()
+    }
+
     fn backend(&self) -> anyhow::Result<Backend> {
         let url = self.database.as_deref().unwrap_or(DEFAULT_DATABASE).trim();
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -236,6 +252,7 @@ impl DatabaseArgs {
             writers: self.pg_writers as usize,
             max_batch: self.batch_max as usize,
             queue_capacity: self.write_queue as usize,
+            dedupe_window: self.dedupe_window(),
         };
         PostgresStore::connect(url, options).await.map_err(|e| {
             let text = e.to_string();

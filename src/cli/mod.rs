@@ -4,6 +4,7 @@ mod admin_token;
 mod config;
 mod database;
 mod deliveries;
+mod duration;
 mod firmographics;
 mod generate;
 mod healthcheck;

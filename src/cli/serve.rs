@@ -77,12 +77,13 @@ pub struct ServeArgs {
         default_value_t = 600
     )]
     pub delivery_payloads_per_minute: u32,
-    /// Days a product org's change history keeps a change (its values and their clocks are
-    /// kept whatever this says: only the record of past changes goes); 0 keeps all of it.
-    /// History is most of what a busy store holds: every change of every value is a row.
-    /// Swept every minute, and when serve starts.
-    #[arg(long, env = "TRAILSPARK_HISTORY_RETENTION_DAYS", default_value_t = 365)]
-    pub history_retention_days: u32,
+    /// How long a product org's change history keeps a change, as a duration ("365d", "90d",
+    /// "12h"); its values and their clocks are kept whatever this says: only the record of
+    /// past changes goes. 0 keeps all of it. History is most of what a busy store holds: every
+    /// change of every value is a row. Swept every minute, and when serve starts.
+    #[arg(long, env = "TRAILSPARK_HISTORY_RETENTION", default_value = "365d",
+          value_parser = super::duration::parse)]
+    pub history_retention: std::time::Duration,
     /// Where browsers reach the service, as https://host[:port] (an origin: no path, no
     /// query). Set it behind a proxy: under https the web UI's session cookie is Secure with
     /// the __Host- prefix, and the URLs it shows (a new key's webhook URL, the setup link)
@@ -133,7 +134,7 @@ pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
             days: args.deliveries_retention_days,
             per_key: args.deliveries_per_key,
             payloads_per_minute: args.delivery_payloads_per_minute,
-            history_days: args.history_retention_days,
+            history: (!args.history_retention.is_zero()).then_some(args.history_retention),
         },
         public_url: args.public_url.clone(),
     };

@@ -12,8 +12,45 @@ use crate::signal::Signal;
 use crate::update::{FieldChange, FieldClock, Update};
 use crate::warning::{UnchangedReason, UnlinkedReason, Warning};
 
-/// How long a messageId is remembered: a repeat within this window is a duplicate.
-pub const DEDUPE_WINDOW: Duration = Duration::hours(24);
+/// How long a messageId is remembered: a repeat within this window is a duplicate. SPEC §2
+/// says 24 hours (the default); an operator may shorten it, since the remembered ids are one
+/// row each and a busy store holds a day of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DedupeWindow(Duration);
+
+impl DedupeWindow {
+    /// SPEC's window.
+    pub const SPEC: Self = Self(Duration::hours(24));
+
+    /// A window of `length`; `None` unless it is longer than zero.
+    pub fn new(length: Duration) -> Option<Self> {
+        (length > Duration::zero()).then_some(Self(length))
+    }
+
+    /// The earliest time a remembered messageId still counts, for an update received at
+    /// `received_at`.
+    pub fn since(self, received_at: DateTime<Utc>) -> DateTime<Utc> {
+        received_at - self.0
+    }
+
+    /// The answer to an update whose messageId was first stored at `first_at` with the
+    /// outcome `first`: that outcome again, marked a duplicate, while it is remembered; `None`
+    /// once it is forgotten (the update is then applied as a new one).
+    pub fn repeat<T: Outcome>(
+        self,
+        first: T,
+        first_at: DateTime<Utc>,
+        received_at: DateTime<Utc>,
+    ) -> Option<T> {
+        (first_at >= self.since(received_at)).then(|| first.repeated())
+    }
+}
+
+impl Default for DedupeWindow {
+    fn default() -> Self {
+        Self::SPEC
+    }
+}
 /// How long a Standard Webhooks `webhook-id` is remembered: twice the signature window, so a
 /// replay can never be both fresh enough to verify and old enough to be forgotten.
 pub const REPLAY_WINDOW: Duration = Duration::minutes(10);
@@ -84,23 +121,6 @@ impl Outcome for SignalApplied {
             ..self
         }
     }
-}
-
-/// The earliest time a remembered messageId still counts, for an update received at
-/// `received_at`.
-pub fn dedupe_since(received_at: DateTime<Utc>) -> DateTime<Utc> {
-    received_at - DEDUPE_WINDOW
-}
-
-/// The answer to an update whose messageId was first stored at `first_at` with the outcome
-/// `first`: that outcome again, marked a duplicate, while it is remembered; `None` once it is
-/// forgotten (the update is then applied as a new one).
-pub fn repeat<T: Outcome>(
-    first: T,
-    first_at: DateTime<Utc>,
-    received_at: DateTime<Utc>,
-) -> Option<T> {
-    (first_at >= dedupe_since(received_at)).then(|| first.repeated())
 }
 
 /// The earliest time a remembered webhook-id still counts, for a request received at `now`.

@@ -26,8 +26,8 @@ pub struct Retention {
     /// Payloads of entries not refused kept per key and minute (refused ones always keep
     /// theirs); 0 keeps every payload.
     pub payloads_per_minute: u32,
-    /// Product org history received more than this many days ago is removed; 0 keeps it all.
-    pub history_days: u32,
+    /// Product org history received longer ago than this is removed; `None` keeps it all.
+    pub history: Option<std::time::Duration>,
 }
 
 impl Default for Retention {
@@ -36,7 +36,7 @@ impl Default for Retention {
             days: Delivery::RETENTION_DAYS,
             per_key: Delivery::PER_KEY,
             payloads_per_minute: 600,
-            history_days: 365,
+            history: Some(std::time::Duration::from_secs(365 * 86_400)),
         }
     }
 }
@@ -171,10 +171,13 @@ pub async fn sweep(
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e.chain(), "could not sweep the delivery log"),
         }
-        if retention.history_days == 0 {
+        let Some(kept) = retention.history else {
             continue;
-        }
-        let before = Utc::now() - chrono::Duration::days(i64::from(retention.history_days));
+        };
+        let kept = chrono::Duration::from_std(kept).unwrap_or(chrono::Duration::MAX);
+        let before = Utc::now()
+            .checked_sub_signed(kept)
+            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
         match store.sweep_history(before).await {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "product org history swept"),

@@ -11,7 +11,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_postgres::types::Json;
-use trailspark_core::step;
+use trailspark_core::step::{self, DedupeWindow};
 use trailspark_core::{ApiKeyId, TenantId};
 use trailspark_store::{StoreError, StoreResult};
 
@@ -93,9 +93,10 @@ pub async fn lock(tx: &impl GenericClient, tenant: TenantId, name: &str) -> Stor
     Ok(())
 }
 
-/// The first outcome of `message_id` for this key, if stored in the last 24 hours.
+/// The first outcome of `message_id` for this key, if stored within `window`.
 pub async fn processed<T: DeserializeOwned>(
     tx: &impl GenericClient,
+    window: DedupeWindow,
     tenant: TenantId,
     key: &ApiKeyId,
     message_id: &str,
@@ -109,7 +110,7 @@ pub async fn processed<T: DeserializeOwned>(
              WHERE tenant_id = $1 AND key_id = $2 AND message_id = $3 AND processed_at >= $4",
             )
             .await?,
-            &[&tenant.0, &key.0, &message_id, &step::dedupe_since(now)],
+            &[&tenant.0, &key.0, &message_id, &window.since(now)],
         )
         .await
         .map_err(pg_error)?;
@@ -142,7 +143,7 @@ pub async fn remember<T: Serialize + Sync + std::fmt::Debug>(
 }
 
 /// Deletes dedupe and replay rows past their windows.
-pub async fn sweep_expired(client: &impl GenericClient) -> StoreResult<()> {
+pub async fn sweep_expired(client: &impl GenericClient, window: DedupeWindow) -> StoreResult<()> {
     let now = Utc::now();
     client
         .execute(
@@ -151,7 +152,7 @@ pub async fn sweep_expired(client: &impl GenericClient) -> StoreResult<()> {
                 "DELETE FROM processed_messages WHERE processed_at < $1",
             )
             .await?,
-            &[&step::dedupe_since(now)],
+            &[&window.since(now)],
         )
         .await
         .map_err(pg_error)?;

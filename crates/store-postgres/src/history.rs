@@ -1,4 +1,4 @@
-//! The sweep of product org history by age (`--history-retention-days`).
+//! The sweep of product org history by age (`--history-retention`).
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;

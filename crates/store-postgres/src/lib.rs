@@ -27,6 +27,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use serde_json::{Map, Value};
+use trailspark_core::step::DedupeWindow;
 use trailspark_core::{
     AdminTokenId, ApiKeyId, LeadId, ProductOrgId, Subdomain, TargetOrgId, TenantId,
 };
@@ -60,6 +61,8 @@ pub struct PostgresOptions {
     pub max_batch: usize,
     /// Most requests waiting for a writer; beyond it writes are refused (503).
     pub queue_capacity: usize,
+    /// How long a messageId is remembered (SPEC's 24 hours unless shortened).
+    pub dedupe_window: DedupeWindow,
 }
 
 impl Default for PostgresOptions {
@@ -71,6 +74,7 @@ impl Default for PostgresOptions {
             writers: 4,
             max_batch: 512,
             queue_capacity: 16_384,
+            dedupe_window: DedupeWindow::SPEC,
         }
     }
 }
@@ -81,6 +85,8 @@ pub struct PostgresStore {
     batcher: Batcher,
     /// The write transactions that failed and the probes, for `/readyz`.
     write_health: Arc<WriteHealth>,
+    /// How long a messageId is remembered.
+    dedupe_window: DedupeWindow,
 }
 
 impl PostgresStore {
@@ -88,17 +94,12 @@ impl PostgresStore {
     pub async fn connect(url: &str, options: PostgresOptions) -> StoreResult<Self> {
         let pool = db::pool(url, &options)?;
         let write_health = Arc::new(WriteHealth::default());
-        let batcher = Batcher::start(
-            pool.clone(),
-            Arc::clone(&write_health),
-            options.writers,
-            options.max_batch,
-            options.queue_capacity,
-        );
+        let batcher = Batcher::start(pool.clone(), Arc::clone(&write_health), &options);
         let store = Self {
             pool,
             batcher,
             write_health,
+            dedupe_window: options.dedupe_window,
         };
         store.ping().await?;
         store.sweep_every(SWEEP_EVERY);
@@ -108,14 +109,14 @@ impl PostgresStore {
     /// Deletes expired dedupe and replay rows now and then, until the pool is closed. Every
     /// instance sweeps; the deletes are idempotent.
     fn sweep_every(&self, every: Duration) {
-        let pool = self.pool.clone();
+        let (pool, window) = (self.pool.clone(), self.dedupe_window);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
             while !pool.is_closed() {
                 tick.tick().await;
                 let swept = match pool.get().await {
-                    Ok(client) => dedupe::sweep_expired(&client).await,
+                    Ok(client) => dedupe::sweep_expired(&client, window).await,
                     Err(e) => Err(pool_error(e)),
                 };
                 if let Err(e) = swept {
@@ -395,7 +396,8 @@ impl Store for PostgresStore {
         tenant: TenantId,
         request: SignalRequest,
     ) -> StoreResult<IngestResult<SignalApplied>> {
-        self.write(async |tx| signals::ingest_signals(tx, tenant, &request).await)
+        let window = self.dedupe_window;
+        self.write(async |tx| signals::ingest_signals(tx, window, tenant, &request).await)
             .await
     }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::types::Json;
 use trailspark_core::signal::Signal;
-use trailspark_core::step::{self, LeadState, Outcome};
+use trailspark_core::step::{self, DedupeWindow, LeadState, Outcome};
 use trailspark_core::{ApiKeyId, ProductOrgId, TenantId};
 use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreError, StoreResult};
 
@@ -16,6 +16,7 @@ use crate::deliveries;
 /// webhook-id is a replay (whose entries the server writes itself).
 pub async fn ingest_signals(
     tx: &mut Transaction<'_>,
+    window: DedupeWindow,
     tenant: TenantId,
     request: &SignalRequest,
 ) -> StoreResult<IngestResult<SignalApplied>> {
@@ -27,6 +28,7 @@ pub async fn ingest_signals(
     let results = each_in_savepoint(tx, request, &request.signals, move |tx, request, signal| {
         Box::pin(store_signal(
             tx,
+            window,
             tenant,
             &request.key_id,
             request.received_at,
@@ -42,6 +44,7 @@ pub async fn ingest_signals(
 
 async fn store_signal(
     tx: &impl GenericClient,
+    window: DedupeWindow,
     tenant: TenantId,
     key: &ApiKeyId,
     received_at: DateTime<Utc>,
@@ -51,7 +54,7 @@ async fn store_signal(
     lock(tx, tenant, &lead_lock(lead)).await?;
     if let Some(message_id) = &signal.message_id {
         if let Some(first) =
-            processed::<SignalApplied>(tx, tenant, key, message_id, received_at).await?
+            processed::<SignalApplied>(tx, window, tenant, key, message_id, received_at).await?
         {
             return Ok(first.repeated());
         }

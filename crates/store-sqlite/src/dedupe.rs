@@ -24,8 +24,9 @@ type SweepKey = (i64, String, String);
 
 /// What the writer keeps between transactions for the sweeps of expired dedupe rows, which
 /// product org updates and signals both store.
-#[derive(Default)]
 pub struct Sweeps {
+    /// How long a messageId is remembered.
+    pub(crate) window: step::DedupeWindow,
     /// Where the next sweep of expired dedupe rows starts (`None`: at the beginning).
     from: Cell<Option<SweepKey>>,
     /// Dedupe rows stored since the last sweep.
@@ -33,6 +34,14 @@ pub struct Sweeps {
 }
 
 impl Sweeps {
+    pub(crate) fn new(window: step::DedupeWindow) -> Self {
+        Self {
+            window,
+            from: Cell::default(),
+            remembered: Cell::default(),
+        }
+    }
+
     /// One more dedupe row was stored.
     pub(crate) fn remembered_one(&self) {
         self.remembered.set(self.remembered.get() + 1);
@@ -127,9 +136,10 @@ pub fn seen_webhook_id(
     Ok(false)
 }
 
-/// The first outcome of `message_id` for this key, if it was stored in the last 24 hours.
+/// The first outcome of `message_id` for this key, if it was stored within `window`.
 pub fn processed<T: DeserializeOwned>(
     conn: &Connection,
+    window: step::DedupeWindow,
     tenant: TenantId,
     key: &ApiKeyId,
     message_id: &str,
@@ -139,12 +149,7 @@ pub fn processed<T: DeserializeOwned>(
         .prepare_cached(PROCESSED)
         .and_then(|mut s| {
             s.query_row(
-                (
-                    tenant.0,
-                    &key.0,
-                    message_id,
-                    micros(&step::dedupe_since(now)),
-                ),
+                (tenant.0, &key.0, message_id, micros(&window.since(now))),
                 |r| r.get(0),
             )
             .optional()
@@ -192,7 +197,7 @@ pub fn sweep_expired(ctx: &Ctx<'_>) -> StoreResult<()> {
             .optional()
         })
         .map_err(sqlite_error)?;
-    let cutoff = micros(&step::dedupe_since(now));
+    let cutoff = micros(&ctx.dedupe.window.since(now));
     match &upto {
         Some((t, k, m)) => ctx.execute(
             "DELETE FROM processed_messages

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use trailspark_core::step::DedupeWindow;
+
 /// Tuning of a SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
@@ -18,6 +20,8 @@ pub struct SqliteOptions {
     /// Bytes of product orgs the writer keeps in memory (their stored JSON and what holding
     /// it costs), so that an update of an org it knows reads nothing.
     pub org_cache_bytes: usize,
+    /// How long a messageId is remembered (SPEC's 24 hours unless shortened).
+    pub dedupe_window: DedupeWindow,
 }
 
 impl Default for SqliteOptions {
@@ -28,6 +32,7 @@ impl Default for SqliteOptions {
             queue_capacity: 16_384,
             checkpoint_frames: 16_384,
             org_cache_bytes: 16 << 20,
+            dedupe_window: DedupeWindow::SPEC,
         }
     }
 }

@@ -43,8 +43,14 @@ fn store_signal(
     signal: &Signal,
 ) -> StoreResult<SignalApplied> {
     if let Some(message_id) = &signal.message_id {
-        if let Some(first) = processed::<SignalApplied>(conn, tenant, key, message_id, received_at)?
-        {
+        if let Some(first) = processed::<SignalApplied>(
+            conn,
+            conn.dedupe.window,
+            tenant,
+            key,
+            message_id,
+            received_at,
+        )? {
             return Ok(first.repeated());
         }
     }

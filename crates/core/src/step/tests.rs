@@ -243,14 +243,25 @@ fn a_repeated_message_id_repeats_the_first_answer_for_a_day() {
         duplicate: false,
         changed_fields: Vec::new(),
     };
-    let again = repeat(first.clone(), t(0), t(3_600)).expect("within the day");
+    let day = DedupeWindow::default();
+    let again = day
+        .repeat(first.clone(), t(0), t(3_600))
+        .expect("within the day");
     assert!(again.duplicate && again.is_new_org && again.changed);
     assert!(
-        repeat(first.clone(), t(0), t(86_400)).is_some(),
+        day.repeat(first.clone(), t(0), t(86_400)).is_some(),
         "the day's edge"
     );
-    assert_eq!(repeat(first, t(0), t(86_401)), None, "forgotten after it");
+    assert_eq!(
+        day.repeat(first.clone(), t(0), t(86_401)),
+        None,
+        "forgotten after it"
+    );
     assert_eq!(replay_since(t(600)), t(0));
+    let ten_minutes = DedupeWindow::new(Duration::minutes(10)).unwrap();
+    assert!(ten_minutes.repeat(first.clone(), t(0), t(600)).is_some());
+    assert_eq!(ten_minutes.repeat(first, t(0), t(601)), None);
+    assert_eq!(DedupeWindow::new(Duration::zero()), None);
 }
 
 #[test]

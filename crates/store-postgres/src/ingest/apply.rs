@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Transaction;
 use tokio_postgres::types::Json;
 use trailspark_core::ids::fold;
-use trailspark_core::step::{self, HistoryRow, OrgState, Write};
+use trailspark_core::step::{self, DedupeWindow, HistoryRow, OrgState, Write};
 use trailspark_core::{ProductOrgId, TargetOrgId, Update};
 use trailspark_store::{Applied, IngestResult, StoreError, StoreResult};
 
@@ -95,7 +95,11 @@ struct Merged<'a> {
 }
 
 /// Applies a batch in `tx`: the result of each of its requests, in order.
-pub(super) async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<IngestResult>> {
+pub(super) async fn apply(
+    tx: &Transaction<'_>,
+    window: DedupeWindow,
+    batch: &[Job],
+) -> StoreResult<Vec<IngestResult>> {
     // Signed requests first: a replayed webhook-id applies nothing.
     let replayed = replayed_jobs(tx, batch).await?;
     let updates: Vec<(&Job, &Update)> = batch
@@ -105,7 +109,7 @@ pub(super) async fn apply(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Ve
         .flat_map(|(job, _)| job.request.updates.iter().map(move |u| (job, u)))
         .collect();
     let loaded = lock_and_load(tx, &updates).await?;
-    let mut merged = merge(&updates, loaded)?;
+    let mut merged = merge(&updates, loaded, window)?;
     let results = answers(batch, replayed, std::mem::take(&mut merged.outcomes));
     let entries = log_entries(batch, &results);
     write_merged(tx, &mut merged, &entries).await?;
@@ -178,7 +182,11 @@ async fn lock_and_load<'a>(
 /// The in-memory pass: each update through [`step::step`] in arrival order, from the state
 /// the updates before it left; a messageId seen before (stored, or earlier in the batch) is
 /// answered with its first outcome.
-fn merge<'a>(updates: &[(&'a Job, &'a Update)], loaded: Loaded<'a>) -> StoreResult<Merged<'a>> {
+fn merge<'a>(
+    updates: &[(&'a Job, &'a Update)],
+    loaded: Loaded<'a>,
+    window: DedupeWindow,
+) -> StoreResult<Merged<'a>> {
     let Loaded {
         mut dedupe,
         orgs,
@@ -203,7 +211,7 @@ fn merge<'a>(updates: &[(&'a Job, &'a Update)], loaded: Loaded<'a>) -> StoreResu
         let id = update.product_org_id.as_str();
         let message = update.message_id.as_deref().map(|m| (tenant, key, m));
         if let Some((first, first_at)) = message.and_then(|m| dedupe.get(&m)) {
-            if let Some(again) = step::repeat(first.clone(), *first_at, now) {
+            if let Some(again) = window.repeat(first.clone(), *first_at, now) {
                 merged.outcomes.push(again);
                 continue;
             }

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use deadpool_postgres::Pool;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use trailspark_core::step::DedupeWindow;
 use trailspark_core::TenantId;
 use trailspark_store::{
     CommitCounters, CommitStats, IngestRequest, IngestResult, StoreError, StoreResult, WriteHealth,
@@ -40,21 +41,16 @@ impl Batcher {
     /// Starts `workers` workers, each committing up to `max_batch` requests at a time and
     /// recording the transactions that fail in `health`; at most `capacity` requests wait
     /// (beyond, 503).
-    pub fn start(
-        pool: Pool,
-        health: Arc<WriteHealth>,
-        workers: usize,
-        max_batch: usize,
-        capacity: usize,
-    ) -> Self {
-        let (tx, rx) = mpsc::channel(capacity.max(1));
+    pub fn start(pool: Pool, health: Arc<WriteHealth>, options: &crate::PostgresOptions) -> Self {
+        let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
+        let (max_batch, window) = (options.max_batch.max(1), options.dedupe_window);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let stats = Arc::new(CommitCounters::default());
-        let workers = (0..workers.max(1))
+        let workers = (0..options.writers.max(1))
             .map(|_| {
                 let (pool, rx, stats) = (pool.clone(), Arc::clone(&rx), Arc::clone(&stats));
                 let health = Arc::clone(&health);
-                tokio::spawn(work(pool, health, rx, max_batch.max(1), stats))
+                tokio::spawn(work(pool, health, rx, (max_batch, window), stats))
             })
             .collect();
         Self {
@@ -119,7 +115,7 @@ async fn work(
     pool: Pool,
     health: Arc<WriteHealth>,
     queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
-    max_batch: usize,
+    (max_batch, window): (usize, DedupeWindow),
     stats: Arc<CommitCounters>,
 ) {
     loop {
@@ -138,14 +134,14 @@ async fn work(
             batch
         };
         stats.record(batch.len());
-        commit(&pool, &health, batch).await;
+        commit(&pool, &health, window, batch).await;
     }
 }
 
 /// Commits a batch and answers its jobs. A batch that fails for another reason than an
 /// unavailable database is run again one job per transaction, so only the job at fault fails.
-async fn commit(pool: &Pool, health: &WriteHealth, batch: Vec<Job>) {
-    let outcome = in_transaction(pool, health, &batch).await;
+async fn commit(pool: &Pool, health: &WriteHealth, window: DedupeWindow, batch: Vec<Job>) {
+    let outcome = in_transaction(pool, health, window, &batch).await;
     match outcome {
         Ok(results) => {
             for (job, result) in batch.into_iter().zip(results) {
@@ -164,7 +160,7 @@ async fn commit(pool: &Pool, health: &WriteHealth, batch: Vec<Job>) {
             tracing::warn!(error = %e, size = batch.len(), "batch failed; applying its requests one by one");
             for job in batch {
                 let alone = std::slice::from_ref(&job);
-                let result = in_transaction(pool, health, alone)
+                let result = in_transaction(pool, health, window, alone)
                     .await
                     .map(|mut r| r.remove(0));
                 if let Err(e) = &result {
@@ -182,12 +178,13 @@ async fn commit(pool: &Pool, health: &WriteHealth, batch: Vec<Job>) {
 async fn in_transaction(
     pool: &Pool,
     health: &WriteHealth,
+    window: DedupeWindow,
     batch: &[Job],
 ) -> StoreResult<Vec<IngestResult>> {
     let mut client = pool.get().await.map_err(pool_error)?;
     let applied = async {
         let tx = client.transaction().await.map_err(pg_error)?;
-        let results = apply(&tx, batch).await?;
+        let results = apply(&tx, window, batch).await?;
         tx.commit().await.map_err(pg_error)?;
         Ok(results)
     }

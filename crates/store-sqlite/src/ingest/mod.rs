@@ -199,6 +199,7 @@ fn apply<'c>(
     if let Some(message_id) = &update.message_id {
         if let Some(first) = remember_new(
             statements,
+            ctx.dedupe.window,
             tenant,
             key,
             message_id,
@@ -271,13 +272,14 @@ fn before_step(
 /// the dedupe window: then nothing is stored, and the first outcome is returned.
 fn remember_new(
     statements: &mut Statements<'_>,
+    window: step::DedupeWindow,
     tenant: TenantId,
     key: &ApiKeyId,
     message_id: &str,
     outcome: &Applied,
     received_at: DateTime<Utc>,
 ) -> StoreResult<Option<Applied>> {
-    let since = micros(&step::dedupe_since(received_at));
+    let since = micros(&window.since(received_at));
     let remember = (tenant.0, &key.0, message_id);
     let stored_it = statements
         .remember_new

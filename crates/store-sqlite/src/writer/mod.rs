@@ -49,11 +49,11 @@ pub struct Ctx<'c> {
 }
 
 impl<'c> Ctx<'c> {
-    fn new(conn: &'c Connection, org_cache_bytes: usize) -> Self {
+    fn new(conn: &'c Connection, options: &SqliteOptions) -> Self {
         Self {
             conn,
-            ingest: RefCell::new(crate::ingest::State::new(org_cache_bytes)),
-            dedupe: crate::dedupe::Sweeps::default(),
+            ingest: RefCell::new(crate::ingest::State::new(options.org_cache_bytes)),
+            dedupe: crate::dedupe::Sweeps::new(options.dedupe_window),
             log: RefCell::default(),
         }
     }
@@ -131,13 +131,10 @@ impl Writer {
         let stats = Arc::new(trailspark_store::CommitCounters::default());
         let counters = Arc::clone(&stats);
         let (shared, outcomes) = (Arc::clone(&checkpoints), Arc::clone(&health));
-        let (batch, org_cache_bytes) = (options.max_batch.max(1), options.org_cache_bytes);
+        let options = options.clone();
         let thread = std::thread::Builder::new()
             .name("trailspark-sqlite-writer".into())
-            .spawn(move || {
-                let limits = (batch, org_cache_bytes);
-                run(conn, rx, limits, &counters, &outcomes, &shared, flushes)
-            })
+            .spawn(move || run(conn, rx, &options, &counters, &outcomes, &shared, flushes))
             .map_err(|e| StoreError::other("cannot start the SQLite writer").caused_by(e))?;
         Ok(Self {
             stats,
@@ -185,13 +182,14 @@ impl Writer {
 fn run(
     conn: Connection,
     mut queue: mpsc::Receiver<Box<dyn Job>>,
-    (max_batch, org_cache_bytes): (usize, usize),
+    options: &SqliteOptions,
     counters: &trailspark_store::CommitCounters,
     health: &WriteHealth,
     checkpoints: &Checkpoints,
     flushes: Flushes,
 ) {
-    let ctx = Ctx::new(&conn, org_cache_bytes);
+    let ctx = Ctx::new(&conn, options);
+    let max_batch = options.max_batch.max(1);
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_sweep = Instant::now();
     while let Some(first) = queue.blocking_recv() {

@@ -123,7 +123,7 @@ pub(super) fn product_org_history() -> Value {
         "tags": ["admin"],
         "summary": "A product org's change history, newest first",
         "description": "Every applied change of a value, received within the last \
-            `--history-retention-days` (365 by default; 0 keeps all): older changes are swept \
+            `--history-retention` (365 days by default; 0 keeps all): older changes are swept \
             every minute, oldest first. The org's values are not history and stay.",
         "security": [{"adminToken": []}],
         "parameters": spread(json!([product_org_id_param()]), page_params()),
