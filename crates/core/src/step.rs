@@ -51,6 +51,7 @@ impl Default for DedupeWindow {
         Self::SPEC
     }
 }
+
 /// How long a Standard Webhooks `webhook-id` is remembered: twice the signature window, so a
 /// replay can never be both fresh enough to verify and old enough to be forgotten.
 pub const REPLAY_WINDOW: Duration = Duration::minutes(10);

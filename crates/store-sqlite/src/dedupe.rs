@@ -50,8 +50,9 @@ impl Sweeps {
     /// Enough dedupe rows were stored since the last sweep that the next must not wait for its
     /// time: a sweep looks at [`SWEEP_ROWS`] rows, so sweeping once per half that many new
     /// rows goes round the table at least twice as fast as rows come, whatever the rate. The
-    /// table then holds at most about two days of messageIds; a sweep every 5 s alone looks at
-    /// 2,000 rows a second, and at a steady rate above that the table would grow without end.
+    /// table then holds at most about twice the window's messageIds; a sweep every 5 s alone
+    /// looks at 2,000 rows a second, and at a steady rate above that the table would grow
+    /// without end.
     pub(crate) fn sweep_due(&self) -> bool {
         self.remembered.get() >= SWEEP_ROWS as usize / 2
     }

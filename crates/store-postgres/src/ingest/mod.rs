@@ -38,9 +38,9 @@ pub struct Batcher {
 }
 
 impl Batcher {
-    /// Starts `workers` workers, each committing up to `max_batch` requests at a time and
-    /// recording the transactions that fail in `health`; at most `capacity` requests wait
-    /// (beyond, 503).
+    /// Starts `options.writers` workers, each committing up to `options.max_batch` requests
+    /// at a time and recording the transactions that fail in `health`; at most
+    /// `options.queue_capacity` requests wait (beyond, 503).
     pub fn start(pool: Pool, health: Arc<WriteHealth>, options: &crate::PostgresOptions) -> Self {
         let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
         let (max_batch, window) = (options.max_batch.max(1), options.dedupe_window);
