@@ -215,6 +215,33 @@ async fn the_log_keeps_the_newest_entries_per_key_and_payloads_within_the_budget
     }
 }
 
+/// A busy key's log is cut back to its count as soon as a count's worth more was logged, not
+/// a minute later: between sweeps it holds at most one count beyond the key's.
+#[tokio::test]
+async fn a_busy_log_is_swept_before_the_minute_is_out() {
+    let app = TestApp::spawn_with(&["--deliveries-per-key", "5"]).await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    // serve sweeps as it starts; the next minute's sweep is a minute away.
+    for n in 0..40 {
+        let (status, answer) = app
+            .post(&key.api_key, &group(&format!("ws_{n}"), "pro"))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let kept = log_of(&app, &key.id, "?limit=100").await.len();
+        if kept <= 10 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{kept} entries kept 10 s after 40 were logged with a count of 5"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn each_event_of_a_v1_batch_is_an_entry_of_the_segment_intake_kept_without_its_write_key() {
     let app = TestApp::spawn().await;

@@ -65,7 +65,9 @@ pub struct ServeArgs {
     #[arg(long, env = "TRAILSPARK_DELIVERIES_RETENTION_DAYS", default_value_t = 7,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub deliveries_retention_days: u32,
-    /// Most delivery log entries kept per key; beyond, the oldest go first.
+    /// Most delivery log entries kept per key; beyond, the oldest go first. The log is swept
+    /// every minute, and as soon as this many more entries were logged, so that a busy log
+    /// holds at most this many beyond the keys' counts.
     #[arg(long, env = "TRAILSPARK_DELIVERIES_PER_KEY", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub deliveries_per_key: u32,

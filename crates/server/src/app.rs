@@ -79,6 +79,8 @@ pub struct AppInner {
     pub metrics: crate::metrics::Metrics,
     /// Which payloads of updates not refused the delivery log keeps.
     pub payload_budget: crate::deliveries::PayloadBudget,
+    /// Entries logged since the delivery log was last swept.
+    pub log_volume: Arc<crate::deliveries::LogVolume>,
     /// SHA-256 of the one-time setup link's token, while the store has no web UI user.
     pub setup: std::sync::Mutex<Option<[u8; 32]>>,
     /// Admin tokens already found in the store.
@@ -111,6 +113,7 @@ impl App {
             payload_budget: crate::deliveries::PayloadBudget::new(
                 config.retention.payloads_per_minute,
             ),
+            log_volume: Arc::new(crate::deliveries::LogVolume::new(config.retention.per_key)),
             admin_tokens: crate::auth::AdminTokens::new(config.key_refresh),
             public_url: config.public_url.clone(),
         }))
@@ -208,6 +211,7 @@ impl Server {
         ));
         let sweeper = tokio::spawn(crate::deliveries::sweep(
             Arc::clone(&app.store),
+            Arc::clone(&app.log_volume),
             config.retention,
             Duration::from_secs(60),
             background.clone(),

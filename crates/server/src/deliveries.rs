@@ -3,11 +3,13 @@
 //! they say of a refusal, which payloads they keep, and the background sweep by age and count.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
 use serde_json::Value;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use trailspark_store::{
     Delivery, IngestRequest, Intake, NewDelivery, Refusal, RequestLog, Store, Verdict,
@@ -101,13 +103,51 @@ pub fn refusal(e: &ApiError) -> Refusal {
     }
 }
 
+/// Entries logged since the log was last swept. The sweep runs every minute, and as soon as a
+/// key's cap (`--deliveries-per-key`) of entries more was logged: between sweeps the log then
+/// holds at most that many entries beyond the caps, whatever the rate (a minute's traffic
+/// otherwise: 400k entries at the soak's rate).
+pub struct LogVolume {
+    since_sweep: AtomicU64,
+    due_at: u64,
+    due: Notify,
+}
+
+impl LogVolume {
+    /// A sweep is due once `due_at` entries were logged since the last.
+    pub fn new(due_at: u32) -> Self {
+        Self {
+            since_sweep: AtomicU64::new(0),
+            due_at: u64::from(due_at.max(1)),
+            due: Notify::new(),
+        }
+    }
+
+    /// `entries` more are being logged.
+    pub fn logged(&self, entries: usize) {
+        let entries = entries as u64;
+        let before = self.since_sweep.fetch_add(entries, Ordering::Relaxed);
+        if before < self.due_at && before + entries >= self.due_at {
+            // Kept as a permit when the sweeper is busy: it sweeps again once done.
+            self.due.notify_one();
+        }
+    }
+
+    /// A sweep begins: what is logged from now on counts toward the next.
+    fn sweeping(&self) {
+        self.since_sweep.store(0, Ordering::Relaxed);
+    }
+}
+
 /// The log of a request with `entries`, under the id the server gave the request.
 pub fn request_log(
+    volume: &LogVolume,
     key: &IngestKey,
     intake: Intake,
     replay_of: Option<i64>,
     entries: Vec<NewDelivery>,
 ) -> RequestLog {
+    volume.logged(entries.len());
     RequestLog {
         request_id: crate::http::request_id(),
         intake,
@@ -147,9 +187,11 @@ pub fn refused_entry(e: &ApiError, payload: Option<String>) -> NewDelivery {
     }
 }
 
-/// Sweeps the log, and product org history, by `retention` every `every` until `stop`.
+/// Sweeps the log, and product org history, by `retention` every `every` (and the log when
+/// `volume` says so) until `stop`.
 pub async fn sweep(
-    store: std::sync::Arc<dyn Store>,
+    store: Arc<dyn Store>,
+    volume: Arc<LogVolume>,
     retention: Retention,
     every: Duration,
     stop: CancellationToken,
@@ -157,21 +199,28 @@ pub async fn sweep(
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
+        let minute = tokio::select! {
             () = stop.cancelled() => return,
-            _ = tick.tick() => {}
-        }
+            _ = tick.tick() => true,
+            () = volume.due.notified() => false,
+        };
+        volume.sweeping();
         let before = Utc::now() - chrono::Duration::days(i64::from(retention.days));
         match store.sweep_deliveries(before, retention.per_key).await {
-            Ok(swept) if swept.expired + swept.over_count > 0 => tracing::info!(
+            // The sweeps a busy log calls for come every few seconds: not worth a line each.
+            Ok(swept) if swept.expired + swept.over_count > 0 && minute => tracing::info!(
                 expired = swept.expired,
                 over_count = swept.over_count,
                 "delivery log swept"
             ),
-            Ok(_) => {}
+            Ok(swept) => tracing::debug!(
+                expired = swept.expired,
+                over_count = swept.over_count,
+                "delivery log swept"
+            ),
             Err(e) => tracing::warn!(error = %e.chain(), "could not sweep the delivery log"),
         }
-        let Some(kept) = retention.history else {
+        let Some(kept) = retention.history.filter(|_| minute) else {
             continue;
         };
         let kept = chrono::Duration::from_std(kept).unwrap_or(chrono::Duration::MAX);
@@ -189,6 +238,30 @@ pub async fn sweep(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Whether a sweep was called for (and takes the call).
+    async fn due(volume: &LogVolume) -> bool {
+        tokio::time::timeout(Duration::from_millis(10), volume.due.notified())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn a_sweep_is_due_once_a_count_more_was_logged_since_the_last() {
+        let volume = LogVolume::new(10);
+        volume.logged(4);
+        volume.logged(5);
+        assert!(!due(&volume).await, "9 of 10");
+        volume.logged(3);
+        assert!(due(&volume).await, "12 of 10");
+        volume.logged(20);
+        assert!(!due(&volume).await, "called for once until the sweep");
+        volume.sweeping();
+        volume.logged(9);
+        assert!(!due(&volume).await, "9 since the sweep");
+        volume.logged(1);
+        assert!(due(&volume).await, "10 since the sweep");
+    }
 
     #[test]
     fn a_payload_is_kept_without_its_write_key() {

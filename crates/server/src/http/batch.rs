@@ -157,6 +157,7 @@ impl Logging<'_> {
 
     fn log(&self, entries: Vec<NewDelivery>) -> RequestLog {
         deliveries::request_log(
+            &self.app.log_volume,
             &self.accepted.key,
             self.intake.logged(),
             self.replay_of,

@@ -22,7 +22,8 @@ pub(crate) async fn answer(State(app): State<App>, uri: Uri) -> ApiError {
         if let Ok(key) = app.keys.active(key_text, now).await {
             app.metrics.refused(&key, refused.code(), 1);
             let entry = deliveries::refused_entry(&refused, None);
-            let log = deliveries::request_log(&key, Intake::Webhook, None, vec![entry]);
+            let log =
+                deliveries::request_log(&app.log_volume, &key, Intake::Webhook, None, vec![entry]);
             deliveries::log_refused(app.store.as_ref(), &key, now, log).await;
         }
     }

@@ -135,8 +135,13 @@ async fn checked_key(
     if let Err(refused) = admitted(app, headers, &credentials, &key) {
         app.metrics.refused(&key, refused.code(), 1);
         let entry = deliveries::refused_entry(&refused, None);
-        let log =
-            deliveries::request_log(&key, trailspark_store::Intake::Segment, None, vec![entry]);
+        let log = deliveries::request_log(
+            &app.log_volume,
+            &key,
+            trailspark_store::Intake::Segment,
+            None,
+            vec![entry],
+        );
         deliveries::log_refused(app.store.as_ref(), &key, received_at, log).await;
         return Err(refused);
     }

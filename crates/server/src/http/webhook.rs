@@ -61,7 +61,8 @@ pub(crate) async fn accept(
         Err((refused, payload)) => {
             app.metrics.refused(&key, refused.code(), 1);
             let entry = deliveries::refused_entry(&refused, payload);
-            let log = deliveries::request_log(&key, Intake::Webhook, None, vec![entry]);
+            let log =
+                deliveries::request_log(&app.log_volume, &key, Intake::Webhook, None, vec![entry]);
             deliveries::log_refused(app.store.as_ref(), &key, received_at, log).await;
             Err(refused)
         }
