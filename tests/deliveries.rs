@@ -18,6 +18,14 @@ async fn log_of(app: &TestApp, key_id: &str, query: &str) -> Vec<Value> {
     page["items"].as_array().unwrap().clone()
 }
 
+/// Sends `count` group updates, of orgs ws_0, ws_1, …, each answered 200.
+async fn send_groups(app: &TestApp, api_key: &str, count: usize) {
+    for n in 0..count {
+        let (status, answer) = app.post(api_key, &group(&format!("ws_{n}"), "pro")).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+}
+
 fn group(id: &str, plan: &str) -> Value {
     json!({"type": "group", "groupId": id, "messageId": format!("m_{id}_{plan}"),
            "traits": {"name": "Acme", "plan": plan}})
@@ -180,12 +188,7 @@ async fn bad_filters_are_refused_with_what_is_wrong() {
 async fn the_log_keeps_the_newest_entries_per_key_and_payloads_within_the_budget() {
     let mut app = TestApp::spawn_with(&["--delivery-payloads-per-minute", "2"]).await;
     let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
-    for n in 0..5 {
-        let (status, answer) = app
-            .post(&key.api_key, &group(&format!("ws_{n}"), "pro"))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{answer}");
-    }
+    send_groups(&app, &key.api_key, 5).await;
     let log = log_of(&app, &key.id, "").await;
     let kept: Vec<_> = log.iter().map(|d| d["hasPayload"].clone()).collect();
     assert_eq!(
@@ -222,12 +225,7 @@ async fn a_busy_log_is_swept_before_the_minute_is_out() {
     let app = TestApp::spawn_with(&["--deliveries-per-key", "5"]).await;
     let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
     // serve sweeps as it starts; the next minute's sweep is a minute away.
-    for n in 0..40 {
-        let (status, answer) = app
-            .post(&key.api_key, &group(&format!("ws_{n}"), "pro"))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{answer}");
-    }
+    send_groups(&app, &key.api_key, 40).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let kept = log_of(&app, &key.id, "?limit=100").await.len();
