@@ -106,6 +106,57 @@ async fn a_failed_job_fails_alone() {
     );
 }
 
+/// A batch whose COMMIT fails is rolled back, not left open: a deferred foreign key is checked
+/// only at COMMIT, and SQLite keeps the transaction open when it fails there. Left open, every
+/// later batch's BEGIN would fail and the store would take no write until a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_whose_commit_fails_is_rolled_back_and_the_next_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    store_with_table_t(&path);
+    db::connect(&path, Duration::from_secs(1))
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (parent INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)",
+        )
+        .unwrap();
+    let writer = Writer::start(&path, &small_options()).unwrap();
+    let orphan = writer
+        .write(|conn, _| {
+            conn.execute("INSERT INTO child (parent) VALUES (1)", [])
+                .map(drop)
+                .map_err(sqlite_error)
+        })
+        .await;
+    assert!(
+        orphan.is_err(),
+        "a batch whose COMMIT failed is not acknowledged: {orphan:?}"
+    );
+    let next = writer
+        .write(|conn, _| {
+            conn.execute("INSERT INTO t (v) VALUES ('next')", [])
+                .map(drop)
+                .map_err(sqlite_error)
+        })
+        .await;
+    assert!(next.is_ok(), "the next batch commits: {next:?}");
+    writer.close().await;
+    let conn = db::connect(&path, Duration::from_secs(1)).unwrap();
+    let counts: (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM child), (SELECT count(*) FROM t)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        counts,
+        (0, 1),
+        "the failed batch left nothing, the next is stored"
+    );
+}
+
 /// A commit is answered only once the WAL is durable: when the sync fails, the jobs of the
 /// batch are refused as unavailable (503, so senders retry), never acknowledged, and the
 /// store's write health says so (`/readyz`) until a probe commits; once syncs work again, so
