@@ -1,5 +1,6 @@
-//! Product org history is kept for `--history-retention` (365 days by default): older changes
-//! are swept, the org's values stay.
+//! Product org history is kept for `--history-retention` and signals for `--signal-retention`
+//! (365 days each by default): older changes and signals are swept; the org's values, and the
+//! lead with its link, stay.
 
 mod common;
 
@@ -7,19 +8,16 @@ use common::{Backend, TestApp};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-/// Makes the history row of `version` of `org` look received `seconds` earlier, in the store
-/// itself.
-async fn age(app: &TestApp, org: &str, version: i64, seconds: i64) {
+/// Makes the rows of `table` that match `condition` (SQL, the same on both stores) look
+/// received `seconds` earlier, in the store itself.
+async fn age(app: &TestApp, table: &str, condition: &str, seconds: i64) {
     match app.backend {
         Backend::Sqlite => {
             let conn = rusqlite::Connection::open(&app.db).unwrap();
-            let micros = seconds * 1_000_000;
-            conn.execute(
-                "UPDATE product_org_history SET received_at = received_at - ?1
-                 WHERE product_org_id = ?2 AND version = ?3",
-                (micros, org, version),
-            )
-            .unwrap();
+            let sql =
+                format!("UPDATE {table} SET received_at = received_at - ?1 WHERE {condition}");
+            let aged = conn.execute(&sql, [seconds * 1_000_000]).unwrap();
+            assert!(aged > 0, "no row of {table} where {condition}");
         }
         Backend::Postgres => {
             let (client, connection) =
@@ -27,17 +25,20 @@ async fn age(app: &TestApp, org: &str, version: i64, seconds: i64) {
                     .await
                     .unwrap();
             tokio::spawn(connection);
-            client
-                .execute(
-                    "UPDATE product_org_history
-                     SET received_at = received_at - make_interval(secs => $1)
-                     WHERE product_org_id = $2 AND version = $3",
-                    &[&(seconds as f64), &org, &version],
-                )
-                .await
-                .unwrap();
+            let sql = format!(
+                "UPDATE {table} SET received_at = received_at - make_interval(secs => $1)
+                 WHERE {condition}"
+            );
+            let aged = client.execute(&sql, &[&(seconds as f64)]).await.unwrap();
+            assert!(aged > 0, "no row of {table} where {condition}");
         }
     }
+}
+
+/// Makes the history row of `version` of `org` look received `seconds` earlier.
+async fn age_change(app: &TestApp, org: &str, version: i64, seconds: i64) {
+    let condition = format!("product_org_id = '{org}' AND version = {version}");
+    age(app, "product_org_history", &condition, seconds).await;
 }
 
 async fn versions(app: &TestApp, org: &str) -> Vec<i64> {
@@ -65,8 +66,8 @@ async fn changes_older_than_the_retention_are_swept_and_the_values_stay() {
     assert_eq!(versions(&app, "ws_ret").await, [3, 2, 1]);
     app.stop();
     // Past the default 365 days, and within it.
-    age(&app, "ws_ret", 1, 400 * DAY).await;
-    age(&app, "ws_ret", 2, 40 * DAY).await;
+    age_change(&app, "ws_ret", 1, 400 * DAY).await;
+    age_change(&app, "ws_ret", 2, 40 * DAY).await;
     app.start();
     swept_to(&app, "ws_ret", &[3, 2]).await;
     let (_, org): (_, Value) = app.product_org("ws_ret").await;
@@ -88,8 +89,8 @@ async fn a_retention_in_hours_sweeps_by_the_hour() {
         assert_eq!(status, StatusCode::OK, "{answer}");
     }
     app.stop();
-    age(&app, "ws_hour", 1, 2 * 3_600).await;
-    age(&app, "ws_hour", 2, 50 * 60).await;
+    age_change(&app, "ws_hour", 1, 2 * 3_600).await;
+    age_change(&app, "ws_hour", 2, 50 * 60).await;
     app.start();
     swept_to(&app, "ws_hour", &[3, 2]).await;
 }
@@ -109,4 +110,57 @@ async fn swept_to(app: &TestApp, org: &str, expected: &[i64]) {
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
+}
+
+/// The names of the lead's signals in its evaluation context, newest first.
+async fn signal_names(app: &TestApp, lead: &str) -> Vec<String> {
+    let (status, body) = app
+        .admin_get(&format!("/api/admin/leads/{lead}/evaluation-context"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["signals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["signal"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn signals_older_than_the_retention_are_swept_and_the_lead_stays() {
+    let mut app = TestApp::spawn_with(&["--signal-retention", "1h"]).await;
+    let key = app.key(&["--type", "signal-staging", "--preset", "segment"]);
+    for event in ["Signed Up", "Report Created", "Invited Teammate"] {
+        let body = json!({"type": "track", "event": event, "userId": "lead_ret",
+                          "context": {"groupId": "ws_ret"}});
+        let (status, answer) = app.post_signal(&key.api_key, &body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+    }
+    app.stop();
+    age(
+        &app,
+        "signals",
+        "lead_id = 'lead_ret' AND seq = 1",
+        2 * 3_600,
+    )
+    .await;
+    age(&app, "signals", "lead_id = 'lead_ret' AND seq = 2", 50 * 60).await;
+    app.start();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let names = signal_names(&app, "lead_ret").await;
+        if names == ["Invited Teammate", "Report Created"] {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "signals {names:?}; log:\n{}",
+            app.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (status, lead) = app.admin_get("/api/admin/leads/lead_ret").await;
+    assert_eq!(status, StatusCode::OK, "{lead}");
+    assert_eq!(lead["productOrgId"], "ws_ret", "{lead}");
+    assert!(app.log().contains("signals swept"), "{}", app.log());
 }

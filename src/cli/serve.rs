@@ -86,6 +86,13 @@ pub struct ServeArgs {
     #[arg(long, env = "TRAILSPARK_HISTORY_RETENTION", default_value = "365d",
           value_parser = super::duration::parse)]
     pub history_retention: std::time::Duration,
+    /// How long a lead's signals are kept, as a duration ("365d", "90d", "12h"); the lead, and
+    /// the link to a target org its signals made, stay. 0 keeps every signal. The evaluation
+    /// context reads a lead's newest signals, so older ones are only its record. Swept every
+    /// minute, and when serve starts.
+    #[arg(long, env = "TRAILSPARK_SIGNAL_RETENTION", default_value = "365d",
+          value_parser = super::duration::parse)]
+    pub signal_retention: std::time::Duration,
     /// Where browsers reach the service, as https://host[:port] (an origin: no path, no
     /// query). Set it behind a proxy: under https the web UI's session cookie is Secure with
     /// the __Host- prefix, and the URLs it shows (a new key's webhook URL, the setup link)
@@ -137,6 +144,7 @@ pub async fn run(db: &DatabaseArgs, args: ServeArgs) -> anyhow::Result<()> {
             per_key: args.deliveries_per_key,
             payloads_per_minute: args.delivery_payloads_per_minute,
             history: (!args.history_retention.is_zero()).then_some(args.history_retention),
+            signals: (!args.signal_retention.is_zero()).then_some(args.signal_retention),
         },
         public_url: args.public_url.clone(),
     };

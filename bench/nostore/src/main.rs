@@ -164,6 +164,9 @@ impl Store for NoIngest {
     async fn sweep_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
         self.0.sweep_history(before).await
     }
+    async fn sweep_signals(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.0.sweep_signals(before).await
+    }
     async fn create_user(
         &self,
         tenant: TenantId,

@@ -18,7 +18,7 @@ use trailspark_store::{
 use crate::error::ApiError;
 use crate::keyring::IngestKey;
 
-/// How much of the log, and of product org history, is kept.
+/// How much of the log, of product org history and of signals is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Retention {
     /// Entries older than this many days are removed.
@@ -30,6 +30,8 @@ pub struct Retention {
     pub payloads_per_minute: u32,
     /// Product org history received longer ago than this is removed; `None` keeps it all.
     pub history: Option<std::time::Duration>,
+    /// Signals received longer ago than this are removed; `None` keeps them all.
+    pub signals: Option<std::time::Duration>,
 }
 
 impl Default for Retention {
@@ -39,6 +41,7 @@ impl Default for Retention {
             per_key: Delivery::PER_KEY,
             payloads_per_minute: 600,
             history: Some(std::time::Duration::from_secs(365 * 86_400)),
+            signals: Some(std::time::Duration::from_secs(365 * 86_400)),
         }
     }
 }
@@ -187,7 +190,7 @@ pub fn refused_entry(e: &ApiError, payload: Option<String>) -> NewDelivery {
     }
 }
 
-/// Sweeps the log, and product org history, by `retention` every `every` (and the log when
+/// Sweeps the log, product org history and signals by `retention` every `every` (and the log when
 /// `volume` says so) until `stop`.
 pub async fn sweep(
     store: Arc<dyn Store>,
@@ -220,19 +223,37 @@ pub async fn sweep(
             ),
             Err(e) => tracing::warn!(error = %e.chain(), "could not sweep the delivery log"),
         }
-        let Some(kept) = retention.history.filter(|_| minute) else {
-            continue;
-        };
-        let kept = chrono::Duration::from_std(kept).unwrap_or(chrono::Duration::MAX);
-        let before = Utc::now()
-            .checked_sub_signed(kept)
-            .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC);
+        if minute {
+            sweep_by_age(store.as_ref(), &retention).await;
+        }
+    }
+}
+
+/// Sweeps product org history and signals by their retention, each when one is set.
+async fn sweep_by_age(store: &dyn Store, retention: &Retention) {
+    if let Some(before) = retention.history.map(received_before) {
         match store.sweep_history(before).await {
             Ok(0) => {}
             Ok(removed) => tracing::info!(removed, "product org history swept"),
             Err(e) => tracing::warn!(error = %e.chain(), "could not sweep product org history"),
         }
     }
+    if let Some(before) = retention.signals.map(received_before) {
+        match store.sweep_signals(before).await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "signals swept"),
+            Err(e) => tracing::warn!(error = %e.chain(), "could not sweep signals"),
+        }
+    }
+}
+
+/// The receive time before which what is kept for `kept` goes (the beginning of time when
+/// `kept` reaches past it).
+fn received_before(kept: Duration) -> chrono::DateTime<Utc> {
+    let kept = chrono::Duration::from_std(kept).unwrap_or(chrono::Duration::MAX);
+    Utc::now()
+        .checked_sub_signed(kept)
+        .unwrap_or(chrono::DateTime::<Utc>::MIN_UTC)
 }
 
 #[cfg(test)]

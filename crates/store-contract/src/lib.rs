@@ -10,11 +10,11 @@ mod counts;
 mod deliveries;
 mod duplicates;
 mod health;
-mod history;
 mod ingest;
 mod leads;
 pub mod postgres;
 mod reads;
+mod retention;
 mod search;
 mod signal_writes;
 mod templates;
@@ -41,7 +41,6 @@ pub use health::{
     tallies_keep_counting_what_the_log_has_swept, tallies_of_requests_sent_at_once_add_up,
     the_last_day_of,
 };
-pub use history::{history_is_swept_by_age, history_sweeps_past_one_job};
 pub use ingest::{
     concurrent_first_updates, creates_then_updates, is_new_org_once_in_one_request,
     message_id_dedupe, per_field_last_writer_wins, semantics_hold_inside_batches,
@@ -51,6 +50,10 @@ pub use leads::{
     evaluation_context, firmographics_import, leads_list, signals_link_leads, target_orgs_and_moves,
 };
 pub use reads::{history_pages, history_stays_in_its_tenant, list_pages_and_search};
+pub use retention::{
+    history_is_swept_by_age, history_sweeps_past_one_job, signals_are_swept_by_age,
+    signals_sweep_past_one_job,
+};
 pub use search::{search_is_the_same_narrowed_or_walked, COMMON_ROWS};
 pub use signal_writes::{
     a_signal_for_a_mistyped_org_names_the_org_meant, a_signal_sent_twice_is_stored_once,
@@ -84,7 +87,8 @@ macro_rules! store_contract_tests {
             creates_then_updates, is_new_org_once_in_one_request,
             per_field_last_writer_wins, message_id_dedupe, webhook_id_replay, tenants_stay_apart,
             concurrent_first_updates, list_pages_and_search, history_pages, signals_link_leads,
-            history_is_swept_by_age, history_sweeps_past_one_job,
+            history_is_swept_by_age, history_sweeps_past_one_job, signals_are_swept_by_age,
+            signals_sweep_past_one_job,
             a_signal_for_a_mistyped_org_names_the_org_meant, a_signal_sent_twice_is_stored_once,
             evaluation_context, target_orgs_and_moves, firmographics_import, leads_list,
             semantics_hold_inside_batches, users_and_sessions, delivery_log_rides_ingest,

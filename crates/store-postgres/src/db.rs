@@ -81,6 +81,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0015_history_age",
         include_str!("../migrations/0015_history_age.sql"),
     ),
+    (
+        16,
+        "0016_signal_age",
+        include_str!("../migrations/0016_signal_age.sql"),
+    ),
 ];
 
 /// What a migration needs of the store's code after its SQL, in the same transaction.

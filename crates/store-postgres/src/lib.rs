@@ -8,10 +8,10 @@ mod counts;
 mod db;
 mod dedupe;
 mod deliveries;
-mod history;
 mod ingest;
 mod leads;
 mod reads;
+mod retention;
 mod signals;
 mod similar;
 mod tallies;
@@ -297,17 +297,11 @@ impl Store for PostgresStore {
     }
 
     async fn sweep_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let mut swept = 0;
-        // A transaction at a time, each of a bounded number of rows.
-        loop {
-            let (removed, more) = self
-                .write(async |tx| history::sweep(tx, before).await)
-                .await?;
-            swept += removed;
-            if !more {
-                return Ok(swept);
-            }
-        }
+        self.sweep_by_age(retention::Aged::History, before).await
+    }
+
+    async fn sweep_signals(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        self.sweep_by_age(retention::Aged::Signals, before).await
     }
 
     async fn create_user(

@@ -84,7 +84,8 @@ async fn a_key_made_before_template_versions_has_its_template_as_version_1() {
             "0012_write_probe",
             "0013_key_tallies",
             "0014_log_reads",
-            "0015_history_age"
+            "0015_history_age",
+            "0016_signal_age"
         ]
     );
     let tenant = store
@@ -184,7 +185,8 @@ async fn the_tallies_start_from_the_log_as_the_writers_would_have_counted_it() {
     client
         .batch_execute(
             "DROP TABLE key_tallies; DROP INDEX deliveries_refused, deliveries_kept;
-             DROP INDEX product_org_history_age; DELETE FROM schema_migrations WHERE version >= 13",
+             DROP INDEX product_org_history_age, signals_received;
+             DELETE FROM schema_migrations WHERE version >= 13",
         )
         .await
         .unwrap();
@@ -193,7 +195,12 @@ async fn the_tallies_start_from_the_log_as_the_writers_would_have_counted_it() {
         .unwrap();
     assert_eq!(
         store.migrate().await.unwrap(),
-        ["0013_key_tallies", "0014_log_reads", "0015_history_age"]
+        [
+            "0013_key_tallies",
+            "0014_log_reads",
+            "0015_history_age",
+            "0016_signal_age"
+        ]
     );
     let filled = trailspark_store_contract::the_last_day_of(&store, tenant, &key).await;
     assert_eq!(filled, written);

@@ -82,6 +82,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "0015_chunks_to_read",
         include_str!("../migrations/0015_chunks_to_read.sql"),
     ),
+    (
+        16,
+        "0016_signal_age",
+        include_str!("../migrations/0016_signal_age.sql"),
+    ),
 ];
 
 /// What a migration needs of the store's code after its SQL, in the same transaction.

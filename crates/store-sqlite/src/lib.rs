@@ -9,11 +9,11 @@ mod counts;
 mod db;
 mod dedupe;
 mod deliveries;
-mod history;
 mod ingest;
 mod leads;
 mod options;
 mod reads;
+mod retention;
 mod signals;
 mod similar;
 mod target_orgs;
@@ -276,16 +276,11 @@ impl Store for SqliteStore {
     }
 
     async fn sweep_history(&self, before: DateTime<Utc>) -> StoreResult<u64> {
-        let (before, mut swept) = (db::micros(&before), 0);
-        // A job at a time, so that updates commit between them.
-        loop {
-            let sweep = move |ctx: &writer::Ctx<'_>, _| history::sweep(ctx, before);
-            let (removed, more) = self.writer.write(sweep).await?;
-            swept += removed;
-            if !more {
-                return Ok(swept);
-            }
-        }
+        retention::in_jobs(&self.writer, retention::sweep_history, before).await
+    }
+
+    async fn sweep_signals(&self, before: DateTime<Utc>) -> StoreResult<u64> {
+        retention::in_jobs(&self.writer, retention::sweep_signals, before).await
     }
 
     async fn create_user(

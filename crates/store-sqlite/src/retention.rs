@@ -1,19 +1,42 @@
-//! The sweep of product org history by age (`--history-retention`).
+//! The sweeps by age: product org history (`--history-retention`) and signals
+//! (`--signal-retention`). Each job removes at most [`PER_JOB`] rows and says whether there may
+//! be more, so that the writer commits updates between jobs.
 
+use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 use trailspark_store::StoreResult;
 
-use crate::db::sqlite_error;
+use crate::db::{micros, sqlite_error};
+use crate::writer::{Ctx, Writer};
 
-/// Most history rows one sweep job removes: the writer commits updates between jobs.
-const PER_JOB: i64 = 10_000;
+/// Most rows one sweep job removes.
+pub const PER_JOB: i64 = 10_000;
+
+/// One sweep of the rows received before `before`: `job` after `job`, each a write of its
+/// own, until one says there are no more; how many rows went in all.
+pub async fn in_jobs(
+    writer: &Writer,
+    job: fn(&Connection, i64) -> StoreResult<(u64, bool)>,
+    before: DateTime<Utc>,
+) -> StoreResult<u64> {
+    let (before, mut swept) = (micros(&before), 0);
+    loop {
+        let (removed, more) = writer
+            .write(move |ctx: &Ctx<'_>, _| job(ctx, before))
+            .await?;
+        swept += removed;
+        if !more {
+            return Ok(swept);
+        }
+    }
+}
 
 /// Removes history received before `before` (µs), oldest first; how many rows went, and
 /// whether there may be more. History rows are appended in arrival order and kept in no index
 /// by time (an update writes nothing it need not), so the sweep removes from the oldest row up
 /// to the first one received since `before`; a row received earlier behind that one (a replay
 /// keeps its delivery's time) goes once the rows before it have.
-pub fn sweep(conn: &Connection, before: i64) -> StoreResult<(u64, bool)> {
+pub fn sweep_history(conn: &Connection, before: i64) -> StoreResult<(u64, bool)> {
     // Read lazily: most sweeps find the oldest row new enough and read no other.
     let mut oldest = conn
         .prepare_cached("SELECT id, received_at FROM product_org_history ORDER BY id LIMIT ?1")
@@ -39,4 +62,19 @@ pub fn sweep(conn: &Connection, before: i64) -> StoreResult<(u64, bool)> {
         .and_then(|mut s| s.execute([last]))
         .map_err(sqlite_error)?;
     Ok((removed as u64, old == PER_JOB))
+}
+
+/// Removes up to [`PER_JOB`] signals received before `before` (µs), oldest first, found by
+/// the index by receive time (signals are kept in lead order, not arrival order); how many
+/// went, and whether there may be more.
+pub fn sweep_signals(conn: &Connection, before: i64) -> StoreResult<(u64, bool)> {
+    let removed = conn
+        .prepare_cached(
+            "DELETE FROM signals WHERE (tenant_id, lead_id, seq) IN (
+                 SELECT tenant_id, lead_id, seq FROM signals INDEXED BY signals_received
+                 WHERE received_at < ?1 ORDER BY received_at LIMIT ?2)",
+        )
+        .and_then(|mut s| s.execute((before, PER_JOB)))
+        .map_err(sqlite_error)?;
+    Ok((removed as u64, removed as i64 == PER_JOB))
 }

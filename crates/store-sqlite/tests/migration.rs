@@ -477,7 +477,7 @@ async fn the_tallies_start_from_the_log_as_the_writer_would_have_counted_it() {
         .execute_batch(
             "DROP TABLE key_tallies; DROP INDEX delivery_chunks_refused;
              DROP INDEX delivery_chunks_kept; ALTER TABLE delivery_chunks DROP COLUMN kept;
-             DELETE FROM schema_migrations WHERE version >= 14",
+             DROP INDEX signals_received; DELETE FROM schema_migrations WHERE version >= 14",
         )
         .unwrap();
     let store = open().await;

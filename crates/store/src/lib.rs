@@ -173,6 +173,9 @@ pub trait Store: Send + Sync + 'static {
     /// first; each store says how it finds them); how many entries went. An org's values and
     /// their clocks are not history: they stay.
     async fn sweep_history(&self, before: DateTime<Utc>) -> StoreResult<u64>;
+    /// Removes, in every tenant, the signals received before `before`, oldest first; how many
+    /// went. Leads, and the links their signals made, stay.
+    async fn sweep_signals(&self, before: DateTime<Utc>) -> StoreResult<u64>;
 
     /// Creates a web UI user; [`StoreError::Conflict`] when the tenant has one of that email.
     async fn create_user(
