@@ -370,6 +370,20 @@ pub async fn a_key_with_a_mixed_log(store: &Arc<dyn Store>) -> (TenantId, ApiKey
     (t.id, key)
 }
 
+/// A tenant with a key whose log holds `requests` × 1,000 refusals, logged by the store's
+/// writers as they come: for a count of tallies that is more than a page of anything.
+pub async fn a_key_with_a_long_log(
+    store: &Arc<dyn Store>,
+    requests: usize,
+) -> (TenantId, ApiKeyId) {
+    let (t, key) = tenant_with_key(store, "tallies-long").await;
+    let refused: Vec<(&str, &str)> = vec![("invalid_json", "again"); 1_000];
+    for _ in 0..requests {
+        send(store.as_ref(), t.id, &key, arrival(), Vec::new(), &refused).await;
+    }
+    (t.id, key)
+}
+
 /// What the key's tallies of the last day say.
 pub async fn the_last_day_of(store: &dyn Store, tenant: TenantId, key: &ApiKeyId) -> KeyActivity {
     activity(store, tenant, key, at(-86_400)).await

@@ -37,7 +37,7 @@ pub use duplicates::{
     unlinked_leads_say_why,
 };
 pub use health::{
-    a_key_with_a_mixed_log, key_tallies_count_the_log_of_one_key,
+    a_key_with_a_long_log, a_key_with_a_mixed_log, key_tallies_count_the_log_of_one_key,
     tallies_keep_counting_what_the_log_has_swept, tallies_of_requests_sent_at_once_add_up,
     the_last_day_of,
 };

@@ -175,6 +175,11 @@ async fn the_tallies_start_from_the_log_as_the_writers_would_have_counted_it() {
     let (tenant, key) = trailspark_store_contract::a_key_with_a_mixed_log(&store).await;
     let written = trailspark_store_contract::the_last_day_of(store.as_ref(), tenant, &key).await;
     assert_eq!(written.refusals.len(), 2, "{written:?}");
+    // With it, more entries than the migration reads in a page (10,000).
+    let (long_tenant, long_key) =
+        trailspark_store_contract::a_key_with_a_long_log(&store, 10).await;
+    let long =
+        trailspark_store_contract::the_last_day_of(store.as_ref(), long_tenant, &long_key).await;
     drop(store);
 
     // The database as the trailspark before tallies left it: the same log, no tallies.
@@ -204,4 +209,6 @@ async fn the_tallies_start_from_the_log_as_the_writers_would_have_counted_it() {
     );
     let filled = trailspark_store_contract::the_last_day_of(&store, tenant, &key).await;
     assert_eq!(filled, written);
+    let filled = trailspark_store_contract::the_last_day_of(&store, long_tenant, &long_key).await;
+    assert_eq!(filled, long, "a log longer than a page is counted whole");
 }
