@@ -122,6 +122,26 @@ async fn warn_unless_durable(store: &PostgresStore) {
     }
 }
 
+/// Says when autovacuum cannot reach trailspark's tables: the store then grows without
+/// bound under steady traffic however short its retentions, a slow failure worth a line at
+/// every start.
+async fn warn_unless_vacuumed(store: &PostgresStore) {
+    match store.unvacuumed().await {
+        Ok(off) => {
+            for setting in off {
+                tracing::warn!(
+                    "PostgreSQL runs with `{setting}`: the rows trailspark removes (remembered \
+                     messageIds, the delivery log, history and signals past their retention) \
+                     and the old versions of updated rows are never vacuumed, so the database \
+                     grows without bound under steady traffic. Turn autovacuum on, or VACUUM \
+                     the database regularly."
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not read PostgreSQL's autovacuum settings"),
+    }
+}
+
 impl DatabaseArgs {
     /// Opens the store, migrating it if needed; a store named with `--database` (or
     /// `TRAILSPARK_DATABASE_URL`) is created if it does not exist, the default one only by
@@ -140,6 +160,7 @@ impl DatabaseArgs {
                     format!("cannot migrate the PostgreSQL store at {}", redact(&url))
                 })?;
                 warn_unless_durable(&store).await;
+                warn_unless_vacuumed(&store).await;
                 Ok(Arc::new(store))
             }
             Backend::Sqlite(path) => {

@@ -215,6 +215,42 @@ pub async fn try_sweep_lock(
     Ok(row.get(0))
 }
 
+/// What keeps autovacuum from trailspark's tables, each said as its setting: `autovacuum =
+/// off` or `track_counts = off` for the server, `autovacuum_enabled = false` for a table (named).
+/// The sweeps delete rows all day (remembered messageIds, the delivery log, history and signals
+/// past their retention) and every update leaves a dead row version: without vacuum none of
+/// that space is used again, and the database grows under steady traffic with its rows flat.
+pub async fn unvacuumed(c: &impl deadpool_postgres::GenericClient) -> StoreResult<Vec<String>> {
+    let row = c
+        .query_one(
+            "SELECT current_setting('autovacuum'), current_setting('track_counts'),
+                 ARRAY(SELECT c.relname::text FROM pg_class c, unnest(c.reloptions) o
+                       WHERE c.relnamespace = current_schema()::regnamespace
+                         AND split_part(o, '=', 1) = 'autovacuum_enabled'
+                         AND lower(split_part(o, '=', 2)) IN ('false', 'off', 'f', 'no', 'n', '0')
+                       ORDER BY 1)",
+            &[],
+        )
+        .await
+        .map_err(pg_error)?;
+    let mut off = Vec::new();
+    for (setting, value) in [
+        ("autovacuum", row.get::<_, String>(0)),
+        ("track_counts", row.get(1)),
+    ] {
+        if value == "off" {
+            off.push(format!("{setting} = off"));
+        }
+    }
+    let tables: Vec<String> = row.get(2);
+    off.extend(
+        tables
+            .iter()
+            .map(|t| format!("autovacuum_enabled = false on table {t}")),
+    );
+    Ok(off)
+}
+
 /// Maps a driver error: lost connections, shutdowns, contention and exhausted resources are
 /// `Unavailable` (the sender retries), a uniqueness violation is `Conflict`, the rest `Other`;
 /// the driver's error (with PostgreSQL's own message) is kept as the cause.

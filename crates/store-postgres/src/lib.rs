@@ -131,6 +131,11 @@ impl PostgresStore {
         db::unsafe_settings(&self.client().await?).await
     }
 
+    /// See [`db::unvacuumed`]: what keeps the space of removed rows from being used again.
+    pub async fn unvacuumed(&self) -> StoreResult<Vec<String>> {
+        db::unvacuumed(&self.client().await?).await
+    }
+
     /// Applies the embedded migrations not yet applied (safe when instances start together);
     /// returns the names of those it applied.
     pub async fn migrate(&self) -> StoreResult<Vec<&'static str>> {
