@@ -190,8 +190,8 @@ pub async fn signals_are_swept_by_age(store: Arc<dyn Store>) {
     assert_eq!(signal_names(s, t.id, "lead_old").await, ["again"]);
 }
 
-/// A sweep removes all the signals past the retention, however many jobs it takes (each store
-/// removes 10,000 rows at a time).
+/// A sweep removes all the signals past the retention, however many jobs it takes (SQLite
+/// removes 1,000 signals at a time, PostgreSQL 10,000).
 pub async fn signals_sweep_past_one_job(store: Arc<dyn Store>) {
     let (t, key) = tenant_with_key(&store, "signal-sweep-big").await;
     let s = store.as_ref();
