@@ -12,7 +12,7 @@ use trailspark_core::signal::Signal;
 use trailspark_core::{ApiKeyId, FieldPatch, LeadId, ProductOrgId, TenantId, Update};
 use trailspark_store::{IngestRequest, IngestResult, SignalRequest, Store, StoreResult};
 use trailspark_store_contract::postgres::TestDatabase;
-use trailspark_store_contract::{arrival, tenant_with_key};
+use trailspark_store_contract::{arrival, at, tenant_with_key};
 use trailspark_store_postgres::{PostgresOptions, PostgresStore};
 
 /// Longer than any write here takes unless it waits for a lock nobody will release.
@@ -36,12 +36,24 @@ fn update(
     org: &str,
     n: i64,
 ) -> JoinHandle<Answer> {
+    update_at(store, tenant, key, org, n, arrival())
+}
+
+/// [`update`], received at `received_at`.
+fn update_at(
+    store: &Arc<dyn Store>,
+    tenant: TenantId,
+    key: &ApiKeyId,
+    org: &str,
+    n: i64,
+    received_at: chrono::DateTime<chrono::Utc>,
+) -> JoinHandle<Answer> {
     let (store, key) = (Arc::clone(store), key.clone());
     let org = ProductOrgId::parse(org).expect("org id");
     tokio::spawn(async move {
         let request = IngestRequest {
             key_id: key,
-            received_at: arrival(),
+            received_at,
             webhook_id: None,
             updates: vec![Update {
                 product_org_id: org,
@@ -63,13 +75,24 @@ fn signal(
     key: &ApiKeyId,
     lead: &str,
 ) -> JoinHandle<bool> {
+    signal_at(store, tenant, key, lead, arrival())
+}
+
+/// [`signal`], received at `received_at`.
+fn signal_at(
+    store: &Arc<dyn Store>,
+    tenant: TenantId,
+    key: &ApiKeyId,
+    lead: &str,
+    received_at: chrono::DateTime<chrono::Utc>,
+) -> JoinHandle<bool> {
     let (store, key) = (Arc::clone(store), key.clone());
     let lead = LeadId::parse(lead).expect("lead id");
     tokio::spawn(async move {
         let request = SignalRequest {
             log: None,
             key_id: key,
-            received_at: arrival(),
+            received_at,
             webhook_id: None,
             signals: vec![Signal {
                 lead_id: lead,
@@ -300,4 +323,40 @@ async fn closing_commits_the_queued_updates_first() {
             .unwrap_or_else(|e| panic!("ws_{n} is stored: {e}"));
         assert_eq!(org.fields.user_count, Some(n));
     }
+}
+
+/// A sweep of history, held up inside its transaction, holds no sweep of signals: each kind
+/// takes a lock of its own (one instance sweeps each kind at a time, the others skip a turn).
+/// Catches `retention.rs` `Aged::lock` returning one key for both (0, 1, -1): the signal
+/// sweep then skipped its turn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_sweep_holds_no_signal_sweep() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let store = open(&database, PostgresOptions::default()).await;
+    let (tenant, key) = tenant_with_key(&store, "sweep-locks").await;
+    let old = at(-10 * 86_400);
+    applied(update_at(&store, tenant.id, &key, "ws_old", 1, old)).await;
+    assert!(signal_at(&store, tenant.id, &key, "lead_old", old)
+        .await
+        .unwrap());
+
+    let lock = RowLock::hold(
+        &database,
+        "SELECT 1 FROM product_org_history WHERE product_org_id = 'ws_old' FOR UPDATE",
+    )
+    .await;
+    let history = {
+        let store = Arc::clone(&store);
+        tokio::spawn(async move { store.sweep_history(at(-7 * 86_400)).await })
+    };
+    lock.waited_for().await;
+    let signals = tokio::time::timeout(DEADLINE, store.sweep_signals(at(-7 * 86_400))).await;
+    assert!(
+        matches!(signals, Ok(Ok(1))),
+        "the old signal is swept while history is: {signals:?}"
+    );
+    lock.release().await;
+    assert_eq!(history.await.unwrap().unwrap(), 1);
 }
