@@ -254,3 +254,18 @@ pub fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, StoreE
 pub fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("store rows serialize to JSON")
 }
+
+/// The plan SQLite makes for `sql` on a fresh, migrated store, one line per step (each
+/// parameter bound to 1: the plans tested here do not depend on the values).
+#[cfg(test)]
+pub fn query_plan(sql: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = connect(&dir.path().join("plan.db"), Duration::default()).unwrap();
+    migrate(&mut conn).unwrap();
+    let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+    let params = rusqlite::params_from_iter(std::iter::repeat_n(1, explain.parameter_count()));
+    let steps = explain
+        .query_map(params, |r| r.get::<_, String>(3))
+        .unwrap();
+    steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+}

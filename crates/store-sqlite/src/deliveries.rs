@@ -255,16 +255,7 @@ mod tests {
 
     /// The query plan SQLite makes for `query`'s read of chunks, one line per step.
     fn plan(query: &DeliveryQuery) -> String {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = crate::db::connect(&dir.path().join("plan.db"), Default::default()).unwrap();
-        crate::db::migrate(&mut conn).unwrap();
-        let mut explain = conn
-            .prepare(&format!("EXPLAIN QUERY PLAN {}", chunks_sql(query)))
-            .unwrap();
-        let steps = explain
-            .query_map((1, "k", 1, 0), |r| r.get::<_, String>(3))
-            .unwrap();
-        steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
+        crate::db::query_plan(&chunks_sql(query))
     }
 
     /// A read of refusals or of kept payloads starts in the index of the chunks that have

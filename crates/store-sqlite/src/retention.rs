@@ -89,24 +89,11 @@ pub fn sweep_signals(conn: &Connection, before: i64) -> StoreResult<(u64, bool)>
 mod tests {
     use super::*;
 
-    /// The plan SQLite makes for `sql`, one line per step.
-    fn plan(sql: &str) -> String {
-        let dir = tempfile::tempdir().unwrap();
-        let mut conn = crate::db::connect(&dir.path().join("plan.db"), Default::default()).unwrap();
-        crate::db::migrate(&mut conn).unwrap();
-        let mut explain = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
-        let params = rusqlite::params_from_iter(std::iter::repeat_n(1, explain.parameter_count()));
-        let steps = explain
-            .query_map(params, |r| r.get::<_, String>(3))
-            .unwrap();
-        steps.map(Result::unwrap).collect::<Vec<_>>().join("\n")
-    }
-
     /// A sweep job's cost is the signals it removes, not the table: it finds them in the
     /// index by receive time and removes each by its key.
     #[test]
     fn the_signal_sweep_reads_no_signal_it_does_not_remove() {
-        let plan = plan(DELETE_OLDEST_SIGNALS);
+        let plan = crate::db::query_plan(DELETE_OLDEST_SIGNALS);
         assert!(
             plan.contains("SEARCH signals USING PRIMARY KEY (tenant_id=? AND lead_id=? AND seq=?)")
                 && plan.contains("signals_received (received_at<?)")
