@@ -89,8 +89,8 @@ pub struct DatabaseArgs {
     #[arg(long, global = true, env = "TRAILSPARK_SQLITE_ORG_CACHE_MIB", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(0..=65_536))]
     pub sqlite_org_cache_mib: u32,
-    /// Transactions committing product org updates at once on PostgreSQL (each holds one of
-    /// the --pg-max-connections while it commits).
+    /// Transactions committing product org updates at once on PostgreSQL, and as many again
+    /// committing signals (each holds one of the --pg-max-connections while it commits).
     #[arg(long, global = true, env = "TRAILSPARK_PG_WRITERS", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub pg_writers: u32,

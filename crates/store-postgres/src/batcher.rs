@@ -1,71 +1,89 @@
-//! Group commit on PostgreSQL: product org updates wait in one queue; a few workers each take
-//! whatever is waiting and apply it in one transaction with one multi-row statement per table
-//! (arrays through `unnest`), so a batch of hundreds costs about ten round trips and one
-//! commit. Every request is answered only after its batch committed.
-//!
-//! [`apply`] holds the semantics of a batch; [`load`] and [`write`] its multi-row statements.
+//! Group commit on PostgreSQL: write requests of one kind (product org updates, signals) wait
+//! in one queue; a few workers each take whatever is waiting and apply it in one transaction,
+//! so a batch of hundreds costs one commit (and, for product org updates, about ten round
+//! trips). Every request is answered only after its batch committed.
 
-mod apply;
-mod load;
-mod write;
-
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
-use deadpool_postgres::Pool;
+use deadpool_postgres::{Pool, Transaction};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use trailspark_core::step::DedupeWindow;
 use trailspark_core::TenantId;
 use trailspark_store::{
-    CommitCounters, CommitStats, IngestRequest, IngestResult, StoreError, StoreResult, WriteHealth,
+    CommitCounters, CommitStats, IngestResult, StoreError, StoreResult, WriteHealth,
 };
 
 use crate::db::{pg_error, pool_error};
-use apply::apply;
 
-/// One request waiting for a batch.
-struct Job {
-    tenant: TenantId,
-    request: IngestRequest,
-    answer: oneshot::Sender<StoreResult<IngestResult>>,
+/// One request waiting for a batch: a request `R` whose updates each come out as a `T`.
+pub(crate) struct Job<R, T> {
+    pub(crate) tenant: TenantId,
+    pub(crate) request: R,
+    answer: oneshot::Sender<StoreResult<IngestResult<T>>>,
 }
 
-/// The queue of product org updates and the workers that commit them in batches.
-pub struct Batcher {
-    queue: Mutex<Option<mpsc::Sender<Job>>>,
+/// What the batch's outcome future is (boxed, so that the workers' tasks are `Send`).
+pub(crate) type Applying<'a, T> =
+    Pin<Box<dyn Future<Output = StoreResult<Vec<IngestResult<T>>>> + Send + 'a>>;
+
+/// Applies a batch of jobs in a transaction: the result of each, in order. Called with one
+/// job alone when the batch it was in failed, so that only the job at fault fails.
+pub(crate) type Apply<R, T> =
+    for<'a> fn(&'a Transaction<'a>, DedupeWindow, &'a [Job<R, T>]) -> Applying<'a, T>;
+
+/// The queue of one kind of write request and the workers that commit them in batches.
+pub(crate) struct Batcher<R, T> {
+    queue: Mutex<Option<mpsc::Sender<Job<R, T>>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     stats: Arc<CommitCounters>,
+    /// What the workers are for, in the log.
+    kind: &'static str,
 }
 
-impl Batcher {
+impl<R: Send + Sync + 'static, T: Send + 'static> Batcher<R, T> {
     /// Starts `options.writers` workers, each committing up to `options.max_batch` requests
-    /// at a time and recording the transactions that fail in `health`; at most
-    /// `options.queue_capacity` requests wait (beyond, 503).
-    pub fn start(pool: Pool, health: Arc<WriteHealth>, options: &crate::PostgresOptions) -> Self {
+    /// at a time with `apply`, counting its commits in `stats` and recording the transactions
+    /// that fail in `health`; at most `options.queue_capacity` requests wait (beyond, 503).
+    pub(crate) fn start(
+        (kind, apply): (&'static str, Apply<R, T>),
+        pool: &Pool,
+        health: &Arc<WriteHealth>,
+        stats: &Arc<CommitCounters>,
+        options: &crate::PostgresOptions,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
         let (max_batch, window) = (options.max_batch.max(1), options.dedupe_window);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
-        let stats = Arc::new(CommitCounters::default());
         let workers = (0..options.writers.max(1))
             .map(|_| {
-                let (pool, rx, stats) = (pool.clone(), Arc::clone(&rx), Arc::clone(&stats));
-                let health = Arc::clone(&health);
-                tokio::spawn(work(pool, health, rx, (max_batch, window), stats))
+                let (pool, rx, stats) = (pool.clone(), Arc::clone(&rx), Arc::clone(stats));
+                let health = Arc::clone(health);
+                let writer = Writer {
+                    apply,
+                    pool,
+                    health,
+                    window,
+                };
+                tokio::spawn(work(writer, rx, max_batch, stats))
             })
             .collect();
         Self {
             queue: Mutex::new(Some(tx)),
             workers: Mutex::new(workers),
-            stats,
+            stats: Arc::clone(stats),
+            kind,
         }
     }
 
     /// Applies `request` in the next batch and returns its outcome once that committed.
-    pub async fn ingest(
+    pub(crate) async fn ingest(
         &self,
         tenant: TenantId,
-        request: IngestRequest,
-    ) -> StoreResult<IngestResult> {
+        request: R,
+    ) -> StoreResult<IngestResult<T>> {
         let (answer, answered) = oneshot::channel();
         let sender = self.queue.lock().expect("batch queue lock").clone();
         let Some(sender) = sender else {
@@ -89,13 +107,13 @@ impl Batcher {
             .map_err(|_| StoreError::unavailable("the store is shutting down"))?
     }
 
-    /// Batches committed so far.
-    pub fn stats(&self) -> CommitStats {
+    /// Batches committed so far (of every batcher sharing this one's counters).
+    pub(crate) fn stats(&self) -> CommitStats {
         self.stats.stats()
     }
 
     /// Stops taking requests and waits until the queued ones are committed and answered.
-    pub async fn close(&self) {
+    pub(crate) async fn close(&self) {
         self.queue.lock().expect("batch queue lock").take();
         let workers = std::mem::take(&mut *self.workers.lock().expect("batch workers lock"));
         for worker in workers {
@@ -106,16 +124,24 @@ impl Batcher {
             commits = stats.commits,
             jobs = stats.requests,
             average_batch = stats.average_batch(),
+            kind = self.kind,
             "PostgreSQL writers stopped"
         );
     }
 }
 
-async fn work(
+/// What a worker commits with.
+struct Writer<R, T> {
+    apply: Apply<R, T>,
     pool: Pool,
     health: Arc<WriteHealth>,
-    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
-    (max_batch, window): (usize, DedupeWindow),
+    window: DedupeWindow,
+}
+
+async fn work<R: Send + Sync, T: Send>(
+    writer: Writer<R, T>,
+    queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job<R, T>>>>,
+    max_batch: usize,
     stats: Arc<CommitCounters>,
 ) {
     loop {
@@ -134,63 +160,58 @@ async fn work(
             batch
         };
         stats.record(batch.len());
-        commit(&pool, &health, window, batch).await;
+        writer.commit(batch).await;
     }
 }
 
-/// Commits a batch and answers its jobs. A batch that fails for another reason than an
-/// unavailable database is run again one job per transaction, so only the job at fault fails.
-async fn commit(pool: &Pool, health: &WriteHealth, window: DedupeWindow, batch: Vec<Job>) {
-    let outcome = in_transaction(pool, health, window, &batch).await;
-    match outcome {
-        Ok(results) => {
-            for (job, result) in batch.into_iter().zip(results) {
-                let _ = job.answer.send(Ok(result));
+impl<R: Send + Sync, T: Send> Writer<R, T> {
+    /// Commits a batch and answers its jobs. A batch that fails for another reason than an
+    /// unavailable database is run again one job per transaction, so only the job at fault
+    /// fails.
+    async fn commit(&self, batch: Vec<Job<R, T>>) {
+        match self.in_transaction(&batch).await {
+            Ok(results) => {
+                for (job, result) in batch.into_iter().zip(results) {
+                    let _ = job.answer.send(Ok(result));
+                }
             }
-        }
-        Err(e) if batch.len() == 1 || matches!(e, StoreError::Unavailable { .. }) => {
-            if !matches!(e, StoreError::Unavailable { .. }) {
-                tracing::error!(error = %e, "update not applied");
-            }
-            for job in batch {
-                let _ = job.answer.send(Err(e.clone()));
-            }
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, size = batch.len(), "batch failed; applying its requests one by one");
-            for job in batch {
-                let alone = std::slice::from_ref(&job);
-                let result = in_transaction(pool, health, window, alone)
-                    .await
-                    .map(|mut r| r.remove(0));
-                if let Err(e) = &result {
+            Err(e) if batch.len() == 1 || matches!(e, StoreError::Unavailable { .. }) => {
+                if !matches!(e, StoreError::Unavailable { .. }) {
                     tracing::error!(error = %e, "update not applied");
                 }
-                let _ = job.answer.send(result);
+                for job in batch {
+                    let _ = job.answer.send(Err(e.clone()));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, size = batch.len(), "batch failed; applying its requests one by one");
+                for job in batch {
+                    let alone = std::slice::from_ref(&job);
+                    let result = self.in_transaction(alone).await.map(|mut r| r.remove(0));
+                    if let Err(e) = &result {
+                        tracing::error!(error = %e, "update not applied");
+                    }
+                    let _ = job.answer.send(result);
+                }
             }
         }
     }
-}
 
-/// Applies `batch` in one transaction and records in `health` that it failed, if it did once
-/// a connection was there (none free in time is this process being busy, not the database
-/// failing to write).
-async fn in_transaction(
-    pool: &Pool,
-    health: &WriteHealth,
-    window: DedupeWindow,
-    batch: &[Job],
-) -> StoreResult<Vec<IngestResult>> {
-    let mut client = pool.get().await.map_err(pool_error)?;
-    let applied = async {
-        let tx = client.transaction().await.map_err(pg_error)?;
-        let results = apply(&tx, window, batch).await?;
-        tx.commit().await.map_err(pg_error)?;
-        Ok(results)
+    /// Applies `batch` in one transaction and records in `health` that it failed, if it did
+    /// once a connection was there (none free in time is this process being busy, not the
+    /// database failing to write).
+    async fn in_transaction(&self, batch: &[Job<R, T>]) -> StoreResult<Vec<IngestResult<T>>> {
+        let mut client = self.pool.get().await.map_err(pool_error)?;
+        let applied = async {
+            let tx = client.transaction().await.map_err(pg_error)?;
+            let results = (self.apply)(&tx, self.window, batch).await?;
+            tx.commit().await.map_err(pg_error)?;
+            Ok(results)
+        }
+        .await;
+        if let Err(e) = &applied {
+            self.health.failed(e);
+        }
+        applied
     }
-    .await;
-    if let Err(e) = &applied {
-        health.failed(e);
-    }
-    applied
 }

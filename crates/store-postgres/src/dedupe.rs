@@ -23,23 +23,29 @@ pub type ItemFuture<'a, T> = Pin<Box<dyn Future<Output = StoreResult<T>> + Send 
 
 /// Runs `apply` for each item in its own savepoint: a failed item is rolled back alone and
 /// reported, except an unavailable database, which fails the whole request so it is retried.
-pub async fn each_in_savepoint<C: Sync, U: Sync, T>(
-    tx: &mut Transaction<'_>,
-    context: &C,
-    items: &[U],
-    apply: impl for<'a> Fn(&'a Transaction<'a>, &'a C, &'a U) -> ItemFuture<'a, T>,
+pub async fn each_in_savepoint<'t, C: Sync, U: Sync, T>(
+    tx: &'t Transaction<'t>,
+    context: &'t C,
+    items: &'t [U],
+    apply: impl Fn(&'t Transaction<'t>, &'t C, &'t U) -> ItemFuture<'t, T>,
 ) -> StoreResult<Vec<Result<T, String>>> {
     let mut results = Vec::with_capacity(items.len());
     for item in items {
-        let savepoint = tx.savepoint("item").await.map_err(pg_error)?;
-        match apply(&savepoint, context, item).await {
+        // By name rather than `Transaction::savepoint`, which takes the transaction `&mut`:
+        // a batch's transaction is shared by the requests it applies.
+        tx.batch_execute("SAVEPOINT item").await.map_err(pg_error)?;
+        match apply(tx, context, item).await {
             Ok(done) => {
-                savepoint.commit().await.map_err(pg_error)?;
+                tx.batch_execute("RELEASE SAVEPOINT item")
+                    .await
+                    .map_err(pg_error)?;
                 results.push(Ok(done));
             }
             Err(e @ StoreError::Unavailable { .. }) => return Err(e),
             Err(e) => {
-                savepoint.rollback().await.map_err(pg_error)?;
+                tx.batch_execute("ROLLBACK TO SAVEPOINT item; RELEASE SAVEPOINT item")
+                    .await
+                    .map_err(pg_error)?;
                 tracing::error!(error = %e, "item not applied");
                 results.push(Err(e.to_string()));
             }
@@ -79,6 +85,26 @@ pub fn product_org_lock(id: &str) -> String {
 /// The advisory lock name of a lead.
 pub fn lead_lock(id: &str) -> String {
     format!("lead:{id}")
+}
+
+/// Takes the advisory `locks` (tenant, name from [`product_org_lock`] or [`lead_lock`]) in
+/// sorted order, the same locks [`lock`] takes one at a time, so that two batches never wait
+/// for each other in a circle.
+pub async fn lock_all(tx: &impl GenericClient, mut locks: Vec<(i64, String)>) -> StoreResult<()> {
+    locks.sort_unstable();
+    locks.dedup();
+    if locks.is_empty() {
+        return Ok(());
+    }
+    let (tenants, names): (Vec<i64>, Vec<String>) = locks.into_iter().unzip();
+    // Functions in the select list run after ORDER BY: the locks are taken in array order.
+    let sql = "SELECT pg_advisory_xact_lock(hashtextextended(k.name, k.tenant))
+               FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS k(name, tenant, n)
+               ORDER BY k.n";
+    tx.execute(&prepared(tx, sql).await?, &[&names, &tenants])
+        .await
+        .map_err(pg_error)?;
+    Ok(())
 }
 
 /// Serialises the writers of one product org or one lead (the lock `name`, from

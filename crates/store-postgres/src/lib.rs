@@ -4,6 +4,7 @@
 
 mod accounts;
 mod admin_tokens;
+mod batcher;
 mod counts;
 mod db;
 mod dedupe;
@@ -19,6 +20,8 @@ mod target_orgs;
 mod templates;
 mod transactions;
 mod users;
+
+use batcher::Batcher;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,7 +43,6 @@ use trailspark_store::{
 };
 
 use crate::db::{pg_error, pool_error};
-use crate::ingest::Batcher;
 
 /// How often expired dedupe and replay rows are deleted.
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
@@ -55,7 +57,7 @@ pub struct PostgresOptions {
     /// How long a request waits for a free connection before it is answered 503.
     pub acquire_timeout: Duration,
     /// Transactions committing product org updates at once (group commit), each holding a
-    /// connection while it runs.
+    /// connection while it runs; as many again commit signals.
     pub writers: usize,
     /// Most requests committed in one transaction.
     pub max_batch: usize,
@@ -82,7 +84,9 @@ impl Default for PostgresOptions {
 /// A trailspark store in a PostgreSQL database.
 pub struct PostgresStore {
     pool: Pool,
-    batcher: Batcher,
+    /// Product org updates and signals, each committed in batches.
+    updates: ingest::Updates,
+    signals: signals::Signals,
     /// The write transactions that failed and the probes, for `/readyz`.
     write_health: Arc<WriteHealth>,
     /// How long a messageId is remembered.
@@ -94,10 +98,14 @@ impl PostgresStore {
     pub async fn connect(url: &str, options: PostgresOptions) -> StoreResult<Self> {
         let pool = db::pool(url, &options)?;
         let write_health = Arc::new(WriteHealth::default());
-        let batcher = Batcher::start(pool.clone(), Arc::clone(&write_health), &options);
+        // One count of commits for both: the store's, as SQLite's writer counts its own.
+        let stats = Arc::new(trailspark_store::CommitCounters::default());
+        let updates = Batcher::start(ingest::APPLY, &pool, &write_health, &stats, &options);
+        let signals = Batcher::start(signals::APPLY, &pool, &write_health, &stats, &options);
         let store = Self {
             pool,
-            batcher,
+            updates,
+            signals,
             write_health,
             dedupe_window: options.dedupe_window,
         };
@@ -150,7 +158,7 @@ impl PostgresStore {
 #[async_trait]
 impl Store for PostgresStore {
     fn commit_stats(&self) -> trailspark_store::CommitStats {
-        self.batcher.stats()
+        self.updates.stats()
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -349,7 +357,7 @@ impl Store for PostgresStore {
     }
 
     async fn ingest(&self, tenant: TenantId, request: IngestRequest) -> StoreResult<IngestResult> {
-        self.batcher.ingest(tenant, request).await
+        self.updates.ingest(tenant, request).await
     }
 
     async fn product_org(&self, tenant: TenantId, id: &ProductOrgId) -> StoreResult<ProductOrg> {
@@ -395,9 +403,7 @@ impl Store for PostgresStore {
         tenant: TenantId,
         request: SignalRequest,
     ) -> StoreResult<IngestResult<SignalApplied>> {
-        let window = self.dedupe_window;
-        self.write(async |tx| signals::ingest_signals(tx, window, tenant, &request).await)
-            .await
+        self.signals.ingest(tenant, request).await
     }
 
     async fn lead(&self, tenant: TenantId, id: &LeadId) -> StoreResult<Lead> {
@@ -476,9 +482,10 @@ impl Store for PostgresStore {
     }
 
     async fn close(&self) {
-        // Queued updates commit and are answered first; closing the pool then ends the
-        // sweeper and says goodbye to the database.
-        self.batcher.close().await;
+        // Queued updates and signals commit and are answered first; closing the pool then
+        // ends the sweeper and says goodbye to the database.
+        self.updates.close().await;
+        self.signals.close().await;
         self.pool.close();
     }
 }

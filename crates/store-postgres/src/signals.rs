@@ -1,4 +1,7 @@
-//! Signals: each stored with its lead, which it creates or links to a product org.
+//! Signals: each stored with its lead, which it creates or links to a product org. Requests
+//! are committed in batches by a [`Batcher`], one transaction for all the requests waiting,
+//! with the statements of one signal after another: the same as one transaction per request,
+//! with one commit for many.
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
@@ -8,38 +11,91 @@ use trailspark_core::step::{self, DedupeWindow, LeadState, Outcome};
 use trailspark_core::{ApiKeyId, ProductOrgId, TenantId};
 use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreError, StoreResult};
 
+use crate::batcher::{self, Applying, Batcher};
 use crate::db::{pg_error, prepared};
-use crate::dedupe::{each_in_savepoint, lead_lock, lock, processed, remember, seen_webhook_id};
+use crate::dedupe::{
+    each_in_savepoint, lead_lock, lock_all, processed, remember, seen_webhook_id, ItemFuture,
+};
 use crate::deliveries;
 
-/// Stores a request's signals, each in its own savepoint, and its log entries, unless its
-/// webhook-id is a replay (whose entries the server writes itself).
-pub async fn ingest_signals(
-    tx: &mut Transaction<'_>,
+/// A request of signals waiting for its batch.
+type Job = batcher::Job<SignalRequest, SignalApplied>;
+
+/// The queue of signals.
+pub(crate) type Signals = Batcher<SignalRequest, SignalApplied>;
+
+/// What [`Batcher::start`] takes to commit signals.
+pub(crate) const APPLY: (&str, batcher::Apply<SignalRequest, SignalApplied>) =
+    ("signals", apply_batch);
+
+fn apply_batch<'a>(
+    tx: &'a Transaction<'a>,
     window: DedupeWindow,
-    tenant: TenantId,
-    request: &SignalRequest,
-) -> StoreResult<IngestResult<SignalApplied>> {
-    if let Some(id) = &request.webhook_id {
-        if seen_webhook_id(tx, tenant, &request.key_id, id, request.received_at).await? {
-            return Ok(IngestResult::Replayed);
+    batch: &'a [Job],
+) -> Applying<'a, SignalApplied> {
+    Box::pin(apply(tx, window, batch))
+}
+
+/// Stores a batch's signals and their log entries, but nothing of a request whose webhook-id
+/// is a replay (whose entries the server writes itself). Every lead of the batch is locked
+/// first, in sorted order, so that two batches never wait for each other in a circle. A
+/// request alone (the batch it was in failed) has each signal in its own savepoint, so that
+/// only a signal at fault fails; in a batch, any failure fails the batch.
+async fn apply(
+    tx: &Transaction<'_>,
+    window: DedupeWindow,
+    batch: &[Job],
+) -> StoreResult<Vec<IngestResult<SignalApplied>>> {
+    let leads = batch.iter().flat_map(|job| {
+        let tenant = job.tenant.0;
+        job.request
+            .signals
+            .iter()
+            .map(move |s| (tenant, lead_lock(s.lead_id.as_str())))
+    });
+    lock_all(tx, leads.collect()).await?;
+    let mut results = Vec::with_capacity(batch.len());
+    let mut entries = Vec::new();
+    for job in batch {
+        let (tenant, request) = (job.tenant, &job.request);
+        if let Some(id) = &request.webhook_id {
+            if seen_webhook_id(tx, tenant, &request.key_id, id, request.received_at).await? {
+                results.push(IngestResult::Replayed);
+                continue;
+            }
         }
-    }
-    let results = each_in_savepoint(tx, request, &request.signals, move |tx, request, signal| {
-        Box::pin(store_signal(
-            tx,
-            window,
+        let context = (window, tenant, request);
+        let applied = if batch.len() == 1 {
+            each_in_savepoint(tx, &context, &request.signals, store_one).await?
+        } else {
+            let mut applied = Vec::with_capacity(request.signals.len());
+            for signal in &request.signals {
+                applied.push(Ok(store_one(tx, &context, signal).await?));
+            }
+            applied
+        };
+        let (key, log) = (&request.key_id, request.log.as_ref());
+        entries.extend(deliveries::entries(
             tenant,
-            &request.key_id,
+            key,
             request.received_at,
-            signal,
-        ))
-    })
-    .await?;
-    let log = request.log.as_ref();
-    let entries = deliveries::entries(tenant, &request.key_id, request.received_at, log, &results);
-    deliveries::insert(&*tx, &entries).await?;
-    Ok(IngestResult::Applied(results))
+            log,
+            &applied,
+        ));
+        results.push(IngestResult::Applied(applied));
+    }
+    deliveries::insert(tx, &entries).await?;
+    Ok(results)
+}
+
+/// [`store_signal`] with what it takes from its request.
+fn store_one<'a>(
+    tx: &'a Transaction<'a>,
+    (window, tenant, request): &'a (DedupeWindow, TenantId, &SignalRequest),
+    signal: &'a Signal,
+) -> ItemFuture<'a, SignalApplied> {
+    let (key, received_at) = (&request.key_id, request.received_at);
+    Box::pin(store_signal(tx, *window, *tenant, key, received_at, signal))
 }
 
 async fn store_signal(
@@ -51,7 +107,6 @@ async fn store_signal(
     signal: &Signal,
 ) -> StoreResult<SignalApplied> {
     let lead = signal.lead_id.as_str();
-    lock(tx, tenant, &lead_lock(lead)).await?;
     if let Some(message_id) = &signal.message_id {
         if let Some(first) =
             processed::<SignalApplied>(tx, window, tenant, key, message_id, received_at).await?

@@ -15,27 +15,13 @@ use trailspark_store::{Applied, StoreError, StoreResult};
 use super::apply::{MessageKey, Org, OrgKey};
 use super::Job;
 use crate::db::{pg_error, prepared};
-use crate::dedupe::product_org_lock;
+use crate::dedupe::{self, product_org_lock};
 
 /// Takes the advisory lock of every product org of the batch, the same lock
-/// [`crate::dedupe::lock`] takes for one org, in sorted order (of the locks, which are by
-/// folded id) so that two batches never wait for each other in a circle.
+/// [`crate::dedupe::lock`] takes for one org, in sorted order (see [`dedupe::lock_all`]).
 pub(super) async fn lock_all(tx: &Transaction<'_>, keys: &[OrgKey<'_>]) -> StoreResult<()> {
-    let mut locks: Vec<(i64, String)> = keys.iter().map(|k| (k.0, product_org_lock(k.1))).collect();
-    locks.sort_unstable();
-    locks.dedup();
-    if locks.is_empty() {
-        return Ok(());
-    }
-    let (tenants, names): (Vec<i64>, Vec<String>) = locks.into_iter().unzip();
-    // Functions in the select list run after ORDER BY: the locks are taken in array order.
-    let sql = "SELECT pg_advisory_xact_lock(hashtextextended(k.name, k.tenant))
-               FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS k(name, tenant, n)
-               ORDER BY k.n";
-    tx.execute(&prepared(tx, sql).await?, &[&names, &tenants])
-        .await
-        .map_err(pg_error)?;
-    Ok(())
+    let locks = keys.iter().map(|k| (k.0, product_org_lock(k.1))).collect();
+    dedupe::lock_all(tx, locks).await
 }
 
 /// The stored dedupe outcomes of the batch's messageIds, with when they were stored.

@@ -1,0 +1,393 @@
+//! Signals on PostgreSQL are committed in batches, as product org updates are (issue 20, item
+//! 4): the requests waiting for a writer share one transaction, apply one after another as
+//! they would in transactions of their own, and a request the database refuses fails alone.
+//! Each test holds a lead's row from a session of its own, so that the one writer stops
+//! inside a transaction while the signals after it queue up. Needs
+//! TRAILSPARK_TEST_POSTGRES_URL; without it each test says it was skipped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+use trailspark_core::signal::Signal;
+use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, TenantId};
+use trailspark_store::{
+    IngestResult, Intake, NewDelivery, RequestLog, SignalApplied, SignalRequest, Store,
+    StoreResult, Verdict,
+};
+use trailspark_store_contract::postgres::TestDatabase;
+use trailspark_store_contract::{arrival, tenant_with_key};
+use trailspark_store_postgres::{PostgresOptions, PostgresStore};
+
+type Answer = StoreResult<IngestResult<SignalApplied>>;
+
+/// A store with one writer of each kind, committing up to `max_batch` requests at a time,
+/// and a session of the test's own.
+async fn open(database: &TestDatabase, max_batch: usize) -> (Arc<dyn Store>, Session) {
+    let options = PostgresOptions {
+        writers: 1,
+        max_batch,
+        ..PostgresOptions::default()
+    };
+    let store = PostgresStore::connect(&database.url, options)
+        .await
+        .expect("connect");
+    store.migrate().await.expect("migrate");
+    let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
+        .await
+        .expect("connect the test's session");
+    tokio::spawn(connection);
+    (Arc::new(store), Session(client))
+}
+
+/// A signal of `lead`, with an email, a product org and a messageId when given.
+fn signal(lead: &str, email: Option<&str>, org: Option<&str>, message: Option<&str>) -> Signal {
+    Signal {
+        lead_id: LeadId::parse(lead).expect("lead id"),
+        email: email.map(str::to_owned),
+        product_org_id: org.map(|o| ProductOrgId::parse(o).expect("org id")),
+        name: Some("signed_up".into()),
+        event_at: None,
+        properties: None,
+        custom_fields: serde_json::Map::new(),
+        message_id: message.map(str::to_owned),
+        warnings: Vec::new(),
+    }
+}
+
+/// Sends one request of `signal`, logged as `request_id`, in a task of its own.
+fn send(
+    store: &Arc<dyn Store>,
+    (tenant, key): (TenantId, &ApiKeyId),
+    request_id: &str,
+    signal: Signal,
+) -> JoinHandle<Answer> {
+    let (store, key) = (Arc::clone(store), key.clone());
+    let log = RequestLog {
+        request_id: request_id.to_owned(),
+        intake: Intake::Webhook,
+        template_version: 1,
+        replay_of: None,
+        entries: vec![NewDelivery {
+            index: None,
+            payload: None,
+            verdict: Verdict::Update(0),
+        }],
+    };
+    tokio::spawn(async move {
+        let request = SignalRequest {
+            log: Some(log),
+            key_id: key,
+            received_at: arrival(),
+            webhook_id: None,
+            signals: vec![signal],
+        };
+        store.ingest_signals(tenant, request).await
+    })
+}
+
+/// The outcome of the request's one signal, failing the test if the request failed whole.
+async fn outcome(task: JoinHandle<Answer>) -> Result<SignalApplied, String> {
+    match task.await.expect("signal task") {
+        Ok(IngestResult::Applied(mut results)) if results.len() == 1 => results.remove(0),
+        other => panic!("one signal applied or refused alone: {other:?}"),
+    }
+}
+
+struct Session(tokio_postgres::Client);
+
+impl Session {
+    async fn count(&self, sql: &str) -> i64 {
+        self.0.query_one(sql, &[]).await.expect(sql).get(0)
+    }
+
+    /// Holds `lead`'s row in an open transaction until the returned session commits, and
+    /// returns once `held` (a write of that lead) waits for it.
+    async fn hold_lead(database: &TestDatabase, lead: &str) -> Self {
+        let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
+            .await
+            .expect("connect the locking session");
+        tokio::spawn(connection);
+        client.batch_execute("BEGIN").await.expect("begin");
+        let select = format!("SELECT 1 FROM leads WHERE lead_id = '{lead}' FOR UPDATE");
+        let rows = client.query(&select, &[]).await.expect("lock the lead");
+        assert_eq!(rows.len(), 1, "{select} locks one row");
+        Self(client)
+    }
+
+    /// Returns once some session waits for a lock (the writer, stopped at the held row).
+    async fn waited_for(&self) {
+        for _ in 0..500 {
+            if self
+                .count("SELECT count(*) FROM pg_locks WHERE NOT granted")
+                .await
+                > 0
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no write ever waited for the held lead");
+    }
+
+    async fn release(self) {
+        self.0.batch_execute("COMMIT").await.expect("commit");
+    }
+}
+
+/// Signals queued behind a busy writer are committed in batches of at most `max_batch`: 40
+/// behind one held take 40 commits at 1, and 5 at 8. Catches a signal store that commits
+/// each request in a transaction of its own, and `batcher.rs` `work`'s `batch.len() <
+/// max_batch` as `<=`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_signals_are_committed_in_batches_of_at_most_max_batch() {
+    for (max_batch, commits) in [(1, 41), (8, 1 + 5)] {
+        let Some(database) = TestDatabase::create().await else {
+            return;
+        };
+        let (store, session) = open(&database, max_batch).await;
+        let (tenant, key) = tenant_with_key(&store, "signal-batches").await;
+        let to = (tenant.id, &key);
+        outcome(send(
+            &store,
+            to,
+            "req_first",
+            signal("lead_held", None, None, None),
+        ))
+        .await
+        .expect("the held lead is stored");
+
+        let lock = Session::hold_lead(&database, "lead_held").await;
+        let before = store.commit_stats();
+        let held = send(
+            &store,
+            to,
+            "req_held",
+            signal("lead_held", None, None, None),
+        );
+        lock.waited_for().await;
+        let queued: Vec<_> = (0..40)
+            .map(|n| {
+                let lead = format!("lead_{n}");
+                send(
+                    &store,
+                    to,
+                    &format!("req_{n}"),
+                    signal(&lead, None, None, None),
+                )
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        lock.release().await;
+        outcome(held).await.expect("the held signal is applied");
+        for task in queued {
+            outcome(task).await.expect("a queued signal is applied");
+        }
+        let after = store.commit_stats();
+        assert_eq!(
+            (
+                after.requests - before.requests,
+                after.commits - before.commits
+            ),
+            (41, commits),
+            "41 signal requests at max_batch {max_batch}"
+        );
+        assert_eq!(
+            session.count("SELECT count(*) FROM signals").await,
+            42,
+            "every signal stored once"
+        );
+        assert_eq!(
+            session.count("SELECT count(*) FROM deliveries").await,
+            42,
+            "and logged once"
+        );
+    }
+}
+
+/// Requests of one lead sharing a batch apply in arrival order, each seeing what the one
+/// before it wrote: the lead keeps the first's email and the second's product org, its
+/// signals are numbered in order, and a messageId sent twice in the batch is stored once.
+/// Catches signals applied out of order or against the lead as it was before the batch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_of_one_lead_in_one_batch_apply_in_order() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let (store, session) = open(&database, 64).await;
+    let (tenant, key) = tenant_with_key(&store, "signal-order").await;
+    let to = (tenant.id, &key);
+    outcome(send(
+        &store,
+        to,
+        "req_first",
+        signal("lead_held", None, None, None),
+    ))
+    .await
+    .expect("the held lead is stored");
+
+    let lock = Session::hold_lead(&database, "lead_held").await;
+    let before = store.commit_stats();
+    let held = send(
+        &store,
+        to,
+        "req_held",
+        signal("lead_held", None, None, None),
+    );
+    lock.waited_for().await;
+    let mut queued = Vec::new();
+    let sent = [
+        signal("lead_x", Some("x@example.com"), None, Some("m1")),
+        signal("lead_x", None, Some("ws_1"), Some("m2")),
+        signal("lead_x", None, Some("ws_1"), Some("m2")),
+    ];
+    for (n, s) in sent.into_iter().enumerate() {
+        queued.push(send(&store, to, &format!("req_{n}"), s));
+        // In this order in the queue.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    lock.release().await;
+    outcome(held).await.expect("the held signal is applied");
+    let mut outcomes = Vec::new();
+    for task in queued {
+        outcomes.push(outcome(task).await.expect("applied"));
+    }
+    assert_eq!(
+        store.commit_stats().commits - before.commits,
+        2,
+        "the held request, then the three queued behind it in one batch"
+    );
+    assert!(!outcomes[1].duplicate && outcomes[2].duplicate);
+    assert_eq!(outcomes[1].lead_id, outcomes[2].lead_id);
+    let lead = session
+        .0
+        .query_one(
+            "SELECT email, product_org_id FROM leads WHERE lead_id = 'lead_x'",
+            &[],
+        )
+        .await
+        .expect("lead_x is stored");
+    assert_eq!(
+        (
+            lead.get::<_, Option<String>>(0),
+            lead.get::<_, Option<String>>(1)
+        ),
+        (Some("x@example.com".into()), Some("ws_1".into())),
+        "the second signal kept the first's email and linked the org"
+    );
+    let signals: Vec<(i64, Option<String>)> = session
+        .0
+        .query(
+            "SELECT seq, product_org_id FROM signals WHERE lead_id = 'lead_x' ORDER BY seq",
+            &[],
+        )
+        .await
+        .expect("lead_x's signals")
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        signals,
+        [(1, None), (2, Some("ws_1".into()))],
+        "two signals in arrival order; the repeated messageId stored nothing"
+    );
+}
+
+/// A signal the database refuses fails alone: the batch it shared is run again one request
+/// per transaction, and its neighbours are applied and logged. Catches a batch whose failure
+/// fails every request in it, and a request run alone without its savepoints (its signal then
+/// fails the request whole instead of being reported).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_signal_fails_alone() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let (store, session) = open(&database, 64).await;
+    session
+        .0
+        .batch_execute(
+            "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$
+             BEGIN
+                 IF NEW.lead_id = 'lead_bad' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+                 RETURN NEW;
+             END $$;
+             CREATE TRIGGER refuse_bad BEFORE INSERT ON signals
+                 FOR EACH ROW EXECUTE FUNCTION refuse_bad();",
+        )
+        .await
+        .expect("trigger");
+    let (tenant, key) = tenant_with_key(&store, "signal-refused").await;
+    let to = (tenant.id, &key);
+    outcome(send(
+        &store,
+        to,
+        "req_first",
+        signal("lead_held", None, None, None),
+    ))
+    .await
+    .expect("the held lead is stored");
+
+    let lock = Session::hold_lead(&database, "lead_held").await;
+    let before = store.commit_stats();
+    let held = send(
+        &store,
+        to,
+        "req_held",
+        signal("lead_held", None, None, None),
+    );
+    lock.waited_for().await;
+    let queued: Vec<_> = (0..10)
+        .map(|n| {
+            let lead = if n == 5 {
+                "lead_bad".to_owned()
+            } else {
+                format!("lead_{n}")
+            };
+            (
+                lead.clone(),
+                send(
+                    &store,
+                    to,
+                    &format!("req_{n}"),
+                    signal(&lead, None, None, None),
+                ),
+            )
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    lock.release().await;
+    outcome(held).await.expect("the held signal is applied");
+    for (lead, task) in queued {
+        let outcome = outcome(task).await;
+        if lead == "lead_bad" {
+            assert!(
+                matches!(&outcome, Err(why) if why.contains("refused the statement (P0001)")),
+                "the refused signal fails, saying the database refused it: {outcome:?}"
+            );
+        } else {
+            assert!(outcome.is_ok(), "{lead} is applied: {outcome:?}");
+        }
+    }
+    let commits = store.commit_stats().commits - before.commits;
+    assert_eq!(commits, 2, "the held request, then one batch of the ten");
+    assert_eq!(
+        session
+            .count("SELECT count(*) FROM signals WHERE lead_id <> 'lead_bad'")
+            .await,
+        11,
+        "the bad signal's neighbours are stored"
+    );
+    assert_eq!(
+        session
+            .count("SELECT count(*) FROM signals WHERE lead_id = 'lead_bad'")
+            .await,
+        0
+    );
+    assert_eq!(
+        session
+            .count("SELECT count(DISTINCT request_id) FROM deliveries")
+            .await,
+        12,
+        "every request logged once, the refused one too"
+    );
+}
