@@ -21,8 +21,6 @@ mod templates;
 mod transactions;
 mod users;
 
-use batcher::Batcher;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -42,6 +40,7 @@ use trailspark_store::{
     WriteHealth,
 };
 
+use crate::batcher::Batcher;
 use crate::db::{pg_error, pool_error};
 
 /// How often expired dedupe and replay rows are deleted.
