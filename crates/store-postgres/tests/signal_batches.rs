@@ -12,8 +12,8 @@ use tokio::task::JoinHandle;
 use trailspark_core::signal::Signal;
 use trailspark_core::{ApiKeyId, LeadId, ProductOrgId, TenantId};
 use trailspark_store::{
-    IngestResult, Intake, NewDelivery, RequestLog, SignalApplied, SignalRequest, Store,
-    StoreResult, Verdict,
+    CommitStats, IngestResult, Intake, NewDelivery, RequestLog, SignalApplied, SignalRequest,
+    Store, StoreResult, Verdict,
 };
 use trailspark_store_contract::postgres::TestDatabase;
 use trailspark_store_contract::{arrival, tenant_with_key};
@@ -135,6 +135,62 @@ impl Session {
     }
 }
 
+/// A store whose one signal writer is stopped inside a transaction, writing `lead_held`
+/// (whose row the test's other session holds), so that what is sent next queues up.
+struct Held {
+    store: Arc<dyn Store>,
+    /// The test's session, for reading what was stored.
+    session: Session,
+    to: (TenantId, ApiKeyId),
+    lock: Session,
+    held: JoinHandle<Answer>,
+    before: CommitStats,
+}
+
+impl Held {
+    /// Opens the store (after running `setup` in the test's session), stores `lead_held`, then
+    /// holds its row and sends it a second signal, which waits.
+    async fn start(database: &TestDatabase, max_batch: usize, setup: &str) -> Self {
+        let (store, session) = open(database, max_batch).await;
+        session.0.batch_execute(setup).await.expect("setup");
+        let (tenant, key) = tenant_with_key(&store, "signal-batches").await;
+        let to = (tenant.id, key);
+        let first = signal("lead_held", None, None, None);
+        outcome(send(&store, (to.0, &to.1), "req_first", first))
+            .await
+            .expect("the held lead is stored");
+        let lock = Session::hold_lead(database, "lead_held").await;
+        let before = store.commit_stats();
+        let second = signal("lead_held", None, None, None);
+        let held = send(&store, (to.0, &to.1), "req_held", second);
+        lock.waited_for().await;
+        Self {
+            store,
+            session,
+            to,
+            lock,
+            held,
+            before,
+        }
+    }
+
+    /// Sends a request of `signal`, which queues behind the held one.
+    fn send(&self, request_id: &str, signal: Signal) -> JoinHandle<Answer> {
+        send(&self.store, (self.to.0, &self.to.1), request_id, signal)
+    }
+
+    /// Lets the held write go once what was sent had time to queue; returns once it is
+    /// applied, with the store and the test's session.
+    async fn release(self) -> (Arc<dyn Store>, Session, CommitStats) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        self.lock.release().await;
+        outcome(self.held)
+            .await
+            .expect("the held signal is applied");
+        (self.store, self.session, self.before)
+    }
+}
+
 /// Signals queued behind a busy writer are committed in batches of at most `max_batch`: 40
 /// behind one held take 40 commits at 1, and 5 at 8. Catches a signal store that commits
 /// each request in a transaction of its own, and `batcher.rs` `work`'s `batch.len() <
@@ -145,41 +201,14 @@ async fn queued_signals_are_committed_in_batches_of_at_most_max_batch() {
         let Some(database) = TestDatabase::create().await else {
             return;
         };
-        let (store, session) = open(&database, max_batch).await;
-        let (tenant, key) = tenant_with_key(&store, "signal-batches").await;
-        let to = (tenant.id, &key);
-        outcome(send(
-            &store,
-            to,
-            "req_first",
-            signal("lead_held", None, None, None),
-        ))
-        .await
-        .expect("the held lead is stored");
-
-        let lock = Session::hold_lead(&database, "lead_held").await;
-        let before = store.commit_stats();
-        let held = send(
-            &store,
-            to,
-            "req_held",
-            signal("lead_held", None, None, None),
-        );
-        lock.waited_for().await;
+        let held = Held::start(&database, max_batch, "").await;
         let queued: Vec<_> = (0..40)
             .map(|n| {
                 let lead = format!("lead_{n}");
-                send(
-                    &store,
-                    to,
-                    &format!("req_{n}"),
-                    signal(&lead, None, None, None),
-                )
+                held.send(&format!("req_{n}"), signal(&lead, None, None, None))
             })
             .collect();
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        lock.release().await;
-        outcome(held).await.expect("the held signal is applied");
+        let (store, session, before) = held.release().await;
         for task in queued {
             outcome(task).await.expect("a queued signal is applied");
         }
@@ -214,27 +243,7 @@ async fn signals_of_one_lead_in_one_batch_apply_in_order() {
     let Some(database) = TestDatabase::create().await else {
         return;
     };
-    let (store, session) = open(&database, 64).await;
-    let (tenant, key) = tenant_with_key(&store, "signal-order").await;
-    let to = (tenant.id, &key);
-    outcome(send(
-        &store,
-        to,
-        "req_first",
-        signal("lead_held", None, None, None),
-    ))
-    .await
-    .expect("the held lead is stored");
-
-    let lock = Session::hold_lead(&database, "lead_held").await;
-    let before = store.commit_stats();
-    let held = send(
-        &store,
-        to,
-        "req_held",
-        signal("lead_held", None, None, None),
-    );
-    lock.waited_for().await;
+    let held = Held::start(&database, 64, "").await;
     let mut queued = Vec::new();
     let sent = [
         signal("lead_x", Some("x@example.com"), None, Some("m1")),
@@ -242,12 +251,11 @@ async fn signals_of_one_lead_in_one_batch_apply_in_order() {
         signal("lead_x", None, Some("ws_1"), Some("m2")),
     ];
     for (n, s) in sent.into_iter().enumerate() {
-        queued.push(send(&store, to, &format!("req_{n}"), s));
+        queued.push(held.send(&format!("req_{n}"), s));
         // In this order in the queue.
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    lock.release().await;
-    outcome(held).await.expect("the held signal is applied");
+    let (store, session, before) = held.release().await;
     let mut outcomes = Vec::new();
     for task in queued {
         outcomes.push(outcome(task).await.expect("applied"));
@@ -302,40 +310,15 @@ async fn a_refused_signal_fails_alone() {
     let Some(database) = TestDatabase::create().await else {
         return;
     };
-    let (store, session) = open(&database, 64).await;
-    session
-        .0
-        .batch_execute(
-            "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$
-             BEGIN
-                 IF NEW.lead_id = 'lead_bad' THEN RAISE EXCEPTION 'refused by the test'; END IF;
-                 RETURN NEW;
-             END $$;
-             CREATE TRIGGER refuse_bad BEFORE INSERT ON signals
-                 FOR EACH ROW EXECUTE FUNCTION refuse_bad();",
-        )
-        .await
-        .expect("trigger");
-    let (tenant, key) = tenant_with_key(&store, "signal-refused").await;
-    let to = (tenant.id, &key);
-    outcome(send(
-        &store,
-        to,
-        "req_first",
-        signal("lead_held", None, None, None),
-    ))
-    .await
-    .expect("the held lead is stored");
-
-    let lock = Session::hold_lead(&database, "lead_held").await;
-    let before = store.commit_stats();
-    let held = send(
-        &store,
-        to,
-        "req_held",
-        signal("lead_held", None, None, None),
-    );
-    lock.waited_for().await;
+    // The database itself refuses one lead's signals, as it would a row breaking some rule.
+    let refuse = "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN
+             IF NEW.lead_id = 'lead_bad' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+             RETURN NEW;
+         END $$;
+         CREATE TRIGGER refuse_bad BEFORE INSERT ON signals
+             FOR EACH ROW EXECUTE FUNCTION refuse_bad();";
+    let held = Held::start(&database, 64, refuse).await;
     let queued: Vec<_> = (0..10)
         .map(|n| {
             let lead = if n == 5 {
@@ -343,20 +326,11 @@ async fn a_refused_signal_fails_alone() {
             } else {
                 format!("lead_{n}")
             };
-            (
-                lead.clone(),
-                send(
-                    &store,
-                    to,
-                    &format!("req_{n}"),
-                    signal(&lead, None, None, None),
-                ),
-            )
+            let task = held.send(&format!("req_{n}"), signal(&lead, None, None, None));
+            (lead, task)
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    lock.release().await;
-    outcome(held).await.expect("the held signal is applied");
+    let (store, session, before) = held.release().await;
     for (lead, task) in queued {
         let outcome = outcome(task).await;
         if lead == "lead_bad" {
