@@ -39,8 +39,6 @@ pub(crate) struct Batcher<R, T> {
     queue: Mutex<Option<mpsc::Sender<Job<R, T>>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
     stats: Arc<CommitCounters>,
-    /// What the workers are for, in the log.
-    kind: &'static str,
 }
 
 impl<R: Send + Sync + 'static, T: Send + 'static> Batcher<R, T> {
@@ -48,7 +46,7 @@ impl<R: Send + Sync + 'static, T: Send + 'static> Batcher<R, T> {
     /// at a time with `apply`, counting its commits in `stats` and recording the transactions
     /// that fail in `health`; at most `options.queue_capacity` requests wait (beyond, 503).
     pub(crate) fn start(
-        (kind, apply): (&'static str, Apply<R, T>),
+        apply: Apply<R, T>,
         pool: &Pool,
         health: &Arc<WriteHealth>,
         stats: &Arc<CommitCounters>,
@@ -74,7 +72,6 @@ impl<R: Send + Sync + 'static, T: Send + 'static> Batcher<R, T> {
             queue: Mutex::new(Some(tx)),
             workers: Mutex::new(workers),
             stats: Arc::clone(stats),
-            kind,
         }
     }
 
@@ -119,14 +116,6 @@ impl<R: Send + Sync + 'static, T: Send + 'static> Batcher<R, T> {
         for worker in workers {
             let _ = worker.await;
         }
-        let stats = self.stats.stats();
-        tracing::info!(
-            commits = stats.commits,
-            jobs = stats.requests,
-            average_batch = stats.average_batch(),
-            kind = self.kind,
-            "PostgreSQL writers stopped"
-        );
     }
 }
 

@@ -485,6 +485,13 @@ impl Store for PostgresStore {
         // ends the sweeper and says goodbye to the database.
         self.updates.close().await;
         self.signals.close().await;
+        let stats = self.updates.stats();
+        tracing::info!(
+            commits = stats.commits,
+            jobs = stats.requests,
+            average_batch = stats.average_batch(),
+            "PostgreSQL writers stopped"
+        );
         self.pool.close();
     }
 }

@@ -24,9 +24,8 @@ type Job = batcher::Job<SignalRequest, SignalApplied>;
 /// The queue of signals.
 pub(crate) type Signals = Batcher<SignalRequest, SignalApplied>;
 
-/// What [`Batcher::start`] takes to commit signals.
-pub(crate) const APPLY: (&str, batcher::Apply<SignalRequest, SignalApplied>) =
-    ("signals", apply_batch);
+/// What [`Batcher::start`] commits signals with.
+pub(crate) const APPLY: batcher::Apply<SignalRequest, SignalApplied> = apply_batch;
 
 fn apply_batch<'a>(
     tx: &'a Transaction<'a>,

@@ -20,9 +20,8 @@ pub(crate) type Job = batcher::Job<IngestRequest, Applied>;
 /// The queue of product org updates.
 pub(crate) type Updates = Batcher<IngestRequest, Applied>;
 
-/// What [`Batcher::start`] takes to commit product org updates.
-pub(crate) const APPLY: (&str, batcher::Apply<IngestRequest, Applied>) =
-    ("product org updates", apply_batch);
+/// What [`Batcher::start`] commits product org updates with.
+pub(crate) const APPLY: batcher::Apply<IngestRequest, Applied> = apply_batch;
 
 fn apply_batch<'a>(
     tx: &'a Transaction<'a>,
