@@ -38,8 +38,9 @@ fn apply_batch<'a>(
 /// Stores a batch's signals and their log entries, but nothing of a request whose webhook-id
 /// is a replay (whose entries the server writes itself). Every lead of the batch is locked
 /// first, in sorted order, so that two batches never wait for each other in a circle. A
-/// request alone (the batch it was in failed) has each signal in its own savepoint, so that
-/// only a signal at fault fails; in a batch, any failure fails the batch.
+/// request alone in its batch (nothing else was waiting, or its batch failed and each request
+/// runs again alone) has each signal in its own savepoint, so that only a signal at fault
+/// fails; in a larger batch, any failure fails the batch.
 async fn apply(
     tx: &Transaction<'_>,
     window: DedupeWindow,
