@@ -21,6 +21,15 @@ use trailspark_store_postgres::{PostgresOptions, PostgresStore};
 
 type Answer = StoreResult<IngestResult<SignalApplied>>;
 
+/// The database itself refuses `lead_bad`'s signals, as it would a row breaking some rule.
+const REFUSE_LEAD_BAD: &str = "
+    CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF NEW.lead_id = 'lead_bad' THEN RAISE EXCEPTION 'refused by the test'; END IF;
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER refuse_bad BEFORE INSERT ON signals FOR EACH ROW EXECUTE FUNCTION refuse_bad();";
+
 /// A store with one writer of each kind, committing up to `max_batch` requests at a time,
 /// and a session of the test's own.
 async fn open(database: &TestDatabase, max_batch: usize) -> (Arc<dyn Store>, Session) {
@@ -310,15 +319,7 @@ async fn a_refused_signal_fails_alone() {
     let Some(database) = TestDatabase::create().await else {
         return;
     };
-    // The database itself refuses one lead's signals, as it would a row breaking some rule.
-    let refuse = "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$
-         BEGIN
-             IF NEW.lead_id = 'lead_bad' THEN RAISE EXCEPTION 'refused by the test'; END IF;
-             RETURN NEW;
-         END $$;
-         CREATE TRIGGER refuse_bad BEFORE INSERT ON signals
-             FOR EACH ROW EXECUTE FUNCTION refuse_bad();";
-    let held = Held::start(&database, 64, refuse).await;
+    let held = Held::start(&database, 64, REFUSE_LEAD_BAD).await;
     let queued: Vec<_> = (0..10)
         .map(|n| {
             let lead = if n == 5 {
@@ -363,5 +364,46 @@ async fn a_refused_signal_fails_alone() {
             .await,
         12,
         "every request logged once, the refused one too"
+    );
+}
+
+/// A request alone in its batch keeps each signal in its own savepoint: of its two signals,
+/// the one the database refuses fails and the other is stored. Catches `signals.rs` `apply`
+/// choosing its savepoints by `batch.len() != 1` (the request then failed whole).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_signal_in_a_request_alone_fails_alone() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let (store, session) = open(&database, 64).await;
+    session
+        .0
+        .batch_execute(REFUSE_LEAD_BAD)
+        .await
+        .expect("trigger");
+    let (tenant, key) = tenant_with_key(&store, "signal-alone").await;
+    let request = SignalRequest {
+        log: None,
+        key_id: key,
+        received_at: arrival(),
+        webhook_id: None,
+        signals: vec![
+            signal("lead_bad", None, None, None),
+            signal("lead_ok", None, None, None),
+        ],
+    };
+    let answer = store.ingest_signals(tenant.id, request).await;
+    let Ok(IngestResult::Applied(results)) = answer else {
+        panic!("the request is applied, its refused signal reported: {answer:?}");
+    };
+    assert!(
+        matches!(&results[..], [Err(why), Ok(_)] if why.contains("refused the statement")),
+        "{results:?}"
+    );
+    assert_eq!(
+        session
+            .count("SELECT count(*) FROM signals WHERE lead_id = 'lead_ok'")
+            .await,
+        1
     );
 }
