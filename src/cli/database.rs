@@ -71,8 +71,8 @@ pub struct DatabaseArgs {
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub batch_max: u32,
     /// Most write requests waiting for the store; beyond it requests are answered 503 with
-    /// Retry-After instead of piling up in memory (on PostgreSQL, this many product org
-    /// updates and as many signal requests).
+    /// Retry-After instead of piling up in memory (on PostgreSQL, this many requests of
+    /// product org updates and as many of signals).
     #[arg(long, global = true, env = "TRAILSPARK_WRITE_QUEUE", default_value_t = 16_384,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub write_queue: u32,
