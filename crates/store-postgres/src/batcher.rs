@@ -12,9 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use trailspark_core::step::DedupeWindow;
 use trailspark_core::TenantId;
-use trailspark_store::{
-    CommitCounters, CommitStats, IngestResult, StoreError, StoreResult, WriteHealth,
-};
+use trailspark_store::{CommitCounters, IngestResult, StoreError, StoreResult, WriteHealth};
 
 use crate::db::{pg_error, pool_error};
 
@@ -38,7 +36,6 @@ pub(crate) type Apply<R, T> =
 pub(crate) struct Batcher<R, T> {
     queue: Mutex<Option<mpsc::Sender<Job<R, T>>>>,
     workers: Mutex<Vec<JoinHandle<()>>>,
-    stats: Arc<CommitCounters>,
 }
 
 impl<R: Send + Sync + 'static, T: Send + 'static> Batcher<R, T> {
@@ -71,7 +68,6 @@ impl<R: Send + Sync + 'static, T: Send + 'static> Batcher<R, T> {
         Self {
             queue: Mutex::new(Some(tx)),
             workers: Mutex::new(workers),
-            stats: Arc::clone(stats),
         }
     }
 
@@ -102,11 +98,6 @@ impl<R: Send + Sync + 'static, T: Send + 'static> Batcher<R, T> {
         answered
             .await
             .map_err(|_| StoreError::unavailable("the store is shutting down"))?
-    }
-
-    /// Batches committed so far (of every batcher sharing this one's counters).
-    pub(crate) fn stats(&self) -> CommitStats {
-        self.stats.stats()
     }
 
     /// Stops taking requests and waits until the queued ones are committed and answered.

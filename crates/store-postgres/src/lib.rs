@@ -86,6 +86,8 @@ pub struct PostgresStore {
     /// Product org updates and signals, each committed in batches.
     updates: ingest::Updates,
     signals: signals::Signals,
+    /// Commits of both, as SQLite's writer counts its own.
+    commits: Arc<trailspark_store::CommitCounters>,
     /// The write transactions that failed and the probes, for `/readyz`.
     write_health: Arc<WriteHealth>,
     /// How long a messageId is remembered.
@@ -97,14 +99,14 @@ impl PostgresStore {
     pub async fn connect(url: &str, options: PostgresOptions) -> StoreResult<Self> {
         let pool = db::pool(url, &options)?;
         let write_health = Arc::new(WriteHealth::default());
-        // One count of commits for both: the store's, as SQLite's writer counts its own.
-        let stats = Arc::new(trailspark_store::CommitCounters::default());
-        let updates = Batcher::start(ingest::APPLY, &pool, &write_health, &stats, &options);
-        let signals = Batcher::start(signals::APPLY, &pool, &write_health, &stats, &options);
+        let commits = Arc::new(trailspark_store::CommitCounters::default());
+        let updates = Batcher::start(ingest::APPLY, &pool, &write_health, &commits, &options);
+        let signals = Batcher::start(signals::APPLY, &pool, &write_health, &commits, &options);
         let store = Self {
             pool,
             updates,
             signals,
+            commits,
             write_health,
             dedupe_window: options.dedupe_window,
         };
@@ -157,7 +159,7 @@ impl PostgresStore {
 #[async_trait]
 impl Store for PostgresStore {
     fn commit_stats(&self) -> trailspark_store::CommitStats {
-        self.updates.stats()
+        self.commits.stats()
     }
 
     async fn ping(&self) -> StoreResult<()> {
@@ -485,7 +487,7 @@ impl Store for PostgresStore {
         // ends the sweeper and says goodbye to the database.
         self.updates.close().await;
         self.signals.close().await;
-        let stats = self.updates.stats();
+        let stats = self.commits.stats();
         tracing::info!(
             commits = stats.commits,
             jobs = stats.requests,
