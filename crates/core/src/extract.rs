@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::fields::{Field, FieldPatch};
 use crate::hint::{closest_path, NearPaths};
 use crate::ids::ProductOrgId;
+use crate::json::Json;
 use crate::path::FieldPath;
 use crate::template::ProductOrgTemplate;
 use crate::update::Update;
@@ -44,9 +44,9 @@ pub enum ExtractError {
 }
 
 /// Extracts a product org update from `payload` with `template`.
-pub fn extract_product_org(
+pub fn extract_product_org<J: Json>(
     template: &ProductOrgTemplate,
-    payload: &Value,
+    payload: &J,
 ) -> Result<Update, ExtractError> {
     let read = read_product_org(template, payload);
     // A missing id is answered before the other fields: without it nothing can be stored.
@@ -88,7 +88,7 @@ pub struct ProductOrgReading {
 }
 
 /// Reads every field of `payload` that `template` maps, whether or not the id is there.
-pub fn read_product_org(template: &ProductOrgTemplate, payload: &Value) -> ProductOrgReading {
+pub fn read_product_org<J: Json>(template: &ProductOrgTemplate, payload: &J) -> ProductOrgReading {
     let id_path = &template.product_org_id;
     let mut fields = Fields {
         payload,
@@ -97,8 +97,13 @@ pub fn read_product_org(template: &ProductOrgTemplate, payload: &Value) -> Produ
         patches: Vec::new(),
         unresolved: Vec::new(),
     };
-    let (product_org_id, missing_product_org_id) = match id_path.resolve(payload) {
-        found @ (Some(Value::Null) | None) => (
+    let found = id_path.resolve(payload);
+    let (product_org_id, missing_product_org_id) = match found {
+        Some(v) if !v.is_null() => (
+            fields.check("productOrgId", id_path, value::product_org_id(v)),
+            None,
+        ),
+        _ => (
             None,
             Some(ExtractError::MissingProductOrgId {
                 path: id_path.as_str().to_owned(),
@@ -108,10 +113,6 @@ pub fn read_product_org(template: &ProductOrgTemplate, payload: &Value) -> Produ
                     .iter()
                     .find_map(|p| closest_path(payload, p.as_str())),
             }),
-        ),
-        Some(v) => (
-            fields.check("productOrgId", id_path, value::product_org_id(v)),
-            None,
         ),
     };
     for (field, path) in &template.fields {
@@ -126,7 +127,9 @@ pub fn read_product_org(template: &ProductOrgTemplate, payload: &Value) -> Produ
     for (name, path) in &template.custom_fields {
         match path.resolve(payload) {
             None => fields.unresolved(&format!("customFields.{name}"), path),
-            Some(Value::Null) => fields.patches.push(FieldPatch::Custom(name.clone(), None)),
+            Some(found) if found.is_null() => {
+                fields.patches.push(FieldPatch::Custom(name.clone(), None));
+            }
             Some(found) => {
                 let field = format!("customFields.{name}");
                 if let Some(v) = fields.check(&field, path, value::json(found)) {
@@ -168,8 +171,8 @@ pub(crate) fn check<T>(
 }
 
 /// The fields read so far and the errors met on the way.
-struct Fields<'a> {
-    payload: &'a Value,
+struct Fields<'a, J> {
+    payload: &'a J,
     template: &'a ProductOrgTemplate,
     errors: Vec<FieldError>,
     patches: Vec<FieldPatch>,
@@ -177,7 +180,7 @@ struct Fields<'a> {
     unresolved: Vec<(String, &'a FieldPath)>,
 }
 
-impl<'a> Fields<'a> {
+impl<'a, J: Json> Fields<'a, J> {
     fn check<T>(&mut self, field: &str, path: &FieldPath, result: Result<T, String>) -> Option<T> {
         check(&mut self.errors, field, path, result)
     }
@@ -220,7 +223,7 @@ impl<'a> Fields<'a> {
     fn patch(&mut self, field: Field, path: &'a FieldPath) {
         match path.resolve(self.payload) {
             None => self.unresolved(field.name(), path),
-            Some(Value::Null) => self.patches.push(field.cleared()),
+            Some(found) if found.is_null() => self.patches.push(field.cleared()),
             Some(found) => {
                 if let Some(patch) = self.check(field.name(), path, field.read(found)) {
                     self.patches.push(patch);
@@ -234,7 +237,7 @@ impl<'a> Fields<'a> {
         &mut self,
         field: &str,
         path: &'a Option<FieldPath>,
-        coerce: fn(&Value) -> Result<T, String>,
+        coerce: fn(&J) -> Result<T, String>,
     ) -> Option<T> {
         let path = path.as_ref()?;
         match path.resolve(self.payload) {
@@ -242,7 +245,7 @@ impl<'a> Fields<'a> {
                 self.unresolved(field, path);
                 None
             }
-            Some(Value::Null) => None,
+            Some(found) if found.is_null() => None,
             Some(found) => self.check(field, path, coerce(found)),
         }
     }

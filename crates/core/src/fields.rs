@@ -12,6 +12,7 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use crate::json::Json;
 use crate::value;
 
 /// How a field's values are read from a payload, kept and shown: one of the rows of SPEC §2's
@@ -20,7 +21,7 @@ pub trait Kind {
     /// What a value of the field is stored as.
     type Value: Clone + PartialEq + fmt::Debug + Serialize + for<'de> Deserialize<'de>;
     /// The value rule: a non-null payload value as stored, or what is wrong with it.
-    fn coerce(found: &Value) -> Result<Self::Value, String>;
+    fn coerce<J: Json>(found: &J) -> Result<Self::Value, String>;
     /// The value as JSON, as history and the APIs show it.
     fn json(value: &Self::Value) -> Value;
     /// The OpenAPI schema of a value.
@@ -38,7 +39,7 @@ pub struct Object;
 
 impl Kind for Text {
     type Value = String;
-    fn coerce(found: &Value) -> Result<String, String> {
+    fn coerce<J: Json>(found: &J) -> Result<String, String> {
         value::text(found)
     }
     fn json(value: &String) -> Value {
@@ -51,7 +52,7 @@ impl Kind for Text {
 
 impl Kind for Count {
     type Value = i64;
-    fn coerce(found: &Value) -> Result<i64, String> {
+    fn coerce<J: Json>(found: &J) -> Result<i64, String> {
         value::count(found)
     }
     fn json(value: &i64) -> Value {
@@ -64,7 +65,7 @@ impl Kind for Count {
 
 impl Kind for Timestamp {
     type Value = DateTime<Utc>;
-    fn coerce(found: &Value) -> Result<DateTime<Utc>, String> {
+    fn coerce<J: Json>(found: &J) -> Result<DateTime<Utc>, String> {
         value::timestamp(found)
     }
     fn json(value: &DateTime<Utc>) -> Value {
@@ -77,7 +78,7 @@ impl Kind for Timestamp {
 
 impl Kind for Object {
     type Value = Map<String, Value>;
-    fn coerce(found: &Value) -> Result<Map<String, Value>, String> {
+    fn coerce<J: Json>(found: &J) -> Result<Map<String, Value>, String> {
         value::object(found)
     }
     fn json(value: &Map<String, Value>) -> Value {
@@ -204,7 +205,7 @@ macro_rules! product_org_fields {
 
             /// The patch that sets this field from a non-null payload value, or why the
             /// value is refused.
-            pub fn read(self, found: &Value) -> Result<FieldPatch, String> {
+            pub fn read<J: Json>(self, found: &J) -> Result<FieldPatch, String> {
                 match self {
                     $(Field::$variant => <$kind as Kind>::coerce(found)
                         .map(|v| FieldPatch::$variant(Some(v))),)*

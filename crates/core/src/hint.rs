@@ -1,8 +1,7 @@
 //! "Did you mean": the path of the payload nearest to a template path that found nothing, so an
 //! integrator sees `groupid` → `groupId` or `workspaceId` → `workspace_id` at once.
 
-use serde_json::Value;
-
+use crate::json::{Json, Members, Node};
 use crate::path::escape_segment;
 
 mod cache;
@@ -17,7 +16,7 @@ const MAX_ARRAY_ITEMS: usize = 3;
 
 /// The existing, non-null path of `payload` closest to `wanted` (as written in the template),
 /// if one differs only by case or a small typo.
-pub fn closest_path(payload: &Value, wanted: &str) -> Option<String> {
+pub fn closest_path<J: Json>(payload: &J, wanted: &str) -> Option<String> {
     NearPaths::of(payload).closest(wanted)
 }
 
@@ -25,13 +24,13 @@ pub fn closest_path(payload: &Value, wanted: &str) -> Option<String> {
 /// webhook asks this of every mapped path missing from every update, so a question walks the
 /// payload with one reused buffer and allocates only for a path near enough to compare: most
 /// paths are ruled out by their length alone.
-pub struct NearPaths<'a> {
-    payload: &'a Value,
+pub struct NearPaths<'a, J> {
+    payload: &'a J,
     taken: Box<dyn Fn(&str) -> bool + 'a>,
 }
 
-impl<'a> NearPaths<'a> {
-    pub fn of(payload: &'a Value) -> Self {
+impl<'a, J: Json> NearPaths<'a, J> {
+    pub fn of(payload: &'a J) -> Self {
         Self {
             payload,
             taken: Box::new(|_| false),
@@ -149,9 +148,9 @@ enum Segment<'v> {
 }
 
 /// What a walk of a payload does at each value it reaches.
-trait Visit<'v> {
+trait Visit<'v, J> {
     /// `child` is reached by `segment` from its parent, `depth` steps below the payload.
-    fn enter(&mut self, segment: Segment<'v>, child: &'v Value, depth: usize);
+    fn enter(&mut self, segment: Segment<'v>, child: &'v J, depth: usize);
     /// Every value under the last entered one was visited.
     fn leave(&mut self);
 }
@@ -159,11 +158,11 @@ trait Visit<'v> {
 /// Visits every value under `value`, parents before their children, within the depth and count
 /// limits. The hints and the shape of a payload (the key of [`HintCache`]) both walk through
 /// here, so a shape covers exactly what a hint can see.
-fn walk<'v>(value: &'v Value, depth: usize, seen: &mut usize, visit: &mut impl Visit<'v>) {
+fn walk<'v, J: Json>(value: &'v J, depth: usize, seen: &mut usize, visit: &mut impl Visit<'v, J>) {
     if depth > MAX_DEPTH {
         return;
     }
-    let mut step = |segment: Segment<'v>, child: &'v Value, seen: &mut usize| {
+    let mut step = |segment: Segment<'v>, child: &'v J, seen: &mut usize| {
         if *seen >= MAX_CANDIDATES {
             return;
         }
@@ -172,13 +171,13 @@ fn walk<'v>(value: &'v Value, depth: usize, seen: &mut usize, visit: &mut impl V
         walk(child, depth + 1, seen, visit);
         visit.leave();
     };
-    match value {
-        Value::Object(map) => {
-            for (key, child) in map {
+    match value.node() {
+        Node::Object(members) => {
+            for (key, child) in members.iter() {
                 step(Segment::Key(key), child, seen);
             }
         }
-        Value::Array(items) => {
+        Node::Array(items) => {
             for (i, child) in items.iter().take(MAX_ARRAY_ITEMS).enumerate() {
                 step(Segment::Index(i), child, seen);
             }
@@ -194,8 +193,8 @@ struct Paths<F> {
     visit: F,
 }
 
-impl<'v, F: FnMut(&str)> Visit<'v> for Paths<F> {
-    fn enter(&mut self, segment: Segment<'v>, child: &'v Value, _: usize) {
+impl<'v, J: Json, F: FnMut(&str)> Visit<'v, J> for Paths<F> {
+    fn enter(&mut self, segment: Segment<'v>, child: &'v J, _: usize) {
         self.lengths.push(self.path.len());
         if !self.path.is_empty() {
             self.path.push('.');
@@ -222,7 +221,7 @@ impl<'v, F: FnMut(&str)> Visit<'v> for Paths<F> {
 }
 
 /// Calls `visit` with the path of every non-null value under `payload`, within the limits.
-fn each_path(payload: &Value, visit: impl FnMut(&str)) {
+fn each_path<J: Json>(payload: &J, visit: impl FnMut(&str)) {
     let mut paths = Paths {
         path: String::new(),
         lengths: Vec::new(),

@@ -8,6 +8,7 @@ pub mod fields;
 pub mod firmographics;
 pub mod hint;
 pub mod ids;
+pub mod json;
 pub mod path;
 pub mod preview;
 pub mod redact;

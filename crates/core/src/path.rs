@@ -4,7 +4,9 @@
 
 use std::fmt;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::json::{Json, Members, Node};
 
 /// Longest path accepted, in bytes: generous for real payloads, bounded for hostile templates.
 pub const MAX_PATH_LEN: usize = 1024;
@@ -93,12 +95,12 @@ impl Path {
 
     /// The value at this path, or `None` when some step is missing. A JSON `null` found at the
     /// path is returned as `Some(Null)`: it means "clear", not "missing".
-    pub fn resolve<'a>(&self, payload: &'a Value) -> Option<&'a Value> {
+    pub fn resolve<'a, J: Json>(&self, payload: &'a J) -> Option<&'a J> {
         self.segments
             .iter()
-            .try_fold(payload, |value, segment| match value {
-                Value::Object(map) => member(map, &segment.key),
-                Value::Array(items) => segment.index.and_then(|i| items.get(i)),
+            .try_fold(payload, |value, segment| match value.node() {
+                Node::Object(members) => members.get(&segment.key),
+                Node::Array(items) => segment.index.and_then(|i| items.get(i)),
                 _ => None,
             })
     }
@@ -176,11 +178,11 @@ impl FieldPath {
 
     /// The first alternative holding a non-null value; else `null` if one held `null`; else
     /// nothing.
-    pub fn resolve<'a>(&self, payload: &'a Value) -> Option<&'a Value> {
+    pub fn resolve<'a, J: Json>(&self, payload: &'a J) -> Option<&'a J> {
         let mut null = None;
         for path in &self.paths {
             match path.resolve(payload) {
-                Some(Value::Null) => null = Some(&Value::Null),
+                Some(found) if found.is_null() => null = Some(found),
                 Some(found) => return Some(found),
                 None => {}
             }
@@ -196,20 +198,6 @@ impl FieldPath {
     /// The alternatives.
     pub fn paths(&self) -> &[Path] {
         &self.paths
-    }
-}
-
-/// Objects up to this many members are searched in order: comparing a few short keys costs
-/// less than hashing the one looked for (SipHash, in serde_json's map), which was a third of
-/// extraction. A map holds each key once, so both ways find the same member.
-const SCANNED_MEMBERS: usize = 16;
-
-/// The member `key` of `map`.
-fn member<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    if map.len() <= SCANNED_MEMBERS {
-        map.iter().find_map(|(k, v)| (k == key).then_some(v))
-    } else {
-        map.get(key)
     }
 }
 
@@ -352,17 +340,6 @@ mod tests {
             let mut payload = json!({});
             prop_assert!(path.insert(&mut payload, json!("v")));
             prop_assert_eq!(path.resolve(&payload), Some(&json!("v")));
-        }
-
-        /// Small objects are searched in order, larger ones through their index: the same member.
-        #[test]
-        fn a_member_is_found_alike_in_objects_of_any_size(
-            keys in prop::collection::vec("[ab]{1,3}|k[0-9]{1,2}", 0..40),
-            wanted in "[ab]{1,3}|k[0-9]{1,2}",
-        ) {
-            let map: Map<String, Value> =
-                keys.iter().enumerate().map(|(i, k)| (k.clone(), json!(i))).collect();
-            prop_assert_eq!(member(&map, &wanted), map.get(&wanted));
         }
 
         #[test]

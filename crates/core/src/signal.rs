@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use crate::extract::{check, ExtractError, FieldError};
 use crate::hint::{closest_path, NearPaths};
 use crate::ids::{LeadId, ProductOrgId};
+use crate::json::Json;
 use crate::path::FieldPath;
 use crate::template::SignalTemplate;
 use crate::value;
@@ -32,7 +33,10 @@ pub struct Signal {
 }
 
 /// Extracts a signal from `payload` with `template`; every bad field is listed at once.
-pub fn extract_signal(template: &SignalTemplate, payload: &Value) -> Result<Signal, ExtractError> {
+pub fn extract_signal<J: Json>(
+    template: &SignalTemplate,
+    payload: &J,
+) -> Result<Signal, ExtractError> {
     let read = read_signal(template, payload);
     // A missing lead is answered before the other fields: without it nothing can be stored.
     if let Some(missing) = read.missing_lead {
@@ -79,7 +83,7 @@ pub struct SignalReading {
 }
 
 /// Reads every field of `payload` that `template` maps, whether or not the lead is there.
-pub fn read_signal(template: &SignalTemplate, payload: &Value) -> SignalReading {
+pub fn read_signal<J: Json>(template: &SignalTemplate, payload: &J) -> SignalReading {
     let mut errors = Vec::new();
     let read = |path| found(path, payload);
     let lead = read(&template.lead_id);
@@ -98,23 +102,23 @@ pub fn read_signal(template: &SignalTemplate, payload: &Value) -> SignalReading 
             did_you_mean,
         }
     });
-    let lead_id = lead.and_then(|(p, v)| check(&mut errors, "leadId", p, value::lead_id(&v)));
-    let email = email.and_then(|(p, v)| check(&mut errors, "email", p, value::email(&v)));
+    let lead_id = lead.and_then(|(p, v)| check(&mut errors, "leadId", p, value::lead_id(v)));
+    let email = email.and_then(|(p, v)| check(&mut errors, "email", p, value::email(v)));
     let product_org = read(&template.product_org_id);
     let warnings = match (&template.product_org_id, &product_org) {
         (Some(path), None) => unresolved_product_org_id(template, path, payload),
         _ => Vec::new(),
     };
     let product_org_id = product_org
-        .and_then(|(p, v)| check(&mut errors, "productOrgId", p, value::product_org_id(&v)));
+        .and_then(|(p, v)| check(&mut errors, "productOrgId", p, value::product_org_id(v)));
     let name =
-        read(&template.signal).and_then(|(p, v)| check(&mut errors, "signal", p, value::text(&v)));
+        read(&template.signal).and_then(|(p, v)| check(&mut errors, "signal", p, value::text(v)));
     let event_at = read(&template.event_timestamp)
-        .and_then(|(p, v)| check(&mut errors, "eventTimestamp", p, value::timestamp(&v)));
+        .and_then(|(p, v)| check(&mut errors, "eventTimestamp", p, value::timestamp(v)));
     let properties = read(&template.properties)
-        .and_then(|(p, v)| check(&mut errors, "properties", p, value::object(&v)));
+        .and_then(|(p, v)| check(&mut errors, "properties", p, value::object(v)));
     let message_id = read(&template.message_id)
-        .and_then(|(p, v)| check(&mut errors, "messageId", p, value::message_id(&v)));
+        .and_then(|(p, v)| check(&mut errors, "messageId", p, value::message_id(v)));
     let mut custom_fields = Map::new();
     for (name, path) in &template.custom_fields {
         if let Some(found) = path.resolve(payload).filter(|v| !v.is_null()) {
@@ -147,10 +151,10 @@ pub fn read_signal(template: &SignalTemplate, payload: &Value) -> SignalReading 
 
 /// The `unresolved_path` warning of a productOrgId path that found nothing, when the payload
 /// has a path near it that the template does not read for another field.
-fn unresolved_product_org_id(
+fn unresolved_product_org_id<J: Json>(
     template: &SignalTemplate,
     path: &FieldPath,
-    payload: &Value,
+    payload: &J,
 ) -> Vec<Warning> {
     let mapped: Vec<&FieldPath> = [
         &template.email,
@@ -181,12 +185,12 @@ fn unresolved_product_org_id(
 }
 
 /// The value at `path` unless it is missing or null (both mean "not given" for a signal).
-fn found<'t>(path: &'t Option<FieldPath>, payload: &Value) -> Option<(&'t FieldPath, Value)> {
+fn found<'t, 'p, J: Json>(
+    path: &'t Option<FieldPath>,
+    payload: &'p J,
+) -> Option<(&'t FieldPath, &'p J)> {
     let path = path.as_ref()?;
-    match path.resolve(payload) {
-        None | Some(Value::Null) => None,
-        Some(value) => Some((path, value.clone())),
-    }
+    Some((path, path.resolve(payload).filter(|v| !v.is_null())?))
 }
 
 #[cfg(test)]

@@ -6,6 +6,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
+use crate::json::{Json, Members, Node};
+
 use crate::ids::{LeadId, ProductOrgId};
 
 /// An epoch integer at least this large (in magnitude) is taken as milliseconds: 1e11 seconds
@@ -21,30 +23,30 @@ const EPOCH_MILLIS_THRESHOLD: i64 = 100_000_000_000;
 pub const MAX_JSON_DEPTH: usize = 32;
 
 /// A product org id: a non-empty string kept exactly, or an integer as its decimal text.
-pub fn product_org_id(value: &Value) -> Result<ProductOrgId, String> {
+pub fn product_org_id<J: Json>(value: &J) -> Result<ProductOrgId, String> {
     ProductOrgId::parse(id_text(value)?).map_err(|e| e.to_string())
 }
 
 /// A lead id: a non-empty string kept exactly, or an integer as its decimal text.
-pub fn lead_id(value: &Value) -> Result<LeadId, String> {
+pub fn lead_id<J: Json>(value: &J) -> Result<LeadId, String> {
     LeadId::parse(id_text(value)?)
 }
 
 /// The text of an id: a string as is, an integer in decimal.
-fn id_text(value: &Value) -> Result<String, String> {
-    match value {
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
-        other => Err(format!(
+fn id_text<J: Json>(value: &J) -> Result<String, String> {
+    match value.node() {
+        Node::String(s) => Ok(s.to_owned()),
+        Node::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
+        _ => Err(format!(
             "expected a string or an integer, got {}",
-            describe(other)
+            describe(value)
         )),
     }
 }
 
 /// An email address, trimmed and lower-cased so that one person is one lead.
-pub fn email(value: &Value) -> Result<String, String> {
-    let Value::String(raw) = value else {
+pub fn email<J: Json>(value: &J) -> Result<String, String> {
+    let Node::String(raw) = value.node() else {
         return Err(format!(
             "expected an email address string, got {}",
             describe(value)
@@ -73,25 +75,25 @@ pub fn email(value: &Value) -> Result<String, String> {
 }
 
 /// A text field: a string as is, a number or boolean as its JSON text.
-pub fn text(value: &Value) -> Result<String, String> {
-    match value {
-        Value::String(s) if s.contains('\0') => Err(NUL.into()),
-        Value::String(s) => Ok(s.clone()),
-        Value::Number(n) => Ok(n.to_string()),
-        Value::Bool(b) => Ok(b.to_string()),
-        other => Err(format!(
+pub fn text<J: Json>(value: &J) -> Result<String, String> {
+    match value.node() {
+        Node::String(s) if s.contains('\0') => Err(NUL.into()),
+        Node::String(s) => Ok(s.to_owned()),
+        Node::Number(n) => Ok(n.to_string()),
+        Node::Bool(b) => Ok(b.to_string()),
+        _ => Err(format!(
             "expected a string, number or boolean, got {}",
-            describe(other)
+            describe(value)
         )),
     }
 }
 
 /// A count (userCount, mrr in cents): an integer ≥ 0, an integral float, or a digit string.
-pub fn count(value: &Value) -> Result<i64, String> {
+pub fn count<J: Json>(value: &J) -> Result<i64, String> {
     let negative = || "must not be negative".to_owned();
     let too_large = || "is too large".to_owned();
-    match value {
-        Value::Number(n) => {
+    match value.node() {
+        Node::Number(n) => {
             if let Some(i) = n.as_i64() {
                 return if i < 0 { Err(negative()) } else { Ok(i) };
             }
@@ -111,21 +113,21 @@ pub fn count(value: &Value) -> Result<i64, String> {
             }
             Ok(f as i64)
         }
-        Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+        Node::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
             s.parse().map_err(|_| too_large())
         }
-        Value::String(s) => Err(format!(
+        Node::String(s) => Err(format!(
             "expected a whole number or a string of digits, got the string {}",
             quote(s)
         )),
-        other => Err(format!("expected a whole number, got {}", describe(other))),
+        _ => Err(format!("expected a whole number, got {}", describe(value))),
     }
 }
 
 /// A timestamp: an RFC 3339 string, or epoch seconds or milliseconds as an integer.
-pub fn timestamp(value: &Value) -> Result<DateTime<Utc>, String> {
-    match value {
-        Value::String(s) => DateTime::parse_from_rfc3339(s)
+pub fn timestamp<J: Json>(value: &J) -> Result<DateTime<Utc>, String> {
+    match value.node() {
+        Node::String(s) => DateTime::parse_from_rfc3339(s)
             .map(|t| t.with_timezone(&Utc))
             .map_err(|_| {
                 format!(
@@ -133,7 +135,7 @@ pub fn timestamp(value: &Value) -> Result<DateTime<Utc>, String> {
                     quote(s)
                 )
             }),
-        Value::Number(n) => {
+        Node::Number(n) => {
             let epoch = n
                 .as_i64()
                 .or_else(|| {
@@ -149,30 +151,35 @@ pub fn timestamp(value: &Value) -> Result<DateTime<Utc>, String> {
             };
             at.ok_or_else(|| format!("the epoch value {n} is out of range"))
         }
-        other => Err(format!(
+        _ => Err(format!(
             "expected an RFC 3339 string or epoch seconds/milliseconds, got {}",
-            describe(other)
+            describe(value)
         )),
     }
 }
 
 /// A JSON object, kept as sent.
-pub fn object(value: &Value) -> Result<Map<String, Value>, String> {
-    match value {
-        Value::Object(map) => storable(value).map(|()| map.clone()),
-        other => Err(format!("expected a JSON object, got {}", describe(other))),
+pub fn object<J: Json>(value: &J) -> Result<Map<String, Value>, String> {
+    match value.node() {
+        Node::Object(members) => storable(value).map(|()| {
+            members
+                .iter()
+                .map(|(k, v)| (k.to_owned(), v.to_value()))
+                .collect()
+        }),
+        _ => Err(format!("expected a JSON object, got {}", describe(value))),
     }
 }
 
 /// A message id: a non-empty string or a number, as text.
-pub fn message_id(value: &Value) -> Result<String, String> {
+pub fn message_id<J: Json>(value: &J) -> Result<String, String> {
     const MAX: usize = 255;
-    let text = match value {
-        Value::String(s) if s.is_empty() => return Err("must not be empty".into()),
-        Value::String(s) if s.contains('\0') => return Err(NUL.into()),
-        Value::String(s) => s.clone(),
-        Value::Number(n) => n.to_string(),
-        other => return Err(format!("expected a string, got {}", describe(other))),
+    let text = match value.node() {
+        Node::String("") => return Err("must not be empty".into()),
+        Node::String(s) if s.contains('\0') => return Err(NUL.into()),
+        Node::String(s) => s.to_owned(),
+        Node::Number(n) => n.to_string(),
+        _ => return Err(format!("expected a string, got {}", describe(value))),
     };
     if text.len() > MAX {
         return Err(format!("is longer than {MAX} characters"));
@@ -181,13 +188,13 @@ pub fn message_id(value: &Value) -> Result<String, String> {
 }
 
 /// Any JSON value (custom fields), as long as it can be stored and read back.
-pub fn json(value: &Value) -> Result<Value, String> {
-    storable(value).map(|()| value.clone())
+pub fn json<J: Json>(value: &J) -> Result<Value, String> {
+    storable(value).map(|()| value.to_value())
 }
 
 /// Whether a JSON value can be stored and read back: no string in it holds a NUL character,
 /// which text columns cannot store, and it nests at most [`MAX_JSON_DEPTH`] levels.
-fn storable(value: &Value) -> Result<(), String> {
+fn storable<J: Json>(value: &J) -> Result<(), String> {
     if has_nul(value) {
         return Err(NUL.into());
     }
@@ -202,34 +209,34 @@ fn storable(value: &Value) -> Result<(), String> {
 const NUL: &str = "must not contain NUL (\\u0000) characters";
 
 /// Stops at `levels + 1`, so the walk is bounded by the limit and not by the value.
-fn nests_deeper_than(value: &Value, levels: usize) -> bool {
-    match value {
-        Value::Array(items) => {
-            levels == 0 || items.iter().any(|v| nests_deeper_than(v, levels - 1))
+fn nests_deeper_than<J: Json>(value: &J, levels: usize) -> bool {
+    match value.node() {
+        Node::Array(items) => levels == 0 || items.iter().any(|v| nests_deeper_than(v, levels - 1)),
+        Node::Object(map) => {
+            levels == 0 || map.iter().any(|(_, v)| nests_deeper_than(v, levels - 1))
         }
-        Value::Object(map) => levels == 0 || map.values().any(|v| nests_deeper_than(v, levels - 1)),
-        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => false,
+        Node::Null | Node::Bool(_) | Node::Number(_) | Node::String(_) => false,
     }
 }
 
-fn has_nul(value: &Value) -> bool {
-    match value {
-        Value::String(s) => s.contains('\0'),
-        Value::Array(items) => items.iter().any(has_nul),
-        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
-        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+fn has_nul<J: Json>(value: &J) -> bool {
+    match value.node() {
+        Node::String(s) => s.contains('\0'),
+        Node::Array(items) => items.iter().any(has_nul),
+        Node::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+        Node::Null | Node::Bool(_) | Node::Number(_) => false,
     }
 }
 
 /// Names a JSON value's kind for an error message, with the value when it is short.
-pub fn describe(value: &Value) -> String {
-    match value {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("the boolean {b}"),
-        Value::Number(n) => format!("the number {n}"),
-        Value::String(s) => format!("the string {}", quote(s)),
-        Value::Array(_) => "an array".into(),
-        Value::Object(_) => "an object".into(),
+pub fn describe<J: Json>(value: &J) -> String {
+    match value.node() {
+        Node::Null => "null".into(),
+        Node::Bool(b) => format!("the boolean {b}"),
+        Node::Number(n) => format!("the number {n}"),
+        Node::String(s) => format!("the string {}", quote(s)),
+        Node::Array(_) => "an array".into(),
+        Node::Object(_) => "an object".into(),
     }
 }
 

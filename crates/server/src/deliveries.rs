@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use serde_json::Value;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use trailspark_core::json::Json;
 use trailspark_store::{
     Delivery, IngestRequest, Intake, NewDelivery, Refusal, RequestLog, Store, Verdict,
 };
@@ -90,8 +90,8 @@ impl PayloadBudget {
 
 /// An update's payload as the log keeps it: credentials taken out (a `/v1` body carries its
 /// `writeKey`), cut to [`Delivery::MAX_PAYLOAD`] bytes.
-pub fn payload_text(value: &Value) -> String {
-    let mut kept = value.clone();
+pub fn payload_text<J: Json>(value: &J) -> String {
+    let mut kept = value.to_value();
     trailspark_core::redact::redact(&mut kept, &[]);
     trailspark_store::cut(kept.to_string(), Delivery::MAX_PAYLOAD)
 }

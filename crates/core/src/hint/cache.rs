@@ -7,9 +7,8 @@
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use serde_json::Value;
-
 use super::{walk, Segment, Visit};
+use crate::json::Json;
 
 /// Shapes kept per cache: a key sees a handful; past this many the oldest goes. Each answer is
 /// a path within a few edits of a template path, so a cache stays a few kilobytes.
@@ -28,9 +27,9 @@ pub struct HintCache {
 
 impl HintCache {
     /// The answers kept for `wanted` asked of `payload`'s shape, or those `answer` gives, kept.
-    pub(super) fn get_or_insert(
+    pub(super) fn get_or_insert<J: Json>(
         &self,
-        payload: &Value,
+        payload: &J,
         wanted: &[&str],
         answer: impl FnOnce() -> Vec<Option<String>>,
     ) -> Arc<[Option<String>]> {
@@ -60,7 +59,7 @@ impl HintCache {
         self.len() == 0
     }
 
-    fn shape(&self, payload: &Value, wanted: &[&str]) -> u64 {
+    fn shape<J: Json>(&self, payload: &J, wanted: &[&str]) -> u64 {
         let mut hasher = Shape(self.state.build_hasher());
         wanted.hash(&mut hasher.0);
         walk(payload, 0, &mut 0, &mut hasher);
@@ -77,8 +76,8 @@ impl HintCache {
 /// the sequence of (depth, segment, null) spells one tree only.
 struct Shape<H>(H);
 
-impl<'v, H: Hasher> Visit<'v> for Shape<H> {
-    fn enter(&mut self, segment: Segment<'v>, child: &'v Value, depth: usize) {
+impl<'v, J: Json, H: Hasher> Visit<'v, J> for Shape<H> {
+    fn enter(&mut self, segment: Segment<'v>, child: &'v J, depth: usize) {
         self.0.write_usize(depth);
         match segment {
             Segment::Key(key) => {
@@ -130,7 +129,7 @@ impl std::fmt::Debug for HintCache {
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
-    use serde_json::{json, Map};
+    use serde_json::{json, Map, Value};
 
     use super::*;
     use crate::hint::NearPaths;

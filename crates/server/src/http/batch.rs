@@ -6,8 +6,9 @@
 use anyhow::anyhow;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use serde::Serialize;
 use serde_json::{json, Value};
+use trailspark_core::json::Json;
 use trailspark_store::{IngestResult, NewDelivery, RequestLog, Verdict};
 
 use super::webhook::{not_object, Accepted, Payload};
@@ -32,7 +33,11 @@ pub(crate) enum Intake {
 impl Intake {
     /// For the Segment API, the result of an event this key skips (its type is not in
     /// `takes`), or why the event is refused; `None` for an event to apply.
-    pub(crate) fn skips(self, event: &Value, takes: &[&str]) -> Result<Option<Value>, ApiError> {
+    pub(crate) fn skips<J: Json + Serialize>(
+        self,
+        event: &J,
+        takes: &[&str],
+    ) -> Result<Option<Value>, ApiError> {
         if self == Self::Webhook {
             return Ok(None);
         }
@@ -42,7 +47,7 @@ impl Intake {
                 limit: MAX_EVENT_BYTES,
             });
         }
-        let Some(kind) = event.get("type").and_then(Value::as_str) else {
+        let Some(kind) = event.get("type").and_then(Json::as_str) else {
             return Err(ApiError::InvalidBody {
                 code: "missing_event_type",
                 message:
@@ -62,13 +67,13 @@ impl Intake {
     }
 
     /// The event's own messageId, for the Segment API.
-    pub(crate) fn message_id(self, event: &Value) -> Option<String> {
+    pub(crate) fn message_id<J: Json>(self, event: &J) -> Option<String> {
         if self == Self::Webhook {
             return None;
         }
         event
             .get("messageId")
-            .and_then(Value::as_str)
+            .and_then(Json::as_str)
             .filter(|id| !id.is_empty() && id.len() <= 255 && !id.contains('\0'))
             .map(str::to_owned)
     }
@@ -124,18 +129,18 @@ impl Intake {
 }
 
 /// A request being applied, as its delivery log entries need it.
-pub(crate) struct Logging<'a> {
+pub(crate) struct Logging<'a, J> {
     pub app: &'a App,
-    pub accepted: &'a Accepted,
+    pub accepted: &'a Accepted<J>,
     pub intake: Intake,
     /// The delivery this request replays.
     pub replay_of: Option<i64>,
 }
 
-impl Logging<'_> {
+impl<J: Json> Logging<'_, J> {
     /// The entry of an element (`index` in an array body) extracted into the `n`th update:
     /// its payload kept while the key's budget allows.
-    fn update(&self, index: Option<u32>, item: &Value, n: usize) -> NewDelivery {
+    fn update(&self, index: Option<u32>, item: &J, n: usize) -> NewDelivery {
         let keep = self.replay_of.is_some() || self.app.payload_budget.take(&self.accepted.key);
         NewDelivery {
             index,
@@ -146,7 +151,7 @@ impl Logging<'_> {
 
     /// The entry of an element refused before the store: its payload always kept, to fix
     /// the mapping and replay it.
-    fn refused(&self, index: Option<u32>, item: &Value, e: &ApiError) -> NewDelivery {
+    fn refused(&self, index: Option<u32>, item: &J, e: &ApiError) -> NewDelivery {
         self.app.metrics.refused(&self.accepted.key, e.code(), 1);
         NewDelivery {
             index,
@@ -227,9 +232,9 @@ pub(crate) enum Element<U> {
 
 /// One update or a batch of them: extracted, stored and answered (a lone update answers with
 /// its own result or error, a batch as [`apply`] does), each logged.
-pub(crate) async fn apply_payload<U, T, R: serde::Serialize>(
-    logging: &Logging<'_>,
-    extract: impl Fn((usize, &Value)) -> Result<Element<U>, ApiError>,
+pub(crate) async fn apply_payload<J: Json, U, T, R: Serialize>(
+    logging: &Logging<'_, J>,
+    extract: impl Fn((usize, &J)) -> Result<Element<U>, ApiError>,
     store: impl AsyncFnOnce(Vec<U>, RequestLog) -> Result<IngestResult<T>, ApiError>,
     render: impl Fn(T) -> R,
 ) -> Result<Response, ApiError> {
@@ -241,11 +246,11 @@ pub(crate) async fn apply_payload<U, T, R: serde::Serialize>(
                     .await;
                 Err(e)
             }
-            Ok(Element::Skipped(result)) => Ok(Json(result).into_response()),
+            Ok(Element::Skipped(result)) => Ok(axum::Json(result).into_response()),
             Ok(Element::Update(update)) => {
                 let entries = vec![logging.update(None, item, 0)];
                 let results = logging.store(vec![update], entries, store).await?;
-                Ok(Json(render(single(results)?)).into_response())
+                Ok(axum::Json(render(single(results)?)).into_response())
             }
         },
         Payload::Many(items) => {
@@ -257,10 +262,10 @@ pub(crate) async fn apply_payload<U, T, R: serde::Serialize>(
 }
 
 /// Extracts every element, stores those that could be extracted, and renders the answer.
-pub(crate) async fn apply<U, T>(
-    logging: &Logging<'_>,
-    items: &[Value],
-    extract: impl Fn((usize, &Value)) -> Result<Element<U>, ApiError>,
+pub(crate) async fn apply<J: Json, U, T>(
+    logging: &Logging<'_, J>,
+    items: &[J],
+    extract: impl Fn((usize, &J)) -> Result<Element<U>, ApiError>,
     store: impl AsyncFnOnce(Vec<U>, RequestLog) -> Result<IngestResult<T>, ApiError>,
     render: impl Fn(T) -> Value,
 ) -> Result<Response, ApiError> {
@@ -336,5 +341,5 @@ fn respond(results: Vec<Result<Value, ApiError>>) -> Response {
         })
         .collect();
     body["results"] = Value::Array(results);
-    (status, Json(body)).into_response()
+    (status, axum::Json(body)).into_response()
 }

@@ -1,5 +1,6 @@
 //! `POST /api/product-orgs/webhook/{apiKey}`: the hot path, top to bottom in one place:
-//! find key → verify → parse ([`super::webhook::accept`]) → extract → apply → respond.
+//! find key → verify ([`super::webhook::accept`]) → parse ([`super::webhook::parse`]) →
+//! extract → apply → respond.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -7,14 +8,15 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use serde_json::Value;
+use serde::Serialize;
 use trailspark_core::extract::extract_product_org;
+use trailspark_core::json::Json;
 use trailspark_core::warning::{warn_duplicates_in_batch, UnchangedReason, Warning};
 use trailspark_core::EndpointType;
 use trailspark_store::{Applied, IngestRequest, RequestLog};
 
 use super::batch::{self, Element, Intake, Logging};
-use super::webhook::{accept, record};
+use super::webhook::{accept, parse, record};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -32,7 +34,7 @@ async fn product_org_webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let accepted = accept(
+    let checked = accept(
         &app,
         &api_key,
         EndpointType::ProductOrgUpdates,
@@ -40,6 +42,7 @@ async fn product_org_webhook(
         body,
     )
     .await?;
+    let accepted = parse(&app, &api_key, &checked).await?;
     let logging = Logging {
         app: &app,
         accepted: &accepted,
@@ -52,14 +55,16 @@ async fn product_org_webhook(
 }
 
 /// Extracts and applies a request's product org update(s) and renders the answer.
-pub(crate) async fn apply_product_org_updates(logging: &Logging<'_>) -> Result<Response, ApiError> {
+pub(crate) async fn apply_product_org_updates<J: Json + Serialize>(
+    logging: &Logging<'_, J>,
+) -> Result<Response, ApiError> {
     let (app, accepted, intake) = (logging.app, logging.accepted, logging.intake);
     let key = &accepted.key;
     let template = key
         .template
         .as_product_org()
         .ok_or_else(|| anyhow::anyhow!("product org key {} holds a signal template", key.id))?;
-    let extract = |(_, item): (usize, &Value)| {
+    let extract = |(_, item): (usize, &J)| {
         if let Some(skipped) = intake.skips(item, &["group"])? {
             return Ok(Element::Skipped(skipped));
         }

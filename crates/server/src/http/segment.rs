@@ -153,7 +153,7 @@ async fn apply(
     app: &App,
     key: Arc<IngestKey>,
     received_at: DateTime<Utc>,
-    payload: Payload,
+    payload: Payload<Value>,
 ) -> Result<Response, ApiError> {
     let accepted = Accepted {
         key: Arc::clone(&key),

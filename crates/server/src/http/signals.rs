@@ -7,14 +7,16 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::json;
+use trailspark_core::json::Json;
 use trailspark_core::signal::extract_signal;
 use trailspark_core::template::PayloadTemplate;
 use trailspark_core::EndpointType;
 use trailspark_store::{SignalApplied, SignalRequest};
 
 use super::batch::{self, Element, Intake, Logging};
-use super::webhook::{accept, record};
+use super::webhook::{accept, parse, record};
 use crate::app::App;
 use crate::error::ApiError;
 
@@ -29,7 +31,8 @@ async fn signal_webhook(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let accepted = accept(&app, &api_key, EndpointType::SignalStaging, &headers, body).await?;
+    let checked = accept(&app, &api_key, EndpointType::SignalStaging, &headers, body).await?;
+    let accepted = parse(&app, &api_key, &checked).await?;
     let logging = Logging {
         app: &app,
         accepted: &accepted,
@@ -42,13 +45,15 @@ async fn signal_webhook(
 }
 
 /// Extracts and stores a request's signal(s) and renders the answer.
-pub(crate) async fn apply_signals(logging: &Logging<'_>) -> Result<Response, ApiError> {
+pub(crate) async fn apply_signals<J: Json + Serialize>(
+    logging: &Logging<'_, J>,
+) -> Result<Response, ApiError> {
     let (app, accepted, intake) = (logging.app, logging.accepted, logging.intake);
     let key = &accepted.key;
     let PayloadTemplate::Signal(template) = &key.template else {
         return Err(anyhow::anyhow!("signal key {} holds a product org template", key.id).into());
     };
-    let extract = |(_, item): (usize, &Value)| {
+    let extract = |(_, item): (usize, &J)| {
         if let Some(skipped) = intake.skips(item, &["identify", "track", "page", "screen"])? {
             return Ok(Element::Skipped(skipped));
         }

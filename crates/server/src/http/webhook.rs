@@ -1,5 +1,5 @@
 //! What every webhook shares before and after its own work: the front half (find key →
-//! secret → rate → content type → body → signature → JSON shape), and the record at the end
+//! secret → rate → content type → body → signature, then the JSON's shape), and the record at the end
 //! (the key's last use; the delivery log is written with the request). The product org and signal webhooks and the
 //! Segment-compatible API all go through it.
 
@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::body::{to_bytes, Body, Bytes};
 use axum::http::{header, HeaderMap};
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use trailspark_core::json::{Doc, Json, Node};
 use trailspark_core::signature::{self, SignatureHeaders, Verified};
 use trailspark_core::EndpointType;
 
@@ -26,107 +26,134 @@ pub const MAX_ELEMENTS: usize = 4_000;
 
 /// A webhook request that passed every check before extraction: its key, its JSON body (an
 /// object, or an array of updates), and what the store needs to refuse a replay.
-pub(crate) struct Accepted {
+pub(crate) struct Accepted<J> {
     pub key: Arc<IngestKey>,
-    pub payload: Payload,
+    pub payload: Payload<J>,
     pub webhook_id: Option<String>,
     pub received_at: DateTime<Utc>,
 }
 
 /// One update, or a batch of them.
-pub(crate) enum Payload {
-    One(Value),
-    Many(Vec<Value>),
+pub(crate) enum Payload<J> {
+    One(J),
+    Many(Vec<J>),
+}
+
+/// A webhook request whose key, checks and signature passed: its body read, not yet parsed.
+pub(crate) struct Checked {
+    pub key: Arc<IngestKey>,
+    pub body: Bytes,
+    pub webhook_id: Option<String>,
+    pub received_at: DateTime<Utc>,
 }
 
 /// The front half every webhook shares: find key → type → secret → rate → content type →
-/// body → signature → JSON object. Cheap refusals come before reading the body. A request
-/// refused once its key is known is logged in the key's delivery log.
+/// body → signature; [`parse`] then reads the body. Cheap refusals come before reading the
+/// body. A request refused once its key is known is logged in the key's delivery log.
 pub(crate) async fn accept(
     app: &App,
     api_key: &str,
     kind: EndpointType,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Accepted, ApiError> {
+) -> Result<Checked, ApiError> {
     let received_at = Utc::now();
     let key = app.keys.active(api_key, received_at).await?;
-    match checked(app, api_key, &key, kind, headers, body, received_at).await {
-        Ok((payload, webhook_id)) => Ok(Accepted {
+    match checks(app, &key, kind, headers, body, received_at).await {
+        Ok((body, webhook_id)) => Ok(Checked {
             key,
-            payload,
+            body,
             webhook_id,
             received_at,
         }),
-        Err((refused, payload)) => {
-            app.metrics.refused(&key, refused.code(), 1);
-            let entry = deliveries::refused_entry(&refused, payload);
-            let log =
-                deliveries::request_log(&app.log_volume, &key, Intake::Webhook, None, vec![entry]);
-            deliveries::log_refused(app.store.as_ref(), &key, received_at, log).await;
-            Err(refused)
+        Err(refused) => Err(refuse(app, &key, received_at, refused, None).await),
+    }
+}
+
+/// The body of a verified request as JSON: an object (one update) or an array of them, each
+/// a [`Doc`] borrowing the body. A body that is neither is refused and kept as text, its
+/// credentials taken out, to see what was sent.
+pub(crate) async fn parse<'b>(
+    app: &App,
+    api_key: &str,
+    checked: &'b Checked,
+) -> Result<Accepted<Doc<'b>>, ApiError> {
+    let body = &checked.body;
+    let payload = match Doc::parse(body) {
+        Ok(Doc::Array(items)) => checked_batch(items, MAX_ELEMENTS).map(Payload::Many),
+        Ok(one @ Doc::Object(_)) => Ok(Payload::One(one)),
+        Ok(other) => Err(not_object(&other)),
+        Err(e) => Err(ApiError::InvalidJson(e.to_string())),
+    };
+    match payload {
+        Ok(payload) => Ok(Accepted {
+            key: Arc::clone(&checked.key),
+            payload,
+            webhook_id: checked.webhook_id.clone(),
+            received_at: checked.received_at,
+        }),
+        Err(refused) => {
+            // Not JSON (or not an update's shape), so kept as text: its credentials are taken
+            // out of the text, as `deliveries::payload_text` takes them out of JSON.
+            let text =
+                trailspark_core::redact::redact_text(&String::from_utf8_lossy(body), &[api_key]);
+            let kept = trailspark_store::cut(text, Delivery::MAX_PAYLOAD);
+            let (key, at) = (&checked.key, checked.received_at);
+            Err(refuse(app, key, at, refused, Some(kept)).await)
         }
     }
 }
 
-/// The checks of a request whose key is known: type, secret, rate, content type, body,
-/// signature, JSON shape. A refusal after the sender proved who it is keeps the body (to see
-/// what was sent); one before does not (the body is not read, or not the key owner's).
-async fn checked(
+/// Counts and logs a request of `key` refused whole, with its payload when one is kept.
+async fn refuse(
     app: &App,
-    api_key: &str,
+    key: &IngestKey,
+    received_at: DateTime<Utc>,
+    refused: ApiError,
+    payload: Option<String>,
+) -> ApiError {
+    app.metrics.refused(key, refused.code(), 1);
+    let entry = deliveries::refused_entry(&refused, payload);
+    let log = deliveries::request_log(&app.log_volume, key, Intake::Webhook, None, vec![entry]);
+    deliveries::log_refused(app.store.as_ref(), key, received_at, log).await;
+    refused
+}
+
+/// The checks of a request whose key is known: type, secret, rate, content type, body,
+/// signature. Nothing of a request refused here is kept: its body is not read, or not shown
+/// to be the key owner's.
+async fn checks(
+    app: &App,
     key: &IngestKey,
     kind: EndpointType,
     headers: &HeaderMap,
     body: Body,
     received_at: DateTime<Utc>,
-) -> Result<(Payload, Option<String>), (ApiError, Option<String>)> {
-    let unread = |e: ApiError| (e, None);
+) -> Result<(Bytes, Option<String>), ApiError> {
     if key.endpoint_type != kind {
-        return Err(unread(ApiError::WrongKeyType {
+        return Err(ApiError::WrongKeyType {
             expected: kind,
             got: key.endpoint_type,
-        }));
+        });
     }
-    check_api_secret(key, headers).map_err(unread)?;
-    app.check_rate(key).map_err(unread)?;
-    require_json(headers).map_err(unread)?;
-    let body = read_body(headers, body).await.map_err(unread)?;
+    check_api_secret(key, headers)?;
+    app.check_rate(key)?;
+    require_json(headers)?;
+    let body = read_body(headers, body).await?;
     let webhook_id = match key.hmac_secret() {
         Some(secret) => {
-            match signature::verify(&signature_headers(headers), &body, secret, received_at)
-                .map_err(|e| unread(ApiError::from(e)))?
-            {
+            match signature::verify(&signature_headers(headers), &body, secret, received_at)? {
                 Verified::StandardWebhooks { webhook_id } => Some(webhook_id),
                 Verified::HexSha256 | Verified::HexSha1 => None,
             }
         }
         None => None,
     };
-    let kept = |e: ApiError| {
-        // Not JSON (or not an update's shape), so kept as text: its credentials are taken
-        // out of the text, as `deliveries::payload_text` takes them out of JSON.
-        let text =
-            trailspark_core::redact::redact_text(&String::from_utf8_lossy(&body), &[api_key]);
-        (e, Some(trailspark_store::cut(text, Delivery::MAX_PAYLOAD)))
-    };
-    let payload: Value =
-        serde_json::from_slice(&body).map_err(|e| kept(ApiError::InvalidJson(e.to_string())))?;
-    let payload = match payload {
-        Value::Object(_) => Payload::One(payload),
-        Value::Array(items) => {
-            Payload::Many(checked_batch(items, MAX_ELEMENTS).map_err(|e| {
-                // The elements are gone into the check: the body as sent is what is kept.
-                kept(e)
-            })?)
-        }
-        other => return Err(kept(not_object(&other))),
-    };
-    Ok((payload, webhook_id))
+    Ok((body, webhook_id))
 }
 
 /// The elements of a batch, refused whole when empty or over `limit`.
-pub(crate) fn checked_batch(items: Vec<Value>, limit: usize) -> Result<Vec<Value>, ApiError> {
+pub(crate) fn checked_batch<J>(items: Vec<J>, limit: usize) -> Result<Vec<J>, ApiError> {
     if items.is_empty() {
         return Err(ApiError::InvalidBody {
             code: "empty_batch",
@@ -139,7 +166,7 @@ pub(crate) fn checked_batch(items: Vec<Value>, limit: usize) -> Result<Vec<Value
     Ok(items)
 }
 
-pub(crate) fn not_object(value: &Value) -> ApiError {
+pub(crate) fn not_object<J: Json>(value: &J) -> ApiError {
     ApiError::InvalidBody {
         code: "body_not_object",
         message: format!(
@@ -150,7 +177,7 @@ pub(crate) fn not_object(value: &Value) -> ApiError {
 }
 
 /// Marks the key used (its delivery log entries were written with the request).
-pub(crate) fn record(app: &App, accepted: &Accepted) {
+pub(crate) fn record<J>(app: &App, accepted: &Accepted<J>) {
     app.keys.mark_used(&accepted.key, accepted.received_at);
 }
 
@@ -216,13 +243,13 @@ fn signature_headers(headers: &HeaderMap) -> SignatureHeaders<'_> {
     }
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+fn json_kind<J: Json>(v: &J) -> &'static str {
+    match v.node() {
+        Node::Null => "null",
+        Node::Bool(_) => "a boolean",
+        Node::Number(_) => "a number",
+        Node::String(_) => "a string",
+        Node::Array(_) => "an array",
+        Node::Object(_) => "an object",
     }
 }
