@@ -415,3 +415,25 @@ async fn nul_characters_are_refused_on_every_backend() {
     let (status, _) = app.post(&key.api_key, &json!({"id": "ws\u{0}"})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// The webhook reads its body as a document borrowing the text (not serde_json's map): a key
+/// sent twice still counts with its last value, at its first place, and an escaped key or
+/// value reads as its text.
+#[tokio::test]
+async fn a_repeated_key_counts_once_with_its_last_value() {
+    let app = TestApp::spawn().await;
+    let key = app.key_with_template(&everything_template());
+    let body = r#"{"id":"d\u0075p","name":"first","users":1,"name":"second",
+        "metrics":{"pro\u006aects":7,"tags":["x"],"tags":["y","z"]},"users":2}"#;
+    let (status, answer) =
+        common::status::post_raw(&app, &key.api_key, Some("application/json"), body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["productOrgId"], json!("dup"));
+    let (_, org) = app.product_org("dup").await;
+    assert_eq!(org["name"], json!("second"));
+    assert_eq!(org["userCount"], json!(2));
+    assert_eq!(
+        org["customFields"],
+        json!({"projects": 7, "tags": ["y", "z"]})
+    );
+}
