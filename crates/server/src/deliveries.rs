@@ -53,14 +53,14 @@ pub struct PayloadBudget {
     per_minute: u32,
     /// Per key (by the SHA-256 of its text, which needs no allocation to look up): the minute
     /// (Unix time / 60) and the payloads kept in it.
-    spent: Mutex<HashMap<[u8; 32], (i64, u32)>>,
+    spent: Mutex<HashMap<[u8; 32], (i64, u32), foldhash::fast::RandomState>>,
 }
 
 impl PayloadBudget {
     pub fn new(per_minute: u32) -> Self {
         Self {
             per_minute,
-            spent: Mutex::new(HashMap::new()),
+            spent: Mutex::new(HashMap::default()),
         }
     }
 

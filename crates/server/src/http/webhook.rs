@@ -1,7 +1,7 @@
 //! What every webhook shares before and after its own work: the front half (find key →
-//! secret → rate → content type → body → signature, then the JSON's shape), and the record at the end
-//! (the key's last use; the delivery log is written with the request). The product org and signal webhooks and the
-//! Segment-compatible API all go through it.
+//! secret → rate → content type → body → signature, then the JSON's shape), and the record
+//! at the end (the key's last use; the delivery log is written with the request). The product
+//! org and signal webhooks and the Segment-compatible API all go through it.
 
 use std::sync::Arc;
 
@@ -200,15 +200,24 @@ pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
+    // Compared without lower-casing into a new string: every webhook request asks this.
     let essence = content_type
         .and_then(|ct| ct.split(';').next())
-        .map(|ct| ct.trim().to_ascii_lowercase());
-    match essence.as_deref() {
-        Some("application/json") => Ok(()),
-        Some(ct) if ct.starts_with("application/") && ct.ends_with("+json") => Ok(()),
-        _ => Err(ApiError::UnsupportedMediaType {
+        .map(str::trim);
+    let json = essence.is_some_and(|ct| {
+        ct.eq_ignore_ascii_case("application/json")
+            || ct.len() >= "application/+json".len()
+                && ct.is_char_boundary("application/".len())
+                && ct.is_char_boundary(ct.len() - "+json".len())
+                && ct[.."application/".len()].eq_ignore_ascii_case("application/")
+                && ct[ct.len() - "+json".len()..].eq_ignore_ascii_case("+json")
+    });
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType {
             got: content_type.map(str::to_owned),
-        }),
+        })
     }
 }
 
@@ -251,5 +260,47 @@ fn json_kind<J: Json>(v: &J) -> &'static str {
         Node::String(_) => "a string",
         Node::Array(_) => "an array",
         Node::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn with_type(content_type: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let value = HeaderValue::from_str(content_type).expect("a header value");
+        headers.insert(header::CONTENT_TYPE, value);
+        headers
+    }
+
+    #[test]
+    fn json_is_recognised_in_any_case_with_parameters_and_suffixes() {
+        for taken in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            " application/json ",
+            "application/vnd.segment+json",
+            "APPLICATION/CLOUDEVENTS+JSON;charset=UTF-8",
+            "application/+json",
+        ] {
+            assert!(require_json(&with_type(taken)).is_ok(), "{taken}");
+        }
+        for refused in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "application/jsonx",
+            "application/json+xml",
+            "text/json",
+            "application+json",
+            "application/\u{e9}+json",
+            "\u{e9}pplication/json",
+            "",
+        ] {
+            assert!(require_json(&with_type(refused)).is_err(), "{refused}");
+        }
+        assert!(require_json(&HeaderMap::new()).is_err(), "no content type");
     }
 }
