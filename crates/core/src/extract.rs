@@ -1,6 +1,8 @@
 //! Extraction: a payload and its key's template become one validated `Update`, or every reason
 //! it cannot (SPEC §2: the request is atomic, each bad field is listed).
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -126,7 +128,7 @@ pub fn read_product_org<J: Json>(template: &ProductOrgTemplate, payload: &J) -> 
     let message_id = fields.scalar("messageId", &template.message_id, value::message_id);
     for (name, path) in &template.custom_fields {
         match path.resolve(payload) {
-            None => fields.unresolved(&format!("customFields.{name}"), path),
+            None => fields.unresolved(format!("customFields.{name}"), path),
             Some(found) if found.is_null() => {
                 fields.patches.push(FieldPatch::Custom(name.clone(), None));
             }
@@ -177,7 +179,7 @@ struct Fields<'a, J> {
     errors: Vec<FieldError>,
     patches: Vec<FieldPatch>,
     /// The mapped paths that found nothing, with their fields.
-    unresolved: Vec<(String, &'a FieldPath)>,
+    unresolved: Vec<(Cow<'static, str>, &'a FieldPath)>,
 }
 
 impl<'a, J: Json> Fields<'a, J> {
@@ -187,8 +189,8 @@ impl<'a, J: Json> Fields<'a, J> {
 
     /// A mapped path found nothing: a warning, once every field is read, if a path near it
     /// exists.
-    fn unresolved(&mut self, field: &str, path: &'a FieldPath) {
-        self.unresolved.push((field.to_owned(), path));
+    fn unresolved(&mut self, field: impl Into<Cow<'static, str>>, path: &'a FieldPath) {
+        self.unresolved.push((field.into(), path));
     }
 
     /// The `unresolved_path` warnings of the paths that found nothing, in template order: one
@@ -198,23 +200,24 @@ impl<'a, J: Json> Fields<'a, J> {
             return Vec::new();
         }
         let template = self.template;
-        let near = NearPaths::of(self.payload).without(|p| template.reads(p));
+        let taken = |p: &str| template.reads(p);
+        let near = NearPaths::of(self.payload).without(&taken);
         let asked: Vec<&str> = self
             .unresolved
             .iter()
             .flat_map(|(_, path)| path.paths().iter().map(|p| p.as_str()))
             .collect();
         let found = near.closest_each_cached(&asked, &template.hints);
-        let mut found = found.iter().cloned();
+        // Each field's alternatives have their answers in a row, in template order; the
+        // warning names the nearest to the first alternative that has one.
+        let mut rest = &found[..];
         self.unresolved
             .iter()
             .filter_map(|(field, path)| {
-                // Each alternative's answer is taken, so the next field starts at its own; the
-                // warning names the nearest to the first alternative that has one.
-                let answers: Vec<Option<String>> =
-                    found.by_ref().take(path.paths().len()).collect();
-                let nearest = answers.into_iter().flatten().next()?;
-                Some(Warning::unresolved_path(field, path.as_str(), &nearest))
+                let (answers, after) = rest.split_at(path.paths().len().min(rest.len()));
+                rest = after;
+                let nearest = answers.iter().flatten().next()?;
+                Some(Warning::unresolved_path(field, path.as_str(), nearest))
             })
             .collect()
     }
@@ -235,7 +238,7 @@ impl<'a, J: Json> Fields<'a, J> {
     /// A value about the update itself (timestamp, message id); `null` is the same as missing.
     fn scalar<T>(
         &mut self,
-        field: &str,
+        field: &'static str,
         path: &'a Option<FieldPath>,
         coerce: fn(&J) -> Result<T, String>,
     ) -> Option<T> {

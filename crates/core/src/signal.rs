@@ -168,12 +168,13 @@ fn unresolved_product_org_id<J: Json>(
     .flatten()
     .chain(template.custom_fields.iter().map(|(_, p)| p))
     .collect();
-    let near = NearPaths::of(payload).without(|candidate| {
+    let taken = |candidate: &str| {
         mapped
             .iter()
             .flat_map(|p| p.paths())
             .any(|p| p.as_str() == candidate)
-    });
+    };
+    let near = NearPaths::of(payload).without(&taken);
     let alternatives: Vec<&str> = path.paths().iter().map(|p| p.as_str()).collect();
     near.closest_each_cached(&alternatives, &template.hints)
         .iter()
