@@ -67,10 +67,22 @@ fn signal(lead: &str, email: Option<&str>, org: Option<&str>, message: Option<&s
 /// Sends one request of `signal`, logged as `request_id`, in a task of its own.
 fn send(
     store: &Arc<dyn Store>,
-    (tenant, key): (TenantId, &ApiKeyId),
+    to: (TenantId, &ApiKeyId),
     request_id: &str,
     signal: Signal,
 ) -> JoinHandle<Answer> {
+    send_signed(store, to, request_id, None, signal)
+}
+
+/// [`send`], with the Standard Webhooks id the request was signed with.
+fn send_signed(
+    store: &Arc<dyn Store>,
+    (tenant, key): (TenantId, &ApiKeyId),
+    request_id: &str,
+    webhook_id: Option<&str>,
+    signal: Signal,
+) -> JoinHandle<Answer> {
+    let webhook_id = webhook_id.map(str::to_owned);
     let (store, key) = (Arc::clone(store), key.clone());
     let log = RequestLog {
         request_id: request_id.to_owned(),
@@ -88,7 +100,7 @@ fn send(
             log: Some(log),
             key_id: key,
             received_at: arrival(),
-            webhook_id: None,
+            webhook_id,
             signals: vec![signal],
         };
         store.ingest_signals(tenant, request).await
@@ -405,5 +417,56 @@ async fn a_refused_signal_in_a_request_alone_fails_alone() {
             .count("SELECT count(*) FROM signals WHERE lead_id = 'lead_ok'")
             .await,
         1
+    );
+}
+
+/// A webhook-id sent twice in one batch is a replay the second time, as it is in turn: the
+/// first request's signal is stored, the second's is not, and the store leaves the second's
+/// log entries to the server (which writes them refused). Catches a batch that checks ids
+/// against what was committed before it only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_id_sent_twice_in_one_batch_is_a_replay_the_second_time() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let held = Held::start(&database, 64, "").await;
+    let to = (held.to.0, &held.to.1);
+    let first = send_signed(
+        &held.store,
+        to,
+        "req_a",
+        Some("msg_1"),
+        signal("lead_a", None, None, None),
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let again = send_signed(
+        &held.store,
+        to,
+        "req_b",
+        Some("msg_1"),
+        signal("lead_b", None, None, None),
+    );
+    let (store, session, before) = held.release().await;
+    outcome(first).await.expect("the first is applied");
+    assert!(
+        matches!(again.await.expect("task"), Ok(IngestResult::Replayed)),
+        "the second with the same webhook-id is a replay"
+    );
+    assert_eq!(
+        store.commit_stats().commits - before.commits,
+        2,
+        "the held request, then both queued behind it in one batch"
+    );
+    assert_eq!(
+        session
+            .count("SELECT count(*) FROM signals WHERE lead_id IN ('lead_a', 'lead_b')")
+            .await,
+        1,
+        "only the first request's signal is stored"
+    );
+    assert_eq!(
+        session.count("SELECT count(*) FROM deliveries").await,
+        3,
+        "the held lead's two requests and the first: the replay's entries are the server's"
     );
 }
