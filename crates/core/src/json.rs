@@ -1,10 +1,10 @@
 //! The JSON a payload is read as. Every reader of payloads (paths, value rules, extraction,
 //! hints) reads through [`Json`], which two documents implement: serde_json's `Value` (what
-//! the admin API, the preview and a replay of a kept payload hold) and [`Doc`], which the
-//! webhooks parse their bodies into. A `Doc` borrows its strings from the body and keeps an
-//! object's members in a vector in the order sent: no key is hashed or copied (serde_json's
-//! map hashes every key with SipHash and copies it), which made the parse the largest part of
-//! a webhook request's own work.
+//! the admin API, the preview, the Segment-compatible API and a replay of a kept payload hold)
+//! and [`Doc`], which the webhooks parse their bodies into. A `Doc` borrows its strings from
+//! the body and keeps an object's members in a vector in the order sent: no key is hashed or
+//! copied (serde_json's map hashes every key with SipHash and copies it), which made the parse
+//! the largest part of a webhook request's own work.
 
 use std::borrow::Cow;
 use std::fmt;
