@@ -396,6 +396,24 @@ mod tests {
         );
     }
 
+    /// A custom field's `null` clears it too (no patch of a JSON null to keep), and a missing
+    /// one is left alone.
+    #[test]
+    fn a_null_custom_field_clears_it() {
+        let template = PayloadTemplate::from_json(
+            EndpointType::ProductOrgUpdates,
+            &json!({"productOrgId": "id", "customFields": {"seats": "m.seats", "tier": "m.tier"}}),
+        )
+        .unwrap();
+        let template = template.as_product_org().unwrap();
+        let update =
+            extract_product_org(template, &json!({"id": "w", "m": {"seats": null}})).unwrap();
+        assert_eq!(
+            update.patches,
+            vec![FieldPatch::Custom("seats".into(), None)]
+        );
+    }
+
     #[test]
     fn lists_every_bad_field_in_template_order() {
         let err = extract_product_org(
