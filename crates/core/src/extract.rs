@@ -396,6 +396,21 @@ mod tests {
         );
     }
 
+    /// A `null` event timestamp or message id is the same as none: the update is applied
+    /// without them, not refused.
+    #[test]
+    fn a_null_event_timestamp_or_message_id_is_the_same_as_none() {
+        let template = PayloadTemplate::from_json(
+            EndpointType::ProductOrgUpdates,
+            &json!({"productOrgId": "id", "eventTimestamp": "ts", "messageId": "msg"}),
+        )
+        .unwrap();
+        let template = template.as_product_org().unwrap();
+        let update =
+            extract_product_org(template, &json!({"id": "w", "ts": null, "msg": null})).unwrap();
+        assert_eq!((update.event_at, update.message_id), (None, None));
+    }
+
     /// A custom field's `null` clears it too (no patch of a JSON null to keep), and a missing
     /// one is left alone.
     #[test]

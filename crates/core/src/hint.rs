@@ -293,6 +293,16 @@ mod tests {
         assert!(bag_distance("traits.plan_name", "traits.employees") > 3);
     }
 
+    /// Arrays are walked too (their first elements): `items.0.nme` finds `items.0.name`.
+    #[test]
+    fn suggests_paths_inside_arrays() {
+        let payload = json!({"items": [{"name": "a"}, {"name": "b"}]});
+        assert_eq!(
+            closest_path(&payload, "items.0.nme").as_deref(),
+            Some("items.0.name")
+        );
+    }
+
     #[test]
     fn a_path_the_template_reads_elsewhere_is_no_suggestion() {
         let payload = json!({"users_count": 3, "user_count": 2});

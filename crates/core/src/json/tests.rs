@@ -90,6 +90,27 @@ fn both_documents_answer_the_same_questions() {
 }
 
 #[test]
+fn only_objects_are_objects_and_their_members_come_in_the_order_sent() {
+    let (value, doc) = both(r#"{"b":1,"a":[{"c":null}],"s":"x"}"#);
+    for text in ["[1]", "\"x\"", "1", "null", "true"] {
+        assert!(!Doc::parse(text.as_bytes()).unwrap().is_object(), "{text}");
+    }
+    let Node::Object(members) = doc.node() else {
+        panic!("an object")
+    };
+    let keys: Vec<&str> = Members::iter(members).map(|(k, _)| k).collect();
+    assert_eq!(keys, ["b", "a", "s"]);
+    for wanted in ["B", "a.0.d", "a.0.c", "t"] {
+        assert_eq!(
+            crate::hint::closest_path(&doc, wanted),
+            crate::hint::closest_path(&value, wanted),
+            "hints read a document as they read its value: {wanted}"
+        );
+    }
+    assert_eq!(crate::hint::closest_path(&doc, "S").as_deref(), Some("s"));
+}
+
+#[test]
 fn refusals_read_as_serde_json_words_them() {
     for text in [
         "",
