@@ -129,6 +129,22 @@ fn refusals_read_as_serde_json_words_them() {
 }
 
 #[test]
+fn bytes_that_are_not_utf8_are_refused_as_serde_json_words_it() {
+    for bytes in [
+        &b"{\"plan\":\"pro\xff\"}"[..],
+        b"{\"pl\xc3an\":1}",
+        b"[1,\xe2\x82]",
+        b"\xef\xbb\xbf{}",
+    ] {
+        let value = serde_json::from_slice::<Value>(bytes)
+            .unwrap_err()
+            .to_string();
+        let doc = Doc::parse(bytes).unwrap_err().to_string();
+        assert_eq!(doc, value, "{bytes:?}");
+    }
+}
+
+#[test]
 fn nesting_is_bounded_as_for_a_value() {
     let deep = "[".repeat(200) + &"]".repeat(200);
     assert!(serde_json::from_str::<Value>(&deep).is_err());
