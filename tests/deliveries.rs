@@ -417,3 +417,50 @@ async fn the_web_log_and_a_delivery_read_as_words_with_their_ids_linked() {
         "{payload}"
     );
 }
+
+#[tokio::test]
+async fn a_request_is_known_by_its_senders_request_id_or_a_new_one() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let send = |id: Option<&'static str>, org: &'static str| {
+        let mut request = app
+            .client
+            .post(app.webhook_url(&key.api_key))
+            .json(&group(org, "pro"));
+        if let Some(id) = id {
+            request = request.header("X-Request-Id", id);
+        }
+        request.send()
+    };
+    let answered = send(Some("cdp-retry-7f3a"), "ws_1").await.unwrap();
+    assert_eq!(answered.status(), StatusCode::OK);
+    assert_eq!(answered.headers()["x-request-id"], "cdp-retry-7f3a");
+    let mut fresh = Vec::new();
+    for org in ["ws_2", "ws_3"] {
+        let answered = send(None, org).await.unwrap();
+        assert_eq!(answered.status(), StatusCode::OK);
+        fresh.push(
+            answered.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_ne!(fresh[0], fresh[1], "a new id for each request");
+    assert!(fresh.iter().all(|id| id.len() == 29), "{fresh:?}");
+
+    // The delivery log knows each update by the id its request was answered with.
+    let log = log_of(&app, &key.id, "").await;
+    let ids: Vec<_> = log
+        .iter()
+        .map(|d| (d["productOrgId"].clone(), d["requestId"].clone()))
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            (json!("ws_3"), json!(fresh[1])),
+            (json!("ws_2"), json!(fresh[0])),
+            (json!("ws_1"), json!("cdp-retry-7f3a")),
+        ]
+    );
+}

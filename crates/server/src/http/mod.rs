@@ -17,6 +17,11 @@ mod templates;
 pub(crate) mod views;
 pub(crate) mod webhook;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
+
 use axum::extract::{MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -42,13 +47,10 @@ pub fn router(app: App, request_timeout: std::time::Duration) -> Router {
         .merge(openapi::router())
         .merge(crate::web::router(&app))
         .fallback(fallback::answer)
-        .layer(axum::middleware::from_fn_with_state(
-            Context {
-                app: app.clone(),
-                request_timeout,
-            },
-            request_context,
-        ))
+        .layer(RequestContext {
+            app: app.clone(),
+            request_timeout,
+        })
         .with_state(app)
 }
 
@@ -88,53 +90,85 @@ async fn json_rejection(response: Response) -> Response {
     json
 }
 
-/// What [`request_context`] needs besides the request.
+/// Every request's surroundings in one layer: its request id (the sender's `X-Request-Id`,
+/// or a new one) on the response and in the task's log context, its time limit (408), JSON
+/// bodies for axum's own refusals, the security headers (every page's policy, `nosniff` on
+/// every answer) and its count by route and status. Written as a service rather than with
+/// `from_fn`, whose extractors, boxed `Next` and larger future the webhook's hot path felt
+/// (each layer is another future polled at every wake-up of the request).
 #[derive(Clone)]
-struct Context {
+struct RequestContext {
     app: App,
     request_timeout: std::time::Duration,
 }
 
-/// Every request's surroundings in one layer (each layer is another future polled at every
-/// wake-up of the request, which the webhook's hot path felt): its request id (the sender's
-/// `X-Request-Id`, or a new one) on the response and in the task's log context, its time
-/// limit (408), JSON bodies for axum's own refusals, the security headers (every page's
-/// policy, `nosniff` on every answer) and its count by route and status.
-async fn request_context(
-    axum::extract::State(context): axum::extract::State<Context>,
-    mut request: Request,
-    next: axum::middleware::Next,
-) -> Response {
-    // The route template, never the URI: webhook URIs carry API keys.
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let id = request
-        .headers()
-        .get(X_REQUEST_ID)
-        .filter(|v| !v.is_empty() && v.len() <= 200)
-        .cloned()
-        .unwrap_or_else(new_request_id);
-    request.headers_mut().insert(X_REQUEST_ID, id.clone());
-    let handled = tokio::time::timeout(context.request_timeout, next.run(request));
-    let log = LogContext {
-        request_id: id.clone(),
-        route: route.clone(),
-    };
-    let mut response = match LOG_CONTEXT.scope(log, handled).await {
-        Ok(response) => json_refusal(response).await,
-        Err(_) => ApiError::RequestTimeout.into_response(),
-    };
-    response.headers_mut().insert(X_REQUEST_ID, id);
-    crate::web::add_security_headers(response.headers_mut());
-    context
-        .app
-        .metrics
-        .requests
-        .get_or_create(&crate::metrics::RouteLabels {
-            route: crate::metrics::Route(route),
-            status: response.status().as_u16(),
+impl<S> tower::Layer<S> for RequestContext {
+    type Service = WithContext<S>;
+
+    fn layer(&self, inner: S) -> WithContext<S> {
+        WithContext {
+            inner,
+            context: self.clone(),
+        }
+    }
+}
+
+/// A route with [`RequestContext`] around it.
+#[derive(Clone)]
+struct WithContext<S> {
+    inner: S,
+    context: RequestContext,
+}
+
+impl<S> tower::Service<Request> for WithContext<S>
+where
+    S: tower::Service<Request, Response = Response, Error = Infallible> + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut std::task::Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The route template, never the URI: webhook URIs carry API keys.
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let id = request
+            .headers()
+            .get(X_REQUEST_ID)
+            .filter(|v| !v.is_empty() && v.len() <= 200)
+            .cloned()
+            .unwrap_or_else(new_request_id);
+        let log = LogContext {
+            request_id: id.clone(),
+            route: route.clone(),
+        };
+        // The route's own call, too, runs in the request's log context.
+        let handled = LOG_CONTEXT.sync_scope(log.clone(), || {
+            tokio::time::timeout(self.context.request_timeout, self.inner.call(request))
+        });
+        let app = self.context.app.clone();
+        Box::pin(async move {
+            let mut response = match LOG_CONTEXT.scope(log, handled).await {
+                Ok(Ok(response)) => json_refusal(response).await,
+                Ok(Err(never)) => match never {},
+                Err(_) => ApiError::RequestTimeout.into_response(),
+            };
+            response.headers_mut().insert(X_REQUEST_ID, id);
+            crate::web::add_security_headers(response.headers_mut());
+            app.metrics
+                .requests
+                .get_or_create(&crate::metrics::RouteLabels {
+                    route: crate::metrics::Route(route),
+                    status: response.status().as_u16(),
+                })
+                .inc();
+            Ok(response)
         })
-        .inc();
-    response
+    }
 }
 
 const X_REQUEST_ID: axum::http::HeaderName = axum::http::HeaderName::from_static("x-request-id");
