@@ -204,13 +204,13 @@ pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
     let essence = content_type
         .and_then(|ct| ct.split(';').next())
         .map(str::trim);
-    let json = essence.is_some_and(|ct| {
-        ct.eq_ignore_ascii_case("application/json")
-            || ct.len() >= "application/+json".len()
-                && ct.is_char_boundary("application/".len())
-                && ct.is_char_boundary(ct.len() - "+json".len())
-                && ct[.."application/".len()].eq_ignore_ascii_case("application/")
-                && ct[ct.len() - "+json".len()..].eq_ignore_ascii_case("+json")
+    // As bytes, since `to_str` let only visible ASCII through: no slice of it can split a
+    // character.
+    let json = essence.map(str::as_bytes).is_some_and(|ct| {
+        ct.eq_ignore_ascii_case(b"application/json")
+            || ct.len() >= b"application/+json".len()
+                && ct[..b"application/".len()].eq_ignore_ascii_case(b"application/")
+                && ct[ct.len() - b"+json".len()..].eq_ignore_ascii_case(b"+json")
     });
     if json {
         Ok(())
