@@ -50,7 +50,9 @@ pub struct IngestKey {
 /// The in-memory key cache of one server.
 pub struct KeyRing {
     store: Arc<dyn Store>,
-    slots: RwLock<HashMap<[u8; 32], Option<Arc<IngestKey>>>>,
+    /// By the SHA-256 of the key text, hashed again with foldhash rather than SipHash: a
+    /// digest cannot be chosen to collide, and every request looks its key up here.
+    slots: RwLock<HashMap<[u8; 32], Option<Arc<IngestKey>>, foldhash::fast::RandomState>>,
     revision: AtomicI64,
     /// Moves on every `forget_all`, so a lookup that read the store before a revoke does not
     /// put the stale key back after it.
