@@ -1,8 +1,9 @@
 //! The pieces of a write that product org batches ([`crate::ingest`]) and signals
 //! ([`crate::signals`]) share: per-item savepoints (which the firmographics import uses too),
-//! advisory locks, messageId dedupe, webhook-id replay refusal, and the sweep of expired dedupe
-//! rows.
+//! advisory locks, messageId dedupe (one at a time, and a batch's in one statement each way),
+//! webhook-id replay refusal, and the sweep of expired dedupe rows.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -166,6 +167,96 @@ pub async fn remember<T: Serialize + Sync + std::fmt::Debug>(
     .await
     .map_err(pg_error)?;
     Ok(())
+}
+
+/// A messageId of a batch: tenant, API key and messageId.
+pub type MessageKey<'a> = (i64, &'a str, &'a str);
+
+/// The element of `items` at the 1-based ordinal `n` that `WITH ORDINALITY` returned.
+pub fn nth<T>(items: &[T], n: i64) -> StoreResult<&T> {
+    usize::try_from(n - 1)
+        .ok()
+        .and_then(|i| items.get(i))
+        .ok_or_else(|| StoreError::other("unnest returned an unknown ordinal"))
+}
+
+/// The stored outcomes of a batch's messageIds (`asked`), with when they were stored, in one
+/// statement; whether each still counts is the window's to say ([`DedupeWindow::repeat`]).
+pub async fn processed_all<'a, T: DeserializeOwned>(
+    tx: &impl GenericClient,
+    asked: &[MessageKey<'a>],
+) -> StoreResult<HashMap<MessageKey<'a>, (T, DateTime<Utc>)>> {
+    let mut found = HashMap::new();
+    if asked.is_empty() {
+        return Ok(found);
+    }
+    let tenants: Vec<i64> = asked.iter().map(|m| m.0).collect();
+    let keys: Vec<&str> = asked.iter().map(|m| m.1).collect();
+    let messages: Vec<&str> = asked.iter().map(|m| m.2).collect();
+    // One primary key probe per message: the generic plan of a prepared join, blind to the
+    // arrays' length, hashed the whole table for every batch. `OFFSET 0` keeps the LATERAL
+    // subquery from being flattened into such a join.
+    let sql = "SELECT m.n, p.outcome, p.processed_at
+               FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY
+                   AS m(tenant_id, key_id, message_id, n),
+               LATERAL (SELECT outcome, processed_at FROM processed_messages
+                   WHERE tenant_id = m.tenant_id AND key_id = m.key_id
+                       AND message_id = m.message_id OFFSET 0) p";
+    let rows = tx
+        .query(&prepared(tx, sql).await?, &[&tenants, &keys, &messages])
+        .await
+        .map_err(pg_error)?;
+    for row in rows {
+        let Json(outcome): Json<T> = row.get(1);
+        found.insert(*nth(asked, row.get(0))?, (outcome, row.get(2)));
+    }
+    Ok(found)
+}
+
+/// Stores the first outcome of each new messageId of a batch, in one statement (sorted, so
+/// concurrent batches take their row locks in one order).
+pub async fn remember_all<T: Serialize + Sync + std::fmt::Debug>(
+    tx: &impl GenericClient,
+    rows: &mut [(MessageKey<'_>, T, DateTime<Utc>)],
+) -> StoreResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    let tenants: Vec<i64> = rows.iter().map(|r| r.0 .0).collect();
+    let keys: Vec<&str> = rows.iter().map(|r| r.0 .1).collect();
+    let messages: Vec<&str> = rows.iter().map(|r| r.0 .2).collect();
+    let outcomes: Vec<Json<&T>> = rows.iter().map(|r| Json(&r.1)).collect();
+    let at: Vec<DateTime<Utc>> = rows.iter().map(|r| r.2).collect();
+    let sql =
+        "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
+               SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[],
+                   $5::timestamptz[])
+               ON CONFLICT (tenant_id, key_id, message_id) DO UPDATE SET
+                   outcome = excluded.outcome, processed_at = excluded.processed_at";
+    tx.execute(
+        &prepared(tx, sql).await?,
+        &[&tenants, &keys, &messages, &outcomes, &at],
+    )
+    .await
+    .map_err(pg_error)?;
+    Ok(())
+}
+
+/// Records the webhook-id of each signed request of a batch (tenant, key, webhook-id, receive
+/// time), in order; true for those already seen within the replay window.
+pub async fn replayed_all(
+    tx: &impl GenericClient,
+    requests: Vec<(TenantId, &ApiKeyId, Option<&str>, DateTime<Utc>)>,
+) -> StoreResult<Vec<bool>> {
+    let mut replayed = Vec::with_capacity(requests.len());
+    for (tenant, key, webhook_id, received_at) in requests {
+        replayed.push(match webhook_id {
+            Some(id) => seen_webhook_id(tx, tenant, key, id, received_at).await?,
+            None => false,
+        });
+    }
+    Ok(replayed)
 }
 
 /// Deletes dedupe and replay rows past their windows.

@@ -18,11 +18,9 @@ use trailspark_core::{ProductOrgId, TargetOrgId, Update};
 use trailspark_store::{Applied, IngestResult, StoreError, StoreResult};
 
 use super::load::{current, lock_all, processed, NewOrg};
-use super::write::{
-    insert_duplicates, insert_history, insert_target_orgs, remember_all, write_orgs,
-};
+use super::write::{insert_duplicates, insert_history, insert_target_orgs, write_orgs};
 use super::Job;
-use crate::dedupe::seen_webhook_id;
+use crate::dedupe::{remember_all, replayed_all, MessageKey};
 use crate::deliveries::{self, LogEntry};
 
 /// A product org as the batch sees it: as stored (or new), then as each update leaves it.
@@ -52,8 +50,6 @@ pub(super) struct HistoryRows<'a> {
 
 /// A product org of the batch: tenant and productOrgId.
 pub(super) type OrgKey<'a> = (i64, &'a str);
-/// A messageId of the batch: tenant, API key and messageId.
-pub(super) type MessageKey<'a> = (i64, &'a str, &'a str);
 
 impl<'a> HistoryRows<'a> {
     /// Adds the history row of a change of product org `id`, sent with API key `key`.
@@ -101,7 +97,12 @@ pub(super) async fn apply(
     batch: &[Job],
 ) -> StoreResult<Vec<IngestResult>> {
     // Signed requests first: a replayed webhook-id applies nothing.
-    let replayed = replayed_jobs(tx, batch).await?;
+    let signed = batch.iter().map(|job| {
+        let request = &job.request;
+        let id = request.webhook_id.as_deref();
+        (job.tenant, &request.key_id, id, request.received_at)
+    });
+    let replayed = replayed_all(tx, signed.collect()).await?;
     let updates: Vec<(&Job, &Update)> = batch
         .iter()
         .zip(&replayed)
@@ -137,20 +138,6 @@ fn log_entries<'a>(batch: &'a [Job], results: &[IngestResult]) -> Vec<LogEntry<'
             }
         })
         .collect()
-}
-
-/// Records the webhook-id of each signed job of the batch, in order; true for those already
-/// seen within the replay window.
-async fn replayed_jobs(tx: &Transaction<'_>, batch: &[Job]) -> StoreResult<Vec<bool>> {
-    let mut replayed = vec![false; batch.len()];
-    for (job, replayed) in batch.iter().zip(&mut replayed) {
-        if let Some(id) = &job.request.webhook_id {
-            let request = &job.request;
-            *replayed =
-                seen_webhook_id(tx, job.tenant, &request.key_id, id, request.received_at).await?;
-        }
-    }
-    Ok(replayed)
 }
 
 /// Locks the product orgs of `updates` (in sorted order), then reads what is stored of them

@@ -12,10 +12,10 @@ use trailspark_core::{
 };
 use trailspark_store::{Applied, StoreError, StoreResult};
 
-use super::apply::{MessageKey, Org, OrgKey};
+use super::apply::{Org, OrgKey};
 use super::Job;
 use crate::db::{pg_error, prepared};
-use crate::dedupe::{self, product_org_lock};
+use crate::dedupe::{self, nth, product_org_lock, MessageKey};
 
 /// Takes the advisory lock of every product org of the batch, the same lock
 /// [`crate::dedupe::lock`] takes for one org, in sorted order (see [`dedupe::lock_all`]).
@@ -36,39 +36,7 @@ pub(super) async fn processed<'a>(
             Some((job.tenant.0, job.request.key_id.0.as_str(), message))
         })
         .collect();
-    let mut found = HashMap::new();
-    if asked.is_empty() {
-        return Ok(found);
-    }
-    let tenants: Vec<i64> = asked.iter().map(|m| m.0).collect();
-    let keys: Vec<&str> = asked.iter().map(|m| m.1).collect();
-    let messages: Vec<&str> = asked.iter().map(|m| m.2).collect();
-    // One primary key probe per message: the generic plan of a prepared join, blind to the
-    // arrays' length, hashed the whole table for every batch. `OFFSET 0` keeps the LATERAL
-    // subquery from being flattened into such a join.
-    let sql = "SELECT m.n, p.outcome, p.processed_at
-               FROM unnest($1::bigint[], $2::text[], $3::text[]) WITH ORDINALITY
-                   AS m(tenant_id, key_id, message_id, n),
-               LATERAL (SELECT outcome, processed_at FROM processed_messages
-                   WHERE tenant_id = m.tenant_id AND key_id = m.key_id
-                       AND message_id = m.message_id OFFSET 0) p";
-    let rows = tx
-        .query(&prepared(tx, sql).await?, &[&tenants, &keys, &messages])
-        .await
-        .map_err(pg_error)?;
-    for row in rows {
-        let Json(outcome): Json<Applied> = row.get(1);
-        found.insert(*nth(&asked, row.get(0))?, (outcome, row.get(2)));
-    }
-    Ok(found)
-}
-
-/// The element of `items` at the 1-based ordinal `n` that `WITH ORDINALITY` returned.
-fn nth<T>(items: &[T], n: i64) -> StoreResult<&T> {
-    usize::try_from(n - 1)
-        .ok()
-        .and_then(|i| items.get(i))
-        .ok_or_else(|| StoreError::other("unnest returned an unknown ordinal"))
+    dedupe::processed_all(tx, &asked).await
 }
 
 /// A product org the batch creates: its new target org id, and the oldest stored product org

@@ -1,5 +1,5 @@
 //! The batch's writes, each one multi-row statement from arrays (`unnest`): new target orgs,
-//! product orgs, history rows, remembered messageIds.
+//! product orgs, history rows (the remembered messageIds are [`crate::dedupe::remember_all`]'s).
 
 use std::collections::HashMap;
 
@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::types::Json;
 use trailspark_core::{FieldClock, ProductOrgFields};
-use trailspark_store::{Applied, StoreResult};
+use trailspark_store::StoreResult;
 
-use super::apply::{HistoryRows, MessageKey, Org, OrgKey};
+use super::apply::{HistoryRows, Org, OrgKey};
 use crate::db::{pg_error, prepared};
 
 /// Inserts the target orgs created with the batch's new product orgs.
@@ -131,36 +131,6 @@ pub(super) async fn insert_history(
             &rows.event_at,
             &rows.received_at,
         ],
-    )
-    .await
-    .map_err(pg_error)?;
-    Ok(())
-}
-
-/// Stores the first outcome of each new messageId (sorted, so concurrent batches take their
-/// row locks in one order).
-pub(super) async fn remember_all(
-    tx: &Transaction<'_>,
-    rows: &mut [(MessageKey<'_>, Applied, DateTime<Utc>)],
-) -> StoreResult<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    rows.sort_by(|a, b| a.0.cmp(&b.0));
-    let tenants: Vec<i64> = rows.iter().map(|r| r.0 .0).collect();
-    let keys: Vec<&str> = rows.iter().map(|r| r.0 .1).collect();
-    let messages: Vec<&str> = rows.iter().map(|r| r.0 .2).collect();
-    let outcomes: Vec<Json<&Applied>> = rows.iter().map(|r| Json(&r.1)).collect();
-    let at: Vec<DateTime<Utc>> = rows.iter().map(|r| r.2).collect();
-    let sql =
-        "INSERT INTO processed_messages (tenant_id, key_id, message_id, outcome, processed_at)
-               SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::jsonb[],
-                   $5::timestamptz[])
-               ON CONFLICT (tenant_id, key_id, message_id) DO UPDATE SET
-                   outcome = excluded.outcome, processed_at = excluded.processed_at";
-    tx.execute(
-        &prepared(tx, sql).await?,
-        &[&tenants, &keys, &messages, &outcomes, &at],
     )
     .await
     .map_err(pg_error)?;
