@@ -50,6 +50,11 @@ async fn metrics_count_what_the_webhook_did() {
         "{text}"
     );
     assert!(counter("trailspark_commits_total") >= 1, "{text}");
+    assert_eq!(
+        counter("trailspark_split_commits_total"),
+        0,
+        "no batch failed whole: {text}"
+    );
     assert!(!text.contains(&key.api_key), "a key in the metrics");
 }
 

@@ -263,6 +263,11 @@ impl Collector for CommitCollector {
                 "Write requests carried by those transactions (over commits: the average batch)",
                 stats.requests,
             ),
+            (
+                "split_commits",
+                "Of those transactions, the ones that failed whole and were run again a request at a time",
+                stats.split,
+            ),
         ] {
             let counter = ConstCounter::new(value);
             let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;

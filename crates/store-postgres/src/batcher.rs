@@ -140,7 +140,7 @@ async fn work<R: Send + Sync, T: Send>(
             batch
         };
         stats.record(batch.len());
-        writer.commit(batch).await;
+        writer.commit(batch, &stats).await;
     }
 }
 
@@ -148,7 +148,7 @@ impl<R: Send + Sync, T: Send> Writer<R, T> {
     /// Commits a batch and answers its jobs. A batch that fails for another reason than an
     /// unavailable database is run again one job per transaction, so only the job at fault
     /// fails.
-    async fn commit(&self, batch: Vec<Job<R, T>>) {
+    async fn commit(&self, batch: Vec<Job<R, T>>, stats: &CommitCounters) {
         match self.in_transaction(&batch).await {
             Ok(results) => {
                 for (job, result) in batch.into_iter().zip(results) {
@@ -165,6 +165,7 @@ impl<R: Send + Sync, T: Send> Writer<R, T> {
             }
             Err(e) => {
                 tracing::warn!(error = %e, size = batch.len(), "batch failed; applying its requests one by one");
+                stats.record_split();
                 for job in batch {
                     let alone = std::slice::from_ref(&job);
                     let result = self.in_transaction(alone).await.map(|mut r| r.remove(0));

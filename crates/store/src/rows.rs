@@ -260,6 +260,10 @@ pub struct Session {
 pub struct CommitStats {
     pub commits: u64,
     pub requests: u64,
+    /// Of those transactions, how many failed as a whole and were run again a request at a
+    /// time, so that only a request at fault fails: each is a batch's work done twice, and a
+    /// steady rise is a write path that fails where it should not.
+    pub split: u64,
 }
 
 impl CommitStats {
@@ -279,6 +283,7 @@ impl CommitStats {
 pub struct CommitCounters {
     commits: std::sync::atomic::AtomicU64,
     requests: std::sync::atomic::AtomicU64,
+    split: std::sync::atomic::AtomicU64,
 }
 
 impl CommitCounters {
@@ -289,11 +294,18 @@ impl CommitCounters {
         self.requests.fetch_add(requests as u64, Relaxed);
     }
 
+    /// Counts a transaction that failed and was run again a request at a time.
+    pub fn record_split(&self) {
+        self.split
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn stats(&self) -> CommitStats {
         use std::sync::atomic::Ordering::Relaxed;
         CommitStats {
             commits: self.commits.load(Relaxed),
             requests: self.requests.load(Relaxed),
+            split: self.split.load(Relaxed),
         }
     }
 }

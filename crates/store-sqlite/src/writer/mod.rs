@@ -201,7 +201,7 @@ fn run(
             }
         }
         counters.record(batch.len());
-        let committed = commit_batch(&ctx, &mut batch);
+        let committed = commit_batch(&ctx, &mut batch, counters);
         // A full disk fails the commit, since SQLite writes a transaction's pages into the WAL
         // only then. (A job whose statement met it first, in a transaction that outgrew the
         // page cache, fails alone and is not counted.) A commit is not counted either: see
@@ -254,13 +254,18 @@ fn run(
 
 /// Runs and commits a batch (without making it durable: see [`flush`]); the jobs stay in
 /// `batch`, to be answered.
-fn commit_batch(ctx: &Ctx<'_>, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+fn commit_batch(
+    ctx: &Ctx<'_>,
+    batch: &mut [Box<dyn Job>],
+    counters: &trailspark_store::CommitCounters,
+) -> Result<(), StoreError> {
     let size = batch.len();
     let ran = begin(ctx).and_then(|()| {
         if batch.iter_mut().all(|job| job.run(ctx, Mode::Fast)) {
             return Ok(());
         }
         // Something failed: start over with each job isolated, so only it fails.
+        counters.record_split();
         ctx.execute_batch("ROLLBACK").map_err(sqlite_error)?;
         ctx.rolled_back();
         begin(ctx)?;

@@ -89,6 +89,11 @@ async fn a_failed_job_fails_alone() {
         (1, 3),
         "the three jobs were one batch"
     );
+    assert_eq!(
+        after.split - before.split,
+        1,
+        "which failed whole once and was run again a job at a time"
+    );
     writer.close().await;
     let conn = db::connect(&path, Duration::from_secs(1)).unwrap();
     let mut values: Vec<String> = conn
