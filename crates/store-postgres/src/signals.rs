@@ -1,7 +1,11 @@
 //! Signals: each stored with its lead, which it creates or links to a product org. Requests
 //! are committed in batches by a [`Batcher`], one transaction for all the requests waiting,
-//! with the statements of one signal after another: the same as one transaction per request,
-//! with one commit for many.
+//! written with set-based statements ([`batch`]): the same as one transaction per request,
+//! with one commit and a few round trips for many. A request the database refuses so is run
+//! again one signal at a time ([`store_signal`]), each in its own savepoint, so that only a
+//! signal at fault fails.
+
+mod batch;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
@@ -14,7 +18,7 @@ use trailspark_store::{IngestResult, SignalApplied, SignalRequest, StoreError, S
 use crate::batcher::{self, Applying, Batcher};
 use crate::db::{pg_error, prepared};
 use crate::dedupe::{
-    each_in_savepoint, lead_lock, lock_all, processed, remember, seen_webhook_id, ItemFuture,
+    each_in_savepoint, lead_lock, lock_all, processed, remember, replayed_all, ItemFuture,
 };
 use crate::deliveries;
 
@@ -39,8 +43,9 @@ fn apply_batch<'a>(
 /// is a replay (whose entries the server writes itself). Every lead of the batch is locked
 /// first, in sorted order, so that two batches never wait for each other in a circle. A
 /// request alone in its batch (nothing else was waiting, or its batch failed and each request
-/// runs again alone) has each signal in its own savepoint, so that only a signal at fault
-/// fails; in a larger batch, any failure fails the batch.
+/// runs again alone) whose signals the database refuses together has each signal applied
+/// again in its own savepoint, so that only a signal at fault fails; in a larger batch, any
+/// failure fails the batch.
 async fn apply(
     tx: &Transaction<'_>,
     window: DedupeWindow,
@@ -54,38 +59,70 @@ async fn apply(
             .map(move |s| (tenant, lead_lock(s.lead_id.as_str())))
     });
     lock_all(tx, leads.collect()).await?;
+    let signed = batch.iter().map(|job| {
+        let request = &job.request;
+        let id = request.webhook_id.as_deref();
+        (job.tenant, &request.key_id, id, request.received_at)
+    });
+    let replayed = replayed_all(tx, signed.collect()).await?;
+    let applied = match batch {
+        [job] if !replayed[0] => vec![alone(tx, window, job).await?],
+        _ => batch::apply(tx, window, batch, &replayed).await?,
+    };
+    let mut applied = applied.into_iter();
     let mut results = Vec::with_capacity(batch.len());
     let mut entries = Vec::new();
-    for job in batch {
-        let (tenant, request) = (job.tenant, &job.request);
-        if let Some(id) = &request.webhook_id {
-            if seen_webhook_id(tx, tenant, &request.key_id, id, request.received_at).await? {
-                results.push(IngestResult::Replayed);
-                continue;
-            }
+    for (job, replayed) in batch.iter().zip(replayed) {
+        if replayed {
+            results.push(IngestResult::Replayed);
+            continue;
         }
-        let context = (window, tenant, request);
-        let applied = if batch.len() == 1 {
-            each_in_savepoint(tx, &context, &request.signals, store_one).await?
-        } else {
-            let mut applied = Vec::with_capacity(request.signals.len());
-            for signal in &request.signals {
-                applied.push(Ok(store_one(tx, &context, signal).await?));
-            }
-            applied
-        };
-        let (key, log) = (&request.key_id, request.log.as_ref());
+        let applied = applied
+            .next()
+            .ok_or_else(|| StoreError::other("a request of the batch got no outcomes"))?;
+        let request = &job.request;
         entries.extend(deliveries::entries(
-            tenant,
-            key,
+            job.tenant,
+            &request.key_id,
             request.received_at,
-            log,
+            request.log.as_ref(),
             &applied,
         ));
         results.push(IngestResult::Applied(applied));
     }
     deliveries::insert(tx, &entries).await?;
     Ok(results)
+}
+
+/// The signals of a request alone in its batch: set-based as a batch's, in a savepoint; if the
+/// database refuses them, each again in a savepoint of its own.
+async fn alone(
+    tx: &Transaction<'_>,
+    window: DedupeWindow,
+    job: &Job,
+) -> StoreResult<Vec<Result<SignalApplied, String>>> {
+    tx.batch_execute("SAVEPOINT request")
+        .await
+        .map_err(pg_error)?;
+    match batch::apply(tx, window, std::slice::from_ref(job), &[false]).await {
+        Ok(mut applied) => {
+            tx.batch_execute("RELEASE SAVEPOINT request")
+                .await
+                .map_err(pg_error)?;
+            applied
+                .pop()
+                .ok_or_else(|| StoreError::other("a request alone got no outcomes"))
+        }
+        Err(e @ StoreError::Unavailable { .. }) => Err(e),
+        Err(e) => {
+            tracing::warn!(error = %e, "signals refused together; applying each alone");
+            tx.batch_execute("ROLLBACK TO SAVEPOINT request; RELEASE SAVEPOINT request")
+                .await
+                .map_err(pg_error)?;
+            let context = (window, job.tenant, &job.request);
+            each_in_savepoint(tx, &context, &job.request.signals, store_one).await
+        }
+    }
 }
 
 /// [`store_signal`] with what it takes from its request.

@@ -1,8 +1,10 @@
 //! Possible duplicates of a product org id (SPEC §6 `similar_product_org`): another product org
 //! of the tenant whose id folds to the same text, found through the index on the folded id
 //! (migration 0007). The write path of updates looks up many at once in its batch read
-//! ([`crate::ingest`], where the rule is spelled in SQL); this is the one-id lookup of the
-//! signal path.
+//! ([`crate::ingest`], where the rule is spelled in SQL); signals look up theirs here, a
+//! batch's in one statement.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
@@ -18,22 +20,48 @@ pub async fn similar(
     tenant: TenantId,
     id: &ProductOrgId,
 ) -> StoreResult<Option<ProductOrgId>> {
-    // The folded expression is spelled as the index spells it, or the index is not used.
-    let sql = format!(
-        "SELECT product_org_id, created_at FROM product_orgs WHERE tenant_id = $1 AND {folded} = $2",
-        folded = FOLDED_ID_SQL.postgres
-    );
-    let rows = tx
-        .query(&prepared(tx, &sql).await?, &[&tenant.0, &id.folded()])
-        .await
-        .map_err(pg_error)?;
-    let found = rows
-        .iter()
-        .map(|r| {
-            let other = ProductOrgId::parse(r.get::<_, String>(0))
+    let mut found = similar_all(tx, &[(tenant.0, id)]).await?;
+    Ok(found.remove(&(tenant.0, id.as_str().to_owned())).flatten())
+}
+
+/// [`similar`] for each of `ids` (tenant, product org id not stored), in one statement: keyed
+/// by tenant and id, `None` for an id like no other.
+pub async fn similar_all(
+    tx: &impl GenericClient,
+    ids: &[(i64, &ProductOrgId)],
+) -> StoreResult<HashMap<(i64, String), Option<ProductOrgId>>> {
+    let mut candidates: Vec<Vec<(ProductOrgId, DateTime<Utc>)>> = vec![Vec::new(); ids.len()];
+    if !ids.is_empty() {
+        let tenants: Vec<i64> = ids.iter().map(|k| k.0).collect();
+        let folded: Vec<String> = ids.iter().map(|k| k.1.folded()).collect();
+        // The folded expression is spelled as the index spells it, or the index is not used.
+        let sql = format!(
+            "SELECT k.n, s.product_org_id, s.created_at
+             FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS k(tenant_id, folded, n),
+             LATERAL (SELECT product_org_id, created_at FROM product_orgs
+                 WHERE tenant_id = k.tenant_id AND {folded} = k.folded OFFSET 0) s",
+            folded = FOLDED_ID_SQL.postgres
+        );
+        let rows = tx
+            .query(&prepared(tx, &sql).await?, &[&tenants, &folded])
+            .await
+            .map_err(pg_error)?;
+        for row in rows {
+            let of = usize::try_from(row.get::<_, i64>(0) - 1)
+                .ok()
+                .and_then(|i| candidates.get_mut(i))
+                .ok_or_else(|| StoreError::other("unnest returned an unknown ordinal"))?;
+            let other = ProductOrgId::parse(row.get::<_, String>(1))
                 .map_err(|e| StoreError::other("a stored product org id").caused_by(e))?;
-            Ok((other, r.get::<_, DateTime<Utc>>(1)))
+            of.push((other, row.get(2)));
+        }
+    }
+    Ok(ids
+        .iter()
+        .zip(candidates)
+        .map(|((tenant, id), found)| {
+            let like = meant(id, found.iter().map(|(o, at)| (o, *at)));
+            ((*tenant, id.as_str().to_owned()), like)
         })
-        .collect::<StoreResult<Vec<_>>>()?;
-    Ok(meant(id, found.iter().map(|(o, at)| (o, *at))))
+        .collect())
 }
