@@ -21,15 +21,22 @@ pub async fn similar(
     id: &ProductOrgId,
 ) -> StoreResult<Option<ProductOrgId>> {
     let mut found = similar_all(tx, &[(tenant.0, id)]).await?;
-    Ok(found.remove(&(tenant.0, id.as_str().to_owned())).flatten())
+    Ok(found
+        .get_mut(&tenant.0)
+        .and_then(|of_tenant| of_tenant.remove(id))
+        .flatten())
 }
 
-/// [`similar`] for each of `ids` (tenant, product org id not stored), in one statement: keyed
-/// by tenant and id, `None` for an id like no other.
+/// Something known of product orgs of several tenants, by tenant then id: keyed so that a
+/// borrowed `&ProductOrgId` finds its entry.
+pub type ByOrg<V> = HashMap<i64, HashMap<ProductOrgId, V>>;
+
+/// [`similar`] for each of `ids` (tenant, product org id not stored), in one statement: `None`
+/// for an id like no other.
 pub async fn similar_all(
     tx: &impl GenericClient,
     ids: &[(i64, &ProductOrgId)],
-) -> StoreResult<HashMap<(i64, String), Option<ProductOrgId>>> {
+) -> StoreResult<ByOrg<Option<ProductOrgId>>> {
     let mut candidates: Vec<Vec<(ProductOrgId, DateTime<Utc>)>> = vec![Vec::new(); ids.len()];
     if !ids.is_empty() {
         let tenants: Vec<i64> = ids.iter().map(|k| k.0).collect();
@@ -56,12 +63,13 @@ pub async fn similar_all(
             of.push((other, row.get(2)));
         }
     }
-    Ok(ids
-        .iter()
-        .zip(candidates)
-        .map(|((tenant, id), found)| {
-            let like = meant(id, found.iter().map(|(o, at)| (o, *at)));
-            ((*tenant, id.as_str().to_owned()), like)
-        })
-        .collect())
+    let mut similar = ByOrg::new();
+    for ((tenant, id), found) in ids.iter().zip(candidates) {
+        let like = meant(id, found.iter().map(|(o, at)| (o, *at)));
+        similar
+            .entry(*tenant)
+            .or_default()
+            .insert((*id).clone(), like);
+    }
+    Ok(similar)
 }

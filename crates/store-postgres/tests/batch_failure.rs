@@ -7,11 +7,13 @@ use std::sync::Arc;
 use trailspark_core::{FieldPatch, ProductOrgId, Update};
 use trailspark_store::{
     DeliveryQuery, IngestRequest, IngestResult, Intake, NewDelivery, Outcome, PageRequest,
-    RequestLog, Store, StoreError, Verdict,
+    RequestLog, StoreError, Verdict,
 };
 use trailspark_store_contract::postgres::TestDatabase;
 use trailspark_store_contract::{at, tenant_with_key};
-use trailspark_store_postgres::{PostgresOptions, PostgresStore};
+use trailspark_store_postgres::PostgresOptions;
+
+mod held;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_request_fails_alone() {
@@ -19,20 +21,10 @@ async fn a_refused_request_fails_alone() {
         return;
     };
     // One writer, so the concurrent requests below queue up and share batches.
-    let options = PostgresOptions {
-        writers: 1,
-        ..PostgresOptions::default()
-    };
-    let store = PostgresStore::connect(&database.url, options)
-        .await
-        .expect("connect");
-    store.migrate().await.expect("migrate");
+    let (store, session) = held::open(&database, PostgresOptions::default().max_batch).await;
     // The database itself refuses one org, as it would a row breaking some constraint.
-    let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
-        .await
-        .expect("connect for setup");
-    tokio::spawn(connection);
-    client
+    session
+        .0
         .batch_execute(
             "CREATE FUNCTION refuse_bad() RETURNS trigger LANGUAGE plpgsql AS $$
              BEGIN
@@ -45,7 +37,6 @@ async fn a_refused_request_fails_alone() {
         .await
         .expect("trigger");
 
-    let store: Arc<dyn Store> = Arc::new(store);
     let (tenant, key) = tenant_with_key(&store, "failing").await;
     let tasks: Vec<_> = (0..40)
         .map(|n| {

@@ -11,7 +11,7 @@ use held::{open, outcome, request_of, signal, Held};
 use trailspark_core::{FieldPatch, ProductOrgId, Update, Warning};
 use trailspark_store::{IngestRequest, IngestResult, SignalApplied};
 use trailspark_store_contract::postgres::TestDatabase;
-use trailspark_store_contract::{arrival, tenant_with_key};
+use trailspark_store_contract::{arrival, at, tenant_with_key};
 
 /// A request of several signals in a batch writes them set-based as one after another would:
 /// a stored lead's signals go on from its last `seq`, a signal naming no product org links
@@ -139,4 +139,52 @@ async fn a_request_of_several_signals_in_a_batch_applies_them_in_turn() {
             created
         )
     );
+}
+
+/// A lead first seen in a batch, through two requests of it, is created when the first of
+/// them was received and updated when the last was. Catches a new lead taking its creation
+/// time from the batch's last signal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_lead_of_two_requests_in_a_batch_is_created_at_the_first() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let held = Held::start(&database, 64, "").await;
+    let (tenant, key) = (held.to.0, held.to.1.clone());
+    let (first, last) = (at(2_000), at(3_000));
+    let send_at = |received_at, message: &str| {
+        let mut request = request_of(&key, vec![signal("lead_new", None, None, Some(message))]);
+        request.received_at = received_at;
+        let store = Arc::clone(&held.store);
+        tokio::spawn(async move { store.ingest_signals(tenant, request).await })
+    };
+    let earlier = send_at(first, "m_first");
+    // Queued in the order sent: the second request goes behind the first.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let later = send_at(last, "m_last");
+    let (store, session, before) = held.release().await;
+    for task in [earlier, later] {
+        let applied = task.await.expect("task");
+        assert!(
+            matches!(&applied, Ok(IngestResult::Applied(r)) if r[0].is_ok()),
+            "{applied:?}"
+        );
+    }
+    let after = store.commit_stats();
+    assert_eq!(
+        (after.commits - before.commits, after.split - before.split),
+        (2, 0),
+        "the held request, then one batch of the two behind it, applied whole"
+    );
+    let lead = session
+        .0
+        .query_one(
+            "SELECT created_at, updated_at FROM leads WHERE lead_id = 'lead_new'",
+            &[],
+        )
+        .await
+        .expect("lead_new");
+    let times: (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) =
+        (lead.get(0), lead.get(1));
+    assert_eq!(times, (first, last));
 }

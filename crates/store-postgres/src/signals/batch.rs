@@ -18,12 +18,12 @@ use trailspark_store::{SignalApplied, StoreError, StoreResult};
 use super::Job;
 use crate::db::{pg_error, prepared};
 use crate::dedupe::{nth, processed_all, remember_all, MessageKey};
-use crate::similar::similar_all;
+use crate::similar::{similar_all, ByOrg};
 
 /// A lead of the batch: tenant and lead id.
 type LeadKey<'a> = (i64, &'a str);
 /// A product org a lead of the batch is linked to: tenant and product org id.
-type OrgKey<'a> = (i64, &'a str);
+type OrgKey<'a> = (i64, &'a ProductOrgId);
 
 /// A lead as the batch sees it: as stored (or new), then as each signal leaves it.
 struct Lead {
@@ -43,9 +43,9 @@ struct Loaded<'a> {
     leads: HashMap<LeadKey<'a>, Lead>,
     /// The target org of each product org the batch's leads are linked to, stored or named by
     /// a signal; `None` for one not stored.
-    targets: HashMap<(i64, String), Option<TargetOrgId>>,
+    targets: ByOrg<Option<TargetOrgId>>,
     /// For each of those not stored, the stored one it probably duplicates.
-    similar: HashMap<(i64, String), Option<ProductOrgId>>,
+    similar: ByOrg<Option<ProductOrgId>>,
 }
 
 /// The rows the batch writes, one vector per column.
@@ -113,7 +113,10 @@ pub(super) async fn apply(
             None => None,
         };
         let like = match (&after.product_org_id, target) {
-            (Some(id), None) => loaded.similar.get(&(tenant.0, id.as_str().to_owned())),
+            (Some(id), None) => loaded
+                .similar
+                .get(&tenant.0)
+                .and_then(|of_tenant| of_tenant.get(id)),
             _ => None,
         };
         let applied = step::signal_applied(signal, &after, target, like.and_then(Option::as_ref));
@@ -145,12 +148,13 @@ pub(super) async fn apply(
 /// The target org of product org `id`, as read with the batch: every product org a lead of
 /// the batch can be linked to was (each lead's stored one, and each a signal names).
 fn target_of(
-    targets: &HashMap<(i64, String), Option<TargetOrgId>>,
+    targets: &ByOrg<Option<TargetOrgId>>,
     tenant: TenantId,
     id: &ProductOrgId,
 ) -> StoreResult<Option<TargetOrgId>> {
     targets
-        .get(&(tenant.0, id.as_str().to_owned()))
+        .get(&tenant.0)
+        .and_then(|of_tenant| of_tenant.get(id))
         .copied()
         .ok_or_else(|| StoreError::other("a product org of the batch was not read"))
 }
@@ -178,7 +182,7 @@ async fn load<'a>(
     leads.dedup();
     let mut orgs: Vec<OrgKey<'a>> = signals
         .iter()
-        .filter_map(|(job, s)| Some((job.tenant.0, s.product_org_id.as_ref()?.as_str())))
+        .filter_map(|(job, s)| Some((job.tenant.0, s.product_org_id.as_ref()?)))
         .collect();
     orgs.sort_unstable();
     orgs.dedup();
@@ -189,14 +193,15 @@ async fn load<'a>(
         targets_of(tx, &orgs)
     );
     let (dedupe, (leads, mut targets), named) = (dedupe?, stored?, named?);
-    targets.extend(named);
-    let missing: Vec<(i64, ProductOrgId)> = targets
+    for (tenant, of_tenant) in named {
+        targets.entry(tenant).or_default().extend(of_tenant);
+    }
+    let missing: Vec<(i64, &ProductOrgId)> = targets
         .iter()
-        .filter(|(_, target)| target.is_none())
-        .map(|((tenant, id), _)| Ok((*tenant, ProductOrgId::parse(id.as_str())?)))
-        .collect::<Result<_, trailspark_core::ids::ProductOrgIdError>>()
-        .map_err(|e| StoreError::other("a product org id of the batch").caused_by(e))?;
-    let missing: Vec<(i64, &ProductOrgId)> = missing.iter().map(|(t, id)| (*t, id)).collect();
+        .flat_map(|(tenant, of_tenant)| of_tenant.iter().map(move |(id, t)| (*tenant, id, t)))
+        .filter(|(_, _, target)| target.is_none())
+        .map(|(tenant, id, _)| (tenant, id))
+        .collect();
     let similar = similar_all(tx, &missing).await?;
     Ok(Loaded {
         dedupe,
@@ -211,10 +216,7 @@ async fn load<'a>(
 async fn stored_leads<'a>(
     tx: &Transaction<'_>,
     keys: &[LeadKey<'a>],
-) -> StoreResult<(
-    HashMap<LeadKey<'a>, Lead>,
-    HashMap<(i64, String), Option<TargetOrgId>>,
-)> {
+) -> StoreResult<(HashMap<LeadKey<'a>, Lead>, ByOrg<Option<TargetOrgId>>)> {
     let tenants: Vec<i64> = keys.iter().map(|k| k.0).collect();
     let ids: Vec<&str> = keys.iter().map(|k| k.1).collect();
     let sql = "SELECT k.n, l.found, l.email, l.product_org_id, l.target_org_id,
@@ -232,7 +234,7 @@ async fn stored_leads<'a>(
         .await
         .map_err(pg_error)?;
     let mut leads = HashMap::with_capacity(keys.len());
-    let mut targets = HashMap::new();
+    let mut targets = ByOrg::new();
     for row in rows {
         let key = *nth(keys, row.get(0))?;
         let state = match row.get::<_, Option<bool>>(1) {
@@ -246,7 +248,7 @@ async fn stored_leads<'a>(
                     })?;
                 if let Some(id) = &product_org_id {
                     let target = row.get::<_, Option<i64>>(4).map(TargetOrgId);
-                    targets.insert((key.0, id.as_str().to_owned()), target);
+                    targets.entry(key.0).or_default().insert(id.clone(), target);
                 }
                 Some(LeadState {
                     email: row.get(2),
@@ -272,14 +274,19 @@ async fn stored_leads<'a>(
 async fn targets_of(
     tx: &Transaction<'_>,
     keys: &[OrgKey<'_>],
-) -> StoreResult<HashMap<(i64, String), Option<TargetOrgId>>> {
-    let mut targets: HashMap<(i64, String), Option<TargetOrgId>> =
-        keys.iter().map(|k| ((k.0, k.1.to_owned()), None)).collect();
+) -> StoreResult<ByOrg<Option<TargetOrgId>>> {
+    let mut targets = ByOrg::new();
+    for (tenant, id) in keys {
+        targets
+            .entry(*tenant)
+            .or_default()
+            .insert((*id).clone(), None);
+    }
     if keys.is_empty() {
         return Ok(targets);
     }
     let tenants: Vec<i64> = keys.iter().map(|k| k.0).collect();
-    let ids: Vec<&str> = keys.iter().map(|k| k.1).collect();
+    let ids: Vec<&str> = keys.iter().map(|k| k.1.as_str()).collect();
     let sql = "SELECT k.n, p.target_org_id
                FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY
                    AS k(tenant_id, product_org_id, n),
@@ -290,8 +297,11 @@ async fn targets_of(
         .await
         .map_err(pg_error)?;
     for row in rows {
-        let key = nth(keys, row.get(0))?;
-        targets.insert((key.0, key.1.to_owned()), Some(TargetOrgId(row.get(1))));
+        let (tenant, id) = nth(keys, row.get(0))?;
+        targets
+            .entry(*tenant)
+            .or_default()
+            .insert((*id).clone(), Some(TargetOrgId(row.get(1))));
     }
     Ok(targets)
 }
