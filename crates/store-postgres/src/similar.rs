@@ -31,6 +31,11 @@ pub async fn similar(
 /// borrowed `&ProductOrgId` finds its entry.
 pub type ByOrg<V> = HashMap<i64, HashMap<ProductOrgId, V>>;
 
+/// Sets what is known of product org `id` of `tenant`.
+pub fn put<V>(by: &mut ByOrg<V>, tenant: i64, id: &ProductOrgId, value: V) {
+    by.entry(tenant).or_default().insert(id.clone(), value);
+}
+
 /// [`similar`] for each of `ids` (tenant, product org id not stored), in one statement: `None`
 /// for an id like no other.
 pub async fn similar_all(
@@ -66,10 +71,7 @@ pub async fn similar_all(
     let mut similar = ByOrg::new();
     for ((tenant, id), found) in ids.iter().zip(candidates) {
         let like = meant(id, found.iter().map(|(o, at)| (o, *at)));
-        similar
-            .entry(*tenant)
-            .or_default()
-            .insert((*id).clone(), like);
+        put(&mut similar, *tenant, id, like);
     }
     Ok(similar)
 }

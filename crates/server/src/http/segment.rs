@@ -20,7 +20,7 @@ use axum::Router;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use trailspark_core::json::{Doc, Json};
+use trailspark_core::json::{Doc, Json, Members};
 use trailspark_core::EndpointType;
 
 use super::batch::{Intake, Logging};
@@ -89,7 +89,7 @@ async fn event(
     let bytes = read(&headers, body).await?;
     let mut members = members(&bytes)?;
     // The path names the type; the body need not.
-    if !members.iter().any(|(k, _)| k == "type") {
+    if Members::get(members.as_slice(), "type").is_none() {
         members.push((Cow::Borrowed("type"), Doc::String(Cow::Borrowed(*kind))));
     }
     let write_key = write_key(&members);
@@ -279,11 +279,8 @@ fn basic(headers: &HeaderMap) -> Option<Credentials> {
 }
 
 fn write_key(members: &[(Cow<'_, str>, Doc<'_>)]) -> Option<Credentials> {
-    let key = members
-        .iter()
-        .find_map(|(k, v)| (k == "writeKey").then_some(v))?;
     Some(Credentials {
-        key: key.as_str()?.to_owned(),
+        key: Members::get(members, "writeKey")?.as_str()?.to_owned(),
         password: None,
     })
 }

@@ -18,7 +18,7 @@ use trailspark_store::{SignalApplied, StoreError, StoreResult};
 use super::Job;
 use crate::db::{pg_error, prepared};
 use crate::dedupe::{nth, processed_all, remember_all, MessageKey};
-use crate::similar::{similar_all, ByOrg};
+use crate::similar::{put, similar_all, ByOrg};
 
 /// A lead of the batch: tenant and lead id.
 type LeadKey<'a> = (i64, &'a str);
@@ -248,7 +248,7 @@ async fn stored_leads<'a>(
                     })?;
                 if let Some(id) = &product_org_id {
                     let target = row.get::<_, Option<i64>>(4).map(TargetOrgId);
-                    targets.entry(key.0).or_default().insert(id.clone(), target);
+                    put(&mut targets, key.0, id, target);
                 }
                 Some(LeadState {
                     email: row.get(2),
@@ -277,10 +277,7 @@ async fn targets_of(
 ) -> StoreResult<ByOrg<Option<TargetOrgId>>> {
     let mut targets = ByOrg::new();
     for (tenant, id) in keys {
-        targets
-            .entry(*tenant)
-            .or_default()
-            .insert((*id).clone(), None);
+        put(&mut targets, *tenant, id, None);
     }
     if keys.is_empty() {
         return Ok(targets);
@@ -298,10 +295,7 @@ async fn targets_of(
         .map_err(pg_error)?;
     for row in rows {
         let (tenant, id) = nth(keys, row.get(0))?;
-        targets
-            .entry(*tenant)
-            .or_default()
-            .insert((*id).clone(), Some(TargetOrgId(row.get(1))));
+        put(&mut targets, *tenant, id, Some(TargetOrgId(row.get(1))));
     }
     Ok(targets)
 }
