@@ -212,3 +212,170 @@ proptest! {
         prop_assert_eq!(doc.map(|d| d.to_value()), value);
     }
 }
+
+/// What serde_json's own parse into a `Doc` makes of `text`: what the scan must equal.
+fn by_serde(text: &str) -> serde_json::Result<Doc<'_>> {
+    serde_json::from_str(text)
+}
+
+#[test]
+fn the_bodies_webhooks_are_sent_are_scanned_as_serde_json_parses_them() {
+    for text in [
+        r#"{"type":"group","groupId":"ws_1","traits":{"name":"Workspace","plan":"pro","employees":2,"mrr":49900},"messageId":"bench-1","timestamp":"2026-01-15T10:30:00.000Z"}"#,
+        " [ {\"a\" : [ ] , \"b\":{}}, -12, 0, 999999999999999999, -999999999999999999, true, false, null ] ",
+        r#"{"a":1,"b":2,"a":{"c":[1,{"a":3,"a":4}]}}"#,
+        "\"caf\u{e9} \u{1f600}\"",
+        "\t\r\n7\n",
+    ] {
+        let scanned = scan::parse(text).unwrap_or_else(|| panic!("scanned: {text}"));
+        assert_eq!(scanned, by_serde(text).unwrap(), "{text}");
+    }
+    let Some(Doc::Object(members)) = scan::parse(r#"{"plan":"pro"}"#) else {
+        panic!("an object")
+    };
+    assert!(matches!(
+        members[0],
+        (Cow::Borrowed("plan"), Doc::String(Cow::Borrowed("pro")))
+    ));
+}
+
+#[test]
+fn what_the_scan_does_not_read_is_left_to_serde_json() {
+    let deep = "[".repeat(65) + &"]".repeat(65);
+    for text in [
+        r#"{"a":"tab\there"}"#,
+        r#"{"a\u0062":1}"#,
+        "[1.5]",
+        "[1e3]",
+        "[2E3]",
+        "[-0]",
+        "[1234567890123456789]",
+        "[-1234567890123456789]",
+        "\"a\u{1}b\"",
+        &deep,
+        // Refused: serde_json words why.
+        "",
+        "[01]",
+        "[-]",
+        "[1,]",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{a:1}",
+        "[1 2]",
+        "tru",
+        "nulll",
+        "{}x",
+        "\u{feff}{}",
+        "[\"unterminated]",
+    ] {
+        assert_eq!(scan::parse(text), None, "{text:?}");
+    }
+}
+
+/// JSON-like text: the scan's grammar and its neighbours, valid or not.
+fn json_like() -> impl Strategy<Value = String> {
+    let token = prop_oneof![
+        Just("{".to_owned()),
+        Just("}".to_owned()),
+        Just("[".to_owned()),
+        Just("]".to_owned()),
+        Just(",".to_owned()),
+        Just(":".to_owned()),
+        Just(" ".to_owned()),
+        Just("\n".to_owned()),
+        Just("true".to_owned()),
+        Just("null".to_owned()),
+        Just("fals".to_owned()),
+        "-?[0-9]{1,20}(\\.[0-9])?".prop_map(|n| n),
+        "\"[a-c\\\\\u{e9}\u{1}]{0,3}\"".prop_map(|s| s),
+        "\"[a-c]{0,2}\":".prop_map(|s| s),
+    ];
+    prop::collection::vec(token, 0..24).prop_map(|tokens| tokens.concat())
+}
+
+/// JSON the scan reads whole: integers of at most 18 digits, strings without escapes.
+fn scannable_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        (-999_999_999_999_999_999i64..=999_999_999_999_999_999).prop_map(Value::from),
+        (-3i64..10).prop_map(Value::from),
+        "[a-z \u{e9}\u{1f600}]{0,4}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec(("[a-c]{0,2}", inner), 0..8)
+                .prop_map(|members| json!(members.into_iter().collect::<Map<_, _>>())),
+        ]
+    })
+}
+
+proptest! {
+    /// Whatever the scan reads, serde_json reads alike; what serde_json refuses, the scan
+    /// leaves to it.
+    #[test]
+    fn the_scan_reads_as_serde_json_or_leaves_the_text_to_it(text in json_like()) {
+        if let Some(scanned) = scan::parse(&text) {
+            prop_assert_eq!(Ok(scanned), by_serde(&text).map_err(|e| e.to_string()));
+        }
+    }
+
+}
+
+proptest! {
+    // Each case is a small document: many, so that a change lands on every kind of token.
+    #![proptest_config(ProptestConfig::with_cases(2_000))]
+
+    /// Text the scan reads whole, then one character of it taken out or another put in.
+    #[test]
+    fn the_scan_reads_its_grammar_whole_and_leaves_any_change_that_breaks_it(
+        value in scannable_json(),
+        at in any::<prop::sample::Index>(),
+        change in prop_oneof![Just(None), "[{}\\\\\\[\\]\\-,:\" 0a.e\u{1}]".prop_map(Some)],
+        remove in any::<bool>(),
+    ) {
+        let text = value.to_string();
+        prop_assert_eq!(scan::parse(&text).map(|d| d.to_value()), Some(value));
+        let mut changed: Vec<char> = text.chars().collect();
+        let at = at.index(changed.len() + 1);
+        match change {
+            Some(c) => changed.insert(at, c.chars().next().unwrap()),
+            None if remove && at < changed.len() => {
+                changed.remove(at);
+            }
+            None => {}
+        }
+        let changed: String = changed.into_iter().collect();
+        if let Some(scanned) = scan::parse(&changed) {
+            prop_assert_eq!(Ok(scanned), by_serde(&changed).map_err(|e| e.to_string()));
+        }
+    }
+
+    #[test]
+    fn any_value_written_by_serde_json_is_scanned_as_it_parses(value in any_json()) {
+        for text in [value.to_string(), serde_json::to_string_pretty(&value).unwrap()] {
+            if let Some(scanned) = scan::parse(&text) {
+                prop_assert_eq!(&scanned, &by_serde(&text).unwrap());
+                prop_assert_eq!(scanned.to_value(), value.clone());
+            }
+        }
+    }
+}
+
+proptest! {
+    /// The word-at-a-time search finds what a byte-at-a-time one finds, wherever it is.
+    #[test]
+    fn the_first_quote_backslash_or_control_character_is_found(
+        bytes in prop::collection::vec(prop_oneof![
+            Just(b'"'), Just(b'\\'), Just(0x1f), Just(0x00), Just(0x20), Just(0x7f), Just(0x80),
+            Just(0xff), Just(0x5b), Just(0x21), any::<u8>(), 0x21u8..0x7f
+        ], 0..40),
+        padding in 0usize..40,
+    ) {
+        let mut bytes = bytes;
+        bytes.splice(0..0, std::iter::repeat_n(b'a', padding));
+        let naive = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        prop_assert_eq!(scan::special_at(&bytes), naive);
+    }
+}
