@@ -230,9 +230,29 @@ pub(crate) enum Element<U> {
     Skipped(Value),
 }
 
+/// A lone update's result as its answer: its JSON, unless it writes itself faster.
+pub(crate) trait Answer: Serialize + Sized {
+    fn answer(self) -> Response {
+        axum::Json(self).into_response()
+    }
+}
+
+impl Answer for Value {}
+
+/// A JSON answer of `body`'s bytes (built as is: bytes' own answer would name them
+/// `application/octet-stream` first).
+pub(crate) fn json_bytes(body: Vec<u8>) -> Response {
+    const JSON: axum::http::HeaderValue = axum::http::HeaderValue::from_static("application/json");
+    let mut response = Response::new(axum::body::Body::from(body));
+    response
+        .headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, JSON);
+    response
+}
+
 /// One update or a batch of them: extracted, stored and answered (a lone update answers with
 /// its own result or error, a batch as [`apply`] does), each logged.
-pub(crate) async fn apply_payload<J: Json, U, T, R: Serialize>(
+pub(crate) async fn apply_payload<J: Json, U, T, R: Answer>(
     logging: &Logging<'_, J>,
     extract: impl Fn((usize, &J)) -> Result<Element<U>, ApiError>,
     store: impl AsyncFnOnce(Vec<U>, RequestLog) -> Result<IngestResult<T>, ApiError>,
@@ -250,7 +270,7 @@ pub(crate) async fn apply_payload<J: Json, U, T, R: Serialize>(
             Ok(Element::Update(update)) => {
                 let entries = vec![logging.update(None, item, 0)];
                 let results = logging.store(vec![update], entries, store).await?;
-                Ok(axum::Json(render(single(results)?)).into_response())
+                Ok(render(single(results)?).answer())
             }
         },
         Payload::Many(items) => {

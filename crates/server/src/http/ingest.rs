@@ -126,6 +126,7 @@ pub(crate) async fn apply_product_org_updates<J: Json + Serialize>(
 /// The answer to an applied update (SPEC §3), fields in the order the seed documents show,
 /// then what SPEC §6 adds when there is something to say.
 #[derive(serde::Serialize)]
+#[cfg_attr(test, derive(Clone))]
 #[serde(rename_all = "camelCase")]
 struct AppliedBody {
     success: bool,
@@ -140,4 +141,87 @@ struct AppliedBody {
     /// A repeated messageId: the first answer again, and this.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     duplicate: bool,
+}
+
+impl AppliedBody {
+    /// The bytes its `Serialize` writes, written directly: every product org update is answered
+    /// with one, and serde's calls per field (and the copy of the id its `into = "String"`
+    /// makes) cost more than the rest of the answer.
+    fn to_json(&self) -> Vec<u8> {
+        let flag = |b: bool| if b { &b"true"[..] } else { &b"false"[..] };
+        let mut out = Vec::with_capacity(128);
+        out.extend_from_slice(br#"{"success":"#);
+        out.extend_from_slice(flag(self.success));
+        out.extend_from_slice(br#","productOrgId":"#);
+        serde_json::to_writer(&mut out, self.product_org_id.as_str()).expect("a string is JSON");
+        out.extend_from_slice(br#","targetOrgId":"#);
+        out.extend_from_slice(self.target_org_id.0.to_string().as_bytes());
+        out.extend_from_slice(br#","isNewOrg":"#);
+        out.extend_from_slice(flag(self.is_new_org));
+        out.extend_from_slice(br#","changed":"#);
+        out.extend_from_slice(flag(self.changed));
+        if let Some(reason) = self.unchanged_reason {
+            out.extend_from_slice(br#","unchangedReason":""#);
+            out.extend_from_slice(reason.as_str().as_bytes());
+            out.push(b'"');
+        }
+        if !self.warnings.is_empty() {
+            out.extend_from_slice(br#","warnings":"#);
+            serde_json::to_writer(&mut out, &self.warnings).expect("warnings are JSON");
+        }
+        if self.duplicate {
+            out.extend_from_slice(br#","duplicate":true"#);
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+impl batch::Answer for AppliedBody {
+    fn answer(self) -> Response {
+        batch::json_bytes(self.to_json())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use trailspark_core::{ProductOrgId, TargetOrgId};
+
+    use super::*;
+
+    #[test]
+    fn an_answer_is_written_as_serde_json_writes_it() {
+        let plain = AppliedBody {
+            success: true,
+            product_org_id: ProductOrgId::parse("ws_1").unwrap(),
+            target_org_id: TargetOrgId(7),
+            is_new_org: true,
+            changed: true,
+            unchanged_reason: None,
+            warnings: Vec::new(),
+            duplicate: false,
+        };
+        let mut cases = vec![plain.clone()];
+        for reason in [UnchangedReason::SameValues, UnchangedReason::OlderEvent] {
+            cases.push(AppliedBody {
+                product_org_id: ProductOrgId::parse("quote \" back\\ tab\t caf\u{e9} \u{1}")
+                    .unwrap(),
+                target_org_id: TargetOrgId(-12_345_678_901),
+                is_new_org: false,
+                changed: false,
+                unchanged_reason: Some(reason),
+                warnings: vec![Warning::unresolved_path(
+                    "plan",
+                    "traits.plna",
+                    "traits.plan",
+                )],
+                duplicate: true,
+                ..plain.clone()
+            });
+        }
+        for body in cases {
+            let written = String::from_utf8(body.to_json()).unwrap();
+            assert_eq!(written, serde_json::to_string(&body).unwrap());
+        }
+    }
 }
