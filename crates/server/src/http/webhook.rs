@@ -197,9 +197,12 @@ fn check_api_secret(key: &IngestKey, headers: &HeaderMap) -> Result<(), ApiError
 }
 
 pub(crate) fn require_json(headers: &HeaderMap) -> Result<(), ApiError> {
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+    let content_type = headers.get(header::CONTENT_TYPE);
+    // What nearly every sender sends, taken before the general reading below.
+    if content_type.is_some_and(|v| v.as_bytes() == b"application/json") {
+        return Ok(());
+    }
+    let content_type = content_type.and_then(|v| v.to_str().ok());
     // Compared without lower-casing into a new string: every webhook request asks this.
     let essence = content_type
         .and_then(|ct| ct.split(';').next())
