@@ -45,6 +45,9 @@ pub struct IngestKey {
     last_noted: AtomicI64,
     /// Its update counters of `/metrics`, found once rather than by label at every request.
     pub counters: std::sync::OnceLock<crate::metrics::KeyCounters>,
+    /// The payloads kept in the delivery log in the current minute: see
+    /// [`crate::deliveries::PayloadBudget`].
+    pub(crate) payloads_kept: std::sync::atomic::AtomicU64,
 }
 
 /// The in-memory key cache of one server.
@@ -207,6 +210,7 @@ fn compile(record: ApiKeyRecord, presented: &str, hash: [u8; 32]) -> Result<Inge
         hash,
         last_noted: AtomicI64::new(i64::MIN),
         counters: std::sync::OnceLock::new(),
+        payloads_kept: std::sync::atomic::AtomicU64::new(0),
     })
 }
 
@@ -224,12 +228,11 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn a_compiled_key_holds_its_current_template_and_its_version() {
+    fn key(id: &str) -> IngestKey {
         let template = PayloadTemplate::preset(EndpointType::ProductOrgUpdates, Preset::Flat);
         let record = ApiKeyRecord {
             tenant_id: TenantId(1),
-            id: ApiKeyId("key_1".into()),
+            id: ApiKeyId(id.into()),
             name: "test".into(),
             endpoint_type: EndpointType::ProductOrgUpdates,
             prefix: "tsk_po_ab".into(),
@@ -242,7 +245,34 @@ mod tests {
             secret_hash: None,
             hmac_secret_sealed: None,
         };
-        let key = compile(record, "tsk_po_abc", hash_credential("tsk_po_abc")).unwrap();
+        compile(record, "tsk_po_abc", hash_credential("tsk_po_abc")).unwrap()
+    }
+
+    #[test]
+    fn a_compiled_key_holds_its_current_template_and_its_version() {
+        let key = key("key_1");
+        let template = PayloadTemplate::preset(EndpointType::ProductOrgUpdates, Preset::Flat);
         assert_eq!((key.template, key.template_version), (template, 4));
+    }
+
+    #[test]
+    fn each_key_keeps_its_first_payloads_of_each_minute() {
+        let budget = crate::deliveries::PayloadBudget::new(2);
+        let (one, other) = (key("key_1"), key("key_2"));
+        let at = |s: i64| DateTime::from_timestamp(1_764_000_000 + s, 0).unwrap();
+        let taken = |key: &IngestKey, s: i64| budget.take(key, at(s));
+        assert_eq!(
+            [taken(&one, 0), taken(&one, 1), taken(&one, 59)],
+            [true, true, false]
+        );
+        assert!(taken(&other, 2), "another key counts its own");
+        assert_eq!(
+            [taken(&one, 60), taken(&one, 61), taken(&one, 62)],
+            [true, true, false]
+        );
+        assert!(
+            crate::deliveries::PayloadBudget::new(0).take(&one, at(63)),
+            "0: no limit"
+        );
     }
 }

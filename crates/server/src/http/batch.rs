@@ -141,7 +141,11 @@ impl<J: Json> Logging<'_, J> {
     /// The entry of an element (`index` in an array body) extracted into the `n`th update:
     /// its payload kept while the key's budget allows.
     fn update(&self, index: Option<u32>, item: &J, n: usize) -> NewDelivery {
-        let keep = self.replay_of.is_some() || self.app.payload_budget.take(&self.accepted.key);
+        let keep = self.replay_of.is_some()
+            || self
+                .app
+                .payload_budget
+                .take(&self.accepted.key, self.accepted.received_at);
         NewDelivery {
             index,
             payload: keep.then(|| deliveries::payload_text(item)),
