@@ -238,3 +238,50 @@ async fn wrong_method_405_with_allow_and_json() {
         .await;
     assert_error(s, &b, StatusCode::NOT_FOUND, "not_found", "unknown path");
 }
+
+/// The server answers a product org webhook's POST before its router when the key needs no
+/// decoding; a key sent with percent-escapes goes through the router. Both are one webhook:
+/// the same key, store, answer and headers.
+#[tokio::test]
+async fn a_key_with_percent_escapes_is_the_same_webhook() {
+    let app = TestApp::spawn().await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    let escaped = key.api_key.replace('_', "%5F");
+    assert_ne!(escaped, key.api_key, "the key has an underscore to escape");
+    let group = json!({"type": "group", "groupId": "ws_esc", "traits": {"plan": "pro"}});
+    let mut answers = Vec::new();
+    for k in [escaped.as_str(), key.api_key.as_str()] {
+        let response = app
+            .client
+            .post(app.webhook_url(k))
+            .json(&group)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{k}");
+        let headers = response.headers().clone();
+        assert_eq!(headers["content-type"], "application/json", "{k}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{k}");
+        assert!(headers.contains_key("x-request-id"), "{k}");
+        answers.push(response.json::<Value>().await.unwrap());
+    }
+    assert_eq!(answers[0]["isNewOrg"], json!(true), "{answers:?}");
+    assert_eq!(answers[1]["isNewOrg"], json!(false), "one org: {answers:?}");
+    assert_eq!(answers[0]["productOrgId"], answers[1]["productOrgId"]);
+    assert_eq!(answers[0]["targetOrgId"], answers[1]["targetOrgId"]);
+
+    let (s, b) = post_raw(
+        &app,
+        &format!("{}/more", key.api_key),
+        Some("application/json"),
+        GROUP,
+    )
+    .await;
+    assert_error(
+        s,
+        &b,
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "a path past the key",
+    );
+}

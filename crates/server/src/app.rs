@@ -220,7 +220,7 @@ impl Server {
         crate::connections::serve_until(
             (
                 listener,
-                crate::http::router(app.clone(), config.request_timeout),
+                crate::http::served(app.clone(), config.request_timeout),
             ),
             metrics,
             crate::connections::ConnectionLimits::of(&config),

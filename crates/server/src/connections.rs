@@ -67,10 +67,38 @@ impl ConnectionLimits {
     }
 }
 
+/// What a listener serves: axum's router, or the main one with its webhook before it
+/// ([`crate::http::Served`]).
+pub(crate) trait Serves:
+    tower::Service<
+        axum::extract::Request,
+        Response = axum::response::Response,
+        Error = std::convert::Infallible,
+        Future: Send + 'static,
+    > + Clone
+    + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<S> Serves for S where
+    S: tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+            Future: Send + 'static,
+        > + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
+
 /// Serves `main` (a listener and what it serves) and `metrics`, if any, until `shutdown`
 /// completes; returns once both have answered their requests in flight.
 pub(crate) async fn serve_until(
-    main: (TcpListener, axum::Router),
+    main: (TcpListener, impl Serves),
     metrics: Option<(TcpListener, axum::Router)>,
     limits: ConnectionLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -137,7 +165,7 @@ fn open_file_limit(limits: &str) -> Option<u64> {
 /// no timer.
 async fn serve(
     listener: TcpListener,
-    router: axum::Router,
+    router: impl Serves,
     limits: ConnectionLimits,
     shutdown: CancellationToken,
 ) {
@@ -239,7 +267,7 @@ impl Connection {
         mut self,
         stream: TcpStream,
         peer: SocketAddr,
-        router: axum::Router,
+        router: impl Serves,
         builder: Arc<Builder<TokioExecutor>>,
         limits: ConnectionLimits,
         shutdown: CancellationToken,

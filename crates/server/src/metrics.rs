@@ -22,16 +22,22 @@ pub struct RouteLabels {
     pub status: u16,
 }
 
-/// A request's route template (`unmatched` for none), held as axum has it so that counting a
-/// request allocates nothing.
+/// A request's route template (`unmatched` for none), held as axum has it, or as a constant
+/// for a route served before axum's router, so that counting a request allocates nothing.
 #[derive(Clone, Debug)]
-pub struct Route(pub Option<axum::extract::MatchedPath>);
+pub enum Route {
+    Matched(axum::extract::MatchedPath),
+    Fixed(&'static str),
+    Unmatched,
+}
 
 impl Route {
-    fn as_str(&self) -> &str {
-        self.0
-            .as_ref()
-            .map_or("unmatched", axum::extract::MatchedPath::as_str)
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Matched(path) => path.as_str(),
+            Self::Fixed(path) => path,
+            Self::Unmatched => "unmatched",
+        }
     }
 }
 

@@ -89,20 +89,19 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The routes of one source file: the path literal after each `.route(`, with each routing
-/// function (`get(`, `post(`, …) called inside that call's parentheses.
+/// The routes of one source file: the path literal after each `.route(` (or the literal of
+/// the file's `const` it names), with each routing function (`get(`, `post(`, …) called inside
+/// that call's parentheses.
 fn routes_in(source: &str) -> Vec<Route> {
     let mut out = Vec::new();
     for (at, _) in source.match_indices(".route(") {
         let call = &source[at + ".route(".len()..];
         let arguments = &call[..closing_paren(call)];
-        // A path given by an expression is named by the expression, in angle brackets.
+        let first = arguments.split(',').next().unwrap_or_default().trim();
+        // A path given by another expression is named by the expression, in angle brackets.
         let path = match arguments.trim_start().strip_prefix('"') {
             Some(literal) => literal.split('"').next().unwrap_or_default().to_owned(),
-            None => format!(
-                "<{}>",
-                arguments.split(',').next().unwrap_or_default().trim()
-            ),
+            None => const_str(source, first).unwrap_or_else(|| format!("<{first}>")),
         };
         for method in ["get", "post", "put", "delete", "patch"] {
             let called = arguments
@@ -119,6 +118,13 @@ fn routes_in(source: &str) -> Vec<Route> {
         }
     }
     out
+}
+
+/// The literal of `const NAME: &str = "…";` in `source`.
+fn const_str(source: &str, name: &str) -> Option<String> {
+    let declared = format!("const {name}: &str = \"");
+    let (_, rest) = source.split_once(&declared)?;
+    rest.split('"').next().map(str::to_owned)
 }
 
 /// The index of the `)` that closes a call whose arguments `text` starts with (parentheses

@@ -12,7 +12,7 @@ use super::open::ConnectionState;
 /// `router` for one connection: each request carries the peer address (for limits per client,
 /// such as sign-in failures) and counts as in flight until its answer's body is dropped.
 pub(super) fn service(
-    router: axum::Router,
+    router: impl super::Serves,
     peer: SocketAddr,
     state: Arc<ConnectionState>,
 ) -> hyper_util::service::TowerToHyperService<

@@ -5,7 +5,7 @@
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use serde::Serialize;
@@ -20,37 +20,64 @@ use super::webhook::{accept, parse, record};
 use crate::app::App;
 use crate::error::ApiError;
 
+/// The product org webhook's route.
+pub(crate) const ROUTE: &str = "/api/product-orgs/webhook/{api_key}";
+
 /// Routes of the product org webhook.
 pub fn router() -> Router<App> {
-    Router::new().route(
-        "/api/product-orgs/webhook/{api_key}",
-        post(product_org_webhook),
-    )
+    Router::new().route(ROUTE, post(routed))
 }
 
-async fn product_org_webhook(
+/// The key of a POST to the product org webhook, when reading it needs no router: the one
+/// path segment after the route's prefix, with no percent-escape to decode (so it is what
+/// `Path` would give). [`super::Served`] answers such requests before the router.
+pub(crate) fn plain_key<B>(request: &axum::http::Request<B>) -> Option<&str> {
+    key_in(request.method(), request.uri())
+}
+
+fn key_in<'u>(method: &axum::http::Method, uri: &'u axum::http::Uri) -> Option<&'u str> {
+    const PREFIX: &str = "/api/product-orgs/webhook/";
+    if method != axum::http::Method::POST {
+        return None;
+    }
+    let key = uri.path().strip_prefix(PREFIX)?;
+    (!key.is_empty() && !key.contains(['/', '%'])).then_some(key)
+}
+
+/// Answers a request [`plain_key`] takes, as the routed handler would.
+pub(crate) async fn answer_plain(app: App, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let key = key_in(&parts.method, &parts.uri).unwrap_or_default();
+    product_org_webhook(&app, key, &parts.headers, body)
+        .await
+        .into_response()
+}
+
+async fn routed(
     State(app): State<App>,
     Path(api_key): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let checked = accept(
-        &app,
-        &api_key,
-        EndpointType::ProductOrgUpdates,
-        &headers,
-        body,
-    )
-    .await?;
-    let accepted = parse(&app, &api_key, &checked).await?;
+    product_org_webhook(&app, &api_key, &headers, body).await
+}
+
+async fn product_org_webhook(
+    app: &App,
+    api_key: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let checked = accept(app, api_key, EndpointType::ProductOrgUpdates, headers, body).await?;
+    let accepted = parse(app, api_key, &checked).await?;
     let logging = Logging {
-        app: &app,
+        app,
         accepted: &accepted,
         intake: Intake::Webhook,
         replay_of: None,
     };
     let result = apply_product_org_updates(&logging).await;
-    record(&app, &accepted);
+    record(app, &accepted);
     result
 }
 
