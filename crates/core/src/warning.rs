@@ -155,13 +155,14 @@ impl UnlinkedReason {
 }
 
 /// Adds to each update of one request whose productOrgId another of its updates carries too
-/// the `duplicate_in_batch` warning; `indexes[n]` is update `n`'s index in the body.
-pub fn warn_duplicates_in_batch(updates: &mut [Update], indexes: &[u32]) {
+/// the `duplicate_in_batch` warning; `indexes()[n]` is update `n`'s index in the body (asked
+/// only of a request of several updates).
+pub fn warn_duplicates_in_batch(updates: &mut [Update], indexes: impl FnOnce() -> Vec<u32>) {
     if updates.len() < 2 {
         return;
     }
     let ids: Vec<&ProductOrgId> = updates.iter().map(|u| &u.product_org_id).collect();
-    let warnings = duplicates_in_batch(&ids, indexes);
+    let warnings = duplicates_in_batch(&ids, &indexes());
     for (update, warning) in updates.iter_mut().zip(warnings) {
         update.warnings.extend(warning);
     }

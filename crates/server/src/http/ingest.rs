@@ -102,7 +102,7 @@ pub(crate) async fn apply_product_org_updates<J: Json + Serialize>(
         Ok(Element::Update(update))
     };
     let store = async |mut updates: Vec<trailspark_core::Update>, log: RequestLog| {
-        warn_duplicates_in_batch(&mut updates, &log.update_indexes());
+        warn_duplicates_in_batch(&mut updates, || log.update_indexes());
         let request = IngestRequest {
             key_id: key.id.clone(),
             received_at: accepted.received_at,
