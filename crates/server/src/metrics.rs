@@ -22,12 +22,13 @@ pub struct RouteLabels {
     pub status: u16,
 }
 
-/// A request's route template (`unmatched` for none), held as axum has it, or as a constant
-/// for a route served before axum's router, so that counting a request allocates nothing.
+/// A request's route template (`unmatched` for none), held as axum has it, so that counting a
+/// request allocates nothing; the product org webhook served before axum's router is named
+/// apart (`crate::http::Served`).
 #[derive(Clone, Debug)]
 pub enum Route {
     Matched(axum::extract::MatchedPath),
-    Fixed(&'static str),
+    ProductOrgWebhook,
     Unmatched,
 }
 
@@ -35,7 +36,7 @@ impl Route {
     pub fn as_str(&self) -> &str {
         match self {
             Self::Matched(path) => path.as_str(),
-            Self::Fixed(path) => path,
+            Self::ProductOrgWebhook => crate::http::ingest::ROUTE,
             Self::Unmatched => "unmatched",
         }
     }
@@ -115,9 +116,24 @@ pub struct Metrics {
     pub duplicates: Family<KeyLabels, Counter>,
     pub refused: Family<RefusedLabels, Counter>,
     pub store_errors: Family<ErrorLabels, Counter>,
+    /// `requests` of the product org webhook's 200s, most requests by far: found once.
+    webhook_ok: std::sync::OnceLock<Counter>,
 }
 
 impl Metrics {
+    /// Counts a request answered with `status`.
+    pub fn answered(&self, route: Route, status: u16) {
+        let labels = |route| RouteLabels { route, status };
+        if matches!(route, Route::ProductOrgWebhook) && status == 200 {
+            let ok = self
+                .webhook_ok
+                .get_or_init(|| self.requests.get_or_create(&labels(route)).clone());
+            ok.inc();
+            return;
+        }
+        self.requests.get_or_create(&labels(route)).inc();
+    }
+
     pub fn new(store: Arc<dyn Store>) -> Self {
         let mut registry = Registry::with_prefix("trailspark");
         let requests = Family::<RouteLabels, Counter>::default();
@@ -167,6 +183,7 @@ impl Metrics {
             duplicates,
             refused,
             store_errors,
+            webhook_ok: std::sync::OnceLock::new(),
         }
     }
 
