@@ -80,19 +80,20 @@ pub(crate) trait Serves:
     + Sync
     + 'static
 {
+    /// Whether what serves `request` may read the client's address (`ConnectInfo`, which
+    /// costs each request a map of extensions of its own).
+    fn wants_peer(&self, _request: &axum::extract::Request) -> bool {
+        true
+    }
 }
 
-impl<S> Serves for S where
-    S: tower::Service<
-            axum::extract::Request,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-            Future: Send + 'static,
-        > + Clone
-        + Send
-        + Sync
-        + 'static
-{
+impl Serves for axum::Router {}
+
+impl Serves for crate::http::Served {
+    /// The product org webhook answered before the router reads no address.
+    fn wants_peer(&self, request: &axum::extract::Request) -> bool {
+        crate::http::ingest::plain_key(request).is_none()
+    }
 }
 
 /// Serves `main` (a listener and what it serves) and `metrics`, if any, until `shutdown`

@@ -1,4 +1,4 @@
-//! The service of one connection: requests carry the peer address, and count as in flight
+//! The service of one connection: requests carry the peer address (when asked), and count as in flight
 //! (for the idle timer) until their answer has been written.
 
 use std::convert::Infallible;
@@ -10,7 +10,8 @@ use std::task::{Context, Poll};
 use super::open::ConnectionState;
 
 /// `router` for one connection: each request carries the peer address (for limits per client,
-/// such as sign-in failures) and counts as in flight until its answer's body is dropped.
+/// such as sign-in failures) unless what serves it reads none, and counts as in flight until
+/// its answer's body is dropped.
 pub(super) fn service(
     router: impl super::Serves,
     peer: SocketAddr,
@@ -26,12 +27,15 @@ pub(super) fn service(
         + 'static,
 > {
     use tower::ServiceExt;
+    let asked = router.clone();
     let service = router
         .map_request(move |request: hyper::Request<hyper::body::Incoming>| {
             let mut request = request.map(axum::body::Body::new);
-            request
-                .extensions_mut()
-                .insert(axum::extract::ConnectInfo(peer));
+            if asked.wants_peer(&request) {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+            }
             request
         })
         .map_future(move |answer| {
