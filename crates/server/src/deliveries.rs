@@ -82,9 +82,8 @@ impl PayloadBudget {
 /// An update's payload as the log keeps it: credentials taken out (a `/v1` body carries its
 /// `writeKey`), cut to [`Delivery::MAX_PAYLOAD`] bytes.
 pub fn payload_text<J: Json>(value: &J) -> String {
-    let mut kept = value.to_value();
-    trailspark_core::redact::redact(&mut kept, &[]);
-    trailspark_store::cut(kept.to_string(), Delivery::MAX_PAYLOAD)
+    let kept = trailspark_core::redact::redacted_text(value, &[]);
+    trailspark_store::cut(kept, Delivery::MAX_PAYLOAD)
 }
 
 /// What the log says of a refusal: the answer's status, code and message.
