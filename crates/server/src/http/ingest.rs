@@ -35,8 +35,10 @@ pub(crate) fn plain_key<B>(request: &axum::http::Request<B>) -> Option<&str> {
     key_in(request.method(), request.uri())
 }
 
+/// The route's path before its key.
+const PREFIX: &str = "/api/product-orgs/webhook/";
+
 fn key_in<'u>(method: &axum::http::Method, uri: &'u axum::http::Uri) -> Option<&'u str> {
-    const PREFIX: &str = "/api/product-orgs/webhook/";
     if method != axum::http::Method::POST {
         return None;
     }
@@ -48,10 +50,11 @@ fn key_in<'u>(method: &axum::http::Method, uri: &'u axum::http::Uri) -> Option<&
     (!key.is_empty() && plain).then_some(key)
 }
 
-/// Answers a request [`plain_key`] takes, as the routed handler would.
+/// Answers a request [`plain_key`] took, as the routed handler would.
 pub(crate) async fn answer_plain(app: App, request: axum::extract::Request) -> Response {
     let (parts, body) = request.into_parts();
-    let key = key_in(&parts.method, &parts.uri).unwrap_or_default();
+    // Taken already: the rest of the path is the key.
+    let key = parts.uri.path().strip_prefix(PREFIX).unwrap_or_default();
     product_org_webhook(&app, key, &parts.headers, body)
         .await
         .into_response()
