@@ -80,19 +80,22 @@ pub(crate) trait Serves:
     + Sync
     + 'static
 {
-    /// Whether what serves `request` may read the client's address (`ConnectInfo`, which
-    /// costs each request a map of extensions of its own).
-    fn wants_peer(&self, _request: &axum::extract::Request) -> bool {
-        true
+    /// This service for the requests of one connection, from `peer`, when it gives them the
+    /// client's address (`ConnectInfo`) itself; `None` when the connection must put it on
+    /// each request.
+    fn for_peer(&self, _peer: std::net::SocketAddr) -> Option<Self> {
+        None
     }
 }
 
 impl Serves for axum::Router {}
 
 impl Serves for crate::http::Served {
-    /// The product org webhook answered before the router reads no address.
-    fn wants_peer(&self, request: &axum::extract::Request) -> bool {
-        crate::http::ingest::plain_key(request).is_none()
+    /// `Served` gives the address only to what may read it: the product org webhook it
+    /// answers before the router reads none, and an extensions map of its own cost each
+    /// request some 500 instructions.
+    fn for_peer(&self, peer: std::net::SocketAddr) -> Option<Self> {
+        Some(self.for_client(peer))
     }
 }
 

@@ -1,4 +1,4 @@
-//! The service of one connection: requests carry the peer address (when asked), and count as in flight
+//! The service of one connection: requests carry the peer address where it is read, and count as in flight
 //! (for the idle timer) until their answer has been written.
 
 use std::convert::Infallible;
@@ -10,8 +10,8 @@ use std::task::{Context, Poll};
 use super::open::ConnectionState;
 
 /// `router` for one connection: each request carries the peer address (for limits per client,
-/// such as sign-in failures) unless what serves it reads none, and counts as in flight until
-/// its answer's body is dropped.
+/// such as sign-in failures; [`super::Serves::for_peer`] gives it where it is read), and
+/// counts as in flight until its answer's body is dropped.
 pub(super) fn service(
     router: impl super::Serves,
     peer: SocketAddr,
@@ -27,11 +27,14 @@ pub(super) fn service(
         + 'static,
 > {
     use tower::ServiceExt;
-    let asked = router.clone();
+    let (router, give_peer) = match router.for_peer(peer) {
+        Some(own) => (own, false),
+        None => (router, true),
+    };
     let service = router
         .map_request(move |request: hyper::Request<hyper::body::Incoming>| {
             let mut request = request.map(axum::body::Body::new);
-            if asked.wants_peer(&request) {
+            if give_peer {
                 request
                     .extensions_mut()
                     .insert(axum::extract::ConnectInfo(peer));

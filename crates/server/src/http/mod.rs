@@ -204,6 +204,8 @@ impl RequestContext {
 pub(crate) struct Served {
     router: Router,
     context: RequestContext,
+    /// The client of the connection it serves, for what the router serves.
+    peer: Option<std::net::SocketAddr>,
 }
 
 /// [`router`] with the product org webhook taken before it.
@@ -214,6 +216,17 @@ pub(crate) fn served(app: App, request_timeout: std::time::Duration) -> Served {
             app,
             request_timeout,
         },
+        peer: None,
+    }
+}
+
+impl Served {
+    /// The same, serving a connection from `peer`.
+    pub(crate) fn for_client(&self, peer: std::net::SocketAddr) -> Self {
+        Self {
+            peer: Some(peer),
+            ..self.clone()
+        }
     }
 }
 
@@ -226,8 +239,13 @@ impl tower::Service<Request> for Served {
         tower::Service::<Request>::poll_ready(&mut self.router, cx)
     }
 
-    fn call(&mut self, request: Request) -> Answering {
+    fn call(&mut self, mut request: Request) -> Answering {
         if ingest::plain_key(&request).is_none() {
+            if let Some(peer) = self.peer {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+            }
             return Box::pin(self.router.call(request));
         }
         let app = self.context.app.clone();
