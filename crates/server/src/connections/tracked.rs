@@ -1,5 +1,5 @@
-//! The service of one connection: requests carry the peer address where it is read, and count as in flight
-//! (for the idle timer) until their answer has been written.
+//! The service of one connection: requests carry the peer address where it is read, and
+//! count as in flight (for the idle timer) until their answer has been written.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

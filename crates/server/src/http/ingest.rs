@@ -224,6 +224,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_fast_path_takes_the_routes_own_paths() {
+        assert_eq!(ROUTE.strip_prefix(PREFIX), Some("{api_key}"));
+        let post = |path: &str| {
+            let request = axum::http::Request::post(path).body(()).unwrap();
+            plain_key(&request).map(str::to_owned)
+        };
+        assert_eq!(
+            post("/api/product-orgs/webhook/tsk_po_1").as_deref(),
+            Some("tsk_po_1")
+        );
+        for routed in [
+            "/api/product-orgs/webhook/",
+            "/api/product-orgs/webhook/tsk%5Fpo_1",
+            "/api/product-orgs/webhook/tsk_po_1/",
+            "/api/signals/webhook/tsk_sig_1",
+        ] {
+            assert_eq!(post(routed), None, "{routed}");
+        }
+        let get = axum::http::Request::get("/api/product-orgs/webhook/k")
+            .body(())
+            .unwrap();
+        assert_eq!(plain_key(&get), None);
+    }
+
+    #[test]
     fn an_answer_is_written_as_serde_json_writes_it() {
         let plain = AppliedBody {
             success: true,
