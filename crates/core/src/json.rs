@@ -352,4 +352,4 @@ impl Serialize for Doc<'_> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -186,6 +186,7 @@ mod tests {
     use serde_json::{json, Value};
 
     use super::*;
+    use crate::json::tests::any_json;
     use crate::json::Doc;
 
     /// `payload` redacted, read back.
@@ -292,23 +293,6 @@ mod tests {
         let mut payload = original.clone();
         redact(&mut payload, &["", "tss_secret"]);
         assert_eq!(payload, original);
-    }
-
-    fn any_json() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Null),
-            any::<bool>().prop_map(Value::from),
-            any::<i64>().prop_map(Value::from),
-            (-1e6f64..1e6).prop_map(Value::from),
-            "[a-z\"\\\\\u{1}\u{e9}]{0,6}".prop_map(Value::from),
-        ];
-        leaf.prop_recursive(4, 48, 6, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::vec(("[a-c\"\\\\]{0,3}", inner), 0..8)
-                    .prop_map(|members| { Value::Object(members.into_iter().collect()) }),
-            ]
-        })
     }
 
     proptest! {

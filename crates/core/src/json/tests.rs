@@ -151,7 +151,8 @@ fn nesting_is_bounded_as_for_a_value() {
     assert!(Doc::parse(deep.as_bytes()).is_err());
 }
 
-fn any_json() -> impl Strategy<Value = Value> {
+/// Any JSON: numbers of every kind, strings with escapes, keys with quotes, dots, backslashes.
+pub(crate) fn any_json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::from),
@@ -160,10 +161,15 @@ fn any_json() -> impl Strategy<Value = Value> {
         (-1e6f64..1e6).prop_map(Value::from),
         ".{0,8}".prop_map(Value::from),
     ];
-    leaf.prop_recursive(4, 48, 6, |inner| {
+    json_of(leaf.boxed(), "[a-c\"\\\\.]{0,3}")
+}
+
+/// Arrays and objects of `leaf` values, keys drawn from the `keys` pattern, up to four deep.
+fn json_of(leaf: BoxedStrategy<Value>, keys: &'static str) -> impl Strategy<Value = Value> {
+    leaf.prop_recursive(4, 48, 6, move |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec(("[a-c\"\\\\.]{0,3}", inner), 0..8)
+            prop::collection::vec((keys, inner), 0..8)
                 .prop_map(|members| json!(members.into_iter().collect::<Map<_, _>>())),
         ]
     })
@@ -302,13 +308,7 @@ fn scannable_json() -> impl Strategy<Value = Value> {
         (-3i64..10).prop_map(Value::from),
         "[a-z \u{e9}\u{1f600}]{0,4}".prop_map(Value::from),
     ];
-    leaf.prop_recursive(4, 48, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::vec(("[a-c]{0,2}", inner), 0..8)
-                .prop_map(|members| json!(members.into_iter().collect::<Map<_, _>>())),
-        ]
-    })
+    json_of(leaf.boxed(), "[a-c]{0,2}")
 }
 
 proptest! {
