@@ -48,8 +48,8 @@ impl Default for Retention {
 /// Which payloads of updates that were not refused are kept: the first
 /// [`Retention::payloads_per_minute`] of each key in each minute, so that a busy key's log
 /// shows what it receives without writing every body it is sent twice. The count is the key's
-/// own (`IngestKey::payloads_kept`, one atomic word: a lock and a map lookup were a tenth of
-/// a webhook request's own work); a key read again from the store starts its minute afresh.
+/// own (`IngestKey::payloads_kept`, one atomic word, where a lock and a map lookup cost each
+/// request some 450 instructions); a key read again from the store starts its minute afresh.
 pub struct PayloadBudget {
     per_minute: u32,
 }
