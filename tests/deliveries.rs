@@ -184,6 +184,28 @@ async fn bad_filters_are_refused_with_what_is_wrong() {
     }
 }
 
+/// The server drops the keys it holds whenever any key changes (another key created, here)
+/// and reads them again: a key's count of the minute's kept payloads stays.
+#[tokio::test]
+async fn the_payload_budget_holds_when_the_server_reads_its_keys_again() {
+    // The three requests fall in one minute: not in its last ten seconds.
+    let second = chrono::Utc::now().timestamp() % 60;
+    if second >= 50 {
+        tokio::time::sleep(std::time::Duration::from_secs((61 - second) as u64)).await;
+    }
+    let app = TestApp::spawn_with(&["--delivery-payloads-per-minute", "2"]).await;
+    let key = app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    send_groups(&app, &key.api_key, 2).await;
+    app.key(&["--type", "product-org-updates", "--preset", "segment"]);
+    // The server looks for key changes every second.
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    let (status, answer) = app.post(&key.api_key, &group("ws_late", "pro")).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let log = log_of(&app, &key.id, "").await;
+    let kept: Vec<_> = log.iter().map(|d| d["hasPayload"].clone()).collect();
+    assert_eq!(kept, [json!(false), json!(true), json!(true)], "{log:?}");
+}
+
 #[tokio::test]
 async fn the_log_keeps_the_newest_entries_per_key_and_payloads_within_the_budget() {
     let mut app = TestApp::spawn_with(&["--delivery-payloads-per-minute", "2"]).await;

@@ -49,7 +49,7 @@ impl Default for Retention {
 /// [`Retention::payloads_per_minute`] of each key in each minute, so that a busy key's log
 /// shows what it receives without writing every body it is sent twice. The count is the key's
 /// own (`IngestKey::payloads_kept`, one atomic word, where a lock and a map lookup cost each
-/// request some 450 instructions); a key read again from the store starts its minute afresh.
+/// request some 450 instructions), kept by the key ring across its reloads of the key.
 pub struct PayloadBudget {
     per_minute: u32,
 }

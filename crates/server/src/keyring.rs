@@ -45,9 +45,9 @@ pub struct IngestKey {
     last_noted: AtomicI64,
     /// Its update counters of `/metrics`, found once rather than by label at every request.
     pub counters: std::sync::OnceLock<crate::metrics::KeyCounters>,
-    /// The payloads kept in the delivery log in the current minute: see
-    /// [`crate::deliveries::PayloadBudget`].
-    pub(crate) payloads_kept: std::sync::atomic::AtomicU64,
+    /// The payloads kept in the delivery log in the current minute, shared with the ring
+    /// (`KeyRing::kept`): see [`crate::deliveries::PayloadBudget`].
+    pub(crate) payloads_kept: Arc<AtomicU64>,
 }
 
 /// The in-memory key cache of one server.
@@ -61,6 +61,10 @@ pub struct KeyRing {
     /// put the stale key back after it.
     generation: AtomicU64,
     last_used: Mutex<HashMap<(TenantId, ApiKeyId), DateTime<Utc>>>,
+    /// Each key's count of payloads kept this minute (`IngestKey::payloads_kept`), by the
+    /// key's hash: it outlives the compiled key, which `forget_all` drops whenever any key
+    /// changes, so the delivery log's budget holds across those.
+    kept: Mutex<HashMap<[u8; 32], Arc<AtomicU64>, foldhash::fast::RandomState>>,
 }
 
 impl KeyRing {
@@ -72,6 +76,7 @@ impl KeyRing {
             revision: AtomicI64::new(i64::MIN),
             generation: AtomicU64::new(0),
             last_used: Mutex::default(),
+            kept: Mutex::default(),
         }
     }
 
@@ -117,7 +122,10 @@ impl KeyRing {
         }
         let generation = self.generation.load(Ordering::Acquire);
         let compiled = match self.store.api_key_by_hash(&hash).await? {
-            Some(record) => Some(Arc::new(compile(record, presented, hash)?)),
+            Some(record) => {
+                let kept = self.kept_count(hash);
+                Some(Arc::new(compile(record, presented, hash, kept)?))
+            }
             None => None,
         };
         let mut slots = self.slots.write().expect("key ring lock");
@@ -128,6 +136,16 @@ impl KeyRing {
             slots.insert(hash, compiled.clone());
         }
         Ok(compiled)
+    }
+
+    /// The count of payloads kept of the key whose hash is `hash`.
+    fn kept_count(&self, hash: [u8; 32]) -> Arc<AtomicU64> {
+        let mut kept = self.kept.lock().expect("kept payloads lock");
+        if kept.len() >= MAX_REMEMBERED {
+            // Those of keys no longer compiled: a minute's count no longer matters by then.
+            kept.retain(|_, count| Arc::strong_count(count) > 1);
+        }
+        Arc::clone(kept.entry(hash).or_default())
     }
 
     /// Drops every remembered key.
@@ -181,11 +199,16 @@ impl IngestKey {
             hmac_secret_sealed: None,
             ..record
         };
-        compile(record, "", hash)
+        compile(record, "", hash, Arc::default())
     }
 }
 
-fn compile(record: ApiKeyRecord, presented: &str, hash: [u8; 32]) -> Result<IngestKey, ApiError> {
+fn compile(
+    record: ApiKeyRecord,
+    presented: &str,
+    hash: [u8; 32],
+    payloads_kept: Arc<AtomicU64>,
+) -> Result<IngestKey, ApiError> {
     let template_json: serde_json::Value = serde_json::from_str(&record.template)
         .with_context(|| format!("stored template of key {} is not JSON", record.id))?;
     let template = PayloadTemplate::from_json(record.endpoint_type, &template_json)
@@ -210,7 +233,7 @@ fn compile(record: ApiKeyRecord, presented: &str, hash: [u8; 32]) -> Result<Inge
         hash,
         last_noted: AtomicI64::new(i64::MIN),
         counters: std::sync::OnceLock::new(),
-        payloads_kept: std::sync::atomic::AtomicU64::new(0),
+        payloads_kept,
     })
 }
 
@@ -245,7 +268,13 @@ mod tests {
             secret_hash: None,
             hmac_secret_sealed: None,
         };
-        compile(record, "tsk_po_abc", hash_credential("tsk_po_abc")).unwrap()
+        compile(
+            record,
+            "tsk_po_abc",
+            hash_credential("tsk_po_abc"),
+            Arc::default(),
+        )
+        .unwrap()
     }
 
     #[test]
