@@ -12,7 +12,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use trailspark_core::step::DedupeWindow;
 use trailspark_core::TenantId;
-use trailspark_store::{CommitCounters, IngestResult, StoreError, StoreResult, WriteHealth};
+use trailspark_store::{
+    BatchFill, CommitCounters, IngestResult, StoreError, StoreResult, Weighed, WriteHealth,
+};
 
 use crate::db::{pg_error, pool_error};
 
@@ -38,7 +40,7 @@ pub(crate) struct Batcher<R, T> {
     workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
-impl<R: Send + Sync + 'static, T: Send + 'static> Batcher<R, T> {
+impl<R: Weighed + Send + Sync + 'static, T: Send + 'static> Batcher<R, T> {
     /// Starts `options.writers` workers, each committing up to `options.max_batch` requests
     /// at a time with `apply`, counting its commits in `stats` and recording the transactions
     /// that fail in `health`; at most `options.queue_capacity` requests wait (beyond, 503).
@@ -118,7 +120,7 @@ struct Writer<R, T> {
     window: DedupeWindow,
 }
 
-async fn work<R: Send + Sync, T: Send>(
+async fn work<R: Weighed + Send + Sync, T: Send>(
     writer: Writer<R, T>,
     queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job<R, T>>>>,
     max_batch: usize,
@@ -130,10 +132,15 @@ async fn work<R: Send + Sync, T: Send>(
             let Some(first) = queue.recv().await else {
                 return;
             };
+            let mut fill = BatchFill::new(max_batch);
+            let mut more = fill.take(first.request.weight());
             let mut batch = vec![first];
-            while batch.len() < max_batch {
+            while more {
                 match queue.try_recv() {
-                    Ok(job) => batch.push(job),
+                    Ok(job) => {
+                        more = fill.take(job.request.weight());
+                        batch.push(job);
+                    }
                     Err(_) => break,
                 }
             }

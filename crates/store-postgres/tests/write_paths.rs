@@ -48,20 +48,35 @@ fn update_at(
     n: i64,
     received_at: chrono::DateTime<chrono::Utc>,
 ) -> JoinHandle<Answer> {
+    ingest(store, tenant, key, received_at, vec![user_count(org, n)])
+}
+
+/// An update setting `org`'s user count to `n`.
+fn user_count(org: &str, n: i64) -> Update {
+    Update {
+        product_org_id: ProductOrgId::parse(org).expect("org id"),
+        patches: vec![FieldPatch::UserCount(Some(n))],
+        event_at: None,
+        message_id: None,
+        warnings: Vec::new(),
+    }
+}
+
+/// Stores `updates` in one request, in a task of its own.
+fn ingest(
+    store: &Arc<dyn Store>,
+    tenant: TenantId,
+    key: &ApiKeyId,
+    received_at: chrono::DateTime<chrono::Utc>,
+    updates: Vec<Update>,
+) -> JoinHandle<Answer> {
     let (store, key) = (Arc::clone(store), key.clone());
-    let org = ProductOrgId::parse(org).expect("org id");
     tokio::spawn(async move {
         let request = IngestRequest {
             key_id: key,
             received_at,
             webhook_id: None,
-            updates: vec![Update {
-                product_org_id: org,
-                patches: vec![FieldPatch::UserCount(Some(n))],
-                event_at: None,
-                message_id: None,
-                warnings: Vec::new(),
-            }],
+            updates,
             log: None,
         };
         store.ingest(tenant, request).await
@@ -274,6 +289,55 @@ async fn queued_updates_are_committed_in_batches_of_at_most_max_batch() {
             "41 updates at max_batch {max_batch}"
         );
     }
+}
+
+/// Requests queued behind a busy writer are committed in batches of at most `BATCH_UPDATES`
+/// updates as well: three requests of more than half that many take two commits, where
+/// `max_batch` alone would take them in one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_updates_are_committed_in_batches_of_bounded_updates() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let options = PostgresOptions {
+        writers: 1,
+        ..PostgresOptions::default()
+    };
+    let store = open(&database, options).await;
+    let (tenant, key) = tenant_with_key(&store, "heavy").await;
+    applied(update(&store, tenant.id, &key, "ws_held", 0)).await;
+
+    let lock = RowLock::hold(
+        &database,
+        "SELECT 1 FROM product_orgs WHERE product_org_id = 'ws_held' FOR UPDATE",
+    )
+    .await;
+    let before = store.commit_stats();
+    let held = update(&store, tenant.id, &key, "ws_held", 1);
+    lock.waited_for().await;
+    let half = trailspark_store::BATCH_UPDATES / 2 + 1;
+    let queued: Vec<_> = (0..3)
+        .map(|r| {
+            let updates = (0..half).map(|n| user_count(&format!("ws_{r}_{n}"), 1));
+            ingest(&store, tenant.id, &key, arrival(), updates.collect())
+        })
+        .collect();
+    // The one writer is held: the three wait in its queue, in memory, within moments.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    lock.release().await;
+    applied(held).await;
+    for task in queued {
+        applied(task).await;
+    }
+    let after = store.commit_stats();
+    assert_eq!(
+        (
+            after.requests - before.requests,
+            after.commits - before.commits
+        ),
+        (4, 1 + 2),
+        "the held request, then three heavy ones in two batches"
+    );
 }
 
 /// Closing waits until the queued updates are committed and answered: none is lost or refused

@@ -36,7 +36,7 @@ use trailspark_store::{
     HistoryEntry, IngestRequest, IngestResult, Lead, NewAdminToken, NewApiKey, Page, PageRequest,
     ProductOrg, SearchQuery, Session, SignalApplied, SignalRequest, Store, StoreError, StoreResult,
     Swept, Tally, TallyKind, TargetOrg, TargetOrgDetail, TemplateVersion, Tenant, UnlinkedLead,
-    User,
+    User, Weighed,
 };
 
 pub use crate::options::SqliteOptions;
@@ -337,7 +337,9 @@ impl Store for SqliteStore {
 
     async fn ingest(&self, tenant: TenantId, request: IngestRequest) -> StoreResult<IngestResult> {
         self.writer
-            .write(move |conn, mode| ingest::ingest(conn, mode, tenant, &request))
+            .write_weighing(request.weight(), move |conn, mode| {
+                ingest::ingest(conn, mode, tenant, &request)
+            })
             .await
     }
 
@@ -393,7 +395,9 @@ impl Store for SqliteStore {
         request: SignalRequest,
     ) -> StoreResult<IngestResult<SignalApplied>> {
         self.writer
-            .write(move |conn, mode| signals::ingest_signals(conn, mode, tenant, &request))
+            .write_weighing(request.weight(), move |conn, mode| {
+                signals::ingest_signals(conn, mode, tenant, &request)
+            })
             .await
     }
 
@@ -483,7 +487,9 @@ impl Store for SqliteStore {
         rows: Vec<FirmographicsRow>,
     ) -> StoreResult<Vec<Result<TargetOrgId, String>>> {
         self.writer
-            .write(move |conn, mode| target_orgs::import_firmographics(conn, mode, tenant, &rows))
+            .write_weighing(rows.len(), move |conn, mode| {
+                target_orgs::import_firmographics(conn, mode, tenant, &rows)
+            })
             .await
     }
 

@@ -3,6 +3,7 @@
 //! PostgreSQL) implement [`Store`]; nothing above this trait knows which one runs.
 
 mod admin_tokens;
+mod batch;
 pub mod cursor;
 mod deliveries;
 mod error;
@@ -21,6 +22,7 @@ use trailspark_core::{
 };
 
 pub use admin_tokens::{AdminToken, AdminTokenStatus, NewAdminToken};
+pub use batch::{BatchFill, Weighed, BATCH_UPDATES};
 pub use deliveries::{
     cut, Delivery, DeliveryQuery, DeliveryRow, Intake, Logged, NewDelivery, Outcome, Refusal,
     RequestLog, Swept, Verdict,

@@ -337,3 +337,52 @@ async fn a_commit_empties_the_list_of_orgs_a_rollback_forgets() {
         .unwrap();
     assert_eq!(touched, 0);
 }
+
+/// Requests queued behind the writer form batches of at most `BATCH_UPDATES` updates as well
+/// as of `max_batch` requests: three requests of more than half that many take two commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_stops_taking_requests_at_its_updates_bound() {
+    let (store, tenant, _dir) = store().await;
+    let gate = Gate::default();
+    let held = {
+        let (store, gate) = (Arc::clone(&store), gate.clone());
+        tokio::spawn(async move {
+            store
+                .writer
+                .write(move |_, _| {
+                    gate.wait();
+                    Ok(())
+                })
+                .await
+        })
+    };
+    gate.reached().await;
+    let before = store.writer.stats.stats();
+    let half = trailspark_store::BATCH_UPDATES / 2 + 1;
+    let mut queued = Vec::new();
+    for r in 0..3 {
+        let mut heavy = request("ws_0", "pro");
+        heavy.updates = (0..half)
+            .map(|n| request(&format!("ws_{r}_{n}"), "pro").updates.remove(0))
+            .collect();
+        let writing = Arc::clone(&store);
+        queued.push(tokio::spawn(
+            async move { writing.ingest(tenant, heavy).await },
+        ));
+        store.writer.queued_reaches(queued.len()).await;
+    }
+    gate.open();
+    held.await.unwrap().unwrap();
+    for task in queued {
+        assert!(matches!(task.await.unwrap(), Ok(IngestResult::Applied(_))));
+    }
+    let after = store.writer.stats.stats();
+    assert_eq!(
+        (
+            after.commits - before.commits,
+            after.requests - before.requests
+        ),
+        (2, 3),
+        "three heavy requests in two batches"
+    );
+}

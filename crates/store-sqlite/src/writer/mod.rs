@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::mpsc;
-use trailspark_store::{StoreError, StoreResult, WriteHealth};
+use trailspark_store::{BatchFill, StoreError, StoreResult, WriteHealth};
 
 use crate::db::{self, sqlite_error};
 use crate::SqliteOptions;
@@ -193,10 +193,15 @@ fn run(
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_sweep = Instant::now();
     while let Some(first) = queue.blocking_recv() {
+        let mut fill = BatchFill::new(max_batch);
+        let mut more = fill.take(first.weight());
         batch.push(first);
-        while batch.len() < max_batch {
+        while more {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => {
+                    more = fill.take(job.weight());
+                    batch.push(job);
+                }
                 Err(_) => break,
             }
         }

@@ -13,10 +13,13 @@ pub(super) trait Job: Send {
     fn run(&mut self, ctx: &Ctx<'_>, mode: Mode) -> bool;
     /// Answers the caller: the write's own result if the batch committed, else `error`.
     fn finish(self: Box<Self>, batch: Result<(), StoreError>);
+    /// The updates (or signals, or rows) it writes, for [`trailspark_store::BatchFill`].
+    fn weight(&self) -> usize;
 }
 
 struct Pending<T, F> {
     write: F,
+    weight: usize,
     result: Option<StoreResult<T>>,
     answer: oneshot::Sender<StoreResult<T>>,
 }
@@ -41,6 +44,10 @@ where
         };
         let _ = self.answer.send(answer);
     }
+
+    fn weight(&self) -> usize {
+        self.weight
+    }
 }
 
 impl Writer {
@@ -50,9 +57,20 @@ impl Writer {
         T: Send + 'static,
         F: Fn(&Ctx<'_>, Mode) -> StoreResult<T> + Send + 'static,
     {
+        self.write_weighing(1, f).await
+    }
+
+    /// As [`Writer::write`], for a write of `weight` updates (or signals, or rows): a batch
+    /// takes requests until it holds [`trailspark_store::BATCH_UPDATES`] of them.
+    pub async fn write_weighing<T, F>(&self, weight: usize, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Ctx<'_>, Mode) -> StoreResult<T> + Send + 'static,
+    {
         let (answer, answered) = oneshot::channel();
         let job: Box<dyn Job> = Box::new(Pending {
             write: f,
+            weight,
             result: None,
             answer,
         });
