@@ -66,7 +66,8 @@ pub struct DatabaseArgs {
     pub pg_acquire_timeout_ms: u64,
     /// Most write requests committed together in one transaction (group commit). Requests
     /// never wait for a batch to fill: a batch is whatever is waiting when the last commit
-    /// ends. A batch also takes no more requests once it holds 1,000 updates (or signals).
+    /// ends. A batch also takes no more requests once it holds 2,000 updates or signals (1,000
+    /// on PostgreSQL).
     #[arg(long, global = true, env = "TRAILSPARK_BATCH_MAX", default_value_t = 512,
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     pub batch_max: u32,

@@ -41,6 +41,7 @@ use trailspark_store::{
 };
 
 use crate::batcher::Batcher;
+pub use crate::batcher::BATCH_UPDATES;
 use crate::db::{pg_error, pool_error};
 
 /// How often expired dedupe and replay rows are deleted.

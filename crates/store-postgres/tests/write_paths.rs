@@ -315,7 +315,7 @@ async fn queued_updates_are_committed_in_batches_of_bounded_updates() {
     let before = store.commit_stats();
     let held = update(&store, tenant.id, &key, "ws_held", 1);
     lock.waited_for().await;
-    let half = trailspark_store::BATCH_UPDATES / 2 + 1;
+    let half = trailspark_store_postgres::BATCH_UPDATES / 2 + 1;
     let queued: Vec<_> = (0..3)
         .map(|r| {
             let updates = (0..half).map(|n| user_count(&format!("ws_{r}_{n}"), 1));

@@ -2,14 +2,6 @@
 
 use crate::{IngestRequest, SignalRequest};
 
-/// Updates (or signals) past which a batch takes no more requests. Bounded by requests alone,
-/// a batch of `/v1/batch` bodies held up to `--batch-max` × 100 updates at once, and
-/// PostgreSQL's pooled connections keep buffers as large as the largest statement they sent:
-/// under 64 connections of 100-event bodies a PostgreSQL store peaked at 89–96 MiB, against
-/// 57–58 MiB with this bound, and committed no fewer events. Batches of single events never
-/// reach it.
-pub const BATCH_UPDATES: usize = 1_000;
-
 /// What a write request weighs in a batch: the updates (or signals, or rows) it carries.
 pub trait Weighed {
     fn weight(&self) -> usize;
@@ -28,20 +20,25 @@ impl Weighed for SignalRequest {
 }
 
 /// A batch being filled: it takes waiting requests until it holds `max_requests` of them or
-/// [`BATCH_UPDATES`] updates. The request that reaches the bound is in the batch, so a lone
-/// request larger than the bound is still taken (the body limits bound it).
+/// `max_updates` updates. The request that reaches a bound is in the batch, so a lone request
+/// larger than the bound is still taken (the body limits bound it). Bounded by requests alone,
+/// a batch of `/v1/batch` bodies held up to `--batch-max` × 100 updates at once; each store
+/// sets its own bound on updates, where its memory and its rate meet.
 #[derive(Debug)]
 pub struct BatchFill {
     max_requests: usize,
+    max_updates: usize,
     requests: usize,
     updates: usize,
 }
 
 impl BatchFill {
-    /// An empty batch of at most `max_requests` requests (at least one).
-    pub fn new(max_requests: usize) -> Self {
+    /// An empty batch of at most `max_requests` requests and `max_updates` updates (at least
+    /// one request).
+    pub fn new(max_requests: usize, max_updates: usize) -> Self {
         Self {
             max_requests: max_requests.max(1),
+            max_updates,
             requests: 0,
             updates: 0,
         }
@@ -51,7 +48,7 @@ impl BatchFill {
     pub fn take(&mut self, weight: usize) -> bool {
         self.requests += 1;
         self.updates = self.updates.saturating_add(weight);
-        self.requests < self.max_requests && self.updates < BATCH_UPDATES
+        self.requests < self.max_requests && self.updates < self.max_updates
     }
 }
 
@@ -59,9 +56,10 @@ impl BatchFill {
 mod tests {
     use super::*;
 
-    /// Takes requests of `weights` until the batch says no more: how many it took.
+    /// Takes requests of `weights` until a batch of 1,000 updates says no more: how many it
+    /// took.
     fn filled(max_requests: usize, weights: &[usize]) -> usize {
-        let mut fill = BatchFill::new(max_requests);
+        let mut fill = BatchFill::new(max_requests, 1_000);
         let mut taken = 0;
         for &weight in weights {
             taken += 1;

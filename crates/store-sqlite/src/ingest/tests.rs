@@ -358,7 +358,7 @@ async fn a_batch_stops_taking_requests_at_its_updates_bound() {
     };
     gate.reached().await;
     let before = store.writer.stats.stats();
-    let half = trailspark_store::BATCH_UPDATES / 2 + 1;
+    let half = crate::writer::BATCH_UPDATES / 2 + 1;
     let mut queued = Vec::new();
     for r in 0..3 {
         let mut heavy = request("ws_0", "pro");

@@ -87,6 +87,13 @@ impl Deref for Ctx<'_> {
     }
 }
 
+/// Updates (or signals, or rows) past which a batch takes no more requests. Under 64
+/// connections of 100-event `/v1/batch` bodies the store peaked at 72–73 MiB unbounded, 63–64
+/// MiB at 2,000 and 58–61 MiB at 1,000, committing 5 % and 20 % fewer events (3,000: 67–70
+/// MiB, as many as unbounded): a larger transaction writes each page it touches once for more
+/// updates.
+pub(crate) const BATCH_UPDATES: usize = 2_000;
+
 /// How often expired dedupe and replay rows are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
@@ -193,7 +200,7 @@ fn run(
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_sweep = Instant::now();
     while let Some(first) = queue.blocking_recv() {
-        let mut fill = BatchFill::new(max_batch);
+        let mut fill = BatchFill::new(max_batch, BATCH_UPDATES);
         let mut more = fill.take(first.weight());
         batch.push(first);
         while more {

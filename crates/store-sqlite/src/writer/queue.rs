@@ -61,7 +61,7 @@ impl Writer {
     }
 
     /// As [`Writer::write`], for a write of `weight` updates (or signals, or rows): a batch
-    /// takes requests until it holds [`trailspark_store::BATCH_UPDATES`] of them.
+    /// takes requests until it holds [`super::BATCH_UPDATES`] of them.
     pub async fn write_weighing<T, F>(&self, weight: usize, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
