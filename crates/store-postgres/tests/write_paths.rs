@@ -242,13 +242,17 @@ async fn a_writer_of_one_lead_holds_no_other_lead() {
     assert!(held.await.unwrap());
 }
 
-/// Updates queued behind a busy writer are committed in batches of at most `max_batch`: 40
-/// queued behind one held update take 40 commits at 1, and 5 at 8. Catches `ingest/mod.rs`
-/// `work`'s `batch.len() < max_batch` as `<=`, `>` or `==`, and `Batcher::stats` returning
-/// nothing.
+/// Updates queued behind a busy writer are committed in batches of at most `max_batch`
+/// requests and `BATCH_UPDATES` updates: 40 queued behind one held update take 40 commits at
+/// 1, and 5 at 8; three requests of more than half `BATCH_UPDATES` updates each take two at
+/// 512. Catches `ingest/mod.rs` `work`'s `batch.len() < max_batch` as `<=`, `>` or `==`,
+/// `Batcher::stats` returning nothing, and a batch that weighs every request as one update.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queued_updates_are_committed_in_batches_of_at_most_max_batch() {
-    for (max_batch, commits) in [(1, 41), (8, 1 + 5)] {
+async fn queued_updates_are_committed_in_bounded_batches() {
+    let heavy = trailspark_store_postgres::BATCH_UPDATES / 2 + 1;
+    for (max_batch, requests, each, commits) in
+        [(1, 40, 1, 41), (8, 40, 1, 1 + 5), (512, 3, heavy, 1 + 2)]
+    {
         let Some(database) = TestDatabase::create().await else {
             return;
         };
@@ -269,10 +273,13 @@ async fn queued_updates_are_committed_in_batches_of_at_most_max_batch() {
         let before = store.commit_stats();
         let held = update(&store, tenant.id, &key, "ws_held", 1);
         lock.waited_for().await;
-        let queued: Vec<_> = (0..40)
-            .map(|n| update(&store, tenant.id, &key, &format!("ws_{n}"), n))
+        let queued: Vec<_> = (0..requests)
+            .map(|r| {
+                let updates = (0..each).map(|n| user_count(&format!("ws_{r}_{n}"), 1));
+                ingest(&store, tenant.id, &key, arrival(), updates.collect())
+            })
             .collect();
-        // The one writer is held: the 40 wait in its queue, in memory, within moments.
+        // The one writer is held: the requests wait in its queue, in memory, within moments.
         tokio::time::sleep(Duration::from_millis(500)).await;
         lock.release().await;
         applied(held).await;
@@ -285,59 +292,10 @@ async fn queued_updates_are_committed_in_batches_of_at_most_max_batch() {
                 after.requests - before.requests,
                 after.commits - before.commits
             ),
-            (41, commits),
-            "41 updates at max_batch {max_batch}"
+            (requests as u64 + 1, commits),
+            "{requests} requests of {each} updates behind one, at max_batch {max_batch}"
         );
     }
-}
-
-/// Requests queued behind a busy writer are committed in batches of at most `BATCH_UPDATES`
-/// updates as well: three requests of more than half that many take two commits, where
-/// `max_batch` alone would take them in one.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queued_updates_are_committed_in_batches_of_bounded_updates() {
-    let Some(database) = TestDatabase::create().await else {
-        return;
-    };
-    let options = PostgresOptions {
-        writers: 1,
-        ..PostgresOptions::default()
-    };
-    let store = open(&database, options).await;
-    let (tenant, key) = tenant_with_key(&store, "heavy").await;
-    applied(update(&store, tenant.id, &key, "ws_held", 0)).await;
-
-    let lock = RowLock::hold(
-        &database,
-        "SELECT 1 FROM product_orgs WHERE product_org_id = 'ws_held' FOR UPDATE",
-    )
-    .await;
-    let before = store.commit_stats();
-    let held = update(&store, tenant.id, &key, "ws_held", 1);
-    lock.waited_for().await;
-    let half = trailspark_store_postgres::BATCH_UPDATES / 2 + 1;
-    let queued: Vec<_> = (0..3)
-        .map(|r| {
-            let updates = (0..half).map(|n| user_count(&format!("ws_{r}_{n}"), 1));
-            ingest(&store, tenant.id, &key, arrival(), updates.collect())
-        })
-        .collect();
-    // The one writer is held: the three wait in its queue, in memory, within moments.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    lock.release().await;
-    applied(held).await;
-    for task in queued {
-        applied(task).await;
-    }
-    let after = store.commit_stats();
-    assert_eq!(
-        (
-            after.requests - before.requests,
-            after.commits - before.commits
-        ),
-        (4, 1 + 2),
-        "the held request, then three heavy ones in two batches"
-    );
 }
 
 /// Closing waits until the queued updates are committed and answered: none is lost or refused

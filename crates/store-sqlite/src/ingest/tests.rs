@@ -41,6 +41,35 @@ fn request(org: &str, plan: &str) -> IngestRequest {
     }
 }
 
+/// Holds the writer thread in a job of its own until the gate opens: the writes sent meanwhile
+/// queue up, in order, and form the next batch. The held job's task is returned with the gate.
+async fn hold_writer(store: &Arc<SqliteStore>) -> (Gate, tokio::task::JoinHandle<StoreResult<()>>) {
+    let gate = Gate::default();
+    let held = {
+        let (store, gate) = (Arc::clone(store), gate.clone());
+        tokio::spawn(async move {
+            store
+                .writer
+                .write(move |_, _| {
+                    gate.wait();
+                    Ok(())
+                })
+                .await
+        })
+    };
+    gate.reached().await;
+    (gate, held)
+}
+
+/// The transactions the writer committed since `before`, and the writes they carried.
+fn batches_since(store: &SqliteStore, before: trailspark_store::CommitStats) -> (u64, u64) {
+    let after = store.writer.stats.stats();
+    (
+        after.commits - before.commits,
+        after.requests - before.requests,
+    )
+}
+
 fn applied(result: IngestResult) -> Applied {
     match result {
         IngestResult::Applied(mut results) => results.pop().unwrap().unwrap(),
@@ -54,20 +83,7 @@ fn applied(result: IngestResult) -> Applied {
 async fn a_rolled_back_batch_leaves_nothing_in_memory() {
     let (store, tenant, _dir) = store().await;
     // Hold the writer, so that the next two jobs queue up, in this order, and form one batch.
-    let gate = Gate::default();
-    let held = {
-        let (store, gate) = (Arc::clone(&store), gate.clone());
-        tokio::spawn(async move {
-            store
-                .writer
-                .write(move |_, _| {
-                    gate.wait();
-                    Ok(())
-                })
-                .await
-        })
-    };
-    gate.reached().await;
+    let (gate, held) = hold_writer(&store).await;
     let before = store.writer.stats.stats();
     let first = {
         let store = Arc::clone(&store);
@@ -89,12 +105,8 @@ async fn a_rolled_back_batch_leaves_nothing_in_memory() {
     assert!(failing.await.unwrap().is_err());
     let first = applied(first.await.unwrap().unwrap());
     assert!(first.is_new_org, "the rerun found the org new, as it is");
-    let after = store.writer.stats.stats();
     assert_eq!(
-        (
-            after.commits - before.commits,
-            after.requests - before.requests
-        ),
+        batches_since(&store, before),
         (1, 2),
         "the update and the failing job were one batch"
     );
@@ -343,20 +355,7 @@ async fn a_commit_empties_the_list_of_orgs_a_rollback_forgets() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_stops_taking_requests_at_its_updates_bound() {
     let (store, tenant, _dir) = store().await;
-    let gate = Gate::default();
-    let held = {
-        let (store, gate) = (Arc::clone(&store), gate.clone());
-        tokio::spawn(async move {
-            store
-                .writer
-                .write(move |_, _| {
-                    gate.wait();
-                    Ok(())
-                })
-                .await
-        })
-    };
-    gate.reached().await;
+    let (gate, held) = hold_writer(&store).await;
     let before = store.writer.stats.stats();
     let half = crate::writer::BATCH_UPDATES / 2 + 1;
     let mut queued = Vec::new();
@@ -376,12 +375,8 @@ async fn a_batch_stops_taking_requests_at_its_updates_bound() {
     for task in queued {
         assert!(matches!(task.await.unwrap(), Ok(IngestResult::Applied(_))));
     }
-    let after = store.writer.stats.stats();
     assert_eq!(
-        (
-            after.commits - before.commits,
-            after.requests - before.requests
-        ),
+        batches_since(&store, before),
         (2, 3),
         "three heavy requests in two batches"
     );
