@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use trailspark_core::step::DedupeWindow;
 use trailspark_core::TenantId;
 use trailspark_store::{
-    BatchFill, CommitCounters, IngestResult, StoreError, StoreResult, Weighed, WriteHealth,
+    fill_batch, CommitCounters, IngestResult, StoreError, StoreResult, Weighed, WriteHealth,
 };
 
 use crate::db::{pg_error, pool_error};
@@ -138,18 +138,14 @@ async fn work<R: Weighed + Send + Sync, T: Send>(
             let Some(first) = queue.recv().await else {
                 return;
             };
-            let mut fill = BatchFill::new(max_batch, BATCH_UPDATES);
-            let mut more = fill.take(first.request.weight());
-            let mut batch = vec![first];
-            while more {
-                match queue.try_recv() {
-                    Ok(job) => {
-                        more = fill.take(job.request.weight());
-                        batch.push(job);
-                    }
-                    Err(_) => break,
-                }
-            }
+            let mut batch = Vec::new();
+            fill_batch(
+                &mut batch,
+                first,
+                (max_batch, BATCH_UPDATES),
+                |job| job.request.weight(),
+                || queue.try_recv().ok(),
+            );
             batch
         };
         stats.record(batch.len());

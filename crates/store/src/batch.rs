@@ -19,36 +19,26 @@ impl Weighed for SignalRequest {
     }
 }
 
-/// A batch being filled: it takes waiting requests until it holds `max_requests` of them or
-/// `max_updates` updates. The request that reaches a bound is in the batch, so a lone request
-/// larger than the bound is still taken (the body limits bound it). Bounded by requests alone,
-/// a batch of `/v1/batch` bodies held up to `--batch-max` × 100 updates at once; each store
-/// sets its own bound on updates, where its memory and its rate meet.
-#[derive(Debug)]
-pub struct BatchFill {
-    max_requests: usize,
-    max_updates: usize,
-    requests: usize,
-    updates: usize,
-}
-
-impl BatchFill {
-    /// An empty batch of at most `max_requests` requests and `max_updates` updates (at least
-    /// one request).
-    pub fn new(max_requests: usize, max_updates: usize) -> Self {
-        Self {
-            max_requests: max_requests.max(1),
-            max_updates,
-            requests: 0,
-            updates: 0,
-        }
-    }
-
-    /// Counts in a request of `weight` updates; whether the batch takes another.
-    pub fn take(&mut self, weight: usize) -> bool {
-        self.requests += 1;
-        self.updates = self.updates.saturating_add(weight);
-        self.requests < self.max_requests && self.updates < self.max_updates
+/// Fills an empty group-commit batch: `first`, then the requests `waiting` gives (those
+/// queued now; it never waits for more) until the batch holds `max_requests` of them or
+/// `max_updates` updates by `weight`. The request that reaches a bound is in the batch, so a
+/// lone request larger than the bound is still taken (the body limits bound it). Bounded by
+/// requests alone, a batch of `/v1/batch` bodies could hold `--batch-max` × 100 updates; each
+/// store sets its own bound on updates, where its memory and its rate meet.
+pub fn fill_batch<J>(
+    batch: &mut Vec<J>,
+    first: J,
+    (max_requests, max_updates): (usize, usize),
+    weight: impl Fn(&J) -> usize,
+    mut waiting: impl FnMut() -> Option<J>,
+) {
+    debug_assert!(batch.is_empty(), "a batch is filled from empty");
+    let mut updates = weight(&first);
+    batch.push(first);
+    while batch.len() < max_requests && updates < max_updates {
+        let Some(next) = waiting() else { break };
+        updates = updates.saturating_add(weight(&next));
+        batch.push(next);
     }
 }
 
@@ -56,18 +46,19 @@ impl BatchFill {
 mod tests {
     use super::*;
 
-    /// Takes requests of `weights` until a batch of 1,000 updates says no more: how many it
-    /// took.
+    /// Fills a batch of at most 1,000 updates from requests of `weights`: how many it took.
     fn filled(max_requests: usize, weights: &[usize]) -> usize {
-        let mut fill = BatchFill::new(max_requests, 1_000);
-        let mut taken = 0;
-        for &weight in weights {
-            taken += 1;
-            if !fill.take(weight) {
-                break;
-            }
-        }
-        taken
+        let (first, rest) = weights.split_first().expect("a first request");
+        let mut waiting = rest.iter().copied();
+        let mut batch = Vec::new();
+        fill_batch(
+            &mut batch,
+            *first,
+            (max_requests, 1_000),
+            |w| *w,
+            || waiting.next(),
+        );
+        batch.len()
     }
 
     #[test]

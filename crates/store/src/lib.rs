@@ -22,7 +22,7 @@ use trailspark_core::{
 };
 
 pub use admin_tokens::{AdminToken, AdminTokenStatus, NewAdminToken};
-pub use batch::{BatchFill, Weighed};
+pub use batch::{fill_batch, Weighed};
 pub use deliveries::{
     cut, Delivery, DeliveryQuery, DeliveryRow, Intake, Logged, NewDelivery, Outcome, Refusal,
     RequestLog, Swept, Verdict,

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 use tokio::sync::mpsc;
-use trailspark_store::{BatchFill, StoreError, StoreResult, WriteHealth};
+use trailspark_store::{fill_batch, StoreError, StoreResult, WriteHealth};
 
 use crate::db::{self, sqlite_error};
 use crate::SqliteOptions;
@@ -200,18 +200,13 @@ fn run(
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_sweep = Instant::now();
     while let Some(first) = queue.blocking_recv() {
-        let mut fill = BatchFill::new(max_batch, BATCH_UPDATES);
-        let mut more = fill.take(first.weight());
-        batch.push(first);
-        while more {
-            match queue.try_recv() {
-                Ok(job) => {
-                    more = fill.take(job.weight());
-                    batch.push(job);
-                }
-                Err(_) => break,
-            }
-        }
+        fill_batch(
+            &mut batch,
+            first,
+            (max_batch, BATCH_UPDATES),
+            |job| job.weight(),
+            || queue.try_recv().ok(),
+        );
         counters.record(batch.len());
         let committed = commit_batch(&ctx, &mut batch, counters);
         // A full disk fails the commit, since SQLite writes a transaction's pages into the WAL

@@ -13,7 +13,7 @@ pub(super) trait Job: Send {
     fn run(&mut self, ctx: &Ctx<'_>, mode: Mode) -> bool;
     /// Answers the caller: the write's own result if the batch committed, else `error`.
     fn finish(self: Box<Self>, batch: Result<(), StoreError>);
-    /// The updates (or signals, or rows) it writes, for [`trailspark_store::BatchFill`].
+    /// The updates (or signals, or rows) it writes, for [`trailspark_store::fill_batch`].
     fn weight(&self) -> usize;
 }
 
