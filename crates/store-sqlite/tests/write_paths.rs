@@ -269,17 +269,88 @@ async fn the_log_sweep_keeps_the_entries_received_at_its_cut() {
 
 /// The payloads a request's log kept go with their entries when the sweep removes them: what
 /// the retention promises is gone from the file, not only from the reads. Catches
-/// `deliveries/sweep.rs` `rewrite`: `chunk_id * CHUNK + place` → `-` (the payloads of all
-/// but a chunk's first entry stayed in the file).
+/// `deliveries/sweep.rs` `drop_chunk` deleting the payloads of too few ids (those of all but
+/// a chunk's first entry stayed in the file).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn swept_entries_leave_no_payload_in_the_file() {
     let (store, dir) = open().await;
     let (t, key) = tenant_with_key(&store, "log-payloads").await;
     let old = arrival() - chrono::Duration::days(10);
-    let entries = (0..3)
+    store
+        .ingest(t.id, refused_with_payloads(&key, "old", old, 3))
+        .await
+        .expect("ingest");
+    store
+        .ingest(t.id, refused_with_payloads(&key, "new", arrival(), 2))
+        .await
+        .expect("ingest");
+    assert_eq!(payloads(&dir), 5, "each entry kept its payload");
+    let swept = store
+        .sweep_deliveries(old + chrono::Duration::days(1), 1_000)
+        .await
+        .expect("sweep");
+    assert_eq!(swept.expired, 3, "{swept:?}");
+    assert_eq!(
+        payloads(&dir),
+        2,
+        "the swept entries' payloads are gone, the others stay"
+    );
+}
+
+/// A key far over its count loses whole chunks of its oldest entries (dropped without being
+/// read) and the oldest part of the chunk where the count is reached: the count, the entries
+/// and the payloads left are the newest. Catches `deliveries/sweep.rs` `rewrite`:
+/// `chunk_id * CHUNK + place` → `-` (the payloads of the chunk's swept entries stayed).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_over_its_count_keeps_its_newest_entries_and_their_payloads() {
+    let (store, dir) = open().await;
+    let (t, key) = tenant_with_key(&store, "log-count").await;
+    // Two whole chunks (4,096 entries each) and some: the count is reached in the third.
+    let logged = 2 * 4_096 + 10;
+    store
+        .ingest(t.id, refused_with_payloads(&key, "many", arrival(), logged))
+        .await
+        .expect("ingest");
+    let swept = store
+        .sweep_deliveries(arrival() - chrono::Duration::days(7), 4)
+        .await
+        .expect("sweep");
+    assert_eq!(swept.over_count, u64::from(logged) - 4, "{swept:?}");
+    assert_eq!(payloads(&dir), 4, "only the kept entries' payloads stay");
+    let query = DeliveryQuery {
+        page: PageRequest {
+            cursor: None,
+            limit: 100,
+        },
+        ..DeliveryQuery::default()
+    };
+    let kept: Vec<(Option<u32>, Option<String>)> = store
+        .deliveries(t.id, &key, &query)
+        .await
+        .expect("deliveries")
+        .items
+        .into_iter()
+        .map(|d| (d.row.index, d.row.payload))
+        .collect();
+    let newest: Vec<(Option<u32>, Option<String>)> = (logged - 4..logged)
+        .rev()
+        .map(|n| (Some(n), Some(payload(n))))
+        .collect();
+    assert_eq!(kept, newest);
+}
+
+/// A request of `key` received `at` whose `entries` entries were all refused, each keeping
+/// its payload.
+fn refused_with_payloads(
+    key: &ApiKeyId,
+    request_id: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    entries: u32,
+) -> IngestRequest {
+    let entries = (0..entries)
         .map(|n| NewDelivery {
             index: Some(n),
-            payload: Some(format!("{{\"email\":\"person{n}@example.com\"}}")),
+            payload: Some(payload(n)),
             verdict: Verdict::Refused(Refusal {
                 status: 400,
                 code: "x".into(),
@@ -287,34 +358,30 @@ async fn swept_entries_leave_no_payload_in_the_file() {
             }),
         })
         .collect();
-    let request = IngestRequest {
+    IngestRequest {
         key_id: key.clone(),
-        received_at: old,
+        received_at: at,
         webhook_id: None,
         updates: vec![],
         log: Some(RequestLog {
-            request_id: "old".into(),
+            request_id: request_id.into(),
             intake: Intake::Webhook,
             template_version: 1,
             replay_of: None,
             entries,
         }),
-    };
-    store.ingest(t.id, request).await.expect("ingest");
-    let payloads = || {
-        let file = rusqlite::Connection::open(dir.path().join("write_paths.db")).expect("open");
-        file.query_row("SELECT count(*) FROM delivery_payloads", [], |r| {
-            r.get::<_, i64>(0)
-        })
+    }
+}
+
+fn payload(n: u32) -> String {
+    format!("{{\"email\":\"person{n}@example.com\"}}")
+}
+
+/// The payloads in the store's file.
+fn payloads(dir: &tempfile::TempDir) -> i64 {
+    let file = rusqlite::Connection::open(dir.path().join("write_paths.db")).expect("open");
+    file.query_row("SELECT count(*) FROM delivery_payloads", [], |r| r.get(0))
         .expect("count payloads")
-    };
-    assert_eq!(payloads(), 3, "each entry kept its payload");
-    let swept = store
-        .sweep_deliveries(old + chrono::Duration::days(1), 1_000)
-        .await
-        .expect("sweep");
-    assert_eq!(swept.expired, 3, "{swept:?}");
-    assert_eq!(payloads(), 0, "the swept entries' payloads are gone");
 }
 
 /// Sends one update of `org` (its name) in a request of its own.

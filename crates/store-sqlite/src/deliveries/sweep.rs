@@ -13,18 +13,37 @@ use crate::db::{from_json, micros, sqlite_error};
 /// `per_key`, and the tallies of the hours wholly before `before`.
 pub fn sweep(conn: &Connection, before: DateTime<Utc>, per_key: u32) -> StoreResult<Swept> {
     super::tallies::sweep(conn, hour_of(&before))?;
-    let before = micros(&before);
-    let mut swept = Swept::default();
-    // Chunks all older go whole; the few that straddle the cut (a replay keeps its entries'
-    // original times) lose their older entries.
-    let old: Vec<(i64, String)> = conn
+    let expired = sweep_by_age(conn, micros(&before))?;
+    Ok(Swept {
+        expired,
+        over_count: sweep_by_count(conn, per_key)?,
+    })
+}
+
+/// Removes the entries received before `before` (microseconds); how many went.
+fn sweep_by_age(conn: &Connection, before: i64) -> StoreResult<u64> {
+    let mut expired = 0;
+    // Chunks all older go whole, unread; the few that straddle the cut (a replay keeps its
+    // entries' original times) lose their older entries.
+    let whole: Vec<(i64, i64)> = conn
+        .prepare_cached("SELECT id, live FROM delivery_chunks WHERE last_at < ?1")
+        .and_then(|mut s| {
+            s.query_map([before], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect()
+        })
+        .map_err(sqlite_error)?;
+    for (chunk_id, live) in whole {
+        expired += u64::try_from(live).unwrap_or_default();
+        drop_chunk(conn, chunk_id)?;
+    }
+    let straddling: Vec<(i64, String)> = conn
         .prepare_cached("SELECT id, entries FROM delivery_chunks WHERE first_at < ?1")
         .and_then(|mut s| {
             s.query_map([before], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect()
         })
         .map_err(sqlite_error)?;
-    for (chunk_id, text) in old {
+    for (chunk_id, text) in straddling {
         let mut entries: Entries = from_json(&text)?;
         let mut gone = Vec::new();
         for (place, entry) in entries.iter_mut().enumerate() {
@@ -33,11 +52,16 @@ pub fn sweep(conn: &Connection, before: DateTime<Utc>, per_key: u32) -> StoreRes
                 gone.push(place);
             }
         }
-        swept.expired += gone.len() as u64;
+        expired += gone.len() as u64;
         rewrite(conn, chunk_id, &entries, &gone)?;
     }
-    // Keys over their count, newest chunks first: the chunk where the count is reached keeps
-    // its newest entries, the older chunks go.
+    Ok(expired)
+}
+
+/// Removes the entries beyond each key's newest `per_key`; how many went. Newest chunks
+/// first: the chunk where the count is reached keeps its newest entries, the older chunks go.
+fn sweep_by_count(conn: &Connection, per_key: u32) -> StoreResult<u64> {
+    let mut over_count = 0;
     let over: Vec<(i64, String)> = conn
         .prepare_cached(
             "SELECT tenant_id, key_id FROM delivery_chunks GROUP BY tenant_id, key_id
@@ -66,12 +90,17 @@ pub fn sweep(conn: &Connection, before: DateTime<Utc>, per_key: u32) -> StoreRes
                 kept += live;
                 continue;
             }
+            if room <= 0 {
+                over_count += u64::try_from(live).unwrap_or_default();
+                drop_chunk(conn, chunk_id)?;
+                continue;
+            }
             let text: String = conn
                 .prepare_cached("SELECT entries FROM delivery_chunks WHERE id = ?1")
                 .and_then(|mut s| s.query_row([chunk_id], |r| r.get(0)))
                 .map_err(sqlite_error)?;
             let mut entries: Entries = from_json(&text)?;
-            let mut keep = room.max(0);
+            let mut keep = room;
             let mut gone = Vec::new();
             for (place, entry) in entries.iter_mut().enumerate().rev() {
                 if entry.is_some() {
@@ -83,63 +112,46 @@ pub fn sweep(conn: &Connection, before: DateTime<Utc>, per_key: u32) -> StoreRes
                     }
                 }
             }
-            swept.over_count += gone.len() as u64;
-            kept += room.max(0);
+            over_count += gone.len() as u64;
+            kept += room;
             rewrite(conn, chunk_id, &entries, &gone)?;
         }
     }
-    Ok(swept)
+    Ok(over_count)
 }
 
-/// Writes a chunk back after a sweep: gone when nothing is left, its counts and times
-/// recomputed otherwise; the payloads of the entries at the places `gone` go.
+/// Writes a chunk back after a sweep, its counts and times recomputed (dropped when nothing is
+/// left); the payloads of the entries at the places `gone` go.
 fn rewrite(conn: &Connection, chunk_id: i64, entries: &Entries, gone: &[usize]) -> StoreResult<()> {
     let live = entries.iter().flatten();
     let count = live.clone().count();
-    let result = if count == 0 {
-        // The newest chunk stays, empty and never read as old, so that the next chunk's id
-        // (one past the largest) is not one given before.
-        conn.prepare_cached(
-            "DELETE FROM delivery_chunks
-             WHERE id = ?1 AND id < (SELECT max(id) FROM delivery_chunks)",
-        )
-        .and_then(|mut s| s.execute([chunk_id]))
-        .and_then(|deleted| match deleted {
-            0 => conn
-                .prepare_cached(
-                    "UPDATE delivery_chunks SET first_at = ?2, last_at = ?2, live = 0,
-                         refused = 0, kept = 0, entries = '[]'
-                     WHERE id = ?1",
-                )?
-                .execute((chunk_id, i64::MAX)),
-            n => Ok(n),
-        })
-    } else {
-        let first = live.clone().map(|e| e.at).min().unwrap_or_default();
-        let last = live.clone().map(|e| e.at).max().unwrap_or_default();
-        let refused = live
-            .clone()
-            .filter(|e| e.outcome == Outcome::Refused.as_str())
-            .count();
-        let kept = live.filter(|e| e.payload).count();
-        conn.prepare_cached(
-            "UPDATE delivery_chunks SET first_at = ?2, last_at = ?3, live = ?4, refused = ?5,
-                 kept = ?6, entries = ?7
-             WHERE id = ?1",
-        )
-        .and_then(|mut s| {
-            s.execute((
-                chunk_id,
-                first,
-                last,
-                count,
-                refused,
-                kept,
-                serde_json::to_string(entries).expect("entries serialize to JSON"),
-            ))
-        })
-    };
-    result.map_err(sqlite_error)?;
+    if count == 0 {
+        return drop_chunk(conn, chunk_id);
+    }
+    let first = live.clone().map(|e| e.at).min().unwrap_or_default();
+    let last = live.clone().map(|e| e.at).max().unwrap_or_default();
+    let refused = live
+        .clone()
+        .filter(|e| e.outcome == Outcome::Refused.as_str())
+        .count();
+    let kept = live.filter(|e| e.payload).count();
+    conn.prepare_cached(
+        "UPDATE delivery_chunks SET first_at = ?2, last_at = ?3, live = ?4, refused = ?5,
+             kept = ?6, entries = ?7
+         WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.execute((
+            chunk_id,
+            first,
+            last,
+            count,
+            refused,
+            kept,
+            serde_json::to_string(entries).expect("entries serialize to JSON"),
+        ))
+    })
+    .map_err(sqlite_error)?;
     let mut delete = conn
         .prepare_cached("DELETE FROM delivery_payloads WHERE id = ?1")
         .map_err(sqlite_error)?;
@@ -148,5 +160,33 @@ fn rewrite(conn: &Connection, chunk_id: i64, entries: &Entries, gone: &[usize]) 
             .execute([chunk_id * CHUNK + *place as i64])
             .map_err(sqlite_error)?;
     }
+    Ok(())
+}
+
+/// Removes a chunk all of whose entries go, and their payloads, without reading it: a busy
+/// key's sweep drops a few chunks of thousands of entries, and parsing them was most of the
+/// writer's time while it ran (every request in the same batch waited for it).
+fn drop_chunk(conn: &Connection, chunk_id: i64) -> StoreResult<()> {
+    // The newest chunk stays, empty and never read as old, so that the next chunk's id (one
+    // past the largest) is not one given before.
+    let deleted = conn
+        .prepare_cached(
+            "DELETE FROM delivery_chunks
+             WHERE id = ?1 AND id < (SELECT max(id) FROM delivery_chunks)",
+        )
+        .and_then(|mut s| s.execute([chunk_id]))
+        .map_err(sqlite_error)?;
+    if deleted == 0 {
+        conn.prepare_cached(
+            "UPDATE delivery_chunks SET first_at = ?2, last_at = ?2, live = 0,
+                 refused = 0, kept = 0, entries = '[]'
+             WHERE id = ?1",
+        )
+        .and_then(|mut s| s.execute((chunk_id, i64::MAX)))
+        .map_err(sqlite_error)?;
+    }
+    conn.prepare_cached("DELETE FROM delivery_payloads WHERE id >= ?1 AND id < ?2")
+        .and_then(|mut s| s.execute((chunk_id * CHUNK, (chunk_id + 1) * CHUNK)))
+        .map_err(sqlite_error)?;
     Ok(())
 }
