@@ -22,20 +22,35 @@ pub fn sweep(conn: &Connection, before: DateTime<Utc>, per_key: u32) -> StoreRes
 
 /// Removes the entries received before `before` (microseconds); how many went.
 fn sweep_by_age(conn: &Connection, before: i64) -> StoreResult<u64> {
-    let mut expired = 0;
     // Chunks all older go whole, unread; the few that straddle the cut (a replay keeps its
     // entries' original times) lose their older entries.
-    let whole: Vec<(i64, i64)> = conn
-        .prepare_cached("SELECT id, live FROM delivery_chunks WHERE last_at < ?1")
+    let whole: Vec<(i64, i64, i64)> = conn
+        .prepare_cached("SELECT id, live, kept FROM delivery_chunks WHERE last_at < ?1")
         .and_then(|mut s| {
-            s.query_map([before], |r| Ok((r.get(0)?, r.get(1)?)))?
+            s.query_map([before], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect()
         })
         .map_err(sqlite_error)?;
-    for (chunk_id, live) in whole {
-        expired += u64::try_from(live).unwrap_or_default();
-        drop_chunk(conn, chunk_id)?;
+    if !whole.is_empty() {
+        // The newest chunk stays, empty and never read as old, so that the next chunk's id
+        // (one past the largest) is not one given before.
+        conn.prepare_cached(
+            "DELETE FROM delivery_chunks
+             WHERE last_at < ?1 AND id < (SELECT max(id) FROM delivery_chunks)",
+        )
+        .and_then(|mut s| s.execute([before]))
+        .and_then(|_| {
+            conn.prepare_cached(
+                "UPDATE delivery_chunks SET first_at = ?2, last_at = ?2, live = 0, refused = 0,
+                     kept = 0, entries = '[]'
+                 WHERE last_at < ?1",
+            )?
+            .execute((before, i64::MAX))
+        })
+        .map_err(sqlite_error)?;
+        drop_payloads(conn, &whole)?;
     }
+    let mut expired: u64 = whole.iter().map(|(_, live, _)| live.unsigned_abs()).sum();
     let straddling: Vec<(i64, String)> = conn
         .prepare_cached("SELECT id, entries FROM delivery_chunks WHERE first_at < ?1")
         .and_then(|mut s| {
@@ -73,27 +88,38 @@ fn sweep_by_count(conn: &Connection, per_key: u32) -> StoreResult<u64> {
         })
         .map_err(sqlite_error)?;
     for (tenant, key) in over {
-        let chunks: Vec<(i64, i64)> = conn
+        let chunks: Vec<(i64, i64, i64)> = conn
             .prepare_cached(
-                "SELECT id, live FROM delivery_chunks WHERE tenant_id = ?1 AND key_id = ?2
+                "SELECT id, live, kept FROM delivery_chunks WHERE tenant_id = ?1 AND key_id = ?2
                  ORDER BY id DESC",
             )
             .and_then(|mut s| {
-                s.query_map((tenant, &key), |r| Ok((r.get(0)?, r.get(1)?)))?
+                s.query_map((tenant, &key), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                     .collect()
             })
             .map_err(sqlite_error)?;
         let mut kept = 0_i64;
-        for (chunk_id, live) in chunks {
+        for (at, &(chunk_id, live, _)) in chunks.iter().enumerate() {
             let room = i64::from(per_key) - kept;
             if room >= live {
                 kept += live;
                 continue;
             }
             if room <= 0 {
-                over_count += u64::try_from(live).unwrap_or_default();
-                drop_chunk(conn, chunk_id)?;
-                continue;
+                // This chunk and every older one go whole. Never the newest of all: this
+                // key's newer chunks hold its count.
+                let whole = &chunks[at..];
+                conn.prepare_cached(
+                    "DELETE FROM delivery_chunks WHERE tenant_id = ?1 AND key_id = ?2 AND id <= ?3",
+                )
+                .and_then(|mut s| s.execute((tenant, &key, chunk_id)))
+                .map_err(sqlite_error)?;
+                drop_payloads(conn, whole)?;
+                over_count += whole
+                    .iter()
+                    .map(|(_, live, _)| live.unsigned_abs())
+                    .sum::<u64>();
+                break;
             }
             let text: String = conn
                 .prepare_cached("SELECT entries FROM delivery_chunks WHERE id = ?1")
@@ -163,9 +189,7 @@ fn rewrite(conn: &Connection, chunk_id: i64, entries: &Entries, gone: &[usize]) 
     Ok(())
 }
 
-/// Removes a chunk all of whose entries go, and their payloads, without reading it: a busy
-/// key's sweep drops a few chunks of thousands of entries, and parsing them was most of the
-/// writer's time while it ran (every request in the same batch waited for it).
+/// Removes a chunk whose entries all went, and their payloads.
 fn drop_chunk(conn: &Connection, chunk_id: i64) -> StoreResult<()> {
     // The newest chunk stays, empty and never read as old, so that the next chunk's id (one
     // past the largest) is not one given before.
@@ -185,8 +209,22 @@ fn drop_chunk(conn: &Connection, chunk_id: i64) -> StoreResult<()> {
         .and_then(|mut s| s.execute((chunk_id, i64::MAX)))
         .map_err(sqlite_error)?;
     }
-    conn.prepare_cached("DELETE FROM delivery_payloads WHERE id >= ?1 AND id < ?2")
-        .and_then(|mut s| s.execute((chunk_id * CHUNK, (chunk_id + 1) * CHUNK)))
+    drop_payloads(conn, &[(chunk_id, 0, 1)])
+}
+
+/// Removes the payloads of the `(id, live, kept)` chunks that kept any, by their ids' range:
+/// chunks that go whole are not read (a busy key's sweep drops hundreds of them, and parsing
+/// them was most of the writer's time while every request of its batch waited).
+fn drop_payloads(conn: &Connection, chunks: &[(i64, i64, i64)]) -> StoreResult<()> {
+    let mut delete = conn
+        .prepare_cached("DELETE FROM delivery_payloads WHERE id >= ?1 AND id < ?2")
         .map_err(sqlite_error)?;
+    for &(chunk_id, _, kept) in chunks {
+        if kept > 0 {
+            delete
+                .execute((chunk_id * CHUNK, (chunk_id + 1) * CHUNK))
+                .map_err(sqlite_error)?;
+        }
+    }
     Ok(())
 }
