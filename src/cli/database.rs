@@ -80,8 +80,10 @@ pub struct DatabaseArgs {
     /// Size (MiB) of SQLite's write-ahead log at which its pages start being copied into the
     /// database file; the log starts over soon after, and at four times this size writes wait
     /// for the copy. Larger means fewer writes to the database file (a page updated many times
-    /// is copied once).
-    #[arg(long, global = true, env = "TRAILSPARK_SQLITE_CHECKPOINT_MIB", default_value_t = 64,
+    /// is copied once) and fewer pauses of the writer as the log starts over (two fsyncs each,
+    /// what the slowest requests wait for under load), for more disk and a longer recovery
+    /// after a crash.
+    #[arg(long, global = true, env = "TRAILSPARK_SQLITE_CHECKPOINT_MIB", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=4_096))]
     pub sqlite_checkpoint_mib: u32,
     /// Memory (MiB) for the product orgs SQLite's writer keeps as it last wrote them, so that

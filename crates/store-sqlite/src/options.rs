@@ -30,7 +30,7 @@ impl Default for SqliteOptions {
             busy_timeout: Duration::from_secs(5),
             max_batch: 512,
             queue_capacity: 16_384,
-            checkpoint_frames: 16_384,
+            checkpoint_frames: 65_536,
             org_cache_bytes: 16 << 20,
             dedupe_window: DedupeWindow::SPEC,
         }
