@@ -77,12 +77,11 @@ pub struct DatabaseArgs {
     #[arg(long, global = true, env = "TRAILSPARK_WRITE_QUEUE", default_value_t = 16_384,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub write_queue: u32,
-    /// Size (MiB) of SQLite's write-ahead log at which its pages start being copied into the
-    /// database file; the log starts over soon after, and at four times this size writes wait
-    /// for the copy. Larger means fewer writes to the database file (a page updated many times
-    /// is copied once) and fewer pauses of the writer as the log starts over (two fsyncs each,
-    /// what the slowest requests wait for under load), for more disk and a longer recovery
-    /// after a crash.
+    /// Size (MiB) of SQLite's write-ahead log at which it starts over. Its pages are copied
+    /// into the database file from a quarter of this size on, in passes as it grows; at four
+    /// times this size writes wait for the copy. Larger means fewer pauses of the writer as the
+    /// log starts over (two fsyncs each, what the slowest requests wait for under load), for
+    /// more disk and a longer recovery after a crash.
     #[arg(long, global = true, env = "TRAILSPARK_SQLITE_CHECKPOINT_MIB", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=4_096))]
     pub sqlite_checkpoint_mib: u32,

@@ -13,9 +13,9 @@ pub struct SqliteOptions {
     pub max_batch: usize,
     /// Most write requests waiting for the writer; beyond it writes are refused (503).
     pub queue_capacity: usize,
-    /// WAL frames (4 KiB pages) at which copying the WAL into the database file begins; the
-    /// WAL starts over soon after. At four times this the writer waits for the copy (unless a
-    /// reader holds it back), so the WAL stays within about that.
+    /// WAL frames (4 KiB pages) at which the WAL starts over, once copied into the database
+    /// file (copying begins at a quarter of this). At four times this the writer waits for the
+    /// copy (unless a reader holds it back), so the WAL stays within about that.
     pub checkpoint_frames: i64,
     /// Bytes of product orgs the writer keeps in memory (their stored JSON and what holding
     /// it costs), so that an update of an org it knows reads nothing.
