@@ -73,6 +73,8 @@ impl Checkpoints {
 struct CheckpointState {
     /// The writer saw the WAL reach `copy_frames`: time to copy it.
     due: bool,
+    /// Frames in the WAL after the writer's last commit.
+    frames: i64,
     /// The checkpointer copied all but a few frames and waits for the writer to copy those.
     ready: bool,
     /// The last pass could not copy everything: a reader's snapshot still needs old frames.
@@ -141,8 +143,10 @@ fn checkpointer(conn: &Connection, shared: &Checkpoints) {
             Ok(Copied::Ready) => state.ready = true,
             Ok(Copied::Held) => {}
             Ok(Copied::CaughtUp) => {
+                // A WAL that reaches its size to start over ends the rest: the sooner the
+                // writer's turn, the less the WAL outgrows it.
                 let rest = Instant::now() + REST;
-                while !state.stop && Instant::now() < rest {
+                while !state.stop && state.frames < shared.restart_frames && Instant::now() < rest {
                     state = shared
                         .changed
                         .wait_timeout(state, REST)
@@ -180,9 +184,10 @@ fn copy(conn: &Connection, shared: &Checkpoints) -> StoreResult<Copied> {
     loop {
         match (passive_checkpoint(conn)?, previous) {
             ((log, _), _) if log >= shared.limit_frames => return Ok(Copied::Ready),
-            ((log, copied), last) if log <= 0 || last == Some((log, copied)) => {
-                return Ok(Copied::Held)
-            }
+            // The WAL started over meanwhile.
+            ((log, _), _) if log <= 0 => return Ok(Copied::Held),
+            // Before the next arm: a WAL all copied that did not change since the last pass is
+            // caught up, not held (held, the writer would not wait at the WAL's bound).
             ((log, copied), Some((last_log, _)))
                 if copied == log && log - last_log <= RESIDUAL_FRAMES =>
             {
@@ -192,6 +197,8 @@ fn copy(conn: &Connection, shared: &Checkpoints) -> StoreResult<Copied> {
                     Copied::CaughtUp
                 });
             }
+            // A reader's snapshot holds the copy back.
+            (pass, last) if last == Some(pass) => return Ok(Copied::Held),
             (pass, _) => previous = Some(pass),
         }
     }
@@ -212,7 +219,10 @@ pub(super) fn take_checkpoint_turn(ctx: &Ctx<'_>, shared: &Checkpoints) {
     let frames = WAL_FRAMES.with(std::cell::Cell::get);
     {
         let mut state = shared.state.lock().expect("checkpoint lock");
-        if !state.ready && frames >= shared.copy_frames && !state.due {
+        let reached_restart =
+            state.frames < shared.restart_frames && frames >= shared.restart_frames;
+        state.frames = frames;
+        if !state.ready && (frames >= shared.copy_frames && !state.due || reached_restart) {
             state.due = true;
             shared.changed.notify_all();
         }
@@ -246,4 +256,61 @@ pub(super) fn take_checkpoint_turn(ctx: &Ctx<'_>, shared: &Checkpoints) {
     }
     shared.state.lock().expect("checkpoint lock").ready = false;
     shared.changed.notify_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store's connection that wrote `commits` rows in a WAL nothing copies on its own, and a
+    /// connection of the checkpointer's.
+    fn wal_of(path: &Path, commits: usize) -> (Connection, Connection) {
+        let writer = db::connect(path, Duration::from_secs(1)).unwrap();
+        writer
+            .execute_batch("PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (v TEXT)")
+            .unwrap();
+        for n in 0..commits {
+            writer
+                .execute("INSERT INTO t (v) VALUES (?1)", [n.to_string()])
+                .unwrap();
+        }
+        (writer, db::connect(path, Duration::from_secs(1)).unwrap())
+    }
+
+    /// Passes over a WAL that nothing writes to meanwhile copy it all: caught up below the
+    /// size at which it starts over, the writer's turn at it; never held. Catches `copy`
+    /// taking a WAL all copied and unchanged since the last pass for one a reader holds back
+    /// (the writer would then not wait at the WAL's bound).
+    #[test]
+    fn a_wal_copied_whole_is_caught_up_or_ready_never_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_writer, conn) = wal_of(&dir.path().join("c.db"), 20);
+        let (log, _) = passive_checkpoint(&conn).unwrap();
+        assert!(log > 0);
+        let copied = copy(&conn, &Checkpoints::new(log + 1)).unwrap();
+        assert!(matches!(copied, Copied::CaughtUp), "below the size");
+        let copied = copy(&conn, &Checkpoints::new(log)).unwrap();
+        assert!(matches!(copied, Copied::Ready), "at the size");
+    }
+
+    /// A reader's snapshot keeps the frames after it from being copied: held, not caught up.
+    #[test]
+    fn a_wal_a_reader_holds_back_is_held() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let (writer, conn) = wal_of(&path, 5);
+        let reader = db::connect(&path, Duration::from_secs(1)).unwrap();
+        reader.execute_batch("BEGIN").unwrap();
+        let _: i64 = reader
+            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .unwrap();
+        for n in 0..5 {
+            writer
+                .execute("INSERT INTO t (v) VALUES (?1)", [n.to_string()])
+                .unwrap();
+        }
+        let copied = copy(&conn, &Checkpoints::new(1_000)).unwrap();
+        assert!(matches!(copied, Copied::Held));
+        reader.execute_batch("COMMIT").unwrap();
+    }
 }
