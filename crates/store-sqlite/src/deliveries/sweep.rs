@@ -32,23 +32,8 @@ fn sweep_by_age(conn: &Connection, before: i64) -> StoreResult<u64> {
         })
         .map_err(sqlite_error)?;
     if !whole.is_empty() {
-        // The newest chunk stays, empty and never read as old, so that the next chunk's id
-        // (one past the largest) is not one given before.
-        conn.prepare_cached(
-            "DELETE FROM delivery_chunks
-             WHERE last_at < ?1 AND id < (SELECT max(id) FROM delivery_chunks)",
-        )
-        .and_then(|mut s| s.execute([before]))
-        .and_then(|_| {
-            conn.prepare_cached(
-                "UPDATE delivery_chunks SET first_at = ?2, last_at = ?2, live = 0, refused = 0,
-                     kept = 0, entries = '[]'
-                 WHERE last_at < ?1",
-            )?
-            .execute((before, i64::MAX))
-        })
-        .map_err(sqlite_error)?;
-        drop_payloads(conn, &whole)?;
+        drop_chunks(conn, "last_at < ?1", before)?;
+        drop_payloads(conn, kept_payloads(&whole))?;
     }
     let mut expired: u64 = whole.iter().map(|(_, live, _)| live.unsigned_abs()).sum();
     let straddling: Vec<(i64, String)> = conn
@@ -114,7 +99,7 @@ fn sweep_by_count(conn: &Connection, per_key: u32) -> StoreResult<u64> {
                 )
                 .and_then(|mut s| s.execute((tenant, &key, chunk_id)))
                 .map_err(sqlite_error)?;
-                drop_payloads(conn, whole)?;
+                drop_payloads(conn, kept_payloads(whole))?;
                 over_count += whole
                     .iter()
                     .map(|(_, live, _)| live.unsigned_abs())
@@ -191,40 +176,50 @@ fn rewrite(conn: &Connection, chunk_id: i64, entries: &Entries, gone: &[usize]) 
 
 /// Removes a chunk whose entries all went, and their payloads.
 fn drop_chunk(conn: &Connection, chunk_id: i64) -> StoreResult<()> {
-    // The newest chunk stays, empty and never read as old, so that the next chunk's id (one
-    // past the largest) is not one given before.
-    let deleted = conn
-        .prepare_cached(
-            "DELETE FROM delivery_chunks
-             WHERE id = ?1 AND id < (SELECT max(id) FROM delivery_chunks)",
-        )
-        .and_then(|mut s| s.execute([chunk_id]))
-        .map_err(sqlite_error)?;
-    if deleted == 0 {
-        conn.prepare_cached(
-            "UPDATE delivery_chunks SET first_at = ?2, last_at = ?2, live = 0,
-                 refused = 0, kept = 0, entries = '[]'
-             WHERE id = ?1",
-        )
-        .and_then(|mut s| s.execute((chunk_id, i64::MAX)))
-        .map_err(sqlite_error)?;
-    }
-    drop_payloads(conn, &[(chunk_id, 0, 1)])
+    drop_chunks(conn, "id = ?1", chunk_id)?;
+    drop_payloads(conn, [chunk_id])
 }
 
-/// Removes the payloads of the `(id, live, kept)` chunks that kept any, by their ids' range:
-/// chunks that go whole are not read (a busy key's sweep drops hundreds of them, and parsing
-/// them was most of the writer's time while every request of its batch waited).
-fn drop_payloads(conn: &Connection, chunks: &[(i64, i64, i64)]) -> StoreResult<()> {
+/// Removes the chunks that `filter` (SQL naming `?1`, bound to `value`) selects. The newest
+/// chunk stays, empty and never read as old, so that the next chunk's id (one past the
+/// largest) is not one given before.
+fn drop_chunks(conn: &Connection, filter: &str, value: i64) -> StoreResult<()> {
+    conn.prepare_cached(&format!(
+        "DELETE FROM delivery_chunks
+         WHERE {filter} AND id < (SELECT max(id) FROM delivery_chunks)"
+    ))
+    .and_then(|mut s| s.execute([value]))
+    .and_then(|_| {
+        conn.prepare_cached(&format!(
+            "UPDATE delivery_chunks SET first_at = ?2, last_at = ?2, live = 0, refused = 0,
+                 kept = 0, entries = '[]'
+             WHERE {filter}"
+        ))?
+        .execute((value, i64::MAX))
+    })
+    .map_err(sqlite_error)?;
+    Ok(())
+}
+
+/// The ids of the `(id, live, kept)` chunks that kept payloads.
+fn kept_payloads(chunks: &[(i64, i64, i64)]) -> impl Iterator<Item = i64> + '_ {
+    chunks
+        .iter()
+        .filter(|(_, _, kept)| *kept > 0)
+        .map(|(id, _, _)| *id)
+}
+
+/// Removes the payloads of the chunks `chunk_ids`, by their ids' range: chunks that go whole
+/// are not read (a busy key's sweep drops hundreds of them, and parsing them was most of the
+/// writer's time while every request of its batch waited).
+fn drop_payloads(conn: &Connection, chunk_ids: impl IntoIterator<Item = i64>) -> StoreResult<()> {
     let mut delete = conn
         .prepare_cached("DELETE FROM delivery_payloads WHERE id >= ?1 AND id < ?2")
         .map_err(sqlite_error)?;
-    for &(chunk_id, _, kept) in chunks {
-        if kept > 0 {
-            delete
-                .execute((chunk_id * CHUNK, (chunk_id + 1) * CHUNK))
-                .map_err(sqlite_error)?;
-        }
+    for chunk_id in chunk_ids {
+        delete
+            .execute((chunk_id * CHUNK, (chunk_id + 1) * CHUNK))
+            .map_err(sqlite_error)?;
     }
     Ok(())
 }
