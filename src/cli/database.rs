@@ -85,11 +85,18 @@ pub struct DatabaseArgs {
     #[arg(long, global = true, env = "TRAILSPARK_SQLITE_CHECKPOINT_MIB", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=4_096))]
     pub sqlite_checkpoint_mib: u32,
+    /// Memory (MiB) for the pages of the SQLite file its writer keeps (SQLite's page cache). A
+    /// batch of writes touching more pages than this writes some into the write-ahead log
+    /// before it commits, and a page not kept is read from the file again: more helps batches
+    /// of updates spread over many orgs.
+    #[arg(long, global = true, env = "TRAILSPARK_SQLITE_PAGE_CACHE_MIB", default_value_t = 8,
+          value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub sqlite_page_cache_mib: u32,
     /// Memory (MiB) for the product orgs SQLite's writer keeps as it last wrote them, so that
     /// an update of one of them reads nothing from the file. About 1 KiB an org with a dozen
-    /// fields: the default holds some 16,000 (all of a smaller store; at a million orgs
+    /// fields: the default holds some 8,000 (all of a smaller store; at a million orgs
     /// updated at random, a cache of any size hits rarely and the file's own pages serve).
-    #[arg(long, global = true, env = "TRAILSPARK_SQLITE_ORG_CACHE_MIB", default_value_t = 16,
+    #[arg(long, global = true, env = "TRAILSPARK_SQLITE_ORG_CACHE_MIB", default_value_t = 8,
           value_parser = clap::value_parser!(u32).range(0..=65_536))]
     pub sqlite_org_cache_mib: u32,
     /// Transactions committing product org updates at once on PostgreSQL, and as many again
@@ -173,6 +180,7 @@ impl DatabaseArgs {
                     queue_capacity: self.write_queue as usize,
                     // 4 KiB pages.
                     checkpoint_frames: i64::from(self.sqlite_checkpoint_mib) * 256,
+                    page_cache_bytes: (self.sqlite_page_cache_mib as usize) << 20,
                     org_cache_bytes: (self.sqlite_org_cache_mib as usize) << 20,
                     dedupe_window: self.dedupe_window(),
                 };

@@ -17,6 +17,8 @@ pub struct SqliteOptions {
     /// file (copying begins at a quarter of this). At four times this the writer waits for the
     /// copy (unless a reader holds it back), so the WAL stays within about that.
     pub checkpoint_frames: i64,
+    /// Bytes of the database file's pages the writer keeps in memory (SQLite's page cache).
+    pub page_cache_bytes: usize,
     /// Bytes of product orgs the writer keeps in memory (their stored JSON and what holding
     /// it costs), so that an update of an org it knows reads nothing.
     pub org_cache_bytes: usize,
@@ -31,7 +33,8 @@ impl Default for SqliteOptions {
             max_batch: 512,
             queue_capacity: 16_384,
             checkpoint_frames: 65_536,
-            org_cache_bytes: 16 << 20,
+            page_cache_bytes: 8 << 20,
+            org_cache_bytes: 8 << 20,
             dedupe_window: DedupeWindow::SPEC,
         }
     }

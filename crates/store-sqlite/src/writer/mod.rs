@@ -97,6 +97,22 @@ pub(crate) const BATCH_UPDATES: usize = 2_000;
 /// How often expired dedupe and replay rows are swept.
 const SWEEP_EVERY: Duration = Duration::from_secs(5);
 
+/// The writer's connection settings beyond every connection's ([`db::connect`]).
+fn tune(conn: &Connection, options: &SqliteOptions) -> StoreResult<()> {
+    // Checkpoints are the checkpointer's (see `Checkpoints`), not a pause of the writer's
+    // every 1,000 pages; durability is the flusher's fsync. Statement journals stay in memory:
+    // an insert into product_orgs runs triggers (search, counts), so SQLite copies every page
+    // the statement touches in case it aborts, into a temporary file once past 64 KiB, one
+    // write call a page. The page cache: a batch touching more pages than it holds writes
+    // them into the WAL before it commits (again if touched again), and reads back any it lacks.
+    let cache_kib = (options.page_cache_bytes / 1024).max(1);
+    conn.execute_batch(&format!(
+        "PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;
+         PRAGMA cache_size = -{cache_kib}"
+    ))
+    .map_err(sqlite_error)
+}
+
 /// Handle to the writer thread.
 pub struct Writer {
     /// Batches committed and the jobs in them.
@@ -125,10 +141,7 @@ impl Writer {
     ) -> StoreResult<Self> {
         let busy_timeout = options.busy_timeout;
         let conn = db::connect(path, busy_timeout)?;
-        // Checkpoints are the checkpointer's (see `Checkpoints`), not a pause of the writer's
-        // every 1,000 pages.
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = OFF")
-            .map_err(sqlite_error)?;
+        tune(&conn, options)?;
         conn.wal_hook(Some(note_wal_frames));
         let health = Arc::new(WriteHealth::default());
         let (flushes, flusher) = start_flusher(path, sync, Arc::clone(&health))?;

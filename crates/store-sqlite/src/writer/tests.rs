@@ -319,3 +319,29 @@ async fn a_failed_job_logs_nothing_and_its_neighbours_log_one_chunk() {
         .unwrap();
     assert_eq!(payloads, ["payload of good", "payload of other"]);
 }
+
+/// The writer's connection keeps the page cache it was given, and its statement journals in
+/// memory (not in a temporary file, one write call a page).
+#[tokio::test]
+async fn the_writer_keeps_its_page_cache_and_its_statement_journals_in_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    store_with_table_t(&path);
+    let options = crate::SqliteOptions {
+        page_cache_bytes: 3 << 20,
+        ..small_options()
+    };
+    let writer = Writer::start(&path, &options).unwrap();
+    let (cache_size, temp_store) = writer
+        .write(|ctx, _| {
+            let pragma = |name: &str| {
+                ctx.query_row(&format!("PRAGMA {name}"), [], |r| r.get::<_, i64>(0))
+                    .map_err(sqlite_error)
+            };
+            Ok((pragma("cache_size")?, pragma("temp_store")?))
+        })
+        .await
+        .unwrap();
+    assert_eq!(cache_size, -3072, "3 MiB, in KiB");
+    assert_eq!(temp_store, 2, "MEMORY");
+}
