@@ -1,16 +1,19 @@
 //! The product orgs the writer keeps in memory between transactions, as their rows have
 //! them, so that an update of a known org reads nothing.
 
+use indexmap::IndexMap;
 use trailspark_core::step::OrgState;
 use trailspark_core::{ProductOrgId, TargetOrgId, TenantId};
 use trailspark_store::StoreResult;
 
 use crate::db::from_json;
 
-/// What holding one org costs beyond its id's and JSON's bytes: its slot in the map (a map
-/// holds up to twice as many slots as entries when it has just grown) and the allocator's
-/// share of its three allocations.
-const PER_ORG: usize = 2 * std::mem::size_of::<((TenantId, ProductOrgId), Stored)>() + 3 * 16;
+/// What holding one org costs beyond its id's and JSON's bytes: its entry (with its hash) and
+/// its index slot in the map (each up to twice as many as the entries when just grown) and the
+/// allocator's share of its three allocations.
+const PER_ORG: usize = 2 * (std::mem::size_of::<((TenantId, ProductOrgId), Stored)>() + 8)
+    + 2 * (std::mem::size_of::<usize>() + 1)
+    + 3 * 16;
 
 /// The stored state of one product org, as its row has it: what the writer keeps in memory
 /// (the JSON is small; the parsed fields are several times larger).
@@ -42,7 +45,9 @@ impl Stored {
 /// org makes room (at 1M orgs updated at random a cache of any affordable size hits rarely,
 /// and one of 10k orgs fits whole in the default).
 pub(super) struct OrgCache {
-    orgs: std::collections::HashMap<(TenantId, ProductOrgId), Stored>,
+    /// An index map, so that a random org is one index away (a hash map's would be found by
+    /// walking its buckets from the start, past those earlier evictions emptied).
+    orgs: IndexMap<(TenantId, ProductOrgId), Stored>,
     pub(super) touched: Vec<(TenantId, ProductOrgId)>,
     /// What the orgs held cost ([`OrgCache::cost`]), and the most they may.
     bytes: usize,
@@ -54,7 +59,7 @@ pub(super) struct OrgCache {
 impl OrgCache {
     pub(super) fn new(budget: usize) -> Self {
         Self {
-            orgs: std::collections::HashMap::new(),
+            orgs: IndexMap::new(),
             touched: Vec::new(),
             bytes: 0,
             budget,
@@ -71,7 +76,7 @@ impl OrgCache {
     /// cheaper than a copy, and if the update fails it is simply read again.
     pub(super) fn take(&mut self, tenant: TenantId, id: &ProductOrgId) -> Option<Stored> {
         // The key is built to look it up; a borrowed form would need a second map type.
-        let org = self.orgs.remove(&(tenant, id.clone()))?;
+        let org = self.orgs.swap_remove(&(tenant, id.clone()))?;
         self.bytes -= Self::cost(id, &org);
         Some(org)
     }
@@ -97,18 +102,14 @@ impl OrgCache {
         self.seed ^= self.seed >> 7;
         self.seed ^= self.seed << 17;
         self.seed = self.seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        // HashMap iteration starts at a random-enough bucket; skipping a few varies it.
-        let skip = (self.seed % 8) as usize;
-        let Some((tenant, id)) = self
-            .orgs
-            .keys()
-            .nth(skip)
-            .or(self.orgs.keys().next())
-            .cloned()
-        else {
+        if self.orgs.is_empty() {
+            return false;
+        }
+        let index = (self.seed % self.orgs.len() as u64) as usize;
+        let Some(((_, id), org)) = self.orgs.swap_remove_index(index) else {
             return false;
         };
-        self.remove(tenant, &id);
+        self.bytes -= Self::cost(&id, &org);
         true
     }
 
@@ -175,6 +176,32 @@ mod tests {
                 cache.orgs.len()
             );
         }
+    }
+
+    /// A full cache makes room with a random org, not with the org it was just given: of
+    /// 10,000 orgs put into a cache of about 1,000, each is still there after the next put
+    /// but about one in a thousand times.
+    #[test]
+    fn a_full_cache_makes_room_at_random() {
+        let tenant = TenantId(1);
+        let mut cache = OrgCache::new(1_000 * (PER_ORG + 8 + 10 + 2));
+        for n in 0..2_000 {
+            cache.put(tenant, &id(n), org(10));
+        }
+        let mut gone_at_once = 0;
+        for n in 2_000..12_000 {
+            cache.put(tenant, &id(n), org(10));
+            cache.put(tenant, &id(n + 1_000_000), org(10));
+            if cache.take(tenant, &id(n)).is_none() {
+                gone_at_once += 1;
+            } else {
+                cache.put(tenant, &id(n), org(10));
+            }
+        }
+        assert!(
+            gone_at_once < 100,
+            "{gone_at_once} of 10,000 orgs made room for the next"
+        );
     }
 
     /// An org put back is found; taken, it is gone until put again; a rollback forgets what
