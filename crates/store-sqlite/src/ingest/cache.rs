@@ -43,7 +43,7 @@ impl Stored {
 /// way, whose `touched` ones are forgotten if it rolls back). Bounded by bytes, not by count,
 /// so that memory is set by configuration whatever the orgs hold: past its budget a random
 /// org makes room (at 1M orgs updated at random a cache of any affordable size hits rarely,
-/// and one of 10k orgs fits whole in the default).
+/// and one of 10k orgs of a few fields, as bench/context's, fits whole in the default).
 pub(super) struct OrgCache {
     /// An index map, so that a random org is one index away (a hash map's would be found by
     /// walking its buckets from the start, past those earlier evictions emptied).
