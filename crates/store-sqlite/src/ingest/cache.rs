@@ -76,8 +76,17 @@ impl OrgCache {
     /// cheaper than a copy, and if the update fails it is simply read again.
     pub(super) fn take(&mut self, tenant: TenantId, id: &ProductOrgId) -> Option<Stored> {
         // The key is built to look it up; a borrowed form would need a second map type.
-        let org = self.orgs.swap_remove(&(tenant, id.clone()))?;
-        self.bytes -= Self::cost(id, &org);
+        let removed = self.orgs.swap_remove_entry(&(tenant, id.clone()));
+        self.counted_out(removed)
+    }
+
+    /// An org out of the map is no longer held: its cost leaves the count.
+    fn counted_out(
+        &mut self,
+        removed: Option<((TenantId, ProductOrgId), Stored)>,
+    ) -> Option<Stored> {
+        let ((_, id), org) = removed?;
+        self.bytes -= Self::cost(&id, &org);
         Some(org)
     }
 
@@ -106,11 +115,8 @@ impl OrgCache {
             return false;
         }
         let index = (self.seed % self.orgs.len() as u64) as usize;
-        let Some(((_, id), org)) = self.orgs.swap_remove_index(index) else {
-            return false;
-        };
-        self.bytes -= Self::cost(&id, &org);
-        true
+        let removed = self.orgs.swap_remove_index(index);
+        self.counted_out(removed).is_some()
     }
 
     /// Forgets one org.
