@@ -100,7 +100,9 @@ pub struct DatabaseArgs {
           value_parser = clap::value_parser!(u32).range(0..=65_536))]
     pub sqlite_org_cache_mib: u32,
     /// Transactions committing product org updates at once on PostgreSQL, and as many again
-    /// committing signals (each holds one of the --pg-max-connections while it commits).
+    /// committing signals (each holds one of the --pg-max-connections while it commits). One
+    /// at a time runs its statements, for up to 100 ms, while the others wait for their
+    /// commits: what arrives meanwhile goes in one batch.
     #[arg(long, global = true, env = "TRAILSPARK_PG_WRITERS", default_value_t = 4,
           value_parser = clap::value_parser!(u32).range(1..=256))]
     pub pg_writers: u32,
@@ -285,6 +287,7 @@ impl DatabaseArgs {
             max_batch: self.batch_max as usize,
             queue_capacity: self.write_queue as usize,
             dedupe_window: self.dedupe_window(),
+            ..PostgresOptions::default()
         };
         PostgresStore::connect(url, options).await.map_err(|e| {
             let text = e.to_string();

@@ -2,13 +2,23 @@
 //! in one queue; a few workers each take whatever is waiting and apply it in one transaction,
 //! so a batch of hundreds costs one commit (and, for product org updates, about ten round
 //! trips). Every request is answered only after its batch committed.
+//!
+//! One worker at a time takes a batch and runs its statements. It hands that turn on before
+//! its COMMIT, so the next batch runs while the last one's commit waits for the disk, or after
+//! [`crate::PostgresOptions::turn_limit`], so that a batch waiting for a row another session
+//! holds does not hold up the writes of every other org. Workers that each took a batch as
+//! soon as they were free took a few requests each, and a statement costs PostgreSQL about
+//! the same for 9 rows as for 30: under single events from 64 connections, 4 free workers
+//! committed 9 requests a batch at 120 µs of PostgreSQL's CPU a request (9.2k requests/s),
+//! taking turns 32 a batch at 74 µs (10.3k/s), on two cores shared with the server and the
+//! load.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use deadpool_postgres::{Pool, Transaction};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use trailspark_core::step::DedupeWindow;
 use trailspark_core::TenantId;
@@ -60,17 +70,20 @@ impl<R: Weighed + Send + Sync + 'static, T: Send + 'static> Batcher<R, T> {
         let (tx, rx) = mpsc::channel(options.queue_capacity.max(1));
         let (max_batch, window) = (options.max_batch.max(1), options.dedupe_window);
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let turns = Arc::new(Semaphore::new(1));
         let workers = (0..options.writers.max(1))
             .map(|_| {
                 let (pool, rx, stats) = (pool.clone(), Arc::clone(&rx), Arc::clone(stats));
+                let turns = Arc::clone(&turns);
                 let health = Arc::clone(health);
                 let writer = Writer {
                     apply,
                     pool,
                     health,
                     window,
+                    turn_limit: options.turn_limit,
                 };
-                tokio::spawn(work(writer, rx, max_batch, stats))
+                tokio::spawn(work(writer, rx, turns, max_batch, stats))
             })
             .collect();
         Self {
@@ -124,15 +137,21 @@ struct Writer<R, T> {
     pool: Pool,
     health: Arc<WriteHealth>,
     window: DedupeWindow,
+    turn_limit: std::time::Duration,
 }
 
 async fn work<R: Weighed + Send + Sync, T: Send>(
     writer: Writer<R, T>,
     queue: Arc<tokio::sync::Mutex<mpsc::Receiver<Job<R, T>>>>,
+    turns: Arc<Semaphore>,
     max_batch: usize,
     stats: Arc<CommitCounters>,
 ) {
     loop {
+        // One batch at a time runs its statements; the others commit (see the module's doc).
+        let Ok(turn) = Arc::clone(&turns).acquire_owned().await else {
+            return;
+        };
         let batch = {
             let mut queue = queue.lock().await;
             let Some(first) = queue.recv().await else {
@@ -149,7 +168,7 @@ async fn work<R: Weighed + Send + Sync, T: Send>(
             batch
         };
         stats.record(batch.len());
-        writer.commit(batch, &stats).await;
+        writer.commit(batch, &stats, turn).await;
     }
 }
 
@@ -157,8 +176,13 @@ impl<R: Send + Sync, T: Send> Writer<R, T> {
     /// Commits a batch and answers its jobs. A batch that fails for another reason than an
     /// unavailable database is run again one job per transaction, so only the job at fault
     /// fails.
-    async fn commit(&self, batch: Vec<Job<R, T>>, stats: &CommitCounters) {
-        match self.in_transaction(&batch).await {
+    async fn commit(
+        &self,
+        batch: Vec<Job<R, T>>,
+        stats: &CommitCounters,
+        turn: OwnedSemaphorePermit,
+    ) {
+        match self.in_transaction(&batch, Some(turn)).await {
             Ok(results) => {
                 for (job, result) in batch.into_iter().zip(results) {
                     let _ = job.answer.send(Ok(result));
@@ -177,7 +201,10 @@ impl<R: Send + Sync, T: Send> Writer<R, T> {
                 stats.record_split();
                 for job in batch {
                     let alone = std::slice::from_ref(&job);
-                    let result = self.in_transaction(alone).await.map(|mut r| r.remove(0));
+                    let result = self
+                        .in_transaction(alone, None)
+                        .await
+                        .map(|mut r| r.remove(0));
                     if let Err(e) = &result {
                         tracing::error!(error = %e, "update not applied");
                     }
@@ -189,12 +216,27 @@ impl<R: Send + Sync, T: Send> Writer<R, T> {
 
     /// Applies `batch` in one transaction and records in `health` that it failed, if it did
     /// once a connection was there (none free in time is this process being busy, not the
-    /// database failing to write).
-    async fn in_transaction(&self, batch: &[Job<R, T>]) -> StoreResult<Vec<IngestResult<T>>> {
+    /// database failing to write). `turn`, the batch's turn at running statements, goes before
+    /// the commit or once the batch had it for the turn limit.
+    async fn in_transaction(
+        &self,
+        batch: &[Job<R, T>],
+        mut turn: Option<OwnedSemaphorePermit>,
+    ) -> StoreResult<Vec<IngestResult<T>>> {
         let mut client = self.pool.get().await.map_err(pool_error)?;
         let applied = async {
             let tx = client.transaction().await.map_err(pg_error)?;
-            let results = (self.apply)(&tx, self.window, batch).await?;
+            let results = {
+                let mut apply = (self.apply)(&tx, self.window, batch);
+                tokio::select! {
+                    results = &mut apply => results,
+                    () = tokio::time::sleep(self.turn_limit), if turn.is_some() => {
+                        turn = None;
+                        apply.await
+                    }
+                }?
+            };
+            drop(turn);
             tx.commit().await.map_err(pg_error)?;
             Ok(results)
         }

@@ -65,6 +65,10 @@ pub struct PostgresOptions {
     pub queue_capacity: usize,
     /// How long a messageId is remembered (SPEC's 24 hours unless shortened).
     pub dedupe_window: DedupeWindow,
+    /// How long a batch keeps the writers' turn at running statements before it hands the
+    /// turn on (see `batcher`): a batch stopped at a row some other session holds must not
+    /// stop the writes of every other org.
+    pub turn_limit: Duration,
 }
 
 impl Default for PostgresOptions {
@@ -77,6 +81,7 @@ impl Default for PostgresOptions {
             max_batch: 512,
             queue_capacity: 16_384,
             dedupe_window: DedupeWindow::SPEC,
+            turn_limit: Duration::from_millis(100),
         }
     }
 }
