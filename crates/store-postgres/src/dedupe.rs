@@ -88,6 +88,11 @@ pub fn lead_lock(id: &str) -> String {
     format!("lead:{id}")
 }
 
+/// [`lock_all`]'s statement. Functions in the select list run after ORDER BY: the locks are
+/// taken in array order.
+pub const LOCK_ALL: &str = "SELECT pg_advisory_xact_lock(hashtextextended(k.name, k.tenant))
+    FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS k(name, tenant, n) ORDER BY k.n";
+
 /// Takes the advisory `locks` (tenant, name from [`product_org_lock`] or [`lead_lock`]) in
 /// sorted order, the same locks [`lock`] takes one at a time, so that two batches never wait
 /// for each other in a circle.
@@ -98,11 +103,7 @@ pub async fn lock_all(tx: &impl GenericClient, mut locks: Vec<(i64, String)>) ->
         return Ok(());
     }
     let (tenants, names): (Vec<i64>, Vec<String>) = locks.into_iter().unzip();
-    // Functions in the select list run after ORDER BY: the locks are taken in array order.
-    let sql = "SELECT pg_advisory_xact_lock(hashtextextended(k.name, k.tenant))
-               FROM unnest($1::text[], $2::bigint[]) WITH ORDINALITY AS k(name, tenant, n)
-               ORDER BY k.n";
-    tx.execute(&prepared(tx, sql).await?, &[&names, &tenants])
+    tx.execute(&prepared(tx, LOCK_ALL).await?, &[&names, &tenants])
         .await
         .map_err(pg_error)?;
     Ok(())

@@ -215,6 +215,48 @@ async fn writers_of_one_org_wait_for_ids_that_fold_alike_and_for_no_other() {
     applied(alike).await;
 }
 
+/// A writer's reads run under its locks, though the locks and the reads go out in one round
+/// trip: a second store (one connection, its statements prepared by an update of `ws_b`)
+/// setting `ws_a`'s user count back to 1 while the first store's writer sets it to 2 (stopped
+/// at the row a session holds) reads `ws_a` once that writer committed, so its later update
+/// wins. Catches `ingest/apply.rs` `lock_and_load` polling the reads before the lock: the
+/// later writer then reads 1, finds its update changes nothing and moves only the clock,
+/// leaving 2 (a change of a value read stale is refused by the history's key and applied
+/// again alone, so only a clock-only write shows it). The lock statement prepared before the
+/// others matters on a connection's first batch only, where the order is a race; not caught.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_reads_an_org_only_under_its_lock() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let first = open(&database, PostgresOptions::default()).await;
+    let (tenant, key) = tenant_with_key(&first, "read-under-lock").await;
+    applied(update(&first, tenant.id, &key, "ws_a", 1)).await;
+
+    let lock = RowLock::hold(
+        &database,
+        "SELECT 1 FROM product_orgs WHERE product_org_id = 'ws_a' FOR UPDATE",
+    )
+    .await;
+    let held = update(&first, tenant.id, &key, "ws_a", 2);
+    lock.waited_for().await;
+    let one_connection = PostgresOptions {
+        max_connections: 1,
+        ..PostgresOptions::default()
+    };
+    let second = open(&database, one_connection).await;
+    applied(update(&second, tenant.id, &key, "ws_b", 1)).await;
+    let later = update(&second, tenant.id, &key, "ws_a", 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!later.is_finished(), "the second store's writer waited");
+    lock.release().await;
+    applied(held).await;
+    applied(later).await;
+    let id = ProductOrgId::parse("ws_a").expect("org id");
+    let org = second.product_org(tenant.id, &id).await.expect("ws_a");
+    assert_eq!(org.fields.user_count, Some(1), "the later update wins");
+}
+
 /// A writer of one lead holds no other lead's writer. Catches `dedupe.rs` `lead_lock` returning
 /// one name for every lead (`String::new()`, `"xyzzy"`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,9 +18,12 @@ use trailspark_core::{ProductOrgId, TargetOrgId, Update};
 use trailspark_store::{Applied, IngestResult, StoreError, StoreResult};
 
 use super::load::{current, lock_all, processed, NewOrg};
-use super::write::{insert_duplicates, insert_history, insert_target_orgs, write_orgs};
+use super::write::{
+    insert_duplicates, insert_history, insert_target_orgs, write_orgs, INSERT_TARGET_ORGS,
+};
 use super::Job;
-use crate::dedupe::{remember_all, replayed_all, MessageKey};
+use crate::db::prepared;
+use crate::dedupe::{remember_all, replayed_all, MessageKey, LOCK_ALL};
 use crate::deliveries::{self, LogEntry};
 
 /// A product org as the batch sees it: as stored (or new), then as each update leaves it.
@@ -152,13 +155,21 @@ async fn lock_and_load<'a>(
         .collect();
     keys.sort_unstable();
     keys.dedup();
-    lock_all(tx, &keys).await?;
-    // Independent statements go out together (tokio-postgres pipelines the futures polled
-    // at once): one round trip for both reads, one for the writes in `write_merged`.
-    // Results are looked at in statement order: after a failed statement the later ones
-    // only say "transaction aborted", and the first error is the one that explains.
-    let (dedupe, current) = tokio::join!(processed(tx, updates), current(tx, &keys));
-    let (dedupe, (orgs, new_targets)) = (dedupe?, current?);
+    // The locks and the reads go out in one round trip (the writes in `write_merged` in
+    // another). tokio-postgres sends a request when its future is first polled, `join!` first
+    // polls in order, and PostgreSQL runs a session's statements in order: with the lock
+    // statement prepared beforehand, taking the locks is the first request sent and the reads
+    // run under them (a statement still to be prepared would go out a round trip later,
+    // after the reads). Results are looked at in statement order: after a failed statement
+    // the later ones only say "transaction aborted", and the first error is the one that
+    // explains.
+    prepared(tx, LOCK_ALL).await?;
+    let (locked, dedupe, current) = tokio::join!(
+        lock_all(tx, &keys),
+        processed(tx, updates),
+        current(tx, &keys)
+    );
+    let (_, dedupe, (orgs, new_targets)) = (locked?, dedupe?, current?);
     Ok(Loaded {
         dedupe,
         orgs,
@@ -272,15 +283,20 @@ async fn write_merged(
     merged: &mut Merged<'_>,
     entries: &[LogEntry<'_>],
 ) -> StoreResult<()> {
-    // Target orgs first, on their own: product orgs refer to them.
-    insert_target_orgs(tx, &merged.created).await?;
-    let (orgs, history, remembered, duplicates, logged) = tokio::join!(
+    // Target orgs first: product orgs refer to them (their statement prepared beforehand, as
+    // the locks' in `lock_and_load`, so that they go out first).
+    if !merged.created.is_empty() {
+        prepared(tx, INSERT_TARGET_ORGS).await?;
+    }
+    let (targets, orgs, history, remembered, duplicates, logged) = tokio::join!(
+        insert_target_orgs(tx, &merged.created),
         write_orgs(tx, &merged.orgs),
         insert_history(tx, &merged.history),
         remember_all(tx, &mut merged.remembered),
         insert_duplicates(tx, &merged.duplicates),
         deliveries::insert(tx, entries)
     );
+    targets?;
     orgs?;
     history?;
     remembered?;

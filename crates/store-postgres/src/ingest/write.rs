@@ -12,6 +12,12 @@ use trailspark_store::StoreResult;
 use super::apply::{HistoryRows, Org, OrgKey};
 use crate::db::{pg_error, prepared};
 
+/// [`insert_target_orgs`]'s statement.
+pub(super) const INSERT_TARGET_ORGS: &str =
+    "INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at)
+     SELECT t, i, n, a, a
+     FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS r(t, i, n, a)";
+
 /// Inserts the target orgs created with the batch's new product orgs.
 pub(super) async fn insert_target_orgs(
     tx: &Transaction<'_>,
@@ -24,11 +30,12 @@ pub(super) async fn insert_target_orgs(
     let ids: Vec<i64> = created.iter().map(|c| c.1).collect();
     let names: Vec<&str> = created.iter().map(|c| c.2.as_str()).collect();
     let at: Vec<DateTime<Utc>> = created.iter().map(|c| c.3).collect();
-    let sql = "INSERT INTO target_orgs (tenant_id, id, name, created_at, updated_at)
-               SELECT t, i, n, a, a FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::timestamptz[]) AS r(t, i, n, a)";
-    tx.execute(&prepared(tx, sql).await?, &[&tenants, &ids, &names, &at])
-        .await
-        .map_err(pg_error)?;
+    tx.execute(
+        &prepared(tx, INSERT_TARGET_ORGS).await?,
+        &[&tenants, &ids, &names, &at],
+    )
+    .await
+    .map_err(pg_error)?;
     Ok(())
 }
 
