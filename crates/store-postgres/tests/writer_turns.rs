@@ -6,14 +6,12 @@
 
 mod held;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use held::{outcome, signal, Held, Session};
-use trailspark_store::Store;
+use held::{outcome, signal, Held};
 use trailspark_store_contract::postgres::TestDatabase;
 use trailspark_store_contract::tenant_with_key;
-use trailspark_store_postgres::{PostgresOptions, PostgresStore};
+use trailspark_store_postgres::PostgresOptions;
 
 /// With four writers, one stopped inside its batch's statements (at a row another session
 /// holds) and a turn limit longer than the test, the 40 requests sent next are not applied by
@@ -30,17 +28,9 @@ async fn requests_wait_for_the_batch_running_its_statements_and_go_together() {
         turn_limit: Duration::from_secs(60),
         ..PostgresOptions::default()
     };
-    let store = PostgresStore::connect(&database.url, options)
-        .await
-        .expect("connect");
-    store.migrate().await.expect("migrate");
-    let store: Arc<dyn Store> = Arc::new(store);
-    let (client, connection) = tokio_postgres::connect(&database.url, tokio_postgres::NoTls)
-        .await
-        .expect("connect the test's session");
-    tokio::spawn(connection);
+    let (store, session) = held::open_with(&database, options).await;
     let (tenant, key) = tenant_with_key(&store, "writer-turns").await;
-    let held = Held::hold(&database, store, Session(client), (tenant.id, key)).await;
+    let held = Held::hold(&database, store, session, (tenant.id, key)).await;
 
     let queued: Vec<_> = (0..40)
         .map(|n| {

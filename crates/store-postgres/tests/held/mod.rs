@@ -36,6 +36,14 @@ pub async fn open(database: &TestDatabase, max_batch: usize) -> (Arc<dyn Store>,
         max_batch,
         ..PostgresOptions::default()
     };
+    open_with(database, options).await
+}
+
+/// A store of `options`, and a session of the test's own.
+pub async fn open_with(
+    database: &TestDatabase,
+    options: PostgresOptions,
+) -> (Arc<dyn Store>, Session) {
     let store = PostgresStore::connect(&database.url, options)
         .await
         .expect("connect");
