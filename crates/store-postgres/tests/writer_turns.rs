@@ -8,7 +8,7 @@ mod held;
 
 use std::time::Duration;
 
-use held::{outcome, signal, Held};
+use held::{settled, signal, Held};
 use trailspark_store_contract::postgres::TestDatabase;
 use trailspark_store_contract::tenant_with_key;
 use trailspark_store_postgres::PostgresOptions;
@@ -50,15 +50,8 @@ async fn requests_wait_for_the_batch_running_its_statements_and_go_together() {
     );
 
     let (store, session, before) = held.release().await;
-    for task in queued {
-        outcome(task).await.expect("a queued signal is applied");
-    }
-    let after = store.commit_stats();
     assert_eq!(
-        (
-            after.requests - before.requests,
-            after.commits - before.commits
-        ),
+        settled(&store, before, queued).await,
         (41, 2),
         "the held request, then the 40 that waited in one batch"
     );

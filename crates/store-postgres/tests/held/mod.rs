@@ -121,6 +121,23 @@ pub async fn outcome(task: JoinHandle<Answer>) -> Result<SignalApplied, String> 
     }
 }
 
+/// Waits for every `queued` signal, each applied; the requests and the commits the store made
+/// since `before`.
+pub async fn settled(
+    store: &Arc<dyn Store>,
+    before: CommitStats,
+    queued: Vec<JoinHandle<Answer>>,
+) -> (u64, u64) {
+    for task in queued {
+        outcome(task).await.expect("a queued signal is applied");
+    }
+    let after = store.commit_stats();
+    (
+        after.requests - before.requests,
+        after.commits - before.commits,
+    )
+}
+
 pub struct Session(pub tokio_postgres::Client);
 
 impl Session {

@@ -94,7 +94,8 @@ impl OrgCache {
     /// the whole budget is not kept.
     pub(super) fn put(&mut self, tenant: TenantId, id: &ProductOrgId, org: Stored) {
         let key = (tenant, id.clone());
-        self.remove(tenant, id);
+        let old = self.orgs.swap_remove_entry(&key);
+        self.counted_out(old);
         let cost = Self::cost(id, &org);
         if cost > self.budget {
             return;
